@@ -1,0 +1,291 @@
+"""The `newsmirror` command line.
+
+Exit codes: 0 all well, 1 some articles or sources failed (the rest were
+mirrored), 2 usage or config error (or another run holds the lock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .config import Config, ConfigError, load_config
+from .models import RunReport
+from .pipeline import Mirror, Progress, RunLocked
+from .store import StoreError
+
+log = logging.getLogger("newsmirror")
+PKG = Path(__file__).parent
+
+
+def _setup_logging(verbose: int, quiet: int) -> None:
+    level = logging.INFO - 10 * verbose + 10 * quiet
+    root = logging.getLogger("newsmirror")
+    root.handlers.clear()
+    if sys.stderr.isatty():
+        from rich.logging import RichHandler
+
+        handler: logging.Handler = RichHandler(show_path=False, markup=False, log_time_format="%H:%M:%S")
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"))
+    root.addHandler(handler)
+    root.setLevel(max(logging.DEBUG, min(level, logging.CRITICAL)))
+    root.propagate = False
+
+
+class _RichProgress(Progress):
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress as RP
+
+        self._p = RP(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                     transient=True)
+        self._task: Any = None
+
+    def start(self, label: str, total: int) -> None:
+        self._p.start()
+        self._task = self._p.add_task(label, total=total)
+
+    def advance(self, n: int = 1) -> None:
+        if self._task is not None:
+            self._p.advance(self._task, n)
+
+    def stop(self) -> None:
+        self._p.stop()
+
+
+def _progress() -> Progress:
+    return _RichProgress() if sys.stdout.isatty() else Progress()
+
+
+def fail(msg: str, code: int = 2) -> None:
+    click.echo(f"newsmirror: {msg}", err=True)
+    sys.exit(code)
+
+
+def _config(ctx: click.Context) -> Config:
+    try:
+        return load_config(ctx.obj["config"])
+    except ConfigError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+
+
+def _with_mirror(ctx: click.Context, fn: Callable[[Mirror], int], lock: bool = True) -> None:
+    cfg = _config(ctx)
+    try:
+        mirror = Mirror(cfg, _progress())
+    except StoreError as exc:
+        fail(str(exc))
+    try:
+        if lock:
+            mirror.lock()
+        code = fn(mirror)
+    except RunLocked as exc:
+        fail(str(exc))
+    finally:
+        mirror.close()
+    sys.exit(code)
+
+
+def _summary(report: RunReport) -> int:
+    click.echo(
+        f"{report.new} new, {report.updated} updated, {report.unchanged} unchanged, {report.duplicates} duplicates, "
+        f"{report.removed} removed, {report.failed} failed, {report.source_errors} source errors"
+        + ("; committed" if report.committed else "; nothing to commit")
+    )
+    for what, reason in report.failures[:20]:
+        click.echo(f"  failed: {what}: {reason}")
+    return 0 if report.ok else 1
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config", default="newsmirror.toml", show_default=True, type=click.Path(dir_okay=False),
+              help="The config file.")
+@click.option("-v", "--verbose", count=True, help="More log lines (-vv for debug).")
+@click.option("-q", "--quiet", count=True, help="Fewer log lines.")
+@click.version_option(__version__, prog_name="newsmirror")
+@click.pass_context
+def cli(ctx: click.Context, config: str, verbose: int, quiet: int) -> None:
+    """Keep a censorship-resistant mirror of news sites."""
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config
+    _setup_logging(verbose, quiet)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def init(directory: Path) -> None:
+    """Write a commented starter newsmirror.toml and a copy of the templates into DIRECTORY."""
+    directory.mkdir(parents=True, exist_ok=True)
+    cfg = directory / "newsmirror.toml"
+    if cfg.exists():
+        fail(f"{cfg} exists already; edit it, or init another folder")
+    shutil.copy(PKG / "starter.toml", cfg)
+    tpl = directory / "templates"
+    tpl.mkdir(exist_ok=True)
+    for f in (PKG / "render" / "templates").iterdir():
+        if f.is_file() and not (tpl / f.name).exists():
+            shutil.copy(f, tpl / f.name)
+    click.echo(f"wrote {cfg} and {tpl}/ (edit a template there to change the pages; delete it to use the default)")
+    click.echo(f"next: edit the sources in {cfg}, then run: newsmirror --config {cfg} run")
+
+
+@cli.command()
+@click.option("--source", "sources", multiple=True, help="Only this source (repeatable).")
+@click.pass_context
+def run(ctx: click.Context, sources: tuple[str, ...]) -> None:
+    """Discover, fetch, extract, render, index and commit what is new."""
+
+    def go(m: Mirror) -> int:
+        unknown = [s for s in sources if s not in {x.name for x in m.cfg.sources}]
+        if unknown:
+            fail(f"--source {unknown[0]!r}: no such source in {m.cfg.path}; use one of: "
+                 + ", ".join(s.name for s in m.cfg.sources))
+        return _summary(asyncio.run(m.run(sources or None)))
+
+    _with_mirror(ctx, go)
+
+
+@cli.command()
+@click.argument("urls", nargs=-1, required=True)
+@click.option("--category", "-c", help="The category for these articles (needed when there are several).")
+@click.pass_context
+def add(ctx: click.Context, urls: tuple[str, ...], category: str | None) -> None:
+    """Mirror the given article URLs now, as editor's picks."""
+
+    def go(m: Mirror) -> int:
+        cats = list(m.cfg.categories)
+        cat = category
+        if cat is None:
+            if len(cats) > 1:
+                fail(f"--category is needed: one of {', '.join(cats)}")
+            cat = cats[0]
+        if cat not in m.cfg.categories:
+            fail(f"--category {cat!r}: no such category; use one of: {', '.join(cats)}")
+        bad = [u for u in urls if not u.startswith(("http://", "https://"))]
+        if bad:
+            fail(f"{bad[0]!r} is not an http(s) URL")
+        return _summary(asyncio.run(m.add(list(urls), cat)))
+
+    _with_mirror(ctx, go)
+
+
+@cli.command()
+@click.pass_context
+def build(ctx: click.Context) -> None:
+    """Re-render every page and index from the store (no network), and commit."""
+
+    def go(m: Mirror) -> int:
+        result, committed = m.rebuild()
+        click.echo(f"{len(result.written)} files written, {len(result.removed)} removed"
+                   + ("; committed" if committed else "; nothing to commit"))
+        return 0
+
+    _with_mirror(ctx, go)
+
+
+@cli.command()
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """Per source: articles, last run, failures and their reasons."""
+
+    def go(m: Mirror) -> int:
+        from rich.console import Console
+        from rich.table import Table
+
+        store = m.store
+        ran = store.sources()
+        counts = store.url_counts()
+        arts: dict[str, int] = {}
+        for a in store.articles():
+            arts[a.source] = arts.get(a.source, 0) + 1
+        console = Console(soft_wrap=not sys.stdout.isatty())
+        table = Table(title=f"{m.cfg.site.title} — {m.cfg.output_dir}", box=None if not sys.stdout.isatty() else None)
+        for col in ("source", "kind", "articles", "failed", "gave up", "last run", "last error"):
+            table.add_column(col)
+        names = [s.name for s in m.cfg.sources] + (["picks"] if "picks" in arts else [])
+        bad = 0
+        for name in names:
+            row = ran.get(name)
+            failed = counts.get((name, "failed"), 0)
+            gave_up = counts.get((name, "gave_up"), 0)
+            err = row["last_error"] if row else None
+            bad += failed + (1 if err else 0)
+            table.add_row(name, row["kind"] if row else ("urls" if name == "picks" else "-"), str(arts.get(name, 0)),
+                          str(failed), str(gave_up), (row["last_run"] if row else None) or "never", err or "")
+        console.print(table)
+        fails = store.failures(limit=50)
+        if fails:
+            console.print("\nfailures (newest first):")
+            for r in fails:
+                console.print(f"  {r['source']}: {r['url']}\n    {r['status']} after {r['attempts']} "
+                              f"attempt(s): {r['reason']}", markup=False)
+        warned = [r for r in store.db.execute(
+            "SELECT * FROM urls WHERE status='ok' AND reason IS NOT NULL ORDER BY last_seen DESC LIMIT 20")]
+        if warned:
+            console.print("\nwarnings:")
+            for r in warned:
+                console.print(f"  {r['source']}: {r['url']}\n    {r['reason']}", markup=False)
+        return 0
+
+    _with_mirror(ctx, go, lock=False)
+
+
+@cli.command()
+@click.option("--dir", "directory", default="newsmirror-demo", show_default=True, type=click.Path(path_type=Path),
+              help="Where the demo mirror and its config go.")
+@click.option("--port", default=8765, show_default=True, help="Port of the demo site on 127.0.0.1 (0: any).")
+def demo(directory: Path, port: int) -> None:
+    """Serve the bundled demo news site on 127.0.0.1 and mirror it into --dir."""
+    from .config import parse_config
+    from .demo.server import SiteServer
+
+    try:
+        server = SiteServer(port=port)
+    except OSError:
+        server = SiteServer(port=0)
+        log.warning("port %d is busy; the demo site uses port %d", port, server.port)
+    with server:
+        directory.mkdir(parents=True, exist_ok=True)
+        cfg_path = directory / "newsmirror.toml"
+        text = (PKG / "demo" / "newsmirror.toml").read_text(encoding="utf-8").replace("{base}", server.base)
+        cfg_path.write_text(text, encoding="utf-8")
+        cfg = parse_config(text, cfg_path)
+        click.echo(f"demo site: {server.base}/gb/prog204/feed.xml and {server.base}/news/culture/index.html")
+        mirror = Mirror(cfg, _progress())
+        try:
+            mirror.lock()
+            report = asyncio.run(mirror.run())
+        except RunLocked as exc:
+            fail(str(exc))
+        finally:
+            mirror.close()
+        code = _summary(report)
+    out = cfg.output_dir
+    click.echo(f"\nthe mirror (a git repository): {out}")
+    click.echo(f"  home page:  {out / 'README.md'}")
+    pages = sorted((out / "pages").rglob("*.md")) if (out / "pages").exists() else []
+    for p in pages:
+        click.echo(f"  page:       {p}")
+    click.echo(f"  history:    git -C {out} log --stat")
+    click.echo(f"  config:     {cfg_path}  (run `newsmirror --config {cfg_path} status`)")
+    sys.exit(code)
+
+
+def main() -> None:
+    cli(prog_name="newsmirror")
+
+
+if __name__ == "__main__":
+    main()

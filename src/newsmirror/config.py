@@ -1,0 +1,293 @@
+"""The one config model, loaded from `newsmirror.toml`.
+
+Every key but those of the minimal file in the README is optional with a
+default; unknown keys are errors, and every error names the key, the bad
+value and the fix.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+class ConfigError(Exception):
+    """A config problem: one line per problem, each naming the key and the fix."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _http_url(value: str, what: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError(f"{what} must be an http:// or https:// URL")
+    return value
+
+
+class Link(_Model):
+    title: str = Field(min_length=1)
+    url: str = Field(min_length=1)
+    icon: str = ""
+
+
+class Promos(_Model):
+    fixed: list[Link] = []
+    pool: list[Link] = []
+    random: int = Field(default=0, ge=0, le=50)
+
+
+class Site(_Model):
+    title: str = Field(min_length=1)
+    output: str = "mirror"
+    base_url: str | None = None
+    language: str = "zh-Hans"
+    home_latest: int = Field(default=30, ge=1, le=1000)
+    hot_limit: int = Field(default=30, ge=1, le=1000)
+    retention: int = Field(default=0, ge=0, description="newest N pages per category kept; 0 keeps all")
+    link_policy: Literal["mirror", "keep", "neutralize", "drop"] = "mirror"
+    tag_links: bool = False
+    share_text: str = "手机上长按并复制下列链接或二维码分享本文章："
+    original_label: str = "原文地址（需翻墙访问）："
+    home_label: str = "首页"
+    hot_label: str = "热点推荐"
+    picks_label: str = "编辑推荐"
+    latest_label: str = "最新文章"
+    archive_label: str = "文章存档"
+    counter_url: str | None = None
+    counts: str | None = None
+    templates: str = "templates"
+    store: str = "newsmirror.db"
+    nav: list[Link] = []
+    promos: Promos = Promos()
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, v: str | None) -> str | None:
+        return _http_url(v, "a base URL").rstrip("/") if v else None
+
+    @field_validator("counter_url")
+    @classmethod
+    def _counter(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        _http_url(v, "a counter URL")
+        if "{path}" not in v and "{id}" not in v:
+            raise ValueError("a counter URL needs {path} or {id} in it, e.g. https://counter.example/{path}")
+        return v
+
+
+class Fetch(_Model):
+    user_agent: str = "newsmirror/0.1 (+https://github.com/newsmirror/newsmirror)"
+    proxy: str | None = None
+    concurrency: int = Field(default=8, ge=1, le=256)
+    per_host: int = Field(default=2, ge=1, le=64)
+    connect_timeout: float = Field(default=10, gt=0, le=300)
+    read_timeout: float = Field(default=30, gt=0, le=600)
+    total_timeout: float = Field(default=120, gt=0, le=3600)
+    retries: int = Field(default=2, ge=0, le=10)
+    backoff: float = Field(default=1.0, ge=0, le=60)
+    max_retry_after: float = Field(default=60, ge=0, le=3600)
+    max_bytes: int = Field(default=10_000_000, ge=1000)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    max_attempts: int = Field(default=3, ge=1, le=100, description="give up on a URL after this many failed runs")
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, v: str | None) -> str | None:
+        if v and not re.match(r"^(https?|socks4|socks5h?)://", v):
+            raise ValueError("a proxy must start with http://, https://, socks4://, socks5:// or socks5h://")
+        return v or None
+
+
+class Category(_Model):
+    title: str = Field(min_length=1)
+
+
+class Rules(_Model):
+    title: str | None = None
+    body: str | None = None
+    image: str | None = None
+    caption: str | None = None
+    date: str | None = None
+    remove: list[str] = []
+
+    @model_validator(mode="after")
+    def _selectors_parse(self) -> Rules:
+        from cssselect import GenericTranslator, SelectorError
+
+        for key in ("title", "body", "image", "caption", "date"):
+            sel = getattr(self, key)
+            if sel:
+                try:
+                    GenericTranslator().css_to_xpath(sel)
+                except SelectorError as exc:
+                    raise ValueError(f"rules.{key}: {sel!r} is not a CSS selector ({exc})") from None
+        return self
+
+
+class Source(_Model):
+    name: str
+    kind: Literal["rss", "atom", "listing", "urls"]
+    category: str
+    url: str | None = None
+    path: str | None = None
+    link_selector: str | None = None
+    link_pattern: str | None = None
+    next_selector: str | None = None
+    max_pages: int = Field(default=1, ge=1, le=100)
+    limit: int = Field(default=100, ge=1, le=10000, description="articles taken from one discovery")
+    pick: bool | None = None
+    rules: Rules | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not KEY_RE.match(v):
+            raise ValueError("a source name is 1-40 of a-z, 0-9, '-' and '_', starting with a letter or digit")
+        return v
+
+    @field_validator("link_pattern")
+    @classmethod
+    def _pattern(cls, v: str | None) -> str | None:
+        if v:
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise ValueError(f"{v!r} is not a regular expression ({exc})") from None
+        return v
+
+    @model_validator(mode="after")
+    def _kind_keys(self) -> Source:
+        if self.kind in ("rss", "atom", "listing"):
+            if not self.url:
+                raise ValueError(f"a {self.kind} source needs url = \"https://…\"")
+            _http_url(self.url, "url")
+        if self.kind == "urls" and not (self.path or self.url):
+            raise ValueError('a urls source needs path = "picks.txt" (a text or CSV file of URLs) or a url')
+        if self.kind == "listing" and not (self.link_selector or self.link_pattern):
+            raise ValueError('a listing source needs link_selector = "CSS" or link_pattern = "regex"')
+        return self
+
+    @property
+    def is_pick(self) -> bool:
+        return self.pick if self.pick is not None else self.kind == "urls"
+
+
+class Config(_Model):
+    site: Site
+    fetch: Fetch = Fetch()
+    categories: dict[str, Category]
+    sources: Annotated[list[Source], Field(default_factory=list)]
+
+    # not from the file: where it was read from
+    path: Path = Field(default=Path("newsmirror.toml"), exclude=True)
+
+    @field_validator("categories")
+    @classmethod
+    def _category_keys(cls, v: dict[str, Category]) -> dict[str, Category]:
+        if not v:
+            raise ValueError('at least one category is needed, e.g. [categories.intl] title = "国际"')
+        for key in v:
+            if not KEY_RE.match(key):
+                raise ValueError(f"category key {key!r}: use 1-40 of a-z, 0-9, '-' and '_'")
+        return v
+
+    @model_validator(mode="after")
+    def _cross(self) -> Config:
+        names = set()
+        for i, src in enumerate(self.sources):
+            if src.category not in self.categories:
+                known = ", ".join(sorted(self.categories))
+                raise ValueError(
+                    f"sources[{i}].category: {src.category!r} is not a category; "
+                    f"add [categories.{src.category}] or use one of: {known}"
+                )
+            if src.name in names:
+                raise ValueError(f"sources[{i}].name: {src.name!r} is used twice; give each source its own name")
+            names.add(src.name)
+        return self
+
+    # -- paths, all relative to the config file's folder
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    @property
+    def output_dir(self) -> Path:
+        return (self.root / self.site.output).resolve()
+
+    @property
+    def store_path(self) -> Path:
+        return (self.root / self.site.store).resolve()
+
+    @property
+    def templates_dir(self) -> Path:
+        return (self.root / self.site.templates).resolve()
+
+    def source(self, name: str) -> Source:
+        for src in self.sources:
+            if src.name == name:
+                return src
+        raise KeyError(name)
+
+
+def _where(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("function-after", "function-before") or str(part).startswith(("literal[", "function")):
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def format_validation_error(exc: ValidationError, path: Path, data: dict) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = _where(err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown key {loc!r}; remove it or check its spelling (see `newsmirror init`)"
+        elif err["type"] == "missing":
+            msg = f"{loc} is missing; add it"
+        else:
+            bad = err.get("input")
+            if isinstance(bad, str | int | float | bool) and not isinstance(bad, dict):
+                msg = f"{loc} = {bad!r}: {msg}"
+            else:
+                msg = f"{loc}: {msg}"
+        lines.append(f"{path}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_config(text: str, path: Path) -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax") from None
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, path, data)) from None
+    cfg.path = path.resolve()
+    return cfg
+
+
+def load_config(path: str | Path) -> Config:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such config file; create one with `newsmirror init DIR` or pass --config") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read the config ({exc}); check the file") from None
+    return parse_config(text, p)

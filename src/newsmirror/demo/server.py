@@ -1,0 +1,109 @@
+"""A static site server on 127.0.0.1 that stands in for a news site.
+
+Serves a folder whose file paths are URL paths, rewriting the site's real
+origins (e.g. `https://www.ntdtv.com`) to its own base URL in text responses,
+so that every link of the served pages leads back to it. Used by `newsmirror
+demo` and by the tests.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import threading
+from collections.abc import Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import unquote, urlsplit
+
+DEMO_SITE = Path(__file__).parent / "site"
+DEMO_ORIGINS = ("https://www.ntdtv.com", "https://demo-news.example")
+TEXT_TYPES = ("text/", "application/xml", "application/rss+xml", "application/atom+xml", "application/json")
+
+
+class SiteServer:
+    """`with SiteServer(root) as s: s.base` — a real HTTP server in a thread."""
+
+    def __init__(self, root: Path = DEMO_SITE, origins: Iterable[str] = DEMO_ORIGINS, *,
+                 routes: dict[str, str] | None = None, port: int = 0, host: str = "127.0.0.1") -> None:
+        self.root = Path(root).resolve()
+        self.origins = tuple(origins)
+        self.routes = dict(routes or {})
+        self.requests: list[str] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:  # quiet
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                outer.requests.append(self.path)
+                found = outer.resolve(self.path)
+                if found is None:
+                    body = b"<html><body><h1>404 Not Found</h1></body></html>"
+                    self.send_response(404)
+                    self.send_header("Content-Type", "text/html; charset=utf-8")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                ctype = outer.content_type(found)
+                data = found.read_bytes()
+                if ctype.startswith(TEXT_TYPES):
+                    for origin in outer.origins:
+                        data = data.replace(origin.encode(), outer.base.encode())
+                self.send_response(200)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer((host, port), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.base = f"http://{host}:{self.port}"
+        self._thread: threading.Thread | None = None
+
+    def content_type(self, path: Path) -> str:
+        if path.suffix in (".xml", ".rss") or path.name == "feed":
+            return "application/rss+xml; charset=utf-8"
+        if path.suffix in (".html", ".htm"):
+            head = path.read_bytes()[:2048].lower()
+            if b"charset=utf-8" in head or b'charset="utf-8"' in head:
+                return "text/html; charset=utf-8"
+            return "text/html"
+        return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+    def resolve(self, raw_path: str) -> Path | None:
+        path = unquote(urlsplit(raw_path).path)
+        if path in self.routes:
+            cand = [self.root / self.routes[path]]
+        else:
+            rel = path.lstrip("/")
+            cand = [self.root / rel, self.root / (rel + ".xml"), self.root / (rel + ".html"),
+                    self.root / rel / "index.html"]
+        for c in cand:
+            try:
+                c = c.resolve()
+            except OSError:
+                continue
+            if c.is_file() and c.is_relative_to(self.root):
+                return c
+        return None
+
+    def start(self) -> SiteServer:
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="site-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> SiteServer:
+        return self.start()
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()

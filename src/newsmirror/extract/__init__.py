@@ -1,0 +1,182 @@
+"""extract: a page's HTML → an Article (title, dates, lead image + caption, body fragment).
+
+Per-source CSS rules when given; else generic extraction. When rules stop
+matching (a site redesign) the generic extractor takes over and the Article
+records it in `extracted_by` and `notes`. A page with no body raises
+ExtractError with the reason; nothing empty is ever returned.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from urllib.parse import urljoin
+
+import lxml.etree
+import lxml.html
+from lxml.cssselect import CSSSelector
+
+from ..config import Rules
+from ..ids import normalise_url
+from ..models import Article
+from .generic import generic_body
+from .meta import caption_near, find_image_element, page_meta, parse_date
+
+MIN_BODY_CHARS = 20
+
+
+class ExtractError(Exception):
+    """A page that yields no article; `reason` says why in one line."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def parse_html(html: str) -> lxml.html.HtmlElement:
+    if not html or not html.strip():
+        raise ExtractError("empty page")
+    try:
+        return lxml.html.document_fromstring(html)
+    except (lxml.etree.ParserError, ValueError) as exc:
+        raise ExtractError(f"not parseable as HTML ({exc})") from None
+
+
+def _text(el: lxml.html.HtmlElement) -> str:
+    return " ".join(el.text_content().split())
+
+
+def _inner_html(el: lxml.html.HtmlElement) -> str:
+    parts = [el.text or ""] if el.text else []
+    parts += [lxml.html.tostring(child, encoding="unicode") for child in el]
+    return "".join(parts)
+
+
+def _apply_rules(doc: lxml.html.HtmlElement, rules: Rules, url: str | None) -> tuple[dict, list[str]]:
+    """Fields the rules found, and what they failed to find."""
+    found: dict = {}
+    missed: list[str] = []
+    work = copy.deepcopy(doc)
+    for sel in rules.remove:
+        for el in CSSSelector(sel)(work):
+            el.drop_tree()
+    if rules.body:
+        nodes = CSSSelector(rules.body)(work)
+        if nodes:
+            body = "".join(_inner_html(n) if len(nodes) == 1 else lxml.html.tostring(n, encoding="unicode")
+                           for n in nodes)
+            if sum(len(_text(n)) for n in nodes) >= MIN_BODY_CHARS:
+                found["body_html"] = body
+            else:
+                missed.append(f"body {rules.body!r} matched no text")
+        else:
+            missed.append(f"body {rules.body!r} matched nothing")
+    if rules.title:
+        nodes = CSSSelector(rules.title)(doc)
+        if nodes and _text(nodes[0]):
+            found["title"] = _text(nodes[0])
+        else:
+            missed.append(f"title {rules.title!r} matched nothing")
+    if rules.date:
+        nodes = CSSSelector(rules.date)(doc)
+        when = parse_date(nodes[0].get("datetime") or nodes[0].get("content") or _text(nodes[0])) if nodes else None
+        if when:
+            found["published"] = when
+        else:
+            missed.append(f"date {rules.date!r} matched no date")
+    if rules.image:
+        nodes = CSSSelector(rules.image)(doc)
+        img = nodes[0] if nodes else None
+        if img is not None and img.tag != "img":
+            img = img.find(".//img")
+        src = (img.get("src") or img.get("data-src")) if img is not None else None
+        if src:
+            found["image"] = urljoin(url or "", src.strip())
+            found["_image_el"] = img
+        else:
+            missed.append(f"image {rules.image!r} matched no image")
+    if rules.caption:
+        nodes = CSSSelector(rules.caption)(doc)
+        if nodes and _text(nodes[0]):
+            found["caption"] = _text(nodes[0])
+        else:
+            missed.append(f"caption {rules.caption!r} matched nothing")
+    return found, missed
+
+
+_IMG_SRC = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+
+
+def _drop_lead_image(body_html: str, image: str, base: str | None) -> str:
+    """Remove the lead image from the body when the body repeats it (it is shown above the body)."""
+    if "<img" not in body_html:
+        return body_html
+    frag = lxml.html.fragment_fromstring(body_html, create_parent="div")
+    from .meta import _same_image
+
+    for img in list(frag.iter("img")):
+        src = img.get("src") or img.get("data-src") or ""
+        if src and _same_image(urljoin(base or "", src), image):
+            parent = img.getparent()
+            target = parent if parent is not None and parent.tag == "figure" else img
+            if target is frag:
+                continue
+            target.drop_tree()
+    return _inner_html(frag)
+
+
+def extract(html: str, url: str | None = None, rules: Rules | None = None) -> Article:
+    """Extract one article from a page's HTML. Raises ExtractError when there is none."""
+    doc = parse_html(html)
+    meta = page_meta(doc, url)
+    notes: list[str] = []
+    found: dict = {}
+    extracted_by = "generic"
+    if rules is not None:
+        found, missed = _apply_rules(doc, rules, url)
+        if "body_html" in found:
+            extracted_by = "rules"
+        else:
+            extracted_by = "generic (rules failed)"
+        if missed:
+            notes.append("rules stopped matching: " + "; ".join(missed))
+    body_html = found.get("body_html")
+    if body_html is None:
+        body_html = generic_body(html, url)
+    if not body_html or len(_text(lxml.html.fragment_fromstring(body_html, create_parent="div"))) < MIN_BODY_CHARS:
+        scripts = len(doc.xpath("//script"))
+        visible = len(_text(doc.body)) if doc.find("body") is not None else 0
+        if scripts and visible < 200:
+            raise ExtractError("no content: the page is an empty JavaScript shell (its text is made by scripts)")
+        raise ExtractError("no article body found (not an article page, or the extractor missed it)")
+    title = found.get("title") or meta.title
+    if not title:
+        raise ExtractError("no title found")
+    image = found.get("image") or meta.image
+    caption = found.get("caption")
+    if image and not caption:
+        el = found.get("_image_el")
+        if el is None:
+            el = find_image_element(doc, image, url)
+        if el is not None:
+            caption = caption_near(el)
+    if image:
+        body_html = _drop_lead_image(body_html, image, url)
+    canonical = normalise_url(meta.canonical) if meta.canonical else (normalise_url(url) if url else "")
+    return Article(
+        url=normalise_url(url) if url else canonical,
+        canonical_url=canonical,
+        title=title,
+        body_html=body_html,
+        published=found.get("published") or meta.published,
+        updated=meta.updated,
+        author=meta.author,
+        image=image,
+        caption=caption,
+        language=meta.language,
+        extracted_by=extracted_by,
+        notes=notes,
+    )
+
+
+__all__ = ["ExtractError", "extract", "parse_date"]

@@ -1,0 +1,177 @@
+"""An HTTP client for a cron job: bounded in time, bytes and redirects, polite per host.
+
+Retries with exponential backoff on timeouts, connection errors, 5xx and 429
+(honouring Retry-After); never follows a redirect to anything but http(s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import time
+from types import TracebackType
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+
+from ..config import Fetch
+from ..models import Response
+from .decode import decode
+
+log = logging.getLogger("newsmirror.fetch")
+
+RETRY_STATUSES = {429, 500, 502, 503, 504, 520, 521, 522, 523, 524}
+
+
+class FetchError(Exception):
+    """A URL that could not be fetched; `reason` is one line for the log and `status`."""
+
+    def __init__(self, url: str, reason: str, *, status: int | None = None, retry: bool = False,
+                 retry_after: float | None = None) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+        self.status = status
+        self.retry = retry
+        self.retry_after = retry_after
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+
+
+class Fetcher:
+    """Use as `async with Fetcher(cfg) as f: resp = await f.get(url)`."""
+
+    def __init__(self, cfg: Fetch) -> None:
+        self.cfg = cfg
+        self._session: aiohttp.ClientSession | None = None
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._all = asyncio.Semaphore(cfg.concurrency)
+
+    async def __aenter__(self) -> Fetcher:
+        timeout = aiohttp.ClientTimeout(
+            total=self.cfg.total_timeout,
+            sock_connect=self.cfg.connect_timeout,
+            sock_read=self.cfg.read_timeout,
+        )
+        proxy = self.cfg.proxy
+        if proxy and proxy.startswith("socks"):
+            from aiohttp_socks import ProxyConnector
+
+            connector: aiohttp.BaseConnector = ProxyConnector.from_url(proxy, limit=self.cfg.concurrency)
+        else:
+            connector = aiohttp.TCPConnector(limit=self.cfg.concurrency, limit_per_host=self.cfg.per_host)
+        self._session = aiohttp.ClientSession(
+            timeout=timeout,
+            connector=connector,
+            headers={
+                "User-Agent": self.cfg.user_agent,
+                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+                "Accept-Language": "zh-CN,zh;q=0.9,zh-TW;q=0.8,en;q=0.5",
+            },
+            max_line_size=16384,
+            max_field_size=16384,
+        )
+        return self
+
+    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        if self._session:
+            await self._session.close()
+
+    def _host_sem(self, url: str) -> asyncio.Semaphore:
+        host = urlsplit(url).netloc.lower()
+        sem = self._hosts.get(host)
+        if sem is None:
+            sem = self._hosts[host] = asyncio.Semaphore(self.cfg.per_host)
+        return sem
+
+    async def get(self, url: str) -> Response:
+        """Fetch one URL, retrying what is worth retrying. Raises FetchError."""
+        attempt = 0
+        while True:
+            try:
+                async with self._host_sem(url), self._all:  # host first: a slow host holds no global slot
+                    return await self._once(url)
+            except FetchError as exc:
+                if not exc.retry or attempt >= self.cfg.retries:
+                    raise
+                wait = exc.retry_after if exc.retry_after is not None else self.cfg.backoff * (2**attempt)
+                if wait > self.cfg.max_retry_after:
+                    raise FetchError(url, f"{exc.reason}; server asks to wait {wait:.0f}s, more than "
+                                          f"fetch.max_retry_after", status=exc.status) from None
+                attempt += 1
+                log.debug("retry %d for %s in %.1fs: %s", attempt, url, wait, exc.reason)
+                await asyncio.sleep(wait)
+
+    async def _once(self, url: str) -> Response:
+        assert self._session is not None, "use Fetcher as an async context manager"
+        current = url
+        for _hop in range(self.cfg.max_redirects + 1):
+            scheme = urlsplit(current).scheme.lower()
+            if scheme not in ("http", "https"):
+                raise FetchError(url, f"redirected to a {scheme or 'relative'}: URL ({current}); "
+                                      "only http(s) is followed")
+            try:
+                async with self._session.get(
+                    current,
+                    allow_redirects=False,
+                    proxy=self.cfg.proxy if self.cfg.proxy and not self.cfg.proxy.startswith("socks") else None,
+                ) as resp:
+                    if resp.status in (301, 302, 303, 307, 308):
+                        loc = resp.headers.get("Location")
+                        if not loc:
+                            raise FetchError(url, f"HTTP {resp.status} redirect without a Location", status=resp.status)
+                        current = urljoin(current, loc)
+                        continue
+                    if resp.status >= 400:
+                        retry = resp.status in RETRY_STATUSES
+                        raise FetchError(url, f"HTTP {resp.status} {resp.reason or ''}".strip(), status=resp.status,
+                                         retry=retry, retry_after=parse_retry_after(resp.headers.get("Retry-After")))
+                    body = await self._read_capped(url, resp)
+                    headers = {k.lower(): v for k, v in resp.headers.items()}
+                    text, enc = decode(body, headers.get("content-type"))
+                    return Response(url=url, final_url=str(resp.url), status=resp.status, headers=headers,
+                                    body=body, text=text, encoding=enc)
+            except FetchError:
+                raise
+            except (TimeoutError, aiohttp.ServerTimeoutError):
+                raise FetchError(url, "timed out (fetch.read_timeout / fetch.total_timeout)", retry=True) from None
+            except aiohttp.ClientConnectorError as exc:
+                raise FetchError(url, f"cannot connect to {exc.host}:{exc.port} ({exc.os_error.strerror or exc})",
+                                 retry=True) from None
+            except aiohttp.ClientPayloadError as exc:
+                raise FetchError(url, f"broken response body ({exc})", retry=True) from None
+            except aiohttp.ClientResponseError as exc:
+                raise FetchError(url, f"bad HTTP response ({exc.message})", retry=True) from None
+            except aiohttp.ClientError as exc:
+                raise FetchError(url, f"{type(exc).__name__}: {exc}", retry=True) from None
+        raise FetchError(url, f"more than {self.cfg.max_redirects} redirects (fetch.max_redirects)")
+
+    async def _read_capped(self, url: str, resp: aiohttp.ClientResponse) -> bytes:
+        cap = self.cfg.max_bytes
+        declared = resp.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > cap:
+            raise FetchError(url, f"body of {int(declared)} bytes is over fetch.max_bytes ({cap})")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_chunked(65536):
+            size += len(chunk)
+            if size > cap:
+                raise FetchError(url, f"body is over fetch.max_bytes ({cap} bytes, after decompression)")
+            chunks.append(chunk)
+        return b"".join(chunks)

@@ -1,0 +1,70 @@
+"""Stable, unique, path-safe article ids and URL normalisation."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|spm|from|share_token|ref|src)$", re.IGNORECASE)
+_EXT = re.compile(r"\.(s?html?|php|aspx?|jsp|cms)$", re.IGNORECASE)
+_ID_PARAMS = ("id", "aid", "article_id", "articleid", "docid", "newsid", "nid", "p")
+
+
+def normalise_url(url: str) -> str:
+    """A URL in the form used for dedup: lower-case scheme and host, no fragment, no tracking params."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    netloc = parts.netloc.lower()
+    if (scheme == "http" and netloc.endswith(":80")) or (scheme == "https" and netloc.endswith(":443")):
+        netloc = netloc.rsplit(":", 1)[0]
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
+    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+
+
+def is_safe_id(value: str) -> bool:
+    return bool(_SAFE.match(value))
+
+
+def short_hash(text: str, n: int = 12) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
+
+
+def url_id(url: str) -> str | None:
+    """The id a URL carries itself (`…/a103612902.html` → `a103612902`), or None.
+
+    A path segment counts when it is path-safe and has a digit in it (so a
+    section name like `news` or `index` is not taken for an id).
+    """
+    parts = urlsplit(url)
+    segs = [s for s in parts.path.split("/") if s]
+    if segs:
+        last = _EXT.sub("", segs[-1])
+        if is_safe_id(last) and re.search(r"\d", last) and len(last) <= 40 and last.lower() != "index":
+            return last
+    for key, value in parse_qsl(parts.query):
+        if key.lower() in _ID_PARAMS and is_safe_id(value) and re.search(r"\d", value):
+            return f"{key.lower()}{value}" if value.isdigit() else value
+    return None
+
+
+def article_id(canonical_url: str, taken: callable = lambda _id: False) -> str:
+    """The URL's own id, unless another article has it; else a short hash of the URL.
+
+    `taken(id)` says whether that id already belongs to a different article.
+    """
+    own = url_id(canonical_url)
+    if own and not taken(own):
+        return own
+    hashed = "h" + short_hash(normalise_url(canonical_url))
+    if own and not taken(f"{own}-{hashed[1:7]}"):
+        return f"{own}-{hashed[1:7]}"
+    return hashed
+
+
+def safe_id(value: str) -> str:
+    """Raise if `value` could escape a folder or is not a plain id."""
+    if not is_safe_id(value):
+        raise ValueError(f"unsafe article id {value!r}")
+    return value

@@ -1,0 +1,106 @@
+"""Plain typed objects that one stage hands to the next.
+
+sources → Candidate, fetch → Response, extract → Article, render/publish read
+StoredArticle rows back from the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A URL a source says is an article, with what the source knows about it."""
+
+    url: str
+    source: str
+    category: str
+    title: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    pick: bool = False
+
+
+@dataclass
+class Response:
+    """The bytes and headers of one fetched URL, decoded to text."""
+
+    url: str  # the URL asked for
+    final_url: str  # after redirects
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    text: str
+    encoding: str
+
+
+@dataclass
+class Article:
+    """What extraction makes of one page."""
+
+    url: str
+    canonical_url: str
+    title: str
+    body_html: str
+    id: str = ""
+    published: datetime | None = None
+    updated: datetime | None = None
+    author: str | None = None
+    image: str | None = None
+    caption: str | None = None
+    language: str | None = None
+    category: str = ""
+    source: str = ""
+    extracted_by: str = "generic"  # "rules", "generic", or "generic (rules failed: …)"
+    is_article: bool = True
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StoredArticle:
+    """An article as the store keeps it: everything `build` needs without network."""
+
+    id: str
+    url: str
+    canonical_url: str
+    source: str
+    category: str
+    title: str
+    body_html: str
+    published: datetime | None
+    updated: datetime | None
+    author: str | None
+    image: str | None
+    caption: str | None
+    language: str | None
+    content_hash: str
+    extracted_by: str
+    first_seen: datetime
+    last_seen: datetime
+    fetched_at: datetime
+    pick: bool = False
+
+    @property
+    def sort_date(self) -> datetime:
+        return self.published or self.first_seen
+
+
+@dataclass
+class RunReport:
+    """What one `run` did, for the log, the commit message and the exit code."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: int = 0
+    duplicates: int = 0
+    source_errors: int = 0
+    committed: bool = False
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0 and self.source_errors == 0

@@ -1,0 +1,48 @@
+"""The output folder is a git repository; a run that changed anything makes one commit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+_ENV = {
+    "GIT_AUTHOR_NAME": "newsmirror",
+    "GIT_AUTHOR_EMAIL": "newsmirror@localhost",
+    "GIT_COMMITTER_NAME": "newsmirror",
+    "GIT_COMMITTER_EMAIL": "newsmirror@localhost",
+    "GIT_TERMINAL_PROMPT": "0",
+}
+
+
+class GitError(Exception):
+    pass
+
+
+def _git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    for k, v in _ENV.items():
+        env.setdefault(k, v)
+    try:
+        proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, env=env, timeout=300)
+    except FileNotFoundError:
+        raise GitError("git is not installed; install it (apt-get install git)") from None
+    if check and proc.returncode != 0:
+        raise GitError(f"git {' '.join(args[:2])} in {repo} failed: {proc.stderr.strip() or proc.stdout.strip()}")
+    return proc
+
+
+def ensure_repo(repo: Path) -> None:
+    """Make `repo` a git repository (branch main) if it is not one yet."""
+    repo.mkdir(parents=True, exist_ok=True)
+    if not (repo / ".git").exists():
+        _git(repo, "init", "-q", "-b", "main")
+
+
+def commit_all(repo: Path, message: str) -> bool:
+    """Stage everything and commit; False (and no commit) when nothing changed."""
+    _git(repo, "add", "-A")
+    if _git(repo, "diff", "--cached", "--quiet", check=False).returncode == 0:
+        return False
+    _git(repo, "commit", "-q", "-m", message)
+    return True

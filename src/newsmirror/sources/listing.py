@@ -1,0 +1,76 @@
+"""Listing pages: a section front whose article links are picked by CSS selector or URL regex."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin
+
+import lxml.etree
+import lxml.html
+from lxml.cssselect import CSSSelector
+
+from ..config import Source
+from ..fetch import Fetcher
+from ..ids import normalise_url
+from ..models import Candidate
+
+
+def parse_listing(html: str, url: str, source: Source) -> tuple[list[Candidate], str | None]:
+    """Article candidates on one listing page, and the next page's URL (if any)."""
+    # lxml refuses a str with an XML declaration (XHTML pages) and raises on a page with no elements
+    html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html)
+    if not html.strip():
+        return [], None
+    try:
+        doc = lxml.html.document_fromstring(html)
+    except lxml.etree.ParserError:
+        return [], None
+    if source.link_selector:
+        anchors = CSSSelector(source.link_selector)(doc)
+        anchors = [a if a.tag == "a" else (a.find(".//a") if a.find(".//a") is not None else a) for a in anchors]
+    else:
+        anchors = doc.iter("a")
+    pattern = re.compile(source.link_pattern) if source.link_pattern else None
+    out = []
+    for a in anchors:
+        href = a.get("href")
+        if not href:
+            continue
+        link = urljoin(url, href.strip())
+        if not link.startswith(("http://", "https://")):
+            continue
+        if pattern and not pattern.search(link):
+            continue
+        title = " ".join(a.text_content().split()) or None
+        out.append(Candidate(url=normalise_url(link), source=source.name, category=source.category, title=title,
+                             pick=source.is_pick))
+    nxt = None
+    if source.next_selector:
+        found = CSSSelector(source.next_selector)(doc)
+    else:
+        found = doc.xpath('//a[@rel="next"] | //link[@rel="next"]')
+    for el in found:
+        if el.get("href"):
+            nxt = urljoin(url, el.get("href").strip())
+            break
+    return out, nxt
+
+
+async def discover_listing(source: Source, fetcher: Fetcher) -> list[Candidate]:
+    assert source.url
+    url: str | None = source.url
+    seen_pages: set[str] = set()
+    out: list[Candidate] = []
+    for _ in range(source.max_pages):
+        if not url or url in seen_pages:
+            break
+        seen_pages.add(url)
+        resp = await fetcher.get(url)
+        found, url = parse_listing(resp.text, resp.final_url, source)
+        out.extend(found)
+    if not out:
+        from . import SourceError
+
+        raise SourceError(f"{source.url}: no article links matched; check link_selector / link_pattern of "
+                          f"source {source.name!r}")
+    return out

@@ -1,0 +1,245 @@
+"""The one SQLite store (WAL): what was seen, when, and what became of it.
+
+Tables: sources (last run and error per source), urls (every URL a source
+gave, with its status and failure reason), articles (what `build` renders
+from, without network), links (which article links where, for the `mirror`
+link policy), meta (key/value, e.g. the fingerprint of the last render).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .models import Article, StoredArticle
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sources (
+    name TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    last_run TEXT,
+    last_ok TEXT,
+    last_error TEXT
+);
+CREATE TABLE IF NOT EXISTS urls (
+    url TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    status TEXT NOT NULL,            -- ok | failed | duplicate | gave_up
+    article_id TEXT,
+    reason TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS urls_source ON urls(source, status);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    canonical_url TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    category TEXT NOT NULL,
+    title TEXT NOT NULL,
+    body_html TEXT NOT NULL,
+    published TEXT,
+    updated TEXT,
+    author TEXT,
+    image TEXT,
+    caption TEXT,
+    language TEXT,
+    content_hash TEXT NOT NULL,
+    extracted_by TEXT NOT NULL,
+    pick INTEGER NOT NULL DEFAULT 0,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    fetched_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash);
+CREATE INDEX IF NOT EXISTS articles_cat ON articles(category, published);
+CREATE TABLE IF NOT EXISTS links (
+    article_id TEXT NOT NULL,
+    target TEXT NOT NULL,
+    PRIMARY KEY (article_id, target)
+);
+CREATE INDEX IF NOT EXISTS links_target ON links(target);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _ts(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class StoreError(Exception):
+    pass
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"{path}: not a usable newsmirror store ({exc}); move it aside and run again to start a new one"
+            ) from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    # -- meta
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row["value"] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT INTO meta(key, value) VALUES(?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                        (key, value))
+
+    # -- sources
+    def source_ran(self, name: str, kind: str, error: str | None) -> None:
+        t = _ts(now())
+        self.db.execute(
+            """INSERT INTO sources(name, kind, last_run, last_ok, last_error) VALUES(?,?,?,?,?)
+               ON CONFLICT(name) DO UPDATE SET kind=excluded.kind, last_run=excluded.last_run,
+               last_ok=COALESCE(excluded.last_ok, sources.last_ok), last_error=excluded.last_error""",
+            (name, kind, t, None if error else t, error),
+        )
+
+    def sources(self) -> dict[str, sqlite3.Row]:
+        return {r["name"]: r for r in self.db.execute("SELECT * FROM sources")}
+
+    # -- urls
+    def url_row(self, url: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM urls WHERE url=?", (url,)).fetchone()
+
+    def mark_url(self, url: str, source: str, status: str, *, article_id: str | None = None,
+                 reason: str | None = None, failed: bool = False) -> None:
+        t = _ts(now())
+        self.db.execute(
+            """INSERT INTO urls(url, source, status, article_id, reason, attempts, first_seen, last_seen)
+               VALUES(?,?,?,?,?,?,?,?)
+               ON CONFLICT(url) DO UPDATE SET status=excluded.status, article_id=excluded.article_id,
+               reason=excluded.reason, last_seen=excluded.last_seen,
+               attempts=CASE WHEN ? THEN urls.attempts + 1 ELSE 0 END""",
+            (url, source, status, article_id, reason, 1 if failed else 0, t, t, failed),
+        )
+
+    def failures(self, source: str | None = None, limit: int = 20) -> list[sqlite3.Row]:
+        q = "SELECT * FROM urls WHERE status IN ('failed', 'gave_up')"
+        args: tuple = ()
+        if source:
+            q += " AND source=?"
+            args = (source,)
+        return list(self.db.execute(q + " ORDER BY last_seen DESC LIMIT ?", (*args, limit)))
+
+    def url_counts(self) -> dict[tuple[str, str], int]:
+        rows = self.db.execute("SELECT source, status, COUNT(*) n FROM urls GROUP BY source, status")
+        return {(r["source"], r["status"]): r["n"] for r in rows}
+
+    # -- articles
+    def _article(self, r: sqlite3.Row) -> StoredArticle:
+        return StoredArticle(
+            id=r["id"], url=r["url"], canonical_url=r["canonical_url"], source=r["source"], category=r["category"],
+            title=r["title"], body_html=r["body_html"], published=_dt(r["published"]), updated=_dt(r["updated"]),
+            author=r["author"], image=r["image"], caption=r["caption"], language=r["language"],
+            content_hash=r["content_hash"], extracted_by=r["extracted_by"], first_seen=_dt(r["first_seen"]),
+            last_seen=_dt(r["last_seen"]), fetched_at=_dt(r["fetched_at"]), pick=bool(r["pick"]),
+        )
+
+    def article(self, article_id: str) -> StoredArticle | None:
+        r = self.db.execute("SELECT * FROM articles WHERE id=?", (article_id,)).fetchone()
+        return self._article(r) if r else None
+
+    def article_by_url(self, url: str) -> StoredArticle | None:
+        r = self.db.execute(
+            "SELECT * FROM articles WHERE canonical_url=? OR url=? "
+            "OR id=(SELECT article_id FROM urls WHERE url=? AND status IN ('ok', 'duplicate'))",
+            (url, url, url),
+        ).fetchone()
+        return self._article(r) if r else None
+
+    def article_by_hash(self, content_hash: str) -> StoredArticle | None:
+        r = self.db.execute("SELECT * FROM articles WHERE content_hash=?", (content_hash,)).fetchone()
+        return self._article(r) if r else None
+
+    def id_taken(self, article_id: str, canonical_url: str) -> bool:
+        r = self.db.execute("SELECT canonical_url FROM articles WHERE id=?", (article_id,)).fetchone()
+        return bool(r) and r["canonical_url"] != canonical_url
+
+    def articles(self, category: str | None = None) -> list[StoredArticle]:
+        if category:
+            rows = self.db.execute("SELECT * FROM articles WHERE category=?", (category,))
+        else:
+            rows = self.db.execute("SELECT * FROM articles")
+        return sorted((self._article(r) for r in rows), key=lambda a: (a.sort_date, a.id), reverse=True)
+
+    def save_article(self, a: Article, content_hash: str, pick: bool) -> None:
+        t = _ts(now())
+        self.db.execute(
+            """INSERT INTO articles(id, url, canonical_url, source, category, title, body_html, published, updated,
+                 author, image, caption, language, content_hash, extracted_by, pick, first_seen, last_seen, fetched_at)
+               VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+               ON CONFLICT(id) DO UPDATE SET url=excluded.url, canonical_url=excluded.canonical_url,
+                 source=excluded.source, category=excluded.category, title=excluded.title,
+                 body_html=excluded.body_html, published=excluded.published, updated=excluded.updated,
+                 author=excluded.author, image=excluded.image, caption=excluded.caption, language=excluded.language,
+                 content_hash=excluded.content_hash, extracted_by=excluded.extracted_by,
+                 pick=MAX(articles.pick, excluded.pick), last_seen=excluded.last_seen,
+                 fetched_at=excluded.fetched_at""",
+            (a.id, a.url, a.canonical_url, a.source, a.category, a.title, a.body_html, _ts(a.published),
+             _ts(a.updated), a.author, a.image, a.caption, a.language, content_hash, a.extracted_by, int(pick),
+             t, t, t),
+        )
+
+    def touch_article(self, article_id: str) -> None:
+        self.db.execute("UPDATE articles SET last_seen=? WHERE id=?", (_ts(now()), article_id))
+
+    def set_links(self, article_id: str, targets: Iterable[str]) -> None:
+        self.db.execute("DELETE FROM links WHERE article_id=?", (article_id,))
+        self.db.executemany("INSERT OR IGNORE INTO links(article_id, target) VALUES(?,?)",
+                            [(article_id, t) for t in targets])
+
+    def linking_to(self, targets: Iterable[str]) -> set[str]:
+        out: set[str] = set()
+        for t in targets:
+            out.update(r["article_id"] for r in self.db.execute("SELECT article_id FROM links WHERE target=?", (t,)))
+        return out
+
+    def url_index(self) -> dict[str, tuple[str, str]]:
+        """Every URL we hold an article for (own, canonical, and duplicates) → (id, category)."""
+        out: dict[str, tuple[str, str]] = {}
+        for r in self.db.execute("SELECT id, url, canonical_url, category FROM articles"):
+            out[r["url"]] = out[r["canonical_url"]] = (r["id"], r["category"])
+        for r in self.db.execute(
+            "SELECT u.url, a.id, a.category FROM urls u JOIN articles a ON a.id=u.article_id WHERE u.status IN "
+            "('ok', 'duplicate')"
+        ):
+            out.setdefault(r["url"], (r["id"], r["category"]))
+        return out

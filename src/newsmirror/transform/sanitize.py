@@ -1,0 +1,90 @@
+"""Allowlist sanitising of an article body (nh3), after removing ads, pixels and embeds."""
+
+from __future__ import annotations
+
+import re
+
+import lxml.html
+import nh3
+
+ALLOWED_TAGS = {
+    "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "q", "cite",
+    "strong", "b", "em", "i", "u", "s", "del", "ins", "sub", "sup", "mark", "small", "a", "img", "figure",
+    "figcaption", "table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td", "pre", "code", "div", "span",
+    "dl", "dt", "dd", "abbr", "time",
+}
+ALLOWED_ATTRS = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+    "time": {"datetime"},
+    "abbr": {"title"},
+}
+_AD_CLASS = re.compile(
+    r"(?:^|[\s_-])(?:ad|ads|adv|advert\w*|advertisement|adsbygoogle|sponsor\w*|promo|gpt)(?:$|[\s_-])",
+    re.IGNORECASE,
+)
+_TRACKER = re.compile(r"(?:pixel|beacon|tracking|/track|analytics|doubleclick|/count(?:er)?[./?])", re.IGNORECASE)
+
+
+def _is_ad(el: lxml.html.HtmlElement) -> bool:
+    marks = f"{el.get('class', '')} {el.get('id', '')}"
+    return el.tag == "ins" or bool(_AD_CLASS.search(marks))
+
+
+def _is_pixel(img: lxml.html.HtmlElement) -> bool:
+    for attr in ("width", "height"):
+        v = (img.get(attr) or "").strip().rstrip("px")
+        if v.isdigit() and int(v) <= 2:
+            return True
+    style = (img.get("style") or "").replace(" ", "").lower()
+    if "display:none" in style or "width:0" in style or "height:0" in style or "width:1px" in style:
+        return True
+    return bool(_TRACKER.search(img.get("src") or ""))
+
+
+def sanitize(body_html: str, base_url: str | None = None) -> str:
+    """A safe HTML fragment: absolute http(s) links and images, no active content, no ads or pixels."""
+    if not body_html.strip():
+        return ""
+    frag = lxml.html.fragment_fromstring(body_html, create_parent="div")
+    if base_url:
+        frag.make_links_absolute(base_url, resolve_base_href=False, handle_failures="discard")
+    for el in list(frag.iter()):
+        if not isinstance(el.tag, str) or el is frag:
+            continue
+        if el.getparent() is None:
+            continue
+        if el.tag in ("iframe", "embed", "object", "video", "audio"):
+            src = el.get("src") or el.get("data") or ""
+            if src.startswith(("http://", "https://")):
+                link = lxml.html.fromstring(f'<p><a href="">{el.tag}</a></p>')
+                link[0].set("href", src)
+                link[0].text = f"嵌入内容 / embedded content: {src}"
+                link.tail = el.tail
+                el.getparent().replace(el, link)
+            else:
+                el.drop_tree()
+        elif el.tag in ("script", "style", "noscript", "template", "form", "button", "input", "select",
+                        "textarea", "svg", "canvas"):
+            el.drop_tree()
+        elif _is_ad(el):
+            el.drop_tree()
+        elif el.tag == "img":
+            src = el.get("src") or el.get("data-src") or el.get("data-original") or ""
+            if not src or _is_pixel(el):
+                el.drop_tree()
+            else:
+                el.set("src", src)
+    html = "".join(
+        ([frag.text] if frag.text else []) + [lxml.html.tostring(c, encoding="unicode") for c in frag]
+    )
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRS,
+        url_schemes={"http", "https", "mailto"},
+        link_rel=None,
+        strip_comments=True,
+    ).strip()

@@ -1,0 +1,450 @@
+"""End to end: newsmirror.toml → run → pages, indexes, git — against real local servers."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import lxml.html
+from click.testing import CliRunner, Result
+
+from newsmirror.cli import cli
+from newsmirror.demo.server import SiteServer
+from newsmirror.pipeline import Mirror
+from newsmirror.store import Store
+
+from .conftest import FAST_FETCH, FIXTURES, NTD, SEED_MD, SEED_PATH, minimal_config, write_config
+
+SEED_PAGE = "pages/intl/a103612902.md"
+
+
+def cli_run(cfg_path: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--config", str(cfg_path), *args], catch_exceptions=False)
+
+
+def git_count(repo: Path) -> int:
+    out = subprocess.run(["git", "-C", str(repo), "rev-list", "--count", "HEAD"], capture_output=True, text=True)
+    return int(out.stdout.strip() or 0)
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def seed_paragraphs() -> list[str]:
+    md = SEED_MD.read_text(encoding="utf-8")
+    m = re.search(r'<div class="post_content".*?</div>\s*</div>', md, re.S)
+    assert m, "seed page has no post_content"
+    doc = lxml.html.fragment_fromstring(m.group(0))
+    return [squash(p.text_content()) for p in doc.iter("p")]
+
+
+def body_paragraphs(page: str, share_text: str = "手机上长按") -> list[str]:
+    """The body of one of our pages: the block between the last <hr/> before the share line and the share line."""
+    before_share = page.split(share_text)[0]
+    blocks = before_share.split("<hr/>")
+    body = blocks[-2]
+    paras = [b for b in re.split(r"\n\s*\n", body) if b.strip()]
+    plain = [re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", p) for p in paras]
+    return [squash(p) for p in plain]
+
+
+def relative_links(page: str) -> list[str]:
+    return [u for u in re.findall(r"\]\(([^)\s]+)\)", page) if "://" not in u]
+
+
+# -- the seed golden test -------------------------------------------------------------------------
+
+
+def test_seed_golden_page_has_every_part_of_the_seed(ntd_server, tmp_path):
+    cfg = minimal_config(tmp_path, ntd_server.base, extra=FAST_FETCH)
+    res = cli_run(cfg.path, "run")
+    assert res.exit_code == 0, res.output
+    out = cfg.output_dir
+    page = (out / SEED_PAGE).read_text(encoding="utf-8")
+
+    assert page.startswith("### 普京邀习近平访俄 中国官媒只字未提\n")
+    # navigation: home, the article's category (never an empty link), the hot list; twice (top and bottom)
+    assert page.count("[首页](../../README.md)") == 2
+    assert page.count("[国际](../../indexes/intl.md)") == 2
+    assert page.count("[热点推荐](../../indexes/hot.md)") == 2
+    assert "[](" not in page
+    # the same ten body paragraphs as the seed, in order
+    ours = body_paragraphs(page)
+    seed = seed_paragraphs()
+    assert len(seed) == 10
+    assert ours == seed
+    # lead image and caption
+    assert "GettyImages-1245879927-800x450.jpg" in page
+    assert "2022年12月30日，俄罗斯总统普京在莫斯科克里姆林宫通过视频连线与中国国家主席习近平举行会议。" in page
+    # share link + QR code at a relative path beside the page, original URL with the note
+    share = "https://github.com/example/news/blob/main/" + SEED_PAGE
+    assert share in page
+    qr = re.search(r"\[!\[[^\]]*\]\(([^)]+)\)\]\(" + re.escape(share) + r"\)", page)
+    assert qr, "no QR image linked to the share URL"
+    qr_file = (out / SEED_PAGE).parent / qr.group(1)
+    assert "://" not in qr.group(1) and qr_file.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert f"原文地址（需翻墙访问）：{ntd_server.base}{SEED_PATH}" in page
+    # provenance the seed lacks
+    assert "sha256:" in page and "发布 2023-01-01 02:18" in page
+    # every relative link leads to a file of the tree
+    for link in relative_links(page):
+        target = ((out / SEED_PAGE).parent / link.split("?")[0]).resolve()
+        assert target.exists(), f"dead relative link {link}"
+    # no active content, no counter pixel unless configured
+    assert "<script" not in page and "<img src=" not in page
+    # indexes
+    home = (out / "README.md").read_text(encoding="utf-8")
+    assert "# 新闻镜像" in home and "(pages/intl/a103612902.md)" in home
+    assert "2023-01-01 [普京邀习近平访俄" in (out / "indexes/intl.md").read_text(encoding="utf-8")
+    hot = (out / "indexes/hot.md").read_text(encoding="utf-8")
+    assert "ranked by recency" in hot and "a103612902.md" in hot
+    assert (out / "indexes/archive/2023-01.md").exists()
+    assert git_count(out) == 1
+
+
+def test_neutralize_leaves_no_live_link_to_tag_pages(ntd_server, tmp_path):
+    cfg = minimal_config(tmp_path, ntd_server.base, extra_site='link_policy = "neutralize"', extra=FAST_FETCH)
+    assert cli_run(cfg.path, "run").exit_code == 0
+    page = (cfg.output_dir / SEED_PAGE).read_text(encoding="utf-8")
+    assert ".htm)" not in page and "/gb/%E4%BF%84" not in page
+    assert "【新唐人北京时间2023年01月01日讯】俄罗斯总统普京30日与中国国家主席习近平视讯会晤时表示" in page
+
+
+def test_keep_policy_keeps_the_tag_links(ntd_server, tmp_path):
+    cfg = minimal_config(tmp_path, ntd_server.base, extra_site='link_policy = "keep"', extra=FAST_FETCH)
+    assert cli_run(cfg.path, "run").exit_code == 0
+    page = (cfg.output_dir / SEED_PAGE).read_text(encoding="utf-8")
+    assert f"[俄罗斯]({ntd_server.base}/gb/%E4%BF%84%E7%BD%97%E6%96%AF.htm)" in page
+
+
+def test_tag_links_and_counter_pixel(ntd_server, tmp_path):
+    cfg = minimal_config(tmp_path, ntd_server.base, extra=FAST_FETCH, extra_site="""
+        tag_links = true
+        counter_url = "https://counter.example/{path}"
+        """)
+    assert cli_run(cfg.path, "run").exit_code == 0
+    page = (cfg.output_dir / SEED_PAGE).read_text(encoding="utf-8")
+    assert "[首页](../../README.md?a103612902)" in page
+    assert '<img src="https://counter.example/pages/intl/a103612902.md" width="0" height="0"' in page
+
+
+# -- the demo site: listing source, mirror link policy, incremental runs ----------------------------
+
+DEMO = """\
+[site]
+title = "演示"
+output = "out"
+{site_extra}
+
+[categories.intl]
+title = "国际"
+
+[categories.culture]
+title = "文化"
+
+[[sources]]
+name = "intl"
+kind = "rss"
+url = "{base}/gb/prog204/feed.xml"
+category = "intl"
+
+[[sources]]
+name = "culture"
+kind = "listing"
+url = "{base}/news/culture/index.html"
+link_selector = "ul.article-list a"
+max_pages = 3
+category = "culture"
+""" + FAST_FETCH
+
+
+def demo_config(tmp_path: Path, base: str, site_extra: str = "") -> Path:
+    return write_config(tmp_path, DEMO, base=base, site_extra=site_extra)
+
+
+def article_requests(server: SiteServer) -> list[str]:
+    return [p for p in server.requests if re.search(r"/(n\d+|a\d+)\.html$", p)]
+
+
+def test_listing_source_and_mirror_links_across_categories(demo_server, tmp_path):
+    cfg = demo_config(tmp_path, demo_server.base)
+    res = cli_run(cfg, "run")
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "out"
+    culture = sorted(p.name for p in (out / "pages/culture").glob("*.md"))
+    assert culture == ["n3001.md", "n3002.md", "n3003.md"]
+    assert sorted(p.name for p in (out / "pages/intl").glob("*.md")) == ["a103612902.md", "n2001.md", "n2002.md"]
+    # in-body links to articles we have point at our copies, relative
+    assert "](n2001.md)" in (out / "pages/intl/n2002.md").read_text(encoding="utf-8")
+    assert "](../intl/a103612902.md)" in (out / "pages/culture/n3001.md").read_text(encoding="utf-8")
+    # active content gone, text kept
+    n3002 = (out / "pages/culture/n3002.md").read_text(encoding="utf-8")
+    n3003 = (out / "pages/culture/n3003.md").read_text(encoding="utf-8")
+    for page in (n3002, n3003):
+        assert "javascript:" not in page and "onclick" not in page and "<script" not in page
+        assert "<iframe" not in page
+
+
+def test_a_late_article_turns_old_links_into_mirror_links(demo_server, tmp_path):
+    cfg = demo_config(tmp_path, demo_server.base)
+    assert cli_run(cfg, "run", "--source", "culture").exit_code == 0
+    page = tmp_path / "out/pages/culture/n3001.md"
+    assert f"]({demo_server.base}{SEED_PATH})" in page.read_text(encoding="utf-8")
+    assert cli_run(cfg, "run", "--source", "intl").exit_code == 0
+    assert "](../intl/a103612902.md)" in page.read_text(encoding="utf-8")
+
+
+def test_second_run_fetches_no_article_and_makes_no_commit(demo_server, tmp_path):
+    cfg = demo_config(tmp_path, demo_server.base)
+    assert cli_run(cfg, "run").exit_code == 0
+    first = article_requests(demo_server)
+    assert len(first) == 6
+    commits = git_count(tmp_path / "out")
+    demo_server.requests.clear()
+    res = cli_run(cfg, "run")
+    assert res.exit_code == 0
+    assert article_requests(demo_server) == []
+    assert any(p.endswith("feed.xml") for p in demo_server.requests)  # it did look for new ones
+    assert git_count(tmp_path / "out") == commits
+    assert "nothing to commit" in res.output
+
+
+def test_build_after_a_nav_change_rewrites_every_page(demo_server, tmp_path):
+    cfg = demo_config(tmp_path, demo_server.base)
+    assert cli_run(cfg, "run").exit_code == 0
+    text = cfg.read_text(encoding="utf-8").replace(
+        "{site_extra}", "").replace('output = "out"', 'output = "out"\n\n[[site.nav]]\ntitle = "使用指南"\n'
+                                                      'url = "https://guide.example/readme.md"')
+    cfg.write_text(text, encoding="utf-8")
+    demo_server.requests.clear()
+    res = cli_run(cfg, "build")
+    assert res.exit_code == 0, res.output
+    assert demo_server.requests == []  # no network
+    pages = list((tmp_path / "out/pages").rglob("*.md"))
+    assert len(pages) == 6
+    for p in pages:
+        assert p.read_text(encoding="utf-8").count("[使用指南](https://guide.example/readme.md)") == 2
+    assert "[使用指南]" in (tmp_path / "out/README.md").read_text(encoding="utf-8")
+    assert git_count(tmp_path / "out") == 2
+
+
+def test_retention_keeps_the_newest_pages_per_category(demo_server, tmp_path):
+    cfg = demo_config(tmp_path, demo_server.base)
+    assert cli_run(cfg, "run").exit_code == 0
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace('output = "out"', 'output = "out"\nretention = 1'),
+                   encoding="utf-8")
+    res = cli_run(cfg, "build")
+    assert res.exit_code == 0
+    out = tmp_path / "out"
+    assert sorted(p.name for p in (out / "pages").rglob("*.md")) == ["n2002.md", "n3003.md"]
+    home = (out / "README.md").read_text(encoding="utf-8")
+    assert "n3001.md" not in home and "n3003.md" in home
+    for link in relative_links((out / "pages/intl/n2002.md").read_text(encoding="utf-8")):
+        assert ((out / "pages/intl") / link.split("?")[0]).exists(), link
+
+
+# -- other source kinds and encodings --------------------------------------------------------------
+
+
+def test_urls_source_with_a_gbk_page_and_editor_picks(tmp_path):
+    with SiteServer(FIXTURES, []) as s:
+        (tmp_path / "picks.txt").write_text(f"# picks\n{s.base}/gbk/article.html\n\n{s.base}/big5/article.html\n",
+                                            encoding="utf-8")
+        cfg = write_config(tmp_path, """
+            [site]
+            title = "镜像"
+
+            [categories.picks]
+            title = "精选"
+
+            [[sources]]
+            name = "picks"
+            kind = "urls"
+            path = "picks.txt"
+            category = "picks"
+            """ + FAST_FETCH)
+        res = cli_run(cfg, "run")
+        assert res.exit_code == 0, res.output
+    out = tmp_path / "mirror"
+    pages = sorted((out / "pages/picks").glob("*.md"))
+    assert len(pages) == 2
+    text = "".join(p.read_text(encoding="utf-8") for p in pages)
+    for enc in ("gbk", "big5"):
+        expected = (FIXTURES / enc / "expected.txt").read_text(encoding="utf-8")
+        assert squash(expected) in squash(text), enc
+    home = (out / "README.md").read_text(encoding="utf-8")
+    assert "## 编辑推荐" in home  # a urls source is a pick list
+    assert list((out / "pages/picks").glob("*.png")) == []  # no base_url: no QR code to point anywhere
+
+
+def test_add_mirrors_given_urls_as_picks(ntd_server, tmp_path):
+    cfg = minimal_config(tmp_path, ntd_server.base, extra=FAST_FETCH)
+    res = cli_run(cfg.path, "add", f"{ntd_server.base}{SEED_PATH}", "--category", "intl")
+    assert res.exit_code == 0, res.output
+    home = (cfg.output_dir / "README.md").read_text(encoding="utf-8")
+    picks = home.split("## 编辑推荐")[1].split("## 最新文章")[0]
+    assert "pages/intl/a103612902.md" in picks
+    assert cli_run(cfg.path, "add", "not-a-url").exit_code == 2
+    assert cli_run(cfg.path, "add", f"{ntd_server.base}/x", "--category", "nope").exit_code == 2
+
+
+# -- rules, fallbacks and failures ---------------------------------------------------------------
+
+RULES_SOURCE = """
+[sources.rules]
+body = "{body}"
+title = "div.article_title h1"
+remove = [".single_ad"]
+"""
+
+
+def test_rules_source_uses_its_selectors(ntd_server, tmp_path):
+    cfg = minimal_config(tmp_path, ntd_server.base, extra=RULES_SOURCE.replace("{body}", "div.post_content")
+                         + FAST_FETCH)
+    assert cli_run(cfg.path, "run").exit_code == 0
+    store = Store(cfg.store_path)
+    assert store.article("a103612902").extracted_by == "rules"
+    page = (cfg.output_dir / SEED_PAGE).read_text(encoding="utf-8")
+    assert body_paragraphs(page) == seed_paragraphs()
+
+
+def test_rules_that_stop_matching_fall_back_to_generic_and_say_so(ntd_server, tmp_path):
+    cfg = minimal_config(tmp_path, ntd_server.base, extra=RULES_SOURCE.replace("{body}", "div.redesigned-body")
+                         + FAST_FETCH)
+    res = cli_run(cfg.path, "run")
+    assert res.exit_code == 0
+    page = (cfg.output_dir / SEED_PAGE).read_text(encoding="utf-8")
+    assert body_paragraphs(page) == seed_paragraphs()
+    assert Store(cfg.store_path).article("a103612902").extracted_by == "generic (rules failed)"
+    status = cli_run(cfg.path, "status")
+    assert "rules stopped matching" in status.output and "div.redesigned-body" in status.output
+
+
+def closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_a_source_whose_server_is_down_does_not_stop_the_others(ntd_server, tmp_path):
+    cfg = minimal_config(tmp_path, ntd_server.base, extra=f"""
+        [[sources]]
+        name = "down"
+        kind = "rss"
+        url = "http://127.0.0.1:{closed_port()}/feed"
+        category = "intl"
+        """ + FAST_FETCH)
+    res = cli_run(cfg.path, "run")
+    assert res.exit_code == 1
+    assert (cfg.output_dir / SEED_PAGE).exists()
+    status = cli_run(cfg.path, "status")
+    assert status.exit_code == 0
+    line = [ln for ln in status.output.splitlines() if ln.strip().startswith("down")][0]
+    assert "cannot connect" in line
+
+
+def make_site(root: Path, base_placeholder: str, items: list[str]) -> None:
+    (root / "a").mkdir(parents=True)
+    entries = "".join(f"<item><title>t{i}</title><link>{base_placeholder}{p}</link></item>" for i, p in
+                      enumerate(items))
+    (root / "feed.xml").write_text(f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+                                   f"<title>f</title>{entries}</channel></rss>", encoding="utf-8")
+
+
+def test_broken_articles_are_recorded_and_never_written(tmp_path):
+    site = tmp_path / "site"
+    make_site(site, "https://site.example", ["/a/a103612902.html", "/a/missing1.html", "/a/empty2.html",
+                                             "/a/shell3.html"])
+    shutil.copy(NTD / "a103612902.html", site / "a/a103612902.html")
+    (site / "a/empty2.html").write_text("", encoding="utf-8")
+    (site / "a/shell3.html").write_text('<html><head><script src="app.js"></script></head><body><div id="app">'
+                                        "</div><script>render()</script></body></html>", encoding="utf-8")
+    with SiteServer(site, ["https://site.example", "https://www.ntdtv.com"]) as s:
+        cfg = minimal_config(tmp_path, s.base, extra=FAST_FETCH)
+        cfg.path.write_text(cfg.path.read_text(encoding="utf-8").replace("/gb/prog204/feed", "/feed.xml"),
+                            encoding="utf-8")
+        res = cli_run(cfg.path, "run")
+        assert res.exit_code == 1
+        status = cli_run(cfg.path, "status").output
+    pages = sorted(p.name for p in (cfg.output_dir / "pages").rglob("*.md"))
+    assert pages == ["a103612902.md"]
+    assert "HTTP 404" in status
+    assert "empty page" in status
+    assert "JavaScript shell" in status
+
+
+def test_bad_config_exits_2_naming_the_key(tmp_path):
+    bad = write_config(tmp_path, """
+        [site]
+        title = "x"
+        colour = "red"
+
+        [categories.intl]
+        title = "国际"
+
+        [[sources]]
+        name = "a"
+        kind = "rss"
+        url = "http://127.0.0.1:1/feed"
+        category = "world"
+        """)
+    res = cli_run(bad, "run")
+    assert res.exit_code == 2
+    assert "site.colour" in res.output
+    proc = subprocess.run([sys.executable, "-m", "newsmirror", "--config", str(bad), "run"], capture_output=True,
+                          text=True)
+    assert proc.returncode == 2 and "colour" in proc.stderr
+    bad.write_text(bad.read_text().replace('colour = "red"\n', ""))
+    res = cli_run(bad, "run")
+    assert res.exit_code == 2
+    assert "'world' is not a category" in res.output and "[categories.world]" in res.output
+    assert cli_run(tmp_path / "nope.toml", "run").exit_code == 2
+
+
+def test_a_second_run_at_once_is_refused(ntd_server, tmp_path):
+    cfg = minimal_config(tmp_path, ntd_server.base, extra=FAST_FETCH)
+    holder = Mirror(cfg)
+    holder.lock()
+    try:
+        res = cli_run(cfg.path, "run")
+        assert res.exit_code == 2
+        assert "in progress" in res.output
+    finally:
+        holder.close()
+    assert cli_run(cfg.path, "run").exit_code == 0
+
+
+def test_init_writes_a_starter_config_that_loads(tmp_path):
+    res = CliRunner().invoke(cli, ["init", str(tmp_path / "site")])
+    assert res.exit_code == 0, res.output
+    from newsmirror.config import load_config
+
+    cfg = load_config(tmp_path / "site/newsmirror.toml")
+    assert cfg.sources[0].kind == "rss"
+    assert (tmp_path / "site/templates/article.md.j2").exists()
+    assert CliRunner().invoke(cli, ["init", str(tmp_path / "site")]).exit_code == 2
+
+
+def test_overridden_template_is_used(ntd_server, tmp_path):
+    cfg = minimal_config(tmp_path, ntd_server.base, extra=FAST_FETCH)
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates/category.md.j2").write_text("# MY {{ title }}\n{% for a in articles %}* {{ a.title }}\n"
+                                                      "{% endfor %}", encoding="utf-8")
+    assert cli_run(cfg.path, "run").exit_code == 0
+    assert (cfg.output_dir / "indexes/intl.md").read_text(encoding="utf-8").startswith("# MY 国际")
+
+
+def test_demo_command_builds_the_demo_mirror(tmp_path):
+    res = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "d"), "--port", "0"])
+    assert res.exit_code == 0, res.output
+    pages = list((tmp_path / "d/mirror/pages").rglob("*.md"))
+    assert len(pages) >= 5
+    assert {p.parent.name for p in pages} == {"intl", "culture"}
+    assert (tmp_path / "d/mirror/pages/intl/a103612902.md").exists()
