@@ -1,0 +1,73 @@
+"""Config: the minimal file works, every error names the key and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newsmirror.config import ConfigError, load_config, parse_config
+
+from .conftest import MINIMAL
+
+
+def parse(text: str):
+    return parse_config(text, Path("/tmp/x/newsmirror.toml"))
+
+
+def test_minimal_config_loads_with_defaults():
+    cfg = parse(MINIMAL.replace("{base}", "http://127.0.0.1:8000"))
+    assert cfg.site.title == "新闻镜像"
+    assert cfg.site.base_url == "https://github.com/example/news/blob/main"
+    assert cfg.site.link_policy == "mirror" and cfg.site.counter_url is None and not cfg.site.tag_links
+    assert cfg.sources[0].url == "http://127.0.0.1:8000/gb/prog204/feed"
+    assert cfg.output_dir == Path("/tmp/x/mirror")
+    assert cfg.store_path == Path("/tmp/x/newsmirror.db")
+    assert cfg.fetch.retries >= 1 and cfg.fetch.max_bytes > 0
+
+
+def errors(text: str) -> str:
+    with pytest.raises(ConfigError) as exc:
+        parse(text)
+    return str(exc.value)
+
+
+BASE = MINIMAL.replace("{base}", "http://127.0.0.1:8000")
+
+
+@pytest.mark.parametrize("change, expected", [
+    (('title = "新闻镜像"', 'title = "新闻镜像"\ncolor = 1'), "unknown key 'site.color'"),
+    (('category = "intl"', 'category = "world"'), "'world' is not a category"),
+    (('kind = "rss"', 'kind = "gopher"'), "sources[0].kind = 'gopher'"),
+    (('url = "http://127.0.0.1:8000/gb/prog204/feed"', 'url = "ftp://x/feed"'), "http:// or https://"),
+    (('base_url = "https://github.com/example/news/blob/main"', 'base_url = "github.com/x"'), "site.base_url"),
+    (('name = "ntd-intl"', 'name = "NTD Intl!"'), "sources[0].name"),
+    (('[categories.intl]\ntitle = "国际"', '[categories.intl]\ntitle = ""'), "categories.intl.title"),
+    (('output = "mirror"', 'output = "mirror"\nlink_policy = "nuke"'), "site.link_policy = 'nuke'"),
+    (('output = "mirror"', 'output = "mirror"\ncounter_url = "https://c.example/x.gif"'), "{path}"),
+    (('title = "新闻镜像"', 'title = 新闻镜像'), "not valid TOML"),
+])
+def test_bad_values_name_the_key(change, expected):
+    old, new = change
+    assert old in BASE
+    msg = errors(BASE.replace(old, new))
+    assert expected in msg
+    assert "newsmirror.toml" in msg and "\n" not in msg.strip()
+
+
+def test_listing_needs_a_selector_or_pattern_and_rules_must_parse():
+    text = BASE + '\n[[sources]]\nname = "l"\nkind = "listing"\nurl = "http://127.0.0.1:1/"\ncategory = "intl"\n'
+    assert "link_selector" in errors(text)
+    ok = text + 'link_selector = "a.x"\n[sources.rules]\nbody = "div["\n'
+    assert "rules.body" in errors(ok)
+
+
+def test_duplicate_source_names_and_missing_sections():
+    dup = BASE + '\n[[sources]]\nname = "ntd-intl"\nkind = "rss"\nurl = "http://127.0.0.1:1/f"\ncategory = "intl"\n'
+    assert "used twice" in errors(dup)
+    assert "categories is missing" in errors('[site]\ntitle = "x"\n')
+
+
+def test_load_config_missing_file_says_what_to_do(tmp_path):
+    with pytest.raises(ConfigError, match="newsmirror init"):
+        load_config(tmp_path / "nope.toml")

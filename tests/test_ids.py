@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import pytest
+
+from newsmirror.ids import article_id, normalise_url, safe_id, url_id
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("https://www.ntdtv.com/gb/2023/01/01/a103612902.html", "a103612902"),
+    ("https://news.example/world/2024/05/02/n2001.shtml", "n2001"),
+    ("https://news.example/article.php?id=12345", "id12345"),
+    ("https://news.example/news/", None),
+    ("https://news.example/2024/05/index.html", None),
+    ("https://news.example/story/some-long-slug", None),
+    ("https://news.example/a/..%2F..%2Fetc.html", None),
+])
+def test_url_id(url, expected):
+    assert url_id(url) == expected
+
+
+def test_article_id_is_stable_unique_and_path_safe():
+    url = "https://x.example/a/2024/a1.html"
+    assert article_id(url) == "a1"
+    taken = {"a1"}
+    other = article_id("https://y.example/a/a1.html", lambda i: i in taken)
+    assert other != "a1" and other.startswith("a1-") and safe_id(other)
+    assert article_id("https://y.example/a/a1.html", lambda i: i in taken) == other  # stable
+    h = article_id("https://x.example/story/slug-without-digits")
+    assert h.startswith("h") and len(h) == 13 and safe_id(h)
+    for bad in ("..", "a/b", "a\x00", "", "a b"):
+        with pytest.raises(ValueError):
+            safe_id(bad)
+
+
+def test_normalise_url_drops_fragments_tracking_and_default_ports():
+    assert normalise_url("HTTPS://News.Example:443/a.html?utm_source=x&id=3#top") == "https://news.example/a.html?id=3"
+    assert normalise_url("http://x.example") == "http://x.example/"

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from newsmirror.models import Article
+from newsmirror.store import Store, StoreError
+
+
+def art(i: str, url: str, **kw) -> Article:
+    return Article(url=url, canonical_url=url, title=f"t{i}", body_html="<p>body</p>", id=i, category="intl",
+                   source="s", **kw)
+
+
+def test_store_round_trip_wal_and_lookups(tmp_path):
+    path = tmp_path / "s.db"
+    s = Store(path)
+    assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with s.tx():
+        s.save_article(art("a1", "https://x.example/a1.html"), "h1", pick=False)
+        s.mark_url("https://x.example/a1.html?from=feed", "s", "ok", article_id="a1")
+    s.close()
+    s = Store(path)  # persisted
+    a = s.article("a1")
+    assert a and a.title == "ta1" and a.content_hash == "h1" and a.first_seen and not a.pick
+    assert s.article_by_url("https://x.example/a1.html").id == "a1"
+    assert s.article_by_url("https://x.example/a1.html?from=feed").id == "a1"
+    assert s.article_by_hash("h1").id == "a1"
+    assert s.id_taken("a1", "https://other.example/a1.html") and not s.id_taken("a1", "https://x.example/a1.html")
+
+
+def test_failures_count_attempts_and_reset_on_success(tmp_path):
+    s = Store(tmp_path / "s.db")
+    for _ in range(3):
+        s.mark_url("https://x.example/b.html", "s", "failed", reason="HTTP 500", failed=True)
+    row = s.url_row("https://x.example/b.html")
+    assert row["attempts"] == 3 and row["reason"] == "HTTP 500"
+    assert [r["url"] for r in s.failures("s")] == ["https://x.example/b.html"]
+    s.mark_url("https://x.example/b.html", "s", "ok", article_id="b")
+    assert s.url_row("https://x.example/b.html")["attempts"] == 0 and s.failures() == []
+
+
+def test_a_transaction_that_fails_leaves_nothing(tmp_path):
+    s = Store(tmp_path / "s.db")
+    try:
+        with s.tx():
+            s.save_article(art("a1", "https://x.example/a1.html"), "h1", pick=False)
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert s.article("a1") is None
+
+
+def test_links_table_finds_pages_that_link_to_a_url(tmp_path):
+    s = Store(tmp_path / "s.db")
+    s.set_links("a1", {"https://x.example/b.html", "https://x.example/c.html"})
+    s.set_links("a2", {"https://x.example/c.html"})
+    assert s.linking_to(["https://x.example/c.html"]) == {"a1", "a2"}
+    s.set_links("a1", set())
+    assert s.linking_to(["https://x.example/b.html"]) == set()
+
+
+def test_a_corrupt_store_gives_a_clear_error(tmp_path):
+    bad = tmp_path / "s.db"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    try:
+        Store(bad)
+    except StoreError as exc:
+        assert "s.db" in str(exc) and "move it aside" in str(exc)
+    else:
+        raise AssertionError("no StoreError")
