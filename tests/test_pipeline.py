@@ -448,3 +448,24 @@ def test_demo_command_builds_the_demo_mirror(tmp_path):
     assert len(pages) >= 5
     assert {p.parent.name for p in pages} == {"intl", "culture"}
     assert (tmp_path / "d/mirror/pages/intl/a103612902.md").exists()
+
+
+def test_duplicates_by_canonical_url_and_by_content_are_mirrored_once(tmp_path):
+    site = tmp_path / "site"
+    make_site(site, "https://site.example", ["/a/a103612902.html", "/a/copy1.html", "/a/copy2.html"])
+    seed = (NTD / "a103612902.html").read_text(encoding="utf-8")
+    (site / "a/a103612902.html").write_text(seed, encoding="utf-8")
+    (site / "a/copy1.html").write_text(seed, encoding="utf-8")  # same canonical link
+    no_canon = re.sub(r'<link rel="canonical"[^>]*>|<meta property="og:url"[^>]*>', "", seed)
+    (site / "a/copy2.html").write_text(no_canon, encoding="utf-8")  # other URL, same text
+    with SiteServer(site, ["https://site.example", "https://www.ntdtv.com"]) as s:
+        cfg = minimal_config(tmp_path, s.base, extra=FAST_FETCH)
+        cfg.path.write_text(cfg.path.read_text(encoding="utf-8").replace("/gb/prog204/feed", "/feed.xml"),
+                            encoding="utf-8")
+        res = cli_run(cfg.path, "run")
+        assert res.exit_code == 0, res.output
+        assert "1 new" in res.output
+        s.requests.clear()
+        assert cli_run(cfg.path, "run").exit_code == 0
+        assert [p for p in s.requests if p.startswith("/a/")] == []
+    assert [p.name for p in (cfg.output_dir / "pages").rglob("*.md")] == ["a103612902.md"]
