@@ -89,8 +89,5 @@ def decode(body: bytes, content_type: str | None = None) -> tuple[str, str]:
             best = from_bytes(body[:200_000]).best()
             enc = normalise_label(best.encoding) if best else None
             enc = enc or "utf-8"
-    try:
-        text = body.decode(enc, errors="replace")
-    except (LookupError, UnicodeError):
-        text, enc = body.decode("utf-8", errors="replace"), "utf-8"
+    text = body.decode(enc, errors="replace")
     return text.replace("\x00", ""), enc

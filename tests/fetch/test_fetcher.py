@@ -1,0 +1,428 @@
+"""Fetcher against a real aiohttp server on 127.0.0.1, one route per case."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import socket
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from newsmirror.config import Fetch
+from newsmirror.fetch import Fetcher, FetchError
+from newsmirror.fetch.fetcher import parse_retry_after
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+HITS = web.AppKey("hits", Counter)
+RELEASE = web.AppKey("release", asyncio.Event)
+SEEN = web.AppKey("seen", dict)
+
+
+def fast(**kw: object) -> Fetch:
+    """A Fetch config that never waits long."""
+    base = dict(retries=2, backoff=0, connect_timeout=2, read_timeout=3, total_timeout=10)
+    base.update(kw)
+    return Fetch(**base)
+
+
+@web.middleware
+async def count_hits(request: web.Request, handler):
+    request.app[HITS][request.path] += 1
+    return await handler(request)
+
+
+def make_app() -> web.Application:
+    app = web.Application(middlewares=[count_hits])
+    app[HITS] = Counter()
+    app[RELEASE] = asyncio.Event()
+    app[SEEN] = {}
+    r = app.router
+
+    async def ok(request: web.Request) -> web.Response:
+        return web.Response(text="<p>你好</p>", content_type="text/html", charset="utf-8")
+
+    async def start(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/hop")
+
+    async def hop(request: web.Request) -> web.Response:
+        raise web.HTTPMovedPermanently("final?x=1")  # relative Location
+
+    async def loop(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/loop")
+
+    async def to_file(request: web.Request) -> web.Response:
+        raise web.HTTPFound("file:///etc/passwd")
+
+    async def no_location(request: web.Request) -> web.Response:
+        return web.Response(status=302)
+
+    async def missing(request: web.Request) -> web.Response:
+        raise web.HTTPNotFound()
+
+    async def flaky(request: web.Request) -> web.Response:
+        if request.app[HITS][request.path] == 1:
+            raise web.HTTPInternalServerError()
+        return web.Response(text="recovered")
+
+    async def always_500(request: web.Request) -> web.Response:
+        raise web.HTTPServiceUnavailable()
+
+    async def limited(request: web.Request) -> web.Response:
+        if request.app[HITS][request.path] == 1:
+            return web.Response(status=429, headers={"Retry-After": "0"})
+        return web.Response(text="after 429")
+
+    async def limited_long(request: web.Request) -> web.Response:
+        return web.Response(status=429, headers={"Retry-After": "3600"})
+
+    async def big_declared(request: web.Request) -> web.Response:
+        return web.Response(body=b"x" * 5000, content_type="text/plain")
+
+    async def big_chunked(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        for _ in range(5):
+            await resp.write(b"y" * 1000)
+        await resp.write_eof()
+        return resp
+
+    async def exact(request: web.Request) -> web.Response:
+        return web.Response(body=b"z" * 1000, content_type="text/plain")
+
+    async def stall_body(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        await resp.write(b"first bytes, then nothing")
+        await request.app[RELEASE].wait()
+        return resp
+
+    async def stall_headers(request: web.Request) -> web.Response:
+        await request.app[RELEASE].wait()
+        return web.Response(text="too late")
+
+    async def echo_ua(request: web.Request) -> web.Response:
+        request.app[SEEN]["ua"] = request.headers.get("User-Agent")
+        request.app[SEEN]["accept-language"] = request.headers.get("Accept-Language")
+        return web.Response(text=request.headers.get("User-Agent", ""))
+
+    async def gbk(request: web.Request) -> web.Response:
+        body = (FIXTURES / "gbk" / "article.html").read_bytes()
+        return web.Response(body=body, headers={"Content-Type": "text/html"})
+
+    for path, handler in {
+        "/ok": ok, "/start": start, "/hop": hop, "/final": ok, "/loop": loop, "/to-file": to_file,
+        "/no-location": no_location, "/missing": missing, "/flaky": flaky, "/always-503": always_500,
+        "/limited": limited, "/limited-long": limited_long, "/big-declared": big_declared,
+        "/big-chunked": big_chunked, "/exact": exact, "/stall-body": stall_body,
+        "/stall-headers": stall_headers, "/ua": echo_ua, "/gbk": gbk,
+    }.items():
+        r.add_get(path, handler)
+    return app
+
+
+@asynccontextmanager
+async def serve(app: web.Application) -> AsyncIterator[TestServer]:
+    server = TestServer(app, host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        yield server
+    finally:
+        if RELEASE in app:
+            app[RELEASE].set()  # let any stalled handler finish before shutdown
+        await server.close()
+
+
+def url(server: TestServer, path: str) -> str:
+    return str(server.make_url(path))
+
+
+async def get(cfg: Fetch, path: str) -> tuple[object, Counter, str]:
+    """Fetch `path` from a fresh server; returns (Response or FetchError, hits, the server's base URL)."""
+    app = make_app()
+    async with serve(app) as server, Fetcher(cfg) as f:
+        try:
+            result: object = await f.get(url(server, path))
+        except FetchError as exc:
+            result = exc
+        return result, app[HITS], url(server, "/")
+
+
+def fetch(cfg: Fetch, path: str) -> tuple[object, Counter, str]:
+    return asyncio.run(get(cfg, path))
+
+
+def test_200_ok_decoded():
+    resp, hits, _ = fetch(fast(), "/ok")
+    assert not isinstance(resp, FetchError), resp
+    assert resp.status == 200
+    assert resp.text == "<p>你好</p>"
+    assert resp.encoding == "utf-8"
+    assert resp.body == "<p>你好</p>".encode()
+    assert resp.headers["content-type"].startswith("text/html")
+    assert hits["/ok"] == 1
+
+
+def test_redirects_followed_final_url():
+    resp, hits, base = fetch(fast(), "/start")
+    assert not isinstance(resp, FetchError), resp
+    assert resp.url == base + "start"
+    assert resp.final_url == base + "final?x=1"
+    assert resp.text == "<p>你好</p>"
+    assert (hits["/start"], hits["/hop"], hits["/final"]) == (1, 1, 1)
+
+
+def test_redirect_loop_fails():
+    err, hits, _ = fetch(fast(max_redirects=3), "/loop")
+    assert isinstance(err, FetchError)
+    assert "redirects" in err.reason
+    assert "more than 3" in err.reason
+    assert hits["/loop"] == 4  # the first request and 3 redirects, no retry
+    assert not err.retry
+
+
+def test_redirect_to_file_scheme_refused():
+    err, hits, _ = fetch(fast(), "/to-file")
+    assert isinstance(err, FetchError)
+    assert "file" in err.reason and "only http(s)" in err.reason
+    assert "root:" not in str(err)
+    assert err.status is None
+    assert hits["/to-file"] == 1  # not retried
+
+
+def test_redirect_without_location():
+    err, hits, _ = fetch(fast(), "/no-location")
+    assert isinstance(err, FetchError)
+    assert err.status == 302 and "Location" in err.reason
+    assert hits["/no-location"] == 1
+
+
+def test_404_is_not_retried():
+    err, hits, _ = fetch(fast(retries=3), "/missing")
+    assert isinstance(err, FetchError)
+    assert err.status == 404
+    assert "404" in str(err)
+    assert hits["/missing"] == 1
+
+
+def test_500_then_200_succeeds_after_retry():
+    resp, hits, _ = fetch(fast(retries=2), "/flaky")
+    assert not isinstance(resp, FetchError), resp
+    assert resp.text == "recovered"
+    assert hits["/flaky"] == 2
+
+
+def test_5xx_gives_up_after_retries():
+    err, hits, _ = fetch(fast(retries=2), "/always-503")
+    assert isinstance(err, FetchError)
+    assert err.status == 503
+    assert hits["/always-503"] == 3  # one try and two retries
+
+
+def test_429_retry_after_zero_then_200():
+    resp, hits, _ = fetch(fast(retries=1), "/limited")
+    assert not isinstance(resp, FetchError), resp
+    assert resp.text == "after 429"
+    assert hits["/limited"] == 2
+
+
+def test_429_retry_after_too_long_fails_fast():
+    t0 = time.monotonic()
+    err, hits, _ = fetch(fast(retries=3, max_retry_after=5), "/limited-long")
+    assert time.monotonic() - t0 < 5
+    assert isinstance(err, FetchError)
+    assert err.status == 429
+    assert "max_retry_after" in err.reason
+    assert "3600" in err.reason
+    assert hits["/limited-long"] == 1
+
+
+def test_body_over_max_bytes_declared_length():
+    err, hits, _ = fetch(fast(max_bytes=1000), "/big-declared")
+    assert isinstance(err, FetchError)
+    assert "max_bytes" in err.reason and "5000" in err.reason
+    assert hits["/big-declared"] == 1
+
+
+def test_body_over_max_bytes_chunked():
+    err, hits, _ = fetch(fast(max_bytes=1000), "/big-chunked")
+    assert isinstance(err, FetchError)
+    assert "max_bytes" in err.reason
+    assert hits["/big-chunked"] == 1
+
+
+def test_body_exactly_max_bytes_is_fine():
+    resp, _, _ = fetch(fast(max_bytes=1000), "/exact")
+    assert not isinstance(resp, FetchError), resp
+    assert len(resp.body) == 1000
+
+
+@pytest.mark.parametrize("path", ["/stall-body", "/stall-headers"])
+def test_stalled_read_times_out(path):
+    t0 = time.monotonic()
+    err, hits, _ = fetch(fast(retries=0, read_timeout=0.3), path)
+    assert isinstance(err, FetchError)
+    assert "timed out" in err.reason
+    assert err.retry
+    assert hits[path] == 1
+    assert time.monotonic() - t0 < 5
+
+
+def test_stall_is_retried_then_fails():
+    err, hits, _ = fetch(fast(retries=1, read_timeout=0.2), "/stall-headers")
+    assert isinstance(err, FetchError) and "timed out" in err.reason
+    assert hits["/stall-headers"] == 2
+
+
+def test_connection_refused():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    async def go() -> FetchError:
+        async with Fetcher(fast(retries=1)) as f:
+            with pytest.raises(FetchError) as ei:
+                await f.get(f"http://127.0.0.1:{port}/x")
+            return ei.value
+
+    err = asyncio.run(go())
+    assert "cannot connect" in err.reason
+    assert str(port) in err.reason
+    assert err.status is None
+
+
+def test_user_agent_is_the_configured_one():
+    app = make_app()
+
+    async def go() -> str:
+        async with serve(app) as server, Fetcher(fast(user_agent="TestMirror/9.9 (+tests)")) as f:
+            return (await f.get(url(server, "/ua"))).text
+
+    assert asyncio.run(go()) == "TestMirror/9.9 (+tests)"
+    assert app[SEEN]["ua"] == "TestMirror/9.9 (+tests)"
+    assert app[SEEN]["accept-language"].startswith("zh-CN")
+
+
+def test_gbk_page_without_header_charset_is_decoded():
+    resp, _, _ = fetch(fast(), "/gbk")
+    assert not isinstance(resp, FetchError), resp
+    assert resp.encoding == "gb18030"
+    assert (FIXTURES / "gbk" / "expected.txt").read_text(encoding="utf-8").strip() in resp.text
+
+
+def test_fetcher_outside_context_manager_is_an_error():
+    async def go() -> None:
+        await Fetcher(fast()).get("http://127.0.0.1:9/")
+
+    with pytest.raises(AssertionError, match="context manager"):
+        asyncio.run(go())
+
+
+# -- politeness: per-host limit, and one slow host must not hold up the others
+
+
+class Gate:
+    """A server that records how many requests are in flight; handlers wait until the test opens the gate."""
+
+    def __init__(self) -> None:
+        self.open = asyncio.Event()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.arrived = 0
+        self.changed = asyncio.Condition()
+        self.app = web.Application()
+        self.app.router.add_get("/slow/{n}", self.slow)
+        self.app.router.add_get("/canary", self.canary)
+
+    async def slow(self, request: web.Request) -> web.Response:
+        async with self.changed:
+            self.in_flight += 1
+            self.arrived += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self.changed.notify_all()
+        try:
+            await self.open.wait()
+        finally:
+            self.in_flight -= 1
+        return web.Response(text=request.match_info["n"])
+
+    async def canary(self, request: web.Request) -> web.Response:
+        return web.Response(text="canary")
+
+    async def wait_arrived(self, n: int) -> None:
+        async with self.changed:
+            await self.changed.wait_for(lambda: self.arrived >= n)
+
+
+def test_per_host_concurrency_limit():
+    async def go() -> tuple[Gate, list[str]]:
+        gate = Gate()
+        async with serve(gate.app) as server, Fetcher(fast(per_host=2, concurrency=8)) as f:
+            tasks = [asyncio.create_task(f.get(url(server, f"/slow/{i}"))) for i in range(6)]
+            try:
+                await asyncio.wait_for(gate.wait_arrived(2), 5)
+                # a full round trip on another connection: requests that were let through have arrived by now
+                async with aiohttp.ClientSession() as other:
+                    async with other.get(url(server, "/canary")) as r:
+                        assert await r.text() == "canary"
+                assert gate.in_flight == 2
+            finally:
+                gate.open.set()
+                done = await asyncio.wait_for(asyncio.gather(*tasks), 10)
+            return gate, [r.text for r in done]
+
+    gate, texts = asyncio.run(go())
+    assert texts == [str(i) for i in range(6)]
+    assert gate.arrived == 6
+    assert gate.max_in_flight == 2
+
+
+def test_slow_host_does_not_block_other_hosts():
+    """With concurrency=2, per_host=1: requests queued for a stuck host must not take the global slots."""
+
+    async def go() -> str:
+        stuck = Gate()
+        async with serve(stuck.app) as slow_server, serve(make_app()) as quick_server, \
+                Fetcher(fast(per_host=1, concurrency=2)) as f:
+            queued = [asyncio.create_task(f.get(url(slow_server, f"/slow/{i}"))) for i in range(3)]
+            await asyncio.wait_for(stuck.wait_arrived(1), 5)
+            try:
+                resp = await asyncio.wait_for(f.get(url(quick_server, "/ok")), 5)
+            finally:
+                stuck.open.set()
+                await asyncio.gather(*queued)
+            assert stuck.max_in_flight == 1
+            return resp.text
+
+    assert asyncio.run(go()) == "<p>你好</p>"
+
+
+# -- Retry-After
+
+
+def test_parse_retry_after_seconds():
+    assert parse_retry_after("120") == 120.0
+    assert parse_retry_after(" 0 ") == 0.0
+
+
+def test_parse_retry_after_http_date():
+    now = float(int(time.time()))
+    value = email.utils.formatdate(now + 90, usegmt=True)
+    assert parse_retry_after(value, now=now) == pytest.approx(90.0)
+    past = email.utils.formatdate(now - 90, usegmt=True)
+    assert parse_retry_after(past, now=now) == 0.0
+
+
+@pytest.mark.parametrize("value", [None, "", "soon", "-5", "1.5e3", "\xb2", "\u0663"])
+def test_parse_retry_after_garbage_is_none(value):
+    assert parse_retry_after(value) is None

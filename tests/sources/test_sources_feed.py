@@ -1,0 +1,189 @@
+"""RSS / Atom sources, fetched from real servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from newsmirror.config import Fetch, Source
+from newsmirror.demo.server import SiteServer
+from newsmirror.fetch import Fetcher
+from newsmirror.models import Candidate
+from newsmirror.sources import SourceError, discover
+from newsmirror.sources.feed import parse_feed
+
+FAST = Fetch(retries=0, backoff=0, connect_timeout=2, read_timeout=3, total_timeout=10)
+
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <title>示例 Atom</title>
+  <id>urn:example:feed</id>
+  <updated>2024-05-08T10:00:00Z</updated>
+  <entry>
+    <title>  第一篇：相对链接  </title>
+    <id>urn:example:1</id>
+    <link rel="alternate" type="text/html" href="/news/2024/05/08/a1.html"/>
+    <published>2024-05-08T09:30:00+08:00</published>
+    <updated>2024-05-08T10:00:00Z</updated>
+  </entry>
+  <entry>
+    <title>第二篇：绝对链接</title>
+    <id>{base}/news/2024/05/07/a2.html</id>
+    <link rel="alternate" href="{base}/news/2024/05/07/a2.html?utm_source=feed#top"/>
+    <updated>2024-05-07T12:00:00Z</updated>
+  </entry>
+  <entry>
+    <title>第三篇：只有 http id</title>
+    <id>{base}/news/2024/05/06/a3.html</id>
+    <updated>2024-05-06T12:00:00Z</updated>
+  </entry>
+  <entry>
+    <title>没有链接的条目</title>
+    <id>urn:example:4</id>
+    <updated>2024-05-05T12:00:00Z</updated>
+  </entry>
+</feed>
+"""
+
+EMPTY_RSS = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>空</title><link>https://x.example/</link></channel></rss>
+"""
+
+
+def feed_app() -> web.Application:
+    app = web.Application()
+
+    async def atom(request: web.Request) -> web.Response:
+        base = f"http://{request.host}"
+        return web.Response(text=ATOM.replace("{base}", base), content_type="application/atom+xml")
+
+    async def moved(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/atom.xml")
+
+    async def empty(request: web.Request) -> web.Response:
+        return web.Response(text=EMPTY_RSS, content_type="application/rss+xml")
+
+    async def blank(request: web.Request) -> web.Response:
+        return web.Response(body=b"", content_type="application/rss+xml")
+
+    async def html(request: web.Request) -> web.Response:
+        return web.Response(text="<html><body><p>这不是一个 feed</p></body></html>", content_type="text/html")
+
+    async def broken(request: web.Request) -> web.Response:
+        return web.Response(text="<rss><channel><title>坏了</titl", content_type="application/rss+xml")
+
+    app.router.add_get("/atom.xml", atom)
+    app.router.add_get("/old-feed", moved)
+    app.router.add_get("/empty.xml", empty)
+    app.router.add_get("/blank.xml", blank)
+    app.router.add_get("/page.html", html)
+    app.router.add_get("/broken.xml", broken)
+    return app
+
+
+@asynccontextmanager
+async def serve(app: web.Application) -> AsyncIterator[str]:
+    server = TestServer(app, host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        yield str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
+
+
+def discover_from_app(path: str, kind: str = "atom", **src: object) -> tuple[list[Candidate], str]:
+    async def go() -> tuple[list[Candidate], str]:
+        async with serve(feed_app()) as base, Fetcher(FAST) as f:
+            source = Source(name="feed-test", kind=kind, url=base + path, category="intl", **src)
+            return await discover(source, f, Path(".")), base
+
+    return asyncio.run(go())
+
+
+def test_rss_feed_on_demo_site(demo_server: SiteServer, tmp_path: Path):
+    source = Source(name="demo-intl", kind="rss", url=f"{demo_server.base}/gb/prog204/feed.xml", category="intl")
+
+    async def go() -> list[Candidate]:
+        async with Fetcher(FAST) as f:
+            return await discover(source, f, tmp_path)
+
+    found = asyncio.run(go())
+    assert [c.url for c in found] == [
+        f"{demo_server.base}/news/intl/2024/05/04/n2002.html",
+        f"{demo_server.base}/news/intl/2024/05/02/n2001.html",
+        f"{demo_server.base}/gb/2023/01/01/a103612902.html",
+    ]
+    assert [c.title for c in found] == [
+        "卡伦山天文台发现一颗新彗星 预计今秋肉眼可见",
+        "维尔德港五月罕见降雪 市政部门启动春季寒潮预案",
+        "普京邀习近平访俄 中国官媒只字未提",
+    ]
+    assert [c.published for c in found] == [
+        datetime(2024, 5, 4, 6, 40, tzinfo=UTC),
+        datetime(2024, 5, 2, 1, 15, tzinfo=UTC),
+        datetime(2022, 12, 31, 18, 18, 36, tzinfo=UTC),
+    ]
+    assert all(c.source == "demo-intl" and c.category == "intl" for c in found)
+    assert not any(c.pick for c in found)  # feeds are not editor's picks unless pick = true
+    assert demo_server.requests == ["/gb/prog204/feed.xml"]
+
+
+def test_rss_feed_pick_and_limit(demo_server: SiteServer, tmp_path: Path):
+    source = Source(name="demo-intl", kind="rss", url=f"{demo_server.base}/gb/prog204/feed.xml", category="intl",
+                    pick=True, limit=2)
+
+    async def go() -> list[Candidate]:
+        async with Fetcher(FAST) as f:
+            return await discover(source, f, tmp_path)
+
+    found = asyncio.run(go())
+    assert len(found) == 2
+    assert found[0].url.endswith("/n2002.html")
+    assert all(c.pick for c in found)
+
+
+def test_atom_feed():
+    found, base = discover_from_app("/atom.xml")
+    assert [c.url for c in found] == [
+        f"{base}/news/2024/05/08/a1.html",  # relative link resolved on the feed's URL
+        f"{base}/news/2024/05/07/a2.html",  # tracking parameter and fragment dropped
+        f"{base}/news/2024/05/06/a3.html",  # no link: the http(s) id is used
+    ]
+    assert [c.title for c in found] == ["第一篇：相对链接", "第二篇：绝对链接", "第三篇：只有 http id"]
+    assert found[0].published == datetime(2024, 5, 8, 1, 30, tzinfo=UTC)
+    assert found[0].updated == datetime(2024, 5, 8, 10, 0, tzinfo=UTC)
+    assert found[1].published is None
+    assert found[1].updated == datetime(2024, 5, 7, 12, 0, tzinfo=UTC)
+
+
+def test_feed_behind_redirect_resolves_on_final_url():
+    found, base = discover_from_app("/old-feed")
+    assert found[0].url == f"{base}/news/2024/05/08/a1.html"
+
+
+@pytest.mark.parametrize("path", ["/empty.xml", "/blank.xml", "/page.html", "/broken.xml"])
+def test_feed_without_entries_is_a_source_error(path):
+    with pytest.raises(SourceError) as ei:
+        discover_from_app(path, kind="rss")
+    msg = str(ei.value)
+    assert path in msg
+    assert "no entries" in msg
+    assert "sources.url" in msg
+
+
+def test_parse_feed_skips_non_http_links():
+    body = b"""<rss version="2.0"><channel><title>t</title>
+      <item><title>mail</title><link>mailto:editor@example.com</link></item>
+      <item><title>js</title><link>javascript:alert(1)</link></item>
+      <item><title>ok</title><link>https://News.Example/a/1.html#x</link></item>
+    </channel></rss>"""
+    source = Source(name="f", kind="rss", url="https://news.example/feed", category="intl")
+    found = parse_feed(body, "https://news.example/feed", source)
+    assert [(c.title, c.url) for c in found] == [("ok", "https://news.example/a/1.html")]
