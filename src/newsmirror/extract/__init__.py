@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import re
+import sys
+import types
 from urllib.parse import urljoin
 
 import lxml.etree
@@ -19,7 +21,7 @@ from lxml.cssselect import CSSSelector
 from ..config import Rules
 from ..ids import normalise_url
 from ..models import Article
-from .generic import generic_body
+from .density import find_content, serialize
 from .meta import caption_near, find_image_element, page_meta, parse_date
 
 MIN_BODY_CHARS = 20
@@ -107,22 +109,52 @@ def _apply_rules(doc: lxml.html.HtmlElement, rules: Rules, url: str | None) -> t
 _IMG_SRC = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 
 
-def _drop_lead_image(body_html: str, image: str, base: str | None) -> str:
-    """Remove the lead image from the body when the body repeats it (it is shown above the body)."""
-    if "<img" not in body_html:
-        return body_html
+def _drop_lead_image(body_html: str, image: str, caption: str | None, base: str | None) -> str:
+    """Remove the lead image (and its caption) from the body when the body repeats it: it is shown above."""
     frag = lxml.html.fragment_fromstring(body_html, create_parent="div")
     from .meta import _same_image
 
+    changed = False
     for img in list(frag.iter("img")):
         src = img.get("src") or img.get("data-src") or ""
         if src and _same_image(urljoin(base or "", src), image):
             parent = img.getparent()
             target = parent if parent is not None and parent.tag == "figure" else img
-            if target is frag:
-                continue
-            target.drop_tree()
-    return _inner_html(frag)
+            if target is not frag:
+                target.drop_tree()
+                changed = True
+    if caption:
+        want = " ".join(caption.split())
+        for el in list(frag.iter()):
+            if el is not frag and isinstance(el.tag, str) and el.getparent() is not None \
+                    and " ".join(el.text_content().split()) == want:
+                el.drop_tree()
+                changed = True
+                break
+    return _inner_html(frag) if changed else body_html
+
+
+def _paragraphs_html(text: str) -> str:
+    from html import escape
+
+    return "".join(f"<p>{escape(p.strip())}</p>" for p in re.split(r"\n+", text) if p.strip())
+
+
+def _generic(doc: lxml.html.HtmlElement, title: str | None, structured_body: str | None) -> str | None:
+    content = find_content(doc, title)
+    body = None
+    if content is not None:
+        if title:  # the title is shown above the body; drop the body's own copy of it
+            first = next((c for c in content.iter("h1", "h2") if isinstance(c.tag, str)), None)
+            if first is not None and " ".join(first.text_content().split()) == title:
+                first.drop_tree()
+        body = serialize(content)
+    # structured data (JSON-LD articleBody) when the page's markup holds much less text than it
+    if structured_body and len(structured_body) >= 200:
+        found = len(_text(content)) if content is not None else 0
+        if found < 0.5 * len(" ".join(structured_body.split())):
+            return _paragraphs_html(structured_body)
+    return body
 
 
 def extract(html: str, url: str | None = None, rules: Rules | None = None) -> Article:
@@ -140,18 +172,7 @@ def extract(html: str, url: str | None = None, rules: Rules | None = None) -> Ar
             extracted_by = "generic (rules failed)"
         if missed:
             notes.append("rules stopped matching: " + "; ".join(missed))
-    body_html = found.get("body_html")
-    if body_html is None:
-        body_html = generic_body(html, url)
-    if not body_html or len(_text(lxml.html.fragment_fromstring(body_html, create_parent="div"))) < MIN_BODY_CHARS:
-        scripts = len(doc.xpath("//script"))
-        visible = len(_text(doc.body)) if doc.find("body") is not None else 0
-        if scripts and visible < 200:
-            raise ExtractError("no content: the page is an empty JavaScript shell (its text is made by scripts)")
-        raise ExtractError("no article body found (not an article page, or the extractor missed it)")
     title = found.get("title") or meta.title
-    if not title:
-        raise ExtractError("no title found")
     image = found.get("image") or meta.image
     caption = found.get("caption")
     if image and not caption:
@@ -160,8 +181,19 @@ def extract(html: str, url: str | None = None, rules: Rules | None = None) -> Ar
             el = find_image_element(doc, image, url)
         if el is not None:
             caption = caption_near(el)
+    scripts = len(doc.xpath("//script"))
+    body_html = found.get("body_html")
+    if body_html is None:
+        body_html = _generic(doc, title, meta.body_text)
+    if not body_html or len(_text(lxml.html.fragment_fromstring(body_html, create_parent="div"))) < MIN_BODY_CHARS:
+        visible = len(_text(doc.body)) if doc.find("body") is not None else 0
+        if scripts and visible < 200:
+            raise ExtractError("no content: the page is an empty JavaScript shell (its text is made by scripts)")
+        raise ExtractError("no article body found (not an article page, or the extractor missed it)")
+    if not title:
+        raise ExtractError("no title found")
     if image:
-        body_html = _drop_lead_image(body_html, image, url)
+        body_html = _drop_lead_image(body_html, image, caption, url)
     canonical = normalise_url(meta.canonical) if meta.canonical else (normalise_url(url) if url else "")
     return Article(
         url=normalise_url(url) if url else canonical,
@@ -180,3 +212,14 @@ def extract(html: str, url: str | None = None, rules: Rules | None = None) -> Ar
 
 
 __all__ = ["ExtractError", "extract", "parse_date"]
+
+
+class _CallableModule(types.ModuleType):
+    """`newsmirror.extract(html, url)` is the package API, but importing this subpackage rebinds the name
+    `newsmirror.extract` to this module; so the module answers that call too."""
+
+    def __call__(self, html: str, url: str | None = None, rules: Rules | None = None) -> Article:
+        return extract(html, url, rules)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -76,12 +76,28 @@ def sniff_charset(body: bytes) -> str | None:
     return None
 
 
+def _is_utf8(body: bytes) -> bool:
+    """Whether the bytes are valid UTF-8 with enough multi-byte characters to be sure of it."""
+    sample = body[:200_000]
+    if sum(1 for b in sample[:20000] if b >= 0xC0) < 8:
+        return False
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(sample) - 4  # cut in the middle of a character by the sample
+    return True
+
+
 def decode(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     """Return (text, encoding used). Never raises: undecodable bytes become U+FFFD."""
     for bom, name in _BOMS:
         if body.startswith(bom):
             return body[len(bom) :].decode(name, errors="replace").replace("\x00", ""), name
     enc = header_charset(content_type) or sniff_charset(body)
+    if enc is not None and enc != "utf-8" and _is_utf8(body):
+        # a page re-saved as UTF-8 that still declares its old charset: valid multi-byte UTF-8 is
+        # almost never an accident of another encoding, so trust the bytes over the label
+        enc = "utf-8"
     if enc is None:
         try:
             return body.decode("utf-8").replace("\x00", ""), "utf-8"

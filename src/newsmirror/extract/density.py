@@ -1,0 +1,345 @@
+"""A CJK-aware content extractor on one lxml parse.
+
+1. Prune what is never article text: scripts, forms, navigation, hidden
+   elements, and blocks whose class/id says comment, related, share, sidebar…
+2. Cut the page into text blocks (the nearest block-level owner of each text
+   node) and give each a value: its non-link characters, weighted by how
+   sentence-like it is (punctuation such as ，。 counts, CJK characters count
+   more than Latin letters), minus its link characters.
+3. The article is the element whose subtree has the largest total value
+   (a maximum-subtree search, one bottom-up pass): navigation, link lists and
+   short labels pull a subtree's value down, paragraphs push it up.
+4. Inside it, drop blocks that are boilerplate: link lists, share prompts,
+   disclaimers and copyright lines, "related" headings with what follows them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import lxml.html
+from lxml.html import HtmlElement
+
+JUNK_TAGS = frozenset({
+    "script", "style", "noscript", "template", "button", "form-junk", "input", "select", "textarea", "svg", "canvas",
+    "nav", "aside", "footer", "iframe", "object", "embed", "link", "meta", "label", "dialog", "menu", "audio",
+    "video", "source", "picture-source", "map",
+})
+BLOCK_TAGS = frozenset({
+    "p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "dl", "dt",
+    "dd", "blockquote", "pre", "table", "tr", "td", "th", "figure", "figcaption", "header", "address", "center",
+    "body", "html", "tbody", "thead", "caption", "hr", "font-block",
+})
+KEEP_ROOTS = frozenset({"html", "body", "article", "main"})
+
+# words of class/id names (split at -, _, digits and camelCase) that mark non-article blocks
+STRONG_UNLIKELY = frozenset("""
+comment comments commentlist disqus replies related relate recommend recommended recommendation recommendations
+tuijian xgyd share shares sharing sharebar social sns sidebar advert adverts advertisement advertising ad ads
+adsbygoogle adslot adunit sponsor sponsored outbrain taboola newsletter subscribe subscription breadcrumb
+breadcrumbs crumb crumbs copyright disclaimer qrcode erweima tags taglist popular trending mostread hotnews
+ranking promo promotion cookie cookies gdpr consent login signup paywall
+""".split())
+UNLIKELY_WORDS = STRONG_UNLIKELY | frozenset("""
+footer foot footnote nav navbar navigation menu masthead header banner popup modal hot rank pagination pager
+toolbar widget statement skip print tag keywords cta more extra supplemental shoutbox combx community
+""".split())
+MAYBE_WORDS = frozenset("article articles body content contents entry main post story text detail column "
+                        "articlebody postbody storybody".split())
+_WORD_SPLIT = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+
+
+def _words(marks: str) -> set[str]:
+    return {w.lower() for w in _WORD_SPLIT.findall(marks)} | {t.lower() for t in marks.split()}
+
+
+BOILER_TEXT = re.compile(
+    r"^(?:[【\[（(]?\s*)?(?:免责声明|特别声明|版权声明|声明[:：]|版权所有|copyright|©|\(c\)|"
+    r"本文(?:为|系|来源|转载|仅代表)|未经(?:授权|允许|许可)|转载请|原标题[:：]|"
+    r"分享到|分享至|扫一扫|扫描二维码|扫码|长按(?:识别|二维码)|关注(?:我们|公众号|微信)|点击(?:关注|进入|查看)|"
+    r"相关(?:阅读|文章|新闻|报道|推荐)|延伸阅读|推荐阅读|热门(?:推荐|文章|新闻)|更多(?:精彩|内容|新闻)|"
+    r"返回(?:搜狐|首页|顶部)|查看更多|阅读原文|举报|投诉|网友评论|打开.{0,6}app|下载.{0,6}客户端|"
+    r"read more\b|related\b|share this|sign up|subscribe|advertisement|follow us|"
+    r"all rights reserved|click here|tags?:|filed under|more from|recommended for you|you may also like)",
+    re.I,
+)
+PUNCT = re.compile(r"[，。！？；：、,.!?;:…—]")
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
+WS = re.compile(r"\s+")
+
+
+def _marks(el: HtmlElement) -> str:
+    return f"{el.get('class', '')} {el.get('id', '')}"
+
+
+def _hidden(el: HtmlElement) -> bool:
+    if el.get("hidden") is not None or el.get("aria-hidden") == "true":
+        return True
+    style = (el.get("style") or "").replace(" ", "").lower()
+    return "display:none" in style or "visibility:hidden" in style
+
+
+def _walk_prune(root: HtmlElement, decide) -> None:
+    """Depth-first; `decide(el)` True drops el (and its subtree is not visited)."""
+    stack = list(reversed(root))
+    while stack:
+        el = stack.pop()
+        if decide(el):
+            if el.getparent() is not None:
+                el.drop_tree()
+            continue
+        stack.extend(reversed(el))
+
+
+COMMENTISH = frozenset("comment comments commentlist disqus replies related relate recommend recommended "
+                       "recommendation recommendations tuijian xgyd".split())
+
+
+def drop_junk(root: HtmlElement) -> None:
+    """Remove, in place, tags that are never article text and hidden elements."""
+
+    def junk(el: HtmlElement) -> bool:
+        tag = el.tag if isinstance(el.tag, str) else None
+        if tag is None:  # comments, processing instructions
+            return True
+        if tag in KEEP_ROOTS:
+            return False
+        return tag in JUNK_TAGS or _hidden(el)
+
+    _walk_prune(root, junk)
+
+
+def subtree_values(root: HtmlElement, blocks: dict[HtmlElement, Block], positive: bool = False
+                   ) -> dict[HtmlElement, float]:
+    """Per element, the sum of its subtree's block values (only the positive ones with `positive`)."""
+    totals: dict[HtmlElement, float] = {}
+    for el in reversed(list(root.iter())):
+        if not isinstance(el.tag, str):
+            continue
+        v = blocks[el].value if el in blocks else 0.0
+        total = max(v, 0.0) if positive else v
+        for child in el:
+            total += totals.get(child, 0.0)
+        totals[el] = total
+    return totals
+
+
+def prune_unlikely(root: HtmlElement, blocks: dict[HtmlElement, Block]) -> None:
+    """Remove blocks whose class/id names say comment, related, share, sidebar…
+
+    A class name alone never removes a block that holds much of the page's
+    paragraph text ("sidebar-layout" and "share-area" wrappers around a whole
+    article exist): weak names may remove up to 30% of it, strong ones
+    (comment, related, share, ad…) up to 50%.
+    """
+    pos = subtree_values(root, blocks, positive=True)
+    total = pos.get(root, 0.0) or 1.0
+
+    def unlikely(el: HtmlElement) -> bool:
+        if el.tag in KEEP_ROOTS:
+            return False
+        if el.tag == "form":
+            return pos.get(el, 0.0) < 0.3 * total
+        marks = _marks(el)
+        if not marks.strip():
+            return False
+        words = _words(marks)
+        if not words & UNLIKELY_WORDS:
+            return False
+        if words & MAYBE_WORDS and not words & COMMENTISH:
+            return False
+        limit = 0.5 if words & STRONG_UNLIKELY else 0.3
+        return pos.get(el, 0.0) < limit * total
+
+    _walk_prune(root, unlikely)
+
+
+@dataclass
+class Block:
+    el: HtmlElement
+    text: str
+    chars: int
+    link_chars: int
+    value: float
+
+
+def _collect(el: HtmlElement, owner: HtmlElement, in_link: bool, acc: dict) -> None:
+    """Attribute every text node to its nearest block-level owner, noting link text."""
+    tag = el.tag if isinstance(el.tag, str) else ""
+    own = el if tag in BLOCK_TAGS else owner
+    link = in_link or tag == "a"
+    if el.text and tag:
+        _add(acc, own, el.text, link)
+    for child in el:
+        _collect(child, own, link, acc)
+        if child.tail:
+            _add(acc, own, child.tail, link)
+
+
+def _add(acc: dict, owner: HtmlElement, text: str, in_link: bool) -> None:
+    t = text.strip()
+    if not t:
+        return
+    entry = acc.get(owner)
+    if entry is None:
+        entry = acc[owner] = [[], 0]
+    entry[0].append(text)
+    if in_link:
+        entry[1] += len(WS.sub("", t))
+
+
+def block_value(text: str, link_chars: int) -> float:
+    """How article-like a block of text is: positive for sentences, negative for links and labels."""
+    chars = len(text)
+    plain = chars - link_chars
+    if chars == 0:
+        return 0.0
+    cjk = len(CJK.findall(text))
+    weight_len = plain + 1.5 * min(cjk, plain)  # a CJK character says more than a letter
+    puncts = len(PUNCT.findall(text))
+    if plain < 8 and puncts == 0:
+        return -0.5 * chars - 2 * link_chars
+    sentence = 1.0 if puncts else (0.55 if plain >= 40 else 0.25)
+    if link_chars / chars > 0.5:
+        sentence *= 0.2
+    return weight_len * sentence - 2.0 * link_chars
+
+
+def blocks_of(root: HtmlElement) -> dict[HtmlElement, Block]:
+    acc: dict[HtmlElement, list] = {}
+    _collect(root, root, False, acc)
+    out: dict[HtmlElement, Block] = {}
+    for el, (parts, link_chars) in acc.items():
+        text = WS.sub(" ", "".join(parts)).strip()
+        dense = text.replace(" ", "")
+        links = min(link_chars, len(dense))
+        out[el] = Block(el, text, len(dense), links, block_value(dense, links))
+    return out
+
+
+def best_subtree(root: HtmlElement, blocks: dict[HtmlElement, Block]) -> tuple[HtmlElement | None, float]:
+    """The element whose subtree's block values add up highest."""
+    totals: dict[HtmlElement, float] = {}
+    best, best_val = None, 0.0
+    for el in reversed(list(root.iter())):  # children before parents
+        if not isinstance(el.tag, str):
+            continue
+        total = blocks[el].value if el in blocks else 0.0
+        for child in el:
+            total += totals.get(child, 0.0)
+        totals[el] = total
+        if total > best_val:
+            best, best_val = el, total
+    # prefer the smallest element that holds nearly all of the best value (no wrapper chrome)
+    return best, best_val
+
+
+def _is_boiler_block(el: HtmlElement, blocks: dict[HtmlElement, Block]) -> bool:
+    text = WS.sub(" ", el.text_content()).strip()
+    if not text:
+        return el.tag not in ("img", "figure", "br", "hr", "table") and el.find(".//img") is None
+    if len(text) <= 200 and BOILER_TEXT.search(text):
+        return True
+    links = sum(len(WS.sub("", a.text_content())) for a in el.iter("a"))
+    chars = len(text.replace(" ", ""))
+    if el.tag in ("ul", "ol", "dl", "div", "section", "table") and chars and links / chars > 0.6:
+        return True
+    return False
+
+
+def clean_container(container: HtmlElement, blocks: dict[HtmlElement, Block]) -> None:
+    """Drop boilerplate children: link lists, share prompts, disclaimers; a trailing "related" heading ends it."""
+    kids = [c for c in container if isinstance(c.tag, str)]
+    for i, child in enumerate(kids):
+        if child.getparent() is None:
+            continue
+        text = WS.sub(" ", child.text_content()).strip()
+        if child.tag in ("h2", "h3", "h4", "h5", "h6", "p", "div", "strong") and text and len(text) <= 30 and \
+                re.match(r"^(?:相关|延伸|推荐|热门|更多|猜你喜欢|related|read more|more (?:on|from)|"
+                         r"recommended|you may also|see also)", text, re.I):
+            for later in kids[i:]:
+                if later.getparent() is not None:
+                    later.drop_tree()
+            break
+        if _is_boiler_block(child, blocks):
+            child.drop_tree()
+        elif child.tag in ("div", "section") and len(child):
+            clean_container(child, blocks)
+    # empty wrappers left behind
+    for el in list(container.iter("div", "section", "span", "p")):
+        if el is not container and el.getparent() is not None and not el.text_content().strip() \
+                and el.find(".//img") is None:
+            el.drop_tree()
+
+
+SENTENCE_END = re.compile(r"[。！？!?.…”\"’)）」』]\s*$")
+CREDIT = re.compile(r"^[（(【\[]?\s*(?:责任编辑|责编|编辑|记者|作者|来源|撰稿|摄影|图片来源|通讯员|译者|校对|"
+                    r"reporting by|editing by|additional reporting|written by|contributed)", re.I)
+
+
+def is_prose(b: Block) -> bool:
+    """A block that reads like a paragraph of an article (not a label, a byline or a link)."""
+    plain = b.chars - b.link_chars
+    if b.link_chars > 0.5 * b.chars:
+        return False
+    cjk = len(CJK.findall(b.text))
+    size = plain + cjk  # a CJK character counts twice
+    if size >= 120:
+        return True
+    return size >= 30 and bool(PUNCT.search(b.text)) and bool(SENTENCE_END.search(b.text) or size >= 60)
+
+
+def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: str | None) -> None:
+    """Drop what stands before the first and after the last paragraph: headline, byline, dates, gallery
+    labels, tag lists. Credit lines (责任编辑…, "Reporting by …") at the end stay."""
+    order = [el for el in container.iter() if el in blocks and el is not container]
+    prose = [el for el in order if is_prose(blocks[el])]
+    if not prose:
+        return
+    first, last = prose[0], prose[-1]
+    first_anc = set(first.iterancestors())
+    last_anc = set(last.iterancestors())
+    seen_first = False
+    for el in order:
+        if el is first:
+            seen_first = True
+            break
+        if el not in first_anc and el.getparent() is not None and el.find(".//img") is None:
+            el.drop_tree()
+    after = False
+    for el in order:
+        if el is last:
+            after = True
+            continue
+        if not after or el in last_anc or el.getparent() is None:
+            continue
+        if last in set(el.iterancestors()):
+            continue
+        b = blocks[el]
+        if is_prose(b) or CREDIT.search(b.text) or el.find(".//img") is not None:
+            continue
+        el.drop_tree()
+    del seen_first
+
+
+def find_content(doc: HtmlElement, title: str | None = None) -> HtmlElement | None:
+    """The article container of a parsed page (pruned and cleaned in place), or None."""
+    body = doc.find("body")
+    root = body if body is not None else doc
+    drop_junk(root)
+    blocks = blocks_of(root)
+    prune_unlikely(root, blocks)
+    best, value = best_subtree(root, blocks)
+    if best is None or value <= 0:
+        return None
+    prune_unlikely(best, blocks)
+    clean_container(best, blocks)
+    trim_edges(best, blocks, title)
+    return best
+
+
+def serialize(el: HtmlElement) -> str:
+    parts = [el.text] if el.text and el.text.strip() else []
+    parts += [lxml.html.tostring(c, encoding="unicode") for c in el]
+    return "".join(parts).strip()
