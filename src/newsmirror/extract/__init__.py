@@ -22,6 +22,7 @@ from ..config import Rules
 from ..ids import normalise_url
 from ..models import Article
 from .density import find_content, serialize
+from .headline import best_title, find_date
 from .meta import caption_near, find_image_element, page_meta, parse_date
 
 MIN_BODY_CHARS = 20
@@ -172,7 +173,11 @@ def extract(html: str, url: str | None = None, rules: Rules | None = None) -> Ar
             extracted_by = "generic (rules failed)"
         if missed:
             notes.append("rules stopped matching: " + "; ".join(missed))
-    title = found.get("title") or meta.title
+    shown_title, title_el = best_title(doc, meta.title, doc.findtext(".//title"))
+    title = found.get("title") or shown_title or meta.title
+    published = found.get("published") or meta.published
+    if published is None:
+        published = find_date(doc, title_el, url)
     image = found.get("image") or meta.image
     caption = found.get("caption")
     if image and not caption:
@@ -200,7 +205,7 @@ def extract(html: str, url: str | None = None, rules: Rules | None = None) -> Ar
         canonical_url=canonical,
         title=title,
         body_html=body_html,
-        published=found.get("published") or meta.published,
+        published=published,
         updated=meta.updated,
         author=meta.author,
         image=image,

@@ -57,7 +57,8 @@ def _words(marks: str) -> set[str]:
 BOILER_TEXT = re.compile(
     r"^(?:[【\[（(]?\s*)?(?:免责声明|特别声明|版权声明|声明[:：]|版权所有|copyright|©|\(c\)|"
     r"本文(?:为|系|来源|转载|仅代表)|未经(?:授权|允许|许可)|转载请|原标题[:：]|"
-    r"分享到|分享至|扫一扫|扫描二维码|扫码|长按(?:识别|二维码)|关注(?:我们|公众号|微信)|点击(?:关注|进入|查看)|"
+    r"分享到|分享至|扫一扫|扫描.{0,8}二维码|扫码|长按(?:识别|二维码)|关注(?:我们|公众号|微信)|点击(?:关注|进入|查看)|"
+    r"本文来自|更多原创|"
     r"相关(?:阅读|文章|新闻|报道|推荐)|延伸阅读|推荐阅读|热门(?:推荐|文章|新闻)|更多(?:精彩|内容|新闻)|"
     r"返回(?:搜狐|首页|顶部)|查看更多|阅读原文|举报|投诉|网友评论|打开.{0,6}app|下载.{0,6}客户端|"
     r"read more\b|related\b|share this|sign up|subscribe|advertisement|follow us|"
@@ -256,7 +257,8 @@ def clean_container(container: HtmlElement, blocks: dict[HtmlElement, Block]) ->
             continue
         text = WS.sub(" ", child.text_content()).strip()
         if child.tag in ("h2", "h3", "h4", "h5", "h6", "p", "div", "strong") and text and len(text) <= 30 and \
-                re.match(r"^(?:相关|延伸|推荐|热门|更多|猜你喜欢|related|read more|more (?:on|from)|"
+                re.match(r"^(?:相关(?:阅读|文章|新闻|报道|推荐|链接|专题|内容)|延伸阅读|推荐阅读|热门(?:推荐|文章|新闻)|"
+                         r"更多(?:精彩|内容|新闻|文章|阅读)|猜你喜欢|related|read more|more (?:on|from|stories)|"
                          r"recommended|you may also|see also)", text, re.I):
             for later in kids[i:]:
                 if later.getparent() is not None:
@@ -278,6 +280,9 @@ CREDIT = re.compile(r"^[（(【\[]?\s*(?:责任编辑|责编|编辑|记者|作�
                     r"reporting by|editing by|additional reporting|written by|contributed)", re.I)
 
 
+CJK_SENTENCE = re.compile(r"[，。！？；、]")
+
+
 def is_prose(b: Block) -> bool:
     """A block that reads like a paragraph of an article (not a label, a byline or a link)."""
     plain = b.chars - b.link_chars
@@ -287,6 +292,8 @@ def is_prose(b: Block) -> bool:
     size = plain + cjk  # a CJK character counts twice
     if size >= 120:
         return True
+    if cjk * 2 >= plain:  # mostly CJK: a clause mark is enough
+        return size >= 20 and bool(CJK_SENTENCE.search(b.text))
     return size >= 30 and bool(PUNCT.search(b.text)) and bool(SENTENCE_END.search(b.text) or size >= 60)
 
 

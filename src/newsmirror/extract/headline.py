@@ -1,0 +1,148 @@
+"""The headline and the publication date as the page shows them.
+
+Metadata (og:title, JSON-LD) is often truncated, stale or carries the site's
+name; <title> nearly always carries it. The visible heading that agrees with
+them is the best title. Many Chinese pages have no date metadata at all: the
+date is the line under the headline ("2019-09-07 13:43:45 来源: …",
+"2019年11月25日 16:04", "10-08 12:00").
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from lxml.html import HtmlElement
+
+CN_TZ = timezone(timedelta(hours=8))
+_TITLE_MARK = re.compile(r"(?:^|[-_\s])(?:title|headline|heading|tit|biaoti)(?:$|[-_\s\d])", re.I)
+_SEP = re.compile(r"\s*(?:[|｜_–—]|--|-\s|\s-)\s*")
+
+
+def _norm(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def _cands(doc: HtmlElement) -> list[tuple[int, HtmlElement, str]]:
+    """Visible heading-like elements: (rank, element, text); a lower rank is a better kind."""
+    out = []
+    for i, el in enumerate(doc.iter("h1", "h2", "h3", "div", "p", "span", "strong", "td", "header")):
+        tag = el.tag
+        if tag in ("h1", "h2", "h3"):
+            rank = {"h1": 0, "h2": 2, "h3": 3}[tag]
+        elif _TITLE_MARK.search(f"{el.get('class', '')} {el.get('id', '')}"):
+            rank = 1
+        else:
+            continue
+        text = _norm(el.text_content())
+        if 4 <= len(text) <= 200:
+            out.append((rank, el, text))
+        if i > 5000:
+            break
+    return out
+
+
+def best_title(doc: HtmlElement, meta_title: str | None,
+               page_title: str | None) -> tuple[str | None, HtmlElement | None]:
+    """The page's headline and the element that shows it (None when only metadata has it)."""
+    meta_title = _norm(meta_title) or None
+    page_title = _norm(page_title) or None
+    cands = _cands(doc)
+    agree = []
+    for rank, el, text in cands:
+        score = None
+        if page_title and text in page_title:
+            score = 0
+        elif meta_title and (text == meta_title or text.startswith(meta_title) or meta_title.startswith(text)):
+            score = 1
+        if score is not None and len(text) >= 4:
+            agree.append((score, rank, -len(text), el, text))
+    if agree:
+        agree.sort(key=lambda x: x[:3])
+        _, _, _, el, text = agree[0]
+        return text, el
+    if meta_title:
+        return meta_title, None
+    h1s = [(el, t) for rank, el, t in cands if rank == 0]
+    if len(h1s) == 1:
+        return h1s[0][1], h1s[0][0]
+    if page_title:
+        parts = [p for p in _SEP.split(page_title) if p]
+        return (max(parts, key=len) if parts else page_title), None
+    if h1s:
+        return h1s[0][1], h1s[0][0]
+    return None, None
+
+
+_DATE_RES = [
+    # 2019-09-07 13:43:45, 2019/09/07, 2019.09.07 13:43
+    re.compile(r"(?<!\d)(?P<y>(?:19|20)\d\d)\s*[-/.]\s*(?P<m>[01]?\d)\s*[-/.]\s*(?P<d>[0-3]?\d)(?!\d)"
+               r"(?:\s*(?:T|\s)\s*(?P<H>[0-2]?\d)[:：](?P<M>[0-5]\d)(?:[:：](?P<S>[0-5]\d))?)?"),
+    # 2019年11月25日 16:04
+    re.compile(r"(?P<y>(?:19|20)\d\d)\s*年\s*(?P<m>[01]?\d)\s*月\s*(?P<d>[0-3]?\d)\s*日"
+               r"(?:\s*(?P<H>[0-2]?\d)[:：](?P<M>[0-5]\d)(?:[:：](?P<S>[0-5]\d))?)?"),
+    # 18-03-08 23:16 (two-digit year, with a time)
+    re.compile(r"(?<![\d-])(?P<yy>\d\d)-(?P<m>[01]\d)-(?P<d>[0-3]\d)\s+(?P<H>[0-2]?\d):(?P<M>[0-5]\d)(?![\d-])"),
+    # 10-08 12:00 and 10月8日 12:00 (no year: the year comes from context)
+    re.compile(r"(?<![\d-])(?P<m>[01]?\d)-(?P<d>[0-3]\d)\s+(?P<H>[0-2]?\d):(?P<M>[0-5]\d)(?![\d-])"),
+    re.compile(r"(?<!\d)(?P<m>[01]?\d)\s*月\s*(?P<d>[0-3]?\d)\s*日\s*(?P<H>[0-2]?\d)[:：](?P<M>[0-5]\d)"),
+]
+_DATE_MARK = re.compile(r"date|time|pub|post-?info|info|source|meta|byline|author|laiyuan|fabu|riqi", re.I)
+
+
+def parse_text_date(text: str, year_hint: int | None = None, now: datetime | None = None) -> datetime | None:
+    """The first date in a piece of page text, in Beijing time when the text gives no zone."""
+    now = now or datetime.now(CN_TZ)
+    for pat in _DATE_RES:
+        m = pat.search(text)
+        if not m:
+            continue
+        g = m.groupdict()
+        if g.get("y"):
+            year = int(g["y"])
+        elif g.get("yy"):
+            year = 2000 + int(g["yy"])
+        else:
+            year = year_hint or now.year
+        try:
+            dt = datetime(year, int(g["m"]), int(g["d"]), int(g.get("H") or 0), int(g.get("M") or 0),
+                          int(g.get("S") or 0), tzinfo=CN_TZ)
+        except ValueError:
+            continue
+        if not g.get("y") and not g.get("yy") and year_hint is None and dt > now + timedelta(days=1):
+            dt = dt.replace(year=year - 1)  # "10-08" seen in January is last year's
+        if datetime(1995, 1, 1, tzinfo=CN_TZ) <= dt <= now + timedelta(days=2):
+            return dt
+    return None
+
+
+def _url_year(url: str | None) -> int | None:
+    m = re.search(r"/((?:19|20)\d\d)(?:[/_-]?[01]\d)?", url or "")
+    return int(m.group(1)) if m else None
+
+
+def find_date(doc: HtmlElement, title_el: HtmlElement | None, url: str | None = None) -> datetime | None:
+    """The publication date shown on the page: in date-marked elements, else in the text under the headline."""
+    hint = _url_year(url)
+    texts: list[str] = []
+    if title_el is not None:
+        # the date line is near the headline: the text right after it (and the headline's own block)
+        following = title_el.xpath("following::text()[normalize-space()][position() <= 40]")
+        texts.append(" ".join(str(t) for t in following)[:800])
+    times = [el.get("datetime") or el.text_content() for el in doc.iter("time")]
+    marked = []
+    body = doc.find("body")
+    for el in (body.iter() if body is not None else ()):
+        if not isinstance(el.tag, str) or el.tag in ("script", "style"):
+            continue
+        if _DATE_MARK.search(f"{el.get('class', '')} {el.get('id', '')}"):
+            t = _norm(el.text_content())
+            if 6 <= len(t) <= 300:
+                marked.append(t)
+                if len(marked) >= 20:
+                    break
+    for t in times + texts + marked:
+        dt = parse_text_date(t, hint)
+        if dt:
+            return dt
+    return None
