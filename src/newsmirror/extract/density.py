@@ -65,6 +65,12 @@ BOILER_TEXT = re.compile(
     r"all rights reserved|click here|tags?:|filed under|more from|recommended for you|you may also like)",
     re.I,
 )
+RELATED_HEAD = re.compile(
+    r"^(?:相关(?:阅读|文章|新闻|报道|推荐|链接|专题|内容)|延伸阅读|推荐阅读|热门(?:推荐|文章|新闻)|"
+    r"更多(?:精彩|内容|新闻|文章|阅读)|猜你喜欢|related|read more|more (?:on|from|stories)|more:?$|"
+    r"recommended|you may also|see also)",
+    re.I,
+)
 PUNCT = re.compile(r"[，。！？；：、,.!?;:…—]")
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
 WS = re.compile(r"\s+")
@@ -93,6 +99,7 @@ def _walk_prune(root: HtmlElement, decide) -> None:
         stack.extend(reversed(el))
 
 
+FOOTERISH = frozenset("footer copyright disclaimer".split())
 COMMENTISH = frozenset("comment comments commentlist disqus replies related relate recommend recommended "
                        "recommendation recommendations tuijian xgyd".split())
 
@@ -150,7 +157,7 @@ def prune_unlikely(root: HtmlElement, blocks: dict[HtmlElement, Block]) -> None:
             return False
         if words & MAYBE_WORDS and not words & COMMENTISH:
             return False
-        limit = 0.5 if words & STRONG_UNLIKELY else 0.3
+        limit = 0.8 if words & FOOTERISH else 0.5 if words & STRONG_UNLIKELY else 0.3
         return pos.get(el, 0.0) < limit * total
 
     _walk_prune(root, unlikely)
@@ -191,7 +198,12 @@ def _add(acc: dict, owner: HtmlElement, text: str, in_link: bool) -> None:
 
 
 def block_value(text: str, link_chars: int) -> float:
-    """How article-like a block of text is: positive for sentences, negative for links and labels."""
+    """How article-like a block of text is: positive for sentences, negative for links and labels.
+
+    Links inside real sentences cost little (articles link a lot); a block that
+    is mostly links without sentences around them (menus, tags, lists of
+    headlines) costs twice its link text.
+    """
     chars = len(text)
     plain = chars - link_chars
     if chars == 0:
@@ -201,10 +213,53 @@ def block_value(text: str, link_chars: int) -> float:
     puncts = len(PUNCT.findall(text))
     if plain < 8 and puncts == 0:
         return -0.5 * chars - 2 * link_chars
+    if plain >= 40 and puncts >= 2:  # sentences, whatever their links
+        return weight_len - 0.5 * link_chars
     sentence = 1.0 if puncts else (0.55 if plain >= 40 else 0.25)
     if link_chars / chars > 0.5:
         sentence *= 0.2
     return weight_len * sentence - 2.0 * link_chars
+
+
+def _starts_with_link(el: HtmlElement) -> bool:
+    """Whether the first text of `el` is inside a link (a teaser: headline link, then a summary)."""
+    for node in el.iter():
+        if not isinstance(node.tag, str):
+            continue
+        if node.text and node.text.strip():
+            return node.tag == "a" or any(a.tag == "a" for a in node.iterancestors() if a is not el) and \
+                _inside(node, el)
+        if node is not el and node.tail and node.tail.strip():
+            return False
+    return False
+
+
+def _inside(node: HtmlElement, top: HtmlElement) -> bool:
+    for anc in node.iterancestors():
+        if anc is top:
+            return True
+    return False
+
+
+def drop_teasers(container: HtmlElement) -> None:
+    """Remove lists of teasers: three or more sibling items of one kind, each led by a link."""
+    for el in list(container.iter()):
+        if el.getparent() is None and el is not container:
+            continue
+        kids = [c for c in el if isinstance(c.tag, str)]
+        if len(kids) < 3:
+            continue
+        groups: dict[tuple, list[HtmlElement]] = {}
+        for c in kids:
+            groups.setdefault((c.tag, c.get("class", "")), []).append(c)
+        for (tag, _cls), items in groups.items():
+            if len(items) < 3 or tag in ("p", "br", "img", "span", "a", "strong", "em", "b", "i"):
+                continue
+            led = [c for c in items if _starts_with_link(c)]
+            if len(led) >= 3 and len(led) >= 0.6 * len(items):
+                for c in led:
+                    if c.getparent() is not None:
+                        c.drop_tree()
 
 
 def blocks_of(root: HtmlElement) -> dict[HtmlElement, Block]:
@@ -257,13 +312,16 @@ def clean_container(container: HtmlElement, blocks: dict[HtmlElement, Block]) ->
             continue
         text = WS.sub(" ", child.text_content()).strip()
         if child.tag in ("h2", "h3", "h4", "h5", "h6", "p", "div", "strong") and text and len(text) <= 30 and \
-                re.match(r"^(?:相关(?:阅读|文章|新闻|报道|推荐|链接|专题|内容)|延伸阅读|推荐阅读|热门(?:推荐|文章|新闻)|"
-                         r"更多(?:精彩|内容|新闻|文章|阅读)|猜你喜欢|related|read more|more (?:on|from|stories)|"
-                         r"recommended|you may also|see also)", text, re.I):
-            for later in kids[i:]:
-                if later.getparent() is not None:
-                    later.drop_tree()
-            break
+                RELATED_HEAD.match(text):
+            # the heading and what it introduces, up to the next paragraph of the article
+            child.drop_tree()
+            for later in kids[i + 1:]:
+                if later.getparent() is None:
+                    continue
+                if any(is_prose(blocks[b]) for b in later.iter() if b in blocks):
+                    break
+                later.drop_tree()
+            continue
         if _is_boiler_block(child, blocks):
             child.drop_tree()
         elif child.tag in ("div", "section") and len(child):
@@ -330,6 +388,25 @@ def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: 
     del seen_first
 
 
+def widen(best: HtmlElement, root: HtmlElement, blocks: dict[HtmlElement, Block]) -> HtmlElement:
+    """Climb from the best subtree to an ancestor that holds much more paragraph text at a small cost.
+
+    An article whose paragraphs are split between a nested wrapper and its parent, or interleaved
+    with link-heavy items, has its best subtree too low; teasers and link lists are removed later.
+    """
+    net = subtree_values(root, blocks)
+    pos = subtree_values(root, blocks, positive=True)
+    current = best
+    for parent in best.iterancestors():
+        if parent.tag in ("body", "html") or parent is root:
+            break
+        if pos[parent] >= 1.3 * pos[current] and net[parent] >= 0.7 * net[current]:
+            current = parent
+        elif net[parent] < 0.7 * net[current]:
+            break
+    return current
+
+
 def find_content(doc: HtmlElement, title: str | None = None) -> HtmlElement | None:
     """The article container of a parsed page (pruned and cleaned in place), or None."""
     body = doc.find("body")
@@ -340,7 +417,9 @@ def find_content(doc: HtmlElement, title: str | None = None) -> HtmlElement | No
     best, value = best_subtree(root, blocks)
     if best is None or value <= 0:
         return None
+    best = widen(best, root, blocks)
     prune_unlikely(best, blocks)
+    drop_teasers(best)
     clean_container(best, blocks)
     trim_edges(best, blocks, title)
     return best
