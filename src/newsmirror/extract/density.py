@@ -355,37 +355,56 @@ def is_prose(b: Block) -> bool:
     return size >= 30 and bool(PUNCT.search(b.text)) and bool(SENTENCE_END.search(b.text) or size >= 60)
 
 
+HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+
+
+def _size(b: Block) -> int:
+    return b.chars - b.link_chars + len(CJK.findall(b.text))
+
+
 def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: str | None) -> None:
-    """Drop what stands before the first and after the last paragraph: headline, byline, dates, gallery
-    labels, tag lists. Credit lines (责任编辑…, "Reporting by …") at the end stay."""
+    """Keep the main run of paragraphs: drop what stands before it (headline, dek, byline, dates,
+    gallery labels) and after it (author bio, tag lists, newsletter prompts).
+
+    The run starts at the first paragraph that another paragraph follows (headings between
+    them do not break a run) and ends at the last such one; credit lines at the end
+    (责任编辑…, "Reporting by …") stay, and so do images.
+    """
     order = [el for el in container.iter() if el in blocks and el is not container]
-    prose = [el for el in order if is_prose(blocks[el])]
-    if not prose:
+    if not order:
         return
-    first, last = prose[0], prose[-1]
+    seq = [el for el in order if el.tag not in HEADINGS and blocks[el].chars > 3]
+    prose = [is_prose(blocks[el]) for el in seq]
+    if not any(prose):
+        return
+    def in_run(i: int, step: int) -> bool:
+        if not prose[i]:
+            return False
+        near = [i + step, i + 2 * step]
+        return any(0 <= k < len(seq) and prose[k] for k in near) or _size(blocks[seq[i]]) >= 200
+
+    start = next((i for i in range(len(seq)) if in_run(i, 1)), None)
+    end = next((i for i in range(len(seq) - 1, -1, -1) if in_run(i, -1)), None)
+    if start is None or end is None or end < start:
+        return
+    first, last = seq[start], seq[end]
     first_anc = set(first.iterancestors())
-    last_anc = set(last.iterancestors())
-    seen_first = False
     for el in order:
         if el is first:
-            seen_first = True
             break
         if el not in first_anc and el.getparent() is not None and el.find(".//img") is None:
             el.drop_tree()
+    last_anc = set(last.iterancestors())
     after = False
     for el in order:
         if el is last:
             after = True
             continue
-        if not after or el in last_anc or el.getparent() is None:
+        if not after or el in last_anc or el.getparent() is None or last in set(el.iterancestors()):
             continue
-        if last in set(el.iterancestors()):
-            continue
-        b = blocks[el]
-        if is_prose(b) or CREDIT.search(b.text) or el.find(".//img") is not None:
+        if CREDIT.search(blocks[el].text) or el.find(".//img") is not None:
             continue
         el.drop_tree()
-    del seen_first
 
 
 def widen(best: HtmlElement, root: HtmlElement, blocks: dict[HtmlElement, Block]) -> HtmlElement:

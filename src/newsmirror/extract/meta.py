@@ -103,10 +103,10 @@ _TITLE_SPLIT = re.compile(r"\s+[|_\-–—]\s+|\s*[|｜]\s*")
 def clean_title(title: str, h1s: list[str]) -> str:
     """Drop a ' | Site name' tail from a <title> when an <h1> or the first part says the real title."""
     title = " ".join(title.split())
-    for h in h1s:
-        if h and h in title:
-            return h
     parts = _TITLE_SPLIT.split(title)
+    for h in h1s:
+        if h and h in title and h not in parts[1:]:  # an <h1> that is only the site-name tail is the logo
+            return h
     return parts[0] if parts and len(parts[0]) >= 4 else title
 
 

@@ -25,6 +25,10 @@ def md_url(url: str) -> str:
 
 
 class _Converter(MarkdownConverter):
+    def escape(self, text, parent_tags):  # type: ignore[override]
+        # text that reads "<script>" in the page must not become raw HTML in the Markdown
+        return super().escape(text, parent_tags).replace("<", "\\<")
+
     def convert_img(self, el, text, parent_tags):  # type: ignore[override]
         src = el.get("src") or ""
         if not src:

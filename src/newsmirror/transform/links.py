@@ -36,6 +36,9 @@ def apply_link_policy(
     frag = lxml.html.fragment_fromstring(body_html, create_parent="div")
     for a in list(frag.iter("a")):
         href = (a.get("href") or "").strip()
+        if href.startswith("#"):  # an in-page anchor: check before joining, which would make it absolute
+            a.drop_tag()
+            continue
         if base_url and href:
             href = urljoin(base_url, href)
         if not href or href.startswith("#") or not href.startswith(("http://", "https://", "mailto:")):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urljoin
 
 import lxml.html
 import nh3
@@ -30,7 +31,9 @@ _TRACKER = re.compile(r"(?:pixel|beacon|tracking|/track|analytics|doubleclick|/c
 
 def _is_ad(el: lxml.html.HtmlElement) -> bool:
     marks = f"{el.get('class', '')} {el.get('id', '')}"
-    return el.tag == "ins" or bool(_AD_CLASS.search(marks))
+    if el.tag == "ins" and any(k.startswith("data-ad") for k in el.attrib):
+        return True  # an ad slot (<ins data-ad-client=… data-ad-slot=…>); a plain <ins> is an edit mark and stays
+    return bool(_AD_CLASS.search(marks))
 
 
 def _is_pixel(img: lxml.html.HtmlElement) -> bool:
@@ -72,11 +75,12 @@ def sanitize(body_html: str, base_url: str | None = None) -> str:
         elif _is_ad(el):
             el.drop_tree()
         elif el.tag == "img":
-            src = el.get("src") or el.get("data-src") or el.get("data-original") or ""
+            # a lazy image's real URL is in data-src/data-original; its src is then only a placeholder
+            src = (el.get("data-src") or el.get("data-original") or el.get("src") or "").strip()
             if not src or _is_pixel(el):
                 el.drop_tree()
             else:
-                el.set("src", src)
+                el.set("src", urljoin(base_url, src) if base_url else src)
     html = "".join(
         ([frag.text] if frag.text else []) + [lxml.html.tostring(c, encoding="unicode") for c in frag]
     )

@@ -1,0 +1,157 @@
+"""html_to_markdown, md_text and md_url: a sanitised body → clean Markdown."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from newsmirror.render.markdown import html_to_markdown, md_text, md_url
+
+
+def md(html: str) -> str:
+    return html_to_markdown(html)
+
+
+def test_paragraphs_are_separated_by_a_blank_line_and_end_with_one_newline():
+    assert md("<p>第一段</p><p>第二段</p>") == "第一段\n\n第二段\n"
+
+
+def test_no_runs_of_blank_lines_or_trailing_spaces():
+    out = md("<p>一</p><div><p></p><p> </p></div><p>二  </p><br><br><br><p>三</p>")
+    assert "\n\n\n" not in out
+    assert not any(line != line.rstrip() for line in out.splitlines())
+
+
+@pytest.mark.parametrize("level", [1, 2, 3, 4, 5, 6])
+def test_headings_are_atx(level):
+    assert md(f"<h{level}>小标题</h{level}><p>正文</p>") == "#" * level + " 小标题\n\n正文\n"
+
+
+def test_unordered_list():
+    out = md("<ul><li>一</li><li>二</li></ul>")
+    assert out == "- 一\n- 二\n"
+
+
+def test_ordered_list():
+    out = md("<ol><li>第一</li><li>第二</li><li>第三</li></ol>")
+    assert out == "1. 第一\n2. 第二\n3. 第三\n"
+
+
+def test_nested_list_is_indented():
+    out = md("<ul><li>外<ul><li>内</li></ul></li></ul>")
+    lines = out.splitlines()
+    assert lines[0] == "- 外"
+    assert lines[1].startswith((" ", "\t")) and lines[1].strip() == "- 内"
+
+
+def test_blockquote():
+    out = md("<p>前</p><blockquote><p>引文一</p><p>引文二</p></blockquote><p>后</p>")
+    assert "> 引文一\n>\n> 引文二" in out
+    assert out.startswith("前\n\n") and out.endswith("\n\n后\n")
+
+
+def test_image():
+    assert md('<p><img src="https://i.example/a.jpg" alt="示意图"></p>') == "![示意图](https://i.example/a.jpg)\n"
+
+
+def test_image_alt_and_src_are_made_safe():
+    out = md('<p><img src="https://i.example/a b(1).jpg" alt="图[1]*"></p>')
+    assert out == "![图\\[1\\]\\*](https://i.example/a%20b%281%29.jpg)\n"
+
+
+def test_image_without_src_is_dropped():
+    assert md('<p>文字<img alt="无图"></p>') == "文字\n"
+
+
+def test_figure_with_caption_on_its_own_line():
+    out = md('<p>前文</p><figure><img src="https://i.example/a.jpg" alt="图"><figcaption>图：  某地 '
+             "现场</figcaption></figure><p>后文</p>")
+    assert "![图](https://i.example/a.jpg)\n\n_图： 某地 现场_\n\n后文" in out
+    lines = out.splitlines()
+    assert "_图： 某地 现场_" in lines
+
+
+def test_figure_with_empty_caption_has_no_stray_underscores():
+    out = md('<figure><img src="https://i.example/a.jpg" alt=""><figcaption> </figcaption></figure>')
+    assert out == "![](https://i.example/a.jpg)\n"
+
+
+def test_links():
+    out = md('<p>详见<a href="https://x.example/a">这篇报道</a>。</p>')
+    assert out == "详见[这篇报道](https://x.example/a)。\n"
+
+
+def test_link_url_is_made_safe_and_empty_links_are_dropped():
+    out = md('<p><a href="https://x.example/wiki/A_(B) c">维基</a><a href="https://x.example/empty"> </a>'
+             "<a>无链接</a></p>")
+    assert "[维基](https://x.example/wiki/A_%28B%29%20c)" in out
+    assert "x.example/empty" not in out
+    assert "无链接" in out and "[无链接]" not in out
+
+
+def test_link_around_an_image():
+    out = md('<p><a href="https://x.example/big.jpg"><img src="https://x.example/small.jpg" alt="小"></a></p>')
+    assert out == "[![小](https://x.example/small.jpg)](https://x.example/big.jpg)\n"
+
+
+def test_table():
+    out = md("<table><thead><tr><th>地区</th><th>人数</th></tr></thead>"
+             "<tbody><tr><td>北京</td><td>10</td></tr><tr><td>上海</td><td>20</td></tr></tbody></table>")
+    lines = [ln.strip() for ln in out.strip().splitlines()]
+    assert lines[0] == "| 地区 | 人数 |"
+    assert set(lines[1].replace("|", "").split()) == {"---"}
+    assert lines[2:] == ["| 北京 | 10 |", "| 上海 | 20 |"]
+
+
+def test_br_is_a_hard_line_break():
+    out = md("<p>第一行<br>第二行</p>")
+    assert out == "第一行\\\n第二行\n"
+
+
+def test_emphasis():
+    assert md("<p><strong>粗</strong>和<em>斜</em></p>") == "**粗**和*斜*\n"
+
+
+def test_sub_and_sup_stay_html():
+    assert md("<p>H<sub>2</sub>O 和 m<sup>2</sup></p>") == "H<sub>2</sub>O 和 m<sup>2</sup>\n"
+
+
+def test_stripped_inline_tags_keep_their_text():
+    out = md("<p><span>跨度</span><time>时间</time><small>小字</small><ins>插入</ins><abbr>缩写</abbr></p>")
+    assert out == "跨度时间小字插入缩写\n"
+
+
+def test_code_is_not_escaped():
+    out = md("<pre><code>a_b * c &lt;x&gt;</code></pre>")
+    assert "a_b * c <x>" in out
+
+
+def test_markdown_specials_in_text_are_escaped():
+    out = md("<p>价格 *涨* 了 snake_case_name</p>")
+    assert out == "价格 \\*涨\\* 了 snake\\_case\\_name\n"
+
+
+def test_html_looking_text_does_not_become_html():
+    out = md("<p>文中写着 &lt;script&gt;alert(1)&lt;/script&gt; 和 &lt;b&gt;粗&lt;/b&gt;</p>")
+    assert re.search(r"(?<!\\)<", out) is None  # every "<" is escaped
+    assert "\\<script>alert(1)\\</script>" in out and "\\<b>粗\\</b>" in out
+
+
+# -- md_text / md_url ---------------------------------------------------------------------------------
+
+
+def test_md_text_escapes_every_special():
+    assert md_text("a*b_c [d] <e> #f |g `h \\ i") == "a\\*b\\_c \\[d\\] \\<e\\> \\#f \\|g \\`h \\\\ i"
+
+
+def test_md_text_collapses_whitespace_and_handles_empty():
+    assert md_text("  多行\n  标题\t文字 ") == "多行 标题 文字"
+    assert md_text(None) == ""
+    assert md_text("") == ""
+    assert md_text("普通中文标题") == "普通中文标题"
+
+
+def test_md_url():
+    assert md_url("https://x.example/a b(c)<d>") == "https://x.example/a%20b%28c%29%3Cd%3E"
+    assert md_url("../../README.md?a1") == "../../README.md?a1"
