@@ -68,7 +68,8 @@ BOILER_TEXT = re.compile(
 RELATED_HEAD = re.compile(
     r"^(?:相关(?:阅读|文章|新闻|报道|推荐|链接|专题|内容)|延伸阅读|推荐阅读|热门(?:推荐|文章|新闻)|"
     r"更多(?:精彩|内容|新闻|文章|阅读)|猜你喜欢|related|read more|more (?:on|from|stories)|more:?$|"
-    r"recommended|you may also|see also)",
+    r"recommended|you may also|see also|most (?:popular|read|viewed|shared)|popular|trending|"
+    r"热门|热点|排行|猜你|为你推荐)",
     re.I,
 )
 PUNCT = re.compile(r"[，。！？；：、,.!?;:…—]")
@@ -101,7 +102,8 @@ def _walk_prune(root: HtmlElement, decide) -> None:
 
 FOOTERISH = frozenset("footer copyright disclaimer".split())
 COMMENTISH = frozenset("comment comments commentlist disqus replies related relate recommend recommended "
-                       "recommendation recommendations tuijian xgyd".split())
+                       "recommendation recommendations tuijian xgyd popular trending mostread hotnews ranking"
+                       .split())
 
 
 def drop_junk(root: HtmlElement) -> None:
@@ -251,7 +253,8 @@ def drop_teasers(container: HtmlElement) -> None:
             continue
         groups: dict[tuple, list[HtmlElement]] = {}
         for c in kids:
-            groups.setdefault((c.tag, c.get("class", "")), []).append(c)
+            first_class = (c.get("class") or "").split()[:1]  # items differ in later classes (post-123)
+            groups.setdefault((c.tag, first_class[0] if first_class else ""), []).append(c)
         for (tag, _cls), items in groups.items():
             if len(items) < 3 or tag in ("p", "br", "img", "span", "a", "strong", "em", "b", "i"):
                 continue
@@ -301,12 +304,13 @@ def _is_boiler_block(el: HtmlElement, blocks: dict[HtmlElement, Block]) -> bool:
     chars = len(text.replace(" ", ""))
     if el.tag in ("ul", "ol", "dl", "div", "section", "table") and chars and links / chars > 0.6:
         return True
-    return False
+    # a short line of links ("Whatsapp Facebook Twitter", "Previous | Next")
+    return el.tag not in HEADINGS and chars < 50 and links >= 0.8 * chars
 
 
 def clean_container(container: HtmlElement, blocks: dict[HtmlElement, Block]) -> None:
     """Drop boilerplate children: link lists, share prompts, disclaimers; a trailing "related" heading ends it."""
-    kids = [c for c in container if isinstance(c.tag, str)]
+    kids = [c for c in container if isinstance(c.tag, str) and c.tag in BLOCK_TAGS]
     for i, child in enumerate(kids):
         if child.getparent() is None:
             continue
