@@ -360,10 +360,36 @@ def is_prose(b: Block) -> bool:
 
 
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+# what articles end with that is not the article: newsletter and app prompts, contact lines, disclaimers
+PROMO = re.compile(
+    r"subscribe|newsletter|sign up|signup|follow (?:us|me|him|her|them)\b|may be reached at|reach (?:him|her|me|us) at|"
+    r"email (?:him|her|me|us) at|have a (?:news )?tip|send us|tips?@|click here|download (?:our|the) app|"
+    r"share this (?:article|story)|join (?:our|the) (?:mailing|community)|this post (?:may )?contains? affiliate|"
+    r"关注.{0,10}(?:公众号|微信|微博)|订阅|扫.{0,4}码|下载.{0,10}(?:app|客户端)|本文来自|更多原创|免责声明|特别声明|"
+    r"版权(?:所有|声明)|未经(?:授权|允许|许可)|转载请|投稿",
+    re.I,
+)
+LISTISH = frozenset({"li", "dd", "dt", "td", "th", "blockquote", "pre", "code", "tr", "table", "ul", "ol", "dl"})
 
 
 def _size(b: Block) -> int:
     return b.chars - b.link_chars + len(CJK.findall(b.text))
+
+
+def drop_trailing_promos(container: HtmlElement, blocks: dict[HtmlElement, Block]) -> None:
+    """From the end up: short blocks that are prompts (subscribe, follow, contact, disclaimers) go."""
+    order = [el for el in container.iter() if el in blocks and el is not container and blocks[el].chars > 3]
+    for el in reversed(order):
+        if el.getparent() is None:
+            continue
+        b = blocks[el]
+        if CREDIT.search(b.text):
+            continue
+        if _size(b) <= 400 and PROMO.search(b.text):
+            el.drop_tree()
+            continue
+        if is_prose(b):
+            break
 
 
 def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: str | None) -> None:
@@ -406,7 +432,13 @@ def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: 
             continue
         if not after or el in last_anc or el.getparent() is None or last in set(el.iterancestors()):
             continue
-        if CREDIT.search(blocks[el].text) or el.find(".//img") is not None:
+        b = blocks[el]
+        if CREDIT.search(b.text) or el.find(".//img") is not None:
+            continue
+        # lists, tables, quotes and code that end an article are part of it, unless they are links
+        if (el.tag in LISTISH or el.tag in HEADINGS or any(a.tag in LISTISH for a in el.iterancestors()
+                                                           if _inside(a, container))) \
+                and b.link_chars <= 0.5 * b.chars:
             continue
         el.drop_tree()
 
@@ -445,6 +477,7 @@ def find_content(doc: HtmlElement, title: str | None = None) -> HtmlElement | No
     drop_teasers(best)
     clean_container(best, blocks)
     trim_edges(best, blocks, title)
+    drop_trailing_promos(best, blocks)
     return best
 
 
