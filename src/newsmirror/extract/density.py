@@ -39,7 +39,7 @@ comment comments commentlist disqus replies related relate recommend recommended
 tuijian xgyd share shares sharing sharebar social sns sidebar advert adverts advertisement advertising ad ads
 adsbygoogle adslot adunit sponsor sponsored outbrain taboola newsletter subscribe subscription breadcrumb
 breadcrumbs crumb crumbs copyright disclaimer qrcode erweima tags taglist popular trending mostread hotnews
-ranking promo promotion cookie cookies gdpr consent login signup paywall
+ranking promo promotion cookie cookies gdpr consent login signup
 """.split())
 UNLIKELY_WORDS = STRONG_UNLIKELY | frozenset("""
 footer foot footnote nav navbar navigation menu masthead header banner popup modal hot rank pagination pager
@@ -419,10 +419,17 @@ def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: 
         return
     first, last = seq[start], seq[end]
     first_anc = set(first.iterancestors())
+    before = []
     for el in order:
         if el is first:
             break
         if el not in first_anc and el.getparent() is not None and el.find(".//img") is None:
+            before.append(el)
+    # a section heading right before the first paragraph belongs to the article (not the headline)
+    if before and before[-1].tag in HEADINGS and before[-1].tag != "h1" and blocks[before[-1]].text != title:
+        before.pop()
+    for el in before:
+        if el.getparent() is not None:
             el.drop_tree()
     last_anc = set(last.iterancestors())
     after = False
