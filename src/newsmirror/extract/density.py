@@ -44,6 +44,7 @@ ranking promo promotion cookie cookies gdpr consent login signup
 UNLIKELY_WORDS = STRONG_UNLIKELY | frozenset("""
 footer foot footnote nav navbar navigation menu masthead header banner popup modal hot rank pagination pager
 toolbar widget statement skip print tag keywords cta more extra supplemental shoutbox combx community
+bio biography authorbio
 """.split())
 MAYBE_WORDS = frozenset("article articles body content contents entry main post story text detail column "
                         "articlebody postbody storybody".split())
@@ -364,7 +365,8 @@ HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 PROMO = re.compile(
     r"subscribe|newsletter|sign up|signup|follow (?:us|me|him|her|them)\b|may be reached at|reach (?:him|her|me|us) at|"
     r"email (?:him|her|me|us) at|have a (?:news )?tip|send us|tips?@|click here|download (?:our|the) app|"
-    r"share this (?:article|story)|join (?:our|the) (?:mailing|community)|this post (?:may )?contains? affiliate|"
+    r"share this (?:article|story)|^share$|sharing is caring|join (?:our|the) (?:mailing|community)|"
+    r"this post (?:may )?contains? affiliate|"
     r"关注.{0,10}(?:公众号|微信|微博)|订阅|扫.{0,4}码|下载.{0,10}(?:app|客户端)|本文来自|更多原创|免责声明|特别声明|"
     r"版权(?:所有|声明)|未经(?:授权|允许|许可)|转载请|投稿",
     re.I,
@@ -376,16 +378,22 @@ def _size(b: Block) -> int:
     return b.chars - b.link_chars + len(CJK.findall(b.text))
 
 
-def drop_trailing_promos(container: HtmlElement, blocks: dict[HtmlElement, Block]) -> None:
-    """From the end up: short blocks that are prompts (subscribe, follow, contact, disclaimers) go."""
+def drop_promos(container: HtmlElement, blocks: dict[HtmlElement, Block]) -> None:
+    """From either end inwards: short blocks that are prompts (subscribe, follow, share, contact,
+    affiliate and copyright notices) go, up to the first paragraph that is not one."""
     order = [el for el in container.iter() if el in blocks and el is not container and blocks[el].chars > 3]
-    for el in reversed(order):
+    _drop_promos_from(order, blocks, 150)  # an article may open with "email us at …"; a notice is short
+    _drop_promos_from(list(reversed(order)), blocks, 400)
+
+
+def _drop_promos_from(order: list[HtmlElement], blocks: dict[HtmlElement, Block], limit: int) -> None:
+    for el in order:
         if el.getparent() is None:
             continue
         b = blocks[el]
         if CREDIT.search(b.text):
             continue
-        if _size(b) <= 400 and PROMO.search(b.text):
+        if _size(b) <= limit and PROMO.search(b.text):
             el.drop_tree()
             continue
         if is_prose(b):
@@ -484,7 +492,7 @@ def find_content(doc: HtmlElement, title: str | None = None) -> HtmlElement | No
     drop_teasers(best)
     clean_container(best, blocks)
     trim_edges(best, blocks, title)
-    drop_trailing_promos(best, blocks)
+    drop_promos(best, blocks)
     return best
 
 

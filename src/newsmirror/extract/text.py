@@ -26,7 +26,7 @@ def element_text(root: lxml.html.HtmlElement) -> str:
         if tag == "br":
             out.append("\n")
         elif tag in ("script", "style", "noscript", "template", "figcaption") or (
-                tag and "caption" in (el.get("class") or "").lower()):
+                tag and any(w in (el.get("class") or "").lower() for w in ("caption", "credit"))):
             pass
         else:
             if el.text and isinstance(el.tag, str):
