@@ -47,7 +47,7 @@ toolbar widget statement skip print tag keywords cta more extra supplemental sho
 bio biography authorbio
 """.split())
 MAYBE_WORDS = frozenset("article articles body content contents entry main post story text detail column "
-                        "articlebody postbody storybody".split())
+                        "articlebody postbody storybody embed embedded tweet".split())
 _WORD_SPLIT = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 
 
@@ -368,7 +368,7 @@ PROMO = re.compile(
     r"share this (?:article|story)|^share$|sharing is caring|join (?:our|the) (?:mailing|community)|"
     r"this post (?:may )?contains? affiliate|"
     r"关注.{0,10}(?:公众号|微信|微博)|订阅|扫.{0,4}码|下载.{0,10}(?:app|客户端)|本文来自|更多原创|免责声明|特别声明|"
-    r"版权(?:所有|声明)|未经(?:授权|允许|许可)|转载请|投稿",
+    r"版权(?:所有|声明)|未经(?:授权|允许|许可)|转载请|投稿|uses cookies|cookie policy|privacy policy",
     re.I,
 )
 LISTISH = frozenset({"li", "dd", "dt", "td", "th", "blockquote", "pre", "code", "tr", "table", "ul", "ol", "dl"})
@@ -382,18 +382,32 @@ def drop_promos(container: HtmlElement, blocks: dict[HtmlElement, Block]) -> Non
     """From either end inwards: short blocks that are prompts (subscribe, follow, share, contact,
     affiliate and copyright notices) go, up to the first paragraph that is not one."""
     order = [el for el in container.iter() if el in blocks and el is not container and blocks[el].chars > 3]
-    _drop_promos_from(order, blocks, 150)  # an article may open with "email us at …"; a notice is short
-    _drop_promos_from(list(reversed(order)), blocks, 400)
+    _drop_promos_from(container, order, blocks, 150)  # an article may open with "email us at …"
+    _drop_promos_from(container, list(reversed(order)), blocks, 400)
 
 
-def _drop_promos_from(order: list[HtmlElement], blocks: dict[HtmlElement, Block], limit: int) -> None:
+AUTHOR_BOX = frozenset("author authors byline bio biography about".split())
+
+
+def _in_author_box(el: HtmlElement, container: HtmlElement) -> bool:
+    """Whether el sits in a block named for the author (a byline at the top, a bio at the bottom)."""
+    node: HtmlElement | None = el
+    while node is not None and node is not container:
+        if _words(_marks(node)) & AUTHOR_BOX:
+            return True
+        node = node.getparent()
+    return False
+
+
+def _drop_promos_from(container: HtmlElement, order: list[HtmlElement], blocks: dict[HtmlElement, Block],
+                      limit: int) -> None:
     for el in order:
         if el.getparent() is None:
             continue
         b = blocks[el]
         if CREDIT.search(b.text):
             continue
-        if _size(b) <= limit and PROMO.search(b.text):
+        if (_size(b) <= limit and PROMO.search(b.text)) or (_size(b) <= 600 and _in_author_box(el, container)):
             el.drop_tree()
             continue
         if is_prose(b):
