@@ -283,6 +283,25 @@ def demo(directory: Path, port: int) -> None:
     sys.exit(code)
 
 
+@cli.command("extract")
+@click.argument("inputs", nargs=-1, required=True, metavar="PATH_OR_URL...")
+@click.option("--url", help="The address a saved file came from (resolves its relative links).")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json", "jsonl"]), default="text",
+              show_default=True)
+def extract_command(inputs: tuple[str, ...], url: str | None, fmt: str) -> None:
+    """Run the mirror's extractor on saved pages (.html or .html.gz) or URLs.
+
+    One result per input, in input order; a bad input gets an error and the rest go on.
+    Exit 1 when any input could not be read or fetched.
+    """
+    from .config import Fetch
+    from .extract_cmd import load_inputs, render, result
+
+    results = [result(src) for src in load_inputs(list(inputs), url, Fetch())]
+    click.echo(render(results, fmt), nl=False)
+    sys.exit(1 if any(r["error"] for r in results) else 0)
+
+
 def main() -> None:
     cli(prog_name="newsmirror")
 

@@ -21,11 +21,23 @@ from lxml.cssselect import CSSSelector
 from ..config import Rules
 from ..ids import normalise_url
 from ..models import Article
-from .density import find_content, serialize
+from .density import NotAnArticle, find_content, serialize
 from .headline import best_title, find_date
 from .meta import caption_near, find_image_element, page_meta, parse_date
 
 MIN_BODY_CHARS = 20
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
+_ERROR_TITLE = re.compile(
+    r"\b(?:404|403|410|500|502|503)\b|not found|page (?:not found|unavailable)|access denied|forbidden|"
+    r"server error|页面不存在|页面未找到|找不到(?:页面|网页)|您访问的页面|出错了|无法访问|文章不存在|已被删除",
+    re.I,
+)
+_FEED_START = re.compile(r"\s*<(?:rss|feed|rdf:RDF)\b")
+_LEAD_JUNK = re.compile(r"<!--.*?-->|<\?[^>]*\?>|<!DOCTYPE[^>]*>", re.S | re.I)
+
+
+def _is_feed(html: str) -> bool:
+    return bool(_FEED_START.match(_LEAD_JUNK.sub("", html[:4000])))
 
 
 class ExtractError(Exception):
@@ -39,6 +51,9 @@ class ExtractError(Exception):
 def parse_html(html: str) -> lxml.html.HtmlElement:
     if not html or not html.strip():
         raise ExtractError("empty page")
+    html = _XML_DECL.sub("", html, count=1)  # lxml refuses str input that declares an encoding
+    if _is_feed(html):
+        raise ExtractError("a feed (RSS/Atom), not an article page")
     try:
         return lxml.html.document_fromstring(html)
     except (lxml.etree.ParserError, ValueError) as exc:
@@ -141,8 +156,12 @@ def _paragraphs_html(text: str) -> str:
     return "".join(f"<p>{escape(p.strip())}</p>" for p in re.split(r"\n+", text) if p.strip())
 
 
-def _generic(doc: lxml.html.HtmlElement, title: str | None, structured_body: str | None) -> str | None:
-    content = find_content(doc, title)
+def _generic(doc: lxml.html.HtmlElement, title: str | None, structured_body: str | None,
+             typed_article: bool) -> str | None:
+    try:
+        content = find_content(doc, title, typed_article)
+    except NotAnArticle as exc:
+        raise ExtractError(str(exc)) from None
     body = None
     if content is not None:
         if title:  # the title is shown above the body; drop the body's own copy of it
@@ -189,7 +208,7 @@ def extract(html: str, url: str | None = None, rules: Rules | None = None) -> Ar
     scripts = len(doc.xpath("//script"))
     body_html = found.get("body_html")
     if body_html is None:
-        body_html = _generic(doc, title, meta.body_text)
+        body_html = _generic(doc, title, meta.body_text, meta.is_article_type)
     if not body_html or len(_text(lxml.html.fragment_fromstring(body_html, create_parent="div"))) < MIN_BODY_CHARS:
         visible = len(_text(doc.body)) if doc.find("body") is not None else 0
         if scripts and visible < 200:
@@ -197,6 +216,8 @@ def extract(html: str, url: str | None = None, rules: Rules | None = None) -> Ar
         raise ExtractError("no article body found (not an article page, or the extractor missed it)")
     if not title:
         raise ExtractError("no title found")
+    if _ERROR_TITLE.search(title) and len(_text(lxml.html.fragment_fromstring(body_html, create_parent="div"))) < 600:
+        raise ExtractError(f"an error page ({title!r}), not an article")
     if image:
         body_html = _drop_lead_image(body_html, image, caption, url)
     canonical = normalise_url(meta.canonical) if meta.canonical else (normalise_url(url) if url else "")

@@ -244,6 +244,11 @@ def _inside(node: HtmlElement, top: HtmlElement) -> bool:
     return False
 
 
+def _signature(el: HtmlElement) -> tuple[str, str]:
+    first_class = (el.get("class") or "").split()[:1]  # items differ in later classes (post-123)
+    return el.tag, first_class[0] if first_class else ""
+
+
 def drop_teasers(container: HtmlElement) -> None:
     """Remove lists of teasers: three or more sibling items of one kind, each led by a link."""
     for el in list(container.iter()):
@@ -254,8 +259,7 @@ def drop_teasers(container: HtmlElement) -> None:
             continue
         groups: dict[tuple, list[HtmlElement]] = {}
         for c in kids:
-            first_class = (c.get("class") or "").split()[:1]  # items differ in later classes (post-123)
-            groups.setdefault((c.tag, first_class[0] if first_class else ""), []).append(c)
+            groups.setdefault(_signature(c), []).append(c)
         for (tag, _cls), items in groups.items():
             if len(items) < 3 or tag in ("p", "br", "img", "span", "a", "strong", "em", "b", "i"):
                 continue
@@ -491,8 +495,44 @@ def widen(best: HtmlElement, root: HtmlElement, blocks: dict[HtmlElement, Block]
     return current
 
 
-def find_content(doc: HtmlElement, title: str | None = None) -> HtmlElement | None:
-    """The article container of a parsed page (pruned and cleaned in place), or None."""
+class NotAnArticle(Exception):
+    """The page is something else (a list of links, a section front)."""
+
+
+def looks_like_listing(container: HtmlElement, blocks: dict[HtmlElement, Block]) -> bool:
+    """Headlines that are links, as many as paragraphs or more: a section front, not an article."""
+    headlines = prose = 0
+    for el in container.iter():
+        b = blocks.get(el)
+        if b is None or b.chars <= 3:
+            continue
+        if b.chars >= 8 and b.link_chars >= 0.6 * b.chars:
+            headlines += 1
+        elif is_prose(b):
+            prose += 1
+    if headlines >= 2 and headlines >= prose:
+        return True
+    # the best block is one of several like it, each led by a headline link: one item of a list
+    node: HtmlElement | None = container
+    for _ in range(3):
+        parent = node.getparent() if node is not None else None
+        if parent is None or parent.tag in ("body", "html"):
+            return False
+        if _starts_with_link(node):
+            sig = _signature(node)
+            alike = [c for c in parent if isinstance(c.tag, str) and _signature(c) == sig and _starts_with_link(c)]
+            if len(alike) >= 2:
+                return True
+        node = parent
+    return False
+
+
+def find_content(doc: HtmlElement, title: str | None = None, typed_article: bool = False) -> HtmlElement | None:
+    """The article container of a parsed page (pruned and cleaned in place), or None.
+
+    Raises NotAnArticle for a list of headline links, unless the page's metadata says it is an
+    article (`typed_article`).
+    """
     body = doc.find("body")
     root = body if body is not None else doc
     drop_junk(root)
@@ -501,6 +541,8 @@ def find_content(doc: HtmlElement, title: str | None = None) -> HtmlElement | No
     best, value = best_subtree(root, blocks)
     if best is None or value <= 0:
         return None
+    if not typed_article and looks_like_listing(best, blocks):
+        raise NotAnArticle("a list of headline links (a section or index page), not an article")
     best = widen(best, root, blocks)
     prune_unlikely(best, blocks)
     drop_teasers(best)

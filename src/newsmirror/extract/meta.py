@@ -56,6 +56,7 @@ class PageMeta:
     site_name: str | None = None
     section: str | None = None
     body_text: str | None = None  # JSON-LD articleBody
+    is_article_type: bool = False  # JSON-LD says *Article/BlogPosting, or og:type = article
 
 
 def _jsonld_items(doc: lxml_html.HtmlElement) -> list[dict]:
@@ -118,6 +119,7 @@ def page_meta(doc: lxml_html.HtmlElement, url: str | None) -> PageMeta:
         types = t if isinstance(t, list) else [t]
         if not any(isinstance(x, str) and ("Article" in x or x in ("BlogPosting", "Report")) for x in types):
             continue
+        m.is_article_type = True
         m.title = m.title or _first_str(item.get("headline"))
         m.published = m.published or parse_date(_first_str(item.get("datePublished")))
         m.updated = m.updated or parse_date(_first_str(item.get("dateModified")))
@@ -154,6 +156,7 @@ def page_meta(doc: lxml_html.HtmlElement, url: str | None) -> PageMeta:
     m.author = m.author or metas.get("author") or metas.get("article:author")
     if m.author and m.author.startswith("http"):
         m.author = None
+    m.is_article_type = m.is_article_type or metas.get("og:type", "").lower() == "article"
     m.image = m.image or metas.get("og:image") or metas.get("twitter:image")
     m.description = metas.get("og:description") or metas.get("description")
     m.site_name = metas.get("og:site_name")
