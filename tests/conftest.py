@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from newsmirror.config import Config, load_config
 from newsmirror.demo.server import DEMO_SITE, SiteServer
@@ -78,3 +81,21 @@ backoff = 0
 connect_timeout = 2
 read_timeout = 5
 """
+
+
+@asynccontextmanager
+async def serve_app(app: web.Application) -> AsyncIterator[TestServer]:
+    """A real aiohttp server for `app` on 127.0.0.1 (any free port), for the test's event loop."""
+    server = TestServer(app, host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
+@asynccontextmanager
+async def serve_base(app: web.Application) -> AsyncIterator[str]:
+    """Like serve_app, yielding the server's base URL (no trailing slash)."""
+    async with serve_app(app) as server:
+        yield str(server.make_url("")).rstrip("/")

@@ -7,8 +7,6 @@ import email.utils
 import socket
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -19,12 +17,14 @@ from aiohttp.test_utils import TestServer
 from newsmirror.config import Fetch
 from newsmirror.fetch import Fetcher, FetchError
 from newsmirror.fetch.fetcher import parse_retry_after
+from tests.conftest import serve_app
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 HITS = web.AppKey("hits", Counter)
 RELEASE = web.AppKey("release", asyncio.Event)
 SEEN = web.AppKey("seen", dict)
+
 
 
 def fast(**kw: object) -> Fetch:
@@ -131,18 +131,6 @@ def make_app() -> web.Application:
     return app
 
 
-@asynccontextmanager
-async def serve(app: web.Application) -> AsyncIterator[TestServer]:
-    server = TestServer(app, host="127.0.0.1", port=0)
-    await server.start_server()
-    try:
-        yield server
-    finally:
-        if RELEASE in app:
-            app[RELEASE].set()  # let any stalled handler finish before shutdown
-        await server.close()
-
-
 def url(server: TestServer, path: str) -> str:
     return str(server.make_url(path))
 
@@ -150,7 +138,7 @@ def url(server: TestServer, path: str) -> str:
 async def get(cfg: Fetch, path: str) -> tuple[object, Counter, str]:
     """Fetch `path` from a fresh server; returns (Response or FetchError, hits, the server's base URL)."""
     app = make_app()
-    async with serve(app) as server, Fetcher(cfg) as f:
+    async with serve_app(app) as server, Fetcher(cfg) as f:
         try:
             result: object = await f.get(url(server, path))
         except FetchError as exc:
@@ -305,7 +293,7 @@ def test_user_agent_is_the_configured_one():
     app = make_app()
 
     async def go() -> str:
-        async with serve(app) as server, Fetcher(fast(user_agent="TestMirror/9.9 (+tests)")) as f:
+        async with serve_app(app) as server, Fetcher(fast(user_agent="TestMirror/9.9 (+tests)")) as f:
             return (await f.get(url(server, "/ua"))).text
 
     assert asyncio.run(go()) == "TestMirror/9.9 (+tests)"
@@ -367,7 +355,7 @@ class Gate:
 def test_per_host_concurrency_limit():
     async def go() -> tuple[Gate, list[str]]:
         gate = Gate()
-        async with serve(gate.app) as server, Fetcher(fast(per_host=2, concurrency=8)) as f:
+        async with serve_app(gate.app) as server, Fetcher(fast(per_host=2, concurrency=8)) as f:
             tasks = [asyncio.create_task(f.get(url(server, f"/slow/{i}"))) for i in range(6)]
             try:
                 await asyncio.wait_for(gate.wait_arrived(2), 5)
@@ -392,7 +380,7 @@ def test_slow_host_does_not_block_other_hosts():
 
     async def go() -> str:
         stuck = Gate()
-        async with serve(stuck.app) as slow_server, serve(make_app()) as quick_server, \
+        async with serve_app(stuck.app) as slow_server, serve_app(make_app()) as quick_server, \
                 Fetcher(fast(per_host=1, concurrency=2)) as f:
             queued = [asyncio.create_task(f.get(url(slow_server, f"/slow/{i}"))) for i in range(3)]
             await asyncio.wait_for(stuck.wait_arrived(1), 5)

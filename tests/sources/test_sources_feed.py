@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from newsmirror.config import Fetch, Source
 from newsmirror.demo.server import SiteServer
@@ -18,6 +15,7 @@ from newsmirror.fetch import Fetcher
 from newsmirror.models import Candidate
 from newsmirror.sources import SourceError, discover
 from newsmirror.sources.feed import parse_feed
+from tests.conftest import serve_base
 
 FAST = Fetch(retries=0, backoff=0, connect_timeout=2, read_timeout=3, total_timeout=10)
 
@@ -57,6 +55,7 @@ EMPTY_RSS = """<?xml version="1.0" encoding="utf-8"?>
 """
 
 
+
 def feed_app() -> web.Application:
     app = web.Application()
 
@@ -88,19 +87,9 @@ def feed_app() -> web.Application:
     return app
 
 
-@asynccontextmanager
-async def serve(app: web.Application) -> AsyncIterator[str]:
-    server = TestServer(app, host="127.0.0.1", port=0)
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
-
-
 def discover_from_app(path: str, kind: str = "atom", **src: object) -> tuple[list[Candidate], str]:
     async def go() -> tuple[list[Candidate], str]:
-        async with serve(feed_app()) as base, Fetcher(FAST) as f:
+        async with serve_base(feed_app()) as base, Fetcher(FAST) as f:
             source = Source(name="feed-test", kind=kind, url=base + path, category="intl", **src)
             return await discover(source, f, Path(".")), base
 

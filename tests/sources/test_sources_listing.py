@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from newsmirror.config import Fetch, Source
 from newsmirror.demo.server import DEMO_SITE, SiteServer
@@ -17,6 +15,7 @@ from newsmirror.fetch import Fetcher
 from newsmirror.models import Candidate
 from newsmirror.sources import SourceError, discover
 from newsmirror.sources.listing import parse_listing
+from tests.conftest import serve_base
 
 FAST = Fetch(retries=0, backoff=0, connect_timeout=2, read_timeout=3, total_timeout=10)
 CULTURE = "/news/culture/index.html"
@@ -25,6 +24,7 @@ ARTICLES = {
     "n3002": "/news/culture/2024/05/05/n3002.html",
     "n3001": "/news/culture/2024/05/03/n3001.html",
 }
+
 
 
 @pytest.fixture(scope="module")
@@ -152,21 +152,11 @@ def listing_app() -> web.Application:
     return app
 
 
-@asynccontextmanager
-async def serve(app: web.Application) -> AsyncIterator[str]:
-    server = TestServer(app, host="127.0.0.1", port=0)
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
-
-
 def discover_from_app(path: str, **kw: object) -> tuple[list[Candidate], str]:
     kw.setdefault("link_selector", "ul.list a")
 
     async def go() -> tuple[list[Candidate], str]:
-        async with serve(listing_app()) as base, Fetcher(FAST) as f:
+        async with serve_base(listing_app()) as base, Fetcher(FAST) as f:
             source = Source(name="odd", kind="listing", url=base + path, category="intl", **kw)
             return await discover(source, f, Path(".")), base
 

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from newsmirror.config import Fetch, Source
 from newsmirror.fetch import Fetcher, FetchError
 from newsmirror.models import Candidate
 from newsmirror.sources import SourceError, discover
+from tests.conftest import serve_base
 
 FAST = Fetch(retries=0, backoff=0, connect_timeout=2, read_timeout=3, total_timeout=10)
+
 
 
 def run(source: Source, root: Path) -> list[Candidate]:
@@ -140,16 +139,6 @@ def test_limit_applies_after_dedup(tmp_path: Path):
 # -- a URL list served over HTTP
 
 
-@asynccontextmanager
-async def serve(app: web.Application) -> AsyncIterator[str]:
-    server = TestServer(app, host="127.0.0.1", port=0)
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
-
-
 def url_list_app() -> web.Application:
     app = web.Application()
 
@@ -164,7 +153,7 @@ def url_list_app() -> web.Application:
 
 def test_url_list_served_over_http(tmp_path: Path):
     async def go() -> tuple[list[Candidate], str]:
-        async with serve(url_list_app()) as base, Fetcher(FAST) as f:
+        async with serve_base(url_list_app()) as base, Fetcher(FAST) as f:
             source = Source(name="remote-picks", kind="urls", url=f"{base}/picks.txt", category="intl")
             return await discover(source, f, tmp_path), base
 
@@ -175,7 +164,7 @@ def test_url_list_served_over_http(tmp_path: Path):
 
 def test_url_list_that_cannot_be_fetched_raises_fetch_error(tmp_path: Path):
     async def go() -> None:
-        async with serve(url_list_app()) as base, Fetcher(FAST) as f:
+        async with serve_base(url_list_app()) as base, Fetcher(FAST) as f:
             source = Source(name="remote-picks", kind="urls", url=f"{base}/gone.txt", category="intl")
             await discover(source, f, tmp_path)
 

@@ -192,7 +192,8 @@ def extract(html: str, url: str | None = None, rules: Rules | None = None) -> Ar
             extracted_by = "generic (rules failed)"
         if missed:
             notes.append("rules stopped matching: " + "; ".join(missed))
-    shown_title, title_el = best_title(doc, meta.title, doc.findtext(".//title"))
+    shown_title, title_el = best_title(doc, meta.title if meta.title_from_meta else None,
+                                       doc.findtext(".//title"))
     title = found.get("title") or shown_title or meta.title
     published = found.get("published") or meta.published
     if published is None:

@@ -69,8 +69,8 @@ BOILER_TEXT = re.compile(
 RELATED_HEAD = re.compile(
     r"^(?:相关(?:阅读|文章|新闻|报道|推荐|链接|专题|内容)|延伸阅读|推荐阅读|热门(?:推荐|文章|新闻)|"
     r"更多(?:精彩|内容|新闻|文章|阅读)|猜你喜欢|related|read more|more (?:on|from|stories)|more:?$|"
-    r"recommended|you may also|see also|most (?:popular|read|viewed|shared)|popular|trending|"
-    r"热门|热点|排行|猜你|为你推荐)",
+    r"recommended|you may also|see also|most (?:popular|read|viewed|shared)|猜你|为你推荐|"
+    r"(?:popular|trending|热门|热点|排行)(?:\s*(?:新闻|文章|推荐|排行|排行榜|榜|资讯|stories|posts|now|news))?\s*:?$)",
     re.I,
 )
 PUNCT = re.compile(r"[，。！？；：、,.!?;:…—]")
@@ -299,11 +299,19 @@ def best_subtree(root: HtmlElement, blocks: dict[HtmlElement, Block]) -> tuple[H
     return best, best_val
 
 
+def _prose_text(text: str, el: HtmlElement) -> bool:
+    links = sum(len(WS.sub("", a.text_content())) for a in el.iter("a"))
+    dense = text.replace(" ", "")
+    return is_prose(Block(el, text, len(dense), min(links, len(dense)), 0.0))
+
+
 def _is_boiler_block(el: HtmlElement, blocks: dict[HtmlElement, Block]) -> bool:
     text = WS.sub(" ", el.text_content()).strip()
     if not text:
         return el.tag not in ("img", "figure", "br", "hr", "table") and el.find(".//img") is None
-    if len(text) <= 200 and BOILER_TEXT.search(text):
+    # "免责声明：…", "分享到", "相关阅读" — but not a paragraph that merely starts with such a word
+    # ("投诉人李女士告诉记者，…")
+    if len(text) <= 200 and BOILER_TEXT.search(text) and (len(text) <= 20 or not _prose_text(text, el)):
         return True
     links = sum(len(WS.sub("", a.text_content())) for a in el.iter("a"))
     chars = len(text.replace(" ", ""))
@@ -372,7 +380,8 @@ PROMO = re.compile(
     r"share this (?:article|story)|^share$|sharing is caring|join (?:our|the) (?:mailing|community)|"
     r"this post (?:may )?contains? affiliate|"
     r"关注.{0,10}(?:公众号|微信|微博)|订阅|扫.{0,4}码|下载.{0,10}(?:app|客户端)|本文来自|更多原创|免责声明|特别声明|"
-    r"版权(?:所有|声明)|未经(?:授权|允许|许可)|转载请|投稿|uses cookies|cookie policy|privacy policy",
+    r"版权(?:所有|声明)|未经(?:授权|允许|许可)|转载请|投稿|^[【\[（(]?声明[:：]|"
+    r"uses cookies|cookie policy|privacy policy",
     re.I,
 )
 LISTISH = frozenset({"li", "dd", "dt", "td", "th", "blockquote", "pre", "code", "tr", "table", "ul", "ol", "dl"})

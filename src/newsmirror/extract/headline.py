@@ -50,16 +50,15 @@ def best_title(doc: HtmlElement, meta_title: str | None,
     cands = _cands(doc)
     agree = []
     for rank, el, text in cands:
-        score = None
-        if page_title and text in page_title:
-            score = 0
-        elif meta_title and (text == meta_title or text.startswith(meta_title) or meta_title.startswith(text)):
-            score = 1
-        if score is not None and len(text) >= 4:
-            agree.append((score, rank, -len(text), el, text))
+        exact = bool(meta_title) and text == meta_title
+        prefix = bool(meta_title) and (text.startswith(meta_title) or meta_title.startswith(text))
+        inside = bool(page_title) and text in page_title
+        if exact or prefix or inside:
+            # agreeing with the article's own metadata beats being a part of <title> (a logo h1 is too)
+            agree.append((not exact, not prefix, not inside, rank, -len(text), el, text))
     if agree:
-        agree.sort(key=lambda x: x[:3])
-        _, _, _, el, text = agree[0]
+        agree.sort(key=lambda x: x[:5])
+        el, text = agree[0][5], agree[0][6]
         return text, el
     if meta_title:
         return meta_title, None
@@ -129,7 +128,13 @@ def find_date(doc: HtmlElement, title_el: HtmlElement | None, url: str | None = 
         # the date line is near the headline: the text right after it (and the headline's own block)
         following = title_el.xpath("following::text()[normalize-space()][position() <= 40]")
         texts.append(" ".join(str(t) for t in following)[:800])
-    times = [el.get("datetime") or el.text_content() for el in doc.iter("time")]
+    from .meta import parse_date
+
+    for el in doc.iter("time"):  # machine-readable, with its zone
+        iso = parse_date(el.get("datetime")) if el.get("datetime") else None
+        if iso:
+            return iso
+    times = [el.text_content() for el in doc.iter("time")]
     marked = []
     body = doc.find("body")
     for el in (body.iter() if body is not None else ()):

@@ -57,6 +57,7 @@ class PageMeta:
     section: str | None = None
     body_text: str | None = None  # JSON-LD articleBody
     is_article_type: bool = False  # JSON-LD says *Article/BlogPosting, or og:type = article
+    title_from_meta: bool = False  # the title came from JSON-LD or og/twitter, not from <title> or <h1>
 
 
 def _jsonld_items(doc: lxml_html.HtmlElement) -> list[dict]:
@@ -135,6 +136,7 @@ def page_meta(doc: lxml_html.HtmlElement, url: str | None) -> PageMeta:
         m.section = m.section or _first_str(item.get("articleSection"))
     h1s = [" ".join(h.text_content().split()) for h in doc.iter("h1")]
     m.title = m.title or metas.get("og:title") or metas.get("twitter:title")
+    m.title_from_meta = bool(m.title)
     if not m.title:
         t = doc.find(".//title")
         if t is not None and t.text_content().strip():
