@@ -34,7 +34,7 @@ def test_jsonl_one_object_per_input_in_order_and_a_bad_file_does_not_stop_the_ba
               str(PAGES / "error404.html"), str(PAGES / "jsshell.html"), str(NTD / "feed.xml")]
     res = run(*inputs, "--format", "jsonl")
     assert res.exit_code == 1  # the missing file
-    rows = jsonl(res.output)
+    rows = jsonl(res.stdout)
     assert [r["path"] for r in rows] == inputs
     assert all(FIELDS <= set(r) for r in rows)
     rich, missing, seed, listing, err404, shell, feed = rows
@@ -51,7 +51,7 @@ def test_jsonl_one_object_per_input_in_order_and_a_bad_file_does_not_stop_the_ba
 
 
 def test_text_leaves_boilerplate_out_and_keeps_the_article():
-    rich = jsonl(run(str(PAGES / "rich.html"), "--format", "jsonl").output)[0]
+    rich = jsonl(run(str(PAGES / "rich.html"), "--format", "jsonl").stdout)[0]
     text = rich["text"]
     for kept in ("经过一年半的改建", "阅览区：座位由原来的二百个", "“以前只在纪录片里看过古籍修复",
                  "到馆后凭预约码入场", "（责任编辑：王芳）"):
@@ -64,7 +64,7 @@ def test_text_leaves_boilerplate_out_and_keeps_the_article():
 
 def test_markdown_keeps_headings_lists_quotes_images_captions_links_and_tables():
     md = jsonl(run(str(PAGES / "rich.html"), "--url", "https://daily.example/culture/2024/03/12/c5501.html",
-                   "--format", "jsonl").output)[0]["markdown"]
+                   "--format", "jsonl").stdout)[0]["markdown"]
     assert md.startswith("# 湖畔图书馆完成改建 新增古籍修复室\n")
     assert "## 三大功能区" in md
     assert "- 阅览区：座位由原来的二百个增加到三百五十个，全部配有阅读灯。" in md
@@ -85,7 +85,7 @@ def test_urls_are_fetched_and_a_dead_url_is_an_error(tmp_path):
     shutil.copy(PAGES / "rich.html", site / "rich.html")
     with SiteServer(site, []) as s:
         res = run(f"{s.base}/rich.html", f"{s.base}/gone.html", "--format", "json")
-    rows = json.loads(res.output)
+    rows = json.loads(res.stdout)
     assert res.exit_code == 1
     assert rows[0]["is_article"] and rows[0]["image"] == f"{s.base}/images/library-lead.jpg"
     assert "404" in rows[1]["error"]

@@ -21,6 +21,17 @@ DEMO_ORIGINS = ("https://www.ntdtv.com", "https://demo-news.example")
 TEXT_TYPES = ("text/", "application/xml", "application/rss+xml", "application/atom+xml", "application/json")
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up (a closed keep-alive connection) is normal; anything else is shown."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class SiteServer:
     """`with SiteServer(root) as s: s.base` — a real HTTP server in a thread."""
 
@@ -60,7 +71,7 @@ class SiteServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.httpd = ThreadingHTTPServer((host, port), Handler)
+        self.httpd = _QuietServer((host, port), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.base = f"http://{host}:{self.port}"
