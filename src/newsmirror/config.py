@@ -97,6 +97,10 @@ class Fetch(_Model):
     max_bytes: int = Field(default=10_000_000, ge=1000)
     max_redirects: int = Field(default=5, ge=0, le=20)
     max_attempts: int = Field(default=3, ge=1, le=100, description="give up on a URL after this many failed runs")
+    obey_robots: bool = True
+    rate_limit: float = Field(default=0.0, ge=0, le=600, description="seconds between two requests to one host")
+    max_crawl_delay: float = Field(default=30, ge=0, le=3600, description="cap on a robots.txt Crawl-delay")
+    warc: bool = True
 
     @field_validator("proxy")
     @classmethod
@@ -134,7 +138,7 @@ class Rules(_Model):
 
 class Source(_Model):
     name: str
-    kind: Literal["rss", "atom", "listing", "urls"]
+    kind: Literal["rss", "atom", "listing", "urls", "sitemap"]
     category: str
     url: str | None = None
     path: str | None = None
@@ -145,6 +149,10 @@ class Source(_Model):
     limit: int = Field(default=100, ge=1, le=10000, description="articles taken from one discovery")
     pick: bool | None = None
     rules: Rules | None = None
+    obey_robots: bool | None = None
+    max_age_days: float = Field(default=3, gt=0, le=36500, description="sitemap: only URLs newer than this")
+    max_sitemaps: int = Field(default=50, ge=1, le=10000)
+    max_depth: int = Field(default=3, ge=1, le=10)
 
     @field_validator("name")
     @classmethod
@@ -165,9 +173,11 @@ class Source(_Model):
 
     @model_validator(mode="after")
     def _kind_keys(self) -> Source:
-        if self.kind in ("rss", "atom", "listing"):
+        if self.kind in ("rss", "atom", "listing", "sitemap"):
             if not self.url:
-                raise ValueError(f"a {self.kind} source needs url = \"https://…\"")
+                hint = " (a sitemap, or the site's home page to find its sitemaps in robots.txt)" \
+                    if self.kind == "sitemap" else ""
+                raise ValueError(f"a {self.kind} source needs url = \"https://…\"{hint}")
             _http_url(self.url, "url")
         if self.kind == "urls" and not (self.path or self.url):
             raise ValueError('a urls source needs path = "picks.txt" (a text or CSV file of URLs) or a url')

@@ -30,10 +30,16 @@ class Response:
     url: str  # the URL asked for
     final_url: str  # after redirects
     status: int
-    headers: dict[str, str]
-    body: bytes
+    headers: dict[str, str]  # lower-cased names
+    body: bytes  # after content decoding (gzip, deflate)
     text: str
     encoding: str
+    # as received, for the WARC record
+    raw_body: bytes = b""
+    raw_headers: list[tuple[str, str]] = field(default_factory=list)
+    request_headers: list[tuple[str, str]] = field(default_factory=list)
+    http_version: str = "1.1"
+    reason: str = ""
 
 
 @dataclass

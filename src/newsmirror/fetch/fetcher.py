@@ -2,6 +2,11 @@
 
 Retries with exponential backoff on timeouts, connection errors, 5xx and 429
 (honouring Retry-After); never follows a redirect to anything but http(s).
+Obeys robots.txt (and its Crawl-delay) unless told not to, spaces requests to
+one host by `fetch.rate_limit`, sends conditional requests when given an ETag
+or a Last-Modified date, and decompresses bodies itself so that the bytes as
+received are kept (for the WARC record) and a compression bomb is stopped at
+`fetch.max_bytes` of output.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import asyncio
 import email.utils
 import logging
 import time
+import zlib
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit
 
@@ -61,6 +67,11 @@ class Fetcher:
         self._session: aiohttp.ClientSession | None = None
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._all = asyncio.Semaphore(cfg.concurrency)
+        self._pace: dict[str, asyncio.Lock] = {}
+        self._next_at: dict[str, float] = {}
+        from .robots import RobotsCache
+
+        self.robots = RobotsCache(self)
 
     async def __aenter__(self) -> Fetcher:
         timeout = aiohttp.ClientTimeout(
@@ -78,10 +89,12 @@ class Fetcher:
         self._session = aiohttp.ClientSession(
             timeout=timeout,
             connector=connector,
+            auto_decompress=False,
             headers={
                 "User-Agent": self.cfg.user_agent,
                 "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
                 "Accept-Language": "zh-CN,zh;q=0.9,zh-TW;q=0.8,en;q=0.5",
+                "Accept-Encoding": "gzip, deflate",
             },
             max_line_size=16384,
             max_field_size=16384,
@@ -100,13 +113,48 @@ class Fetcher:
             sem = self._hosts[host] = asyncio.Semaphore(self.cfg.per_host)
         return sem
 
-    async def get(self, url: str) -> Response:
-        """Fetch one URL, retrying what is worth retrying. Raises FetchError."""
+    async def _wait_turn(self, url: str, delay: float) -> None:
+        """Space requests to one host at least `delay` seconds apart."""
+        if delay <= 0:
+            return
+        host = urlsplit(url).netloc.lower()
+        lock = self._pace.setdefault(host, asyncio.Lock())
+        async with lock:
+            now = time.monotonic()
+            wait = self._next_at.get(host, 0.0) - now
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._next_at[host] = max(now, self._next_at.get(host, 0.0)) + delay
+
+    async def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+                  obey_robots: bool | None = None) -> Response:
+        """Fetch one URL, retrying what is worth retrying. Raises FetchError.
+
+        With `etag` / `last_modified` the request is conditional and a 304 comes back as a
+        Response with status 304 and no body.
+        """
+        obey = self.cfg.obey_robots if obey_robots is None else obey_robots
+        delay = self.cfg.rate_limit
+        if obey:
+            rules = await self.robots.rules_for(url)
+            if rules is not None:
+                if not rules.can_fetch(url, self.cfg.user_agent):
+                    raise FetchError(url, "disallowed by the site's robots.txt (set obey_robots = false on the "
+                                          "source to override)")
+                crawl_delay = rules.crawl_delay(self.cfg.user_agent)
+                if crawl_delay:
+                    delay = max(delay, min(float(crawl_delay), self.cfg.max_crawl_delay))
+        conditional = {}
+        if etag:
+            conditional["If-None-Match"] = etag
+        if last_modified:
+            conditional["If-Modified-Since"] = last_modified
         attempt = 0
         while True:
             try:
-                async with self._host_sem(url), self._all:  # host first: a slow host holds no global slot
-                    return await self._once(url)
+                async with self._host_sem(url), self._all:
+                    await self._wait_turn(url, delay)
+                    return await self._once(url, conditional)
             except FetchError as exc:
                 if not exc.retry or attempt >= self.cfg.retries:
                     raise
@@ -118,7 +166,7 @@ class Fetcher:
                 log.debug("retry %d for %s in %.1fs: %s", attempt, url, wait, exc.reason)
                 await asyncio.sleep(wait)
 
-    async def _once(self, url: str) -> Response:
+    async def _once(self, url: str, extra_headers: dict[str, str] | None = None) -> Response:
         assert self._session is not None, "use Fetcher as an async context manager"
         current = url
         for _hop in range(self.cfg.max_redirects + 1):
@@ -130,6 +178,7 @@ class Fetcher:
                 async with self._session.get(
                     current,
                     allow_redirects=False,
+                    headers=extra_headers or None,
                     proxy=self.cfg.proxy if self.cfg.proxy and not self.cfg.proxy.startswith("socks") else None,
                 ) as resp:
                     if resp.status in (301, 302, 303, 307, 308):
@@ -138,15 +187,25 @@ class Fetcher:
                             raise FetchError(url, f"HTTP {resp.status} redirect without a Location", status=resp.status)
                         current = urljoin(current, loc)
                         continue
+                    headers = {k.lower(): v for k, v in resp.headers.items()}
+                    if resp.status == 304:
+                        return Response(url=url, final_url=str(resp.url), status=304, headers=headers, body=b"",
+                                        text="", encoding="utf-8")
                     if resp.status >= 400:
                         retry = resp.status in RETRY_STATUSES
                         raise FetchError(url, f"HTTP {resp.status} {resp.reason or ''}".strip(), status=resp.status,
                                          retry=retry, retry_after=parse_retry_after(resp.headers.get("Retry-After")))
-                    body = await self._read_capped(url, resp)
-                    headers = {k.lower(): v for k, v in resp.headers.items()}
+                    raw = await self._read_capped(url, resp)
+                    body = decompress(raw, headers.get("content-encoding"), self.cfg.max_bytes, url)
                     text, enc = decode(body, headers.get("content-type"))
-                    return Response(url=url, final_url=str(resp.url), status=resp.status, headers=headers,
-                                    body=body, text=text, encoding=enc)
+                    raw_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.raw_headers]
+                    return Response(
+                        url=url, final_url=str(resp.url), status=resp.status, headers=headers, body=body,
+                        text=text, encoding=enc, raw_body=raw, raw_headers=raw_headers,
+                        request_headers=list(resp.request_info.headers.items()),
+                        http_version=f"{resp.version.major}.{resp.version.minor}" if resp.version else "1.1",
+                        reason=resp.reason or "",
+                    )
             except FetchError:
                 raise
             except (TimeoutError, aiohttp.ServerTimeoutError):
@@ -172,6 +231,43 @@ class Fetcher:
         async for chunk in resp.content.iter_chunked(65536):
             size += len(chunk)
             if size > cap:
-                raise FetchError(url, f"body is over fetch.max_bytes ({cap} bytes, after decompression)")
+                raise FetchError(url, f"body is over fetch.max_bytes ({cap} bytes)")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def decompress(raw: bytes, encoding: str | None, cap: int, url: str = "") -> bytes:
+    """Undo gzip/deflate content coding, stopping (FetchError) once the output passes `cap` bytes."""
+    enc = (encoding or "").strip().lower()
+    if enc in ("", "identity"):
+        return raw
+    if enc in ("gzip", "x-gzip"):
+        wbits_options = [16 + zlib.MAX_WBITS]
+    elif enc == "deflate":
+        wbits_options = [zlib.MAX_WBITS, -zlib.MAX_WBITS]  # zlib-wrapped, or raw deflate as some servers send
+    else:
+        raise FetchError(url, f"unsupported Content-Encoding {encoding!r}")
+    last_error: Exception | None = None
+    for wbits in wbits_options:
+        d = zlib.decompressobj(wbits)
+        out: list[bytes] = []
+        size = 0
+        data = raw
+        try:
+            while data:
+                piece = d.decompress(data, cap + 1 - size)
+                size += len(piece)
+                out.append(piece)
+                if size > cap:
+                    raise FetchError(url, f"decompressed body is over fetch.max_bytes ({cap} bytes): "
+                                          "a compression bomb, or raise the cap")
+                data = d.unconsumed_tail
+                if not piece and not data:
+                    break
+            out.append(d.flush())
+            if size + len(out[-1]) > cap:
+                raise FetchError(url, f"decompressed body is over fetch.max_bytes ({cap} bytes)")
+            return b"".join(out)
+        except zlib.error as exc:
+            last_error = exc
+    raise FetchError(url, f"broken {enc} body ({last_error})")

@@ -1,0 +1,61 @@
+"""robots.txt, fetched once per host and run, parsed with Protego."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from protego import Protego
+
+if TYPE_CHECKING:
+    from .fetcher import Fetcher
+
+log = logging.getLogger("newsmirror.fetch")
+
+
+class RobotsCache:
+    """The robots rules of each host a run talks to; a missing or broken robots.txt allows all."""
+
+    def __init__(self, fetcher: Fetcher) -> None:
+        self.fetcher = fetcher
+        self._rules: dict[str, Protego | None] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    @staticmethod
+    def robots_url(url: str) -> str:
+        p = urlsplit(url)
+        return f"{p.scheme}://{p.netloc}/robots.txt"
+
+    async def rules_for(self, url: str) -> Protego | None:
+        """The parsed robots.txt of url's host, or None when there is none (everything allowed)."""
+        key = self.robots_url(url)
+        if key in self._rules:
+            return self._rules[key]
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            if key not in self._rules:
+                self._rules[key] = await self._load(key)
+        return self._rules[key]
+
+    async def _load(self, robots_url: str) -> Protego | None:
+        from .fetcher import FetchError
+
+        try:
+            resp = await self.fetcher._once(robots_url)
+        except FetchError as exc:
+            # 4xx: no rules. Unreachable or 5xx: we cannot know; allow, as most crawlers do, but say so.
+            if exc.status is None or exc.status >= 500:
+                log.info("robots.txt of %s not available (%s); treating everything as allowed", robots_url,
+                         exc.reason)
+            return None
+        try:
+            return Protego.parse(resp.text[:500_000])
+        except Exception as exc:  # a broken robots.txt must not stop a run
+            log.info("robots.txt of %s cannot be parsed (%s); treating everything as allowed", robots_url, exc)
+            return None
+
+    async def sitemaps(self, url: str) -> list[str]:
+        rules = await self.rules_for(url)
+        return list(rules.sitemaps) if rules is not None else []
