@@ -182,11 +182,14 @@ def add(ctx: click.Context, urls: tuple[str, ...], category: str | None) -> None
 
 
 @cli.command()
+@click.option("--reextract", is_flag=True, help="Extract every article again from its WARC record first (no network).")
 @click.pass_context
-def build(ctx: click.Context) -> None:
+def build(ctx: click.Context, reextract: bool) -> None:
     """Re-render every page and index from the store (no network), and commit."""
 
     def go(m: Mirror) -> int:
+        if reextract:
+            return _summary(m.reextract())
         result, committed = m.rebuild()
         click.echo(f"{len(result.written)} files written, {len(result.removed)} removed"
                    + ("; committed" if committed else "; nothing to commit"))

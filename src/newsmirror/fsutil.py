@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
+    """Write whole or not at all. With `tmp_dir` (on the same file system) the temp file never appears
+    beside the target, so even a SIGKILL leaves nothing half-written in the target's folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    folder = path.parent
+    if tmp_dir is not None:
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        folder = tmp_dir
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            os.unlink(tmp)  # another file system: fall back to a temp file beside the target
+            atomic_write(path, data, None)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -24,7 +35,7 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def write_if_changed(path: Path, data: bytes | str) -> bool:
+def write_if_changed(path: Path, data: bytes | str, tmp_dir: Path | None = None) -> bool:
     """Write `data` unless the file already holds exactly that; True when written."""
     if isinstance(data, str):
         data = data.encode("utf-8")
@@ -33,7 +44,7 @@ def write_if_changed(path: Path, data: bytes | str) -> bool:
             return False
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         pass
-    atomic_write(path, data)
+    atomic_write(path, data, tmp_dir)
     return True
 
 

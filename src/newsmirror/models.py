@@ -87,6 +87,8 @@ class StoredArticle:
     last_seen: datetime
     fetched_at: datetime
     pick: bool = False
+    warc_record_id: str | None = None
+    warc_digest: str | None = None
 
     @property
     def sort_date(self) -> datetime:

@@ -14,21 +14,24 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import lxml.html
 
 from .config import Config
 from .extract import ExtractError, extract
 from .fetch import Fetcher, FetchError
+from .fetch.warc import WarcRef, WarcWriter, read_page
 from .fsutil import remove_stale_temps, write_if_changed
 from .ids import article_id, normalise_url
 from .models import Candidate, RunReport, StoredArticle
 from .publish import commit_all, ensure_repo
+from .publish.git import clear_stale_git_locks
 from .render import Renderer, page_path, qr_path
-from .sources import SourceError, discover
-from .store import Store
+from .sources import SourceError, discover_source
+from .store import Store, now
 from .transform import link_targets, sanitize
 
 log = logging.getLogger("newsmirror")
@@ -59,6 +62,7 @@ def content_hash(title: str, body_html: str) -> str:
 class BuildResult:
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    rendered: set[str] = field(default_factory=set)  # ids whose pages are now up to date in the tree
 
     @property
     def pages_removed(self) -> int:
@@ -73,6 +77,7 @@ class Mirror:
         self.store = Store(cfg.store_path)
         self.renderer = Renderer(cfg)
         self._lock_fd: int | None = None
+        self.warc: WarcWriter | None = None
 
     # -- locking: one run at a time per store; the OS drops the lock when a process dies
     def lock(self) -> None:
@@ -93,41 +98,83 @@ class Mirror:
             self._lock_fd = None
 
     # -- run
+    @property
+    def tmp_dir(self) -> Path:
+        """Where files are written before they are renamed into the output tree (never inside it)."""
+        return self.cfg.store_path.parent / ".newsmirror-tmp"
+
+    @property
+    def warc_dir(self) -> Path:
+        return self.cfg.store_path.parent / "warcs"
+
+    def _prepare(self) -> None:
+        """Make the output a git repository and clear what a killed run may have left."""
+        ensure_repo(self.out)
+        clear_stale_git_locks(self.out)  # we hold the run lock: no git of ours is running
+        remove_stale_temps(self.out)
+        if self.tmp_dir.exists():
+            remove_stale_temps(self.tmp_dir)
+
+    def _warc_writer(self) -> WarcWriter | None:
+        if not self.cfg.fetch.warc:
+            return None
+        stamp = now().strftime("%Y%m%d-%H%M%S")
+        return WarcWriter(self.warc_dir, f"{stamp}-{os.getpid()}")
+
     async def run(self, only: Iterable[str] | None = None) -> RunReport:
         report = RunReport()
-        ensure_repo(self.out)
-        remove_stale_temps(self.out)
-        sources = [s for s in self.cfg.sources if only is None or s.name in set(only)]
-        async with Fetcher(self.cfg.fetch) as fetcher:
-            found = await asyncio.gather(*(self._discover(s, fetcher, report) for s in sources))
-            todo = self._select([c for cands in found for c in cands])
-            changed = await self._fetch_all(todo, fetcher, report)
+        self._prepare()
+        names = set(only) if only is not None else None
+        sources = [s for s in self.cfg.sources if names is None or s.name in names]
+        self.warc = self._warc_writer()
+        try:
+            async with Fetcher(self.cfg.fetch) as fetcher:
+                found = await asyncio.gather(*(self._discover(s, fetcher, report) for s in sources))
+                left = [c for c in self.store.unfinished(self.cfg.fetch.max_attempts)
+                        if (names is None or c.source in names) and self._known(c)]
+                todo = self._select([c for cands in found for c in cands] + left)
+                changed = await self._fetch_all(todo, fetcher, report)
+        finally:
+            if self.warc:
+                self.warc.close()
         self._finish(report, changed)
         return report
+
+    def _known(self, c: Candidate) -> bool:
+        """A remembered URL whose source and category still exist in the config."""
+        if c.category not in self.cfg.categories:
+            return False
+        return c.source == "picks" or any(s.name == c.source for s in self.cfg.sources)
 
     async def add(self, urls: list[str], category: str) -> RunReport:
         """Mirror the given article URLs now (the editor's-pick path); existing ones are fetched again."""
         report = RunReport()
-        ensure_repo(self.out)
-        remove_stale_temps(self.out)
+        self._prepare()
         todo = [Candidate(url=normalise_url(u), source="picks", category=category, pick=True) for u in urls]
-        async with Fetcher(self.cfg.fetch) as fetcher:
-            changed = await self._fetch_all(todo, fetcher, report)
+        self.store.add_pending(todo)
+        self.warc = self._warc_writer()
+        try:
+            async with Fetcher(self.cfg.fetch) as fetcher:
+                changed = await self._fetch_all(todo, fetcher, report)
+        finally:
+            if self.warc:
+                self.warc.close()
         self._finish(report, changed)
         return report
 
     def _finish(self, report: RunReport, changed: set[str]) -> None:
         result = self.build(changed=changed)
         report.removed = result.pages_removed
-        if result.written or result.removed:
-            msg = f"newsmirror: {report.new} new, {report.updated} updated, {report.removed} removed"
-            report.committed = commit_all(self.out, msg)
-            if report.committed:
-                log.info("committed: %s", msg)
+        msg = f"newsmirror: {report.new} new, {report.updated} updated, {report.removed} removed"
+        # commit whatever the tree holds: this run's pages, or those of a run that was killed before its commit
+        report.committed = commit_all(self.out, msg)
+        if report.committed:
+            log.info("committed: %s", msg)
+        self.store.mark_clean(result.rendered)
 
     async def _discover(self, source, fetcher: Fetcher, report: RunReport) -> list[Candidate]:
         try:
-            cands = await discover(source, fetcher, self.cfg.root)
+            found = await discover_source(source, fetcher, self.cfg.root, self.store.validators)
         except (FetchError, SourceError) as exc:
             reason = exc.reason if isinstance(exc, FetchError) else str(exc)
             log.error("source %s: %s", source.name, reason)
@@ -135,9 +182,17 @@ class Mirror:
             report.source_errors += 1
             report.failures.append((source.name, reason))
             return []
-        self.store.source_ran(source.name, source.kind, None)
-        log.info("source %s: %d article links", source.name, len(cands))
-        return cands
+        with self.store.tx():
+            # the URLs first, then the validators that would let the next run skip the page that listed them
+            self.store.add_pending(found.candidates)
+            for url, (etag, last_modified) in found.validators.items():
+                self.store.set_validators(url, etag, last_modified)
+            self.store.source_ran(source.name, source.kind, None)
+        if found.not_modified and not found.candidates:
+            log.info("source %s: not modified since the last run", source.name)
+        else:
+            log.info("source %s: %d article links", source.name, len(found.candidates))
+        return found.candidates
 
     def _select(self, cands: list[Candidate]) -> list[Candidate]:
         """Only URLs not mirrored yet (or updated since we fetched them, or failed but worth a retry)."""
@@ -195,9 +250,15 @@ class Mirror:
         report.failed += 1
         report.failures.append((c.url, reason))
 
+    def _obey(self, source_name: str) -> bool | None:
+        try:
+            return self.cfg.source(source_name).obey_robots
+        except KeyError:
+            return None
+
     async def _mirror_one(self, c: Candidate, fetcher: Fetcher, report: RunReport) -> str | None:
         try:
-            resp = await fetcher.get(c.url)
+            resp = await fetcher.get(c.url, obey_robots=self._obey(c.source))
         except FetchError as exc:
             self._fail(c, exc.reason, report)
             return None
@@ -205,16 +266,28 @@ class Mirror:
         if not HTML_TYPES.match(ctype.strip()):
             self._fail(c, f"not an HTML page (Content-Type: {ctype.split(';')[0]})", report)
             return None
+
+        def archive() -> WarcRef | None:
+            return self.warc.write(resp) if self.warc else None
+
+        return self._process(c, resp.text, resp.final_url, archive, report)
+
+    def _process(self, c: Candidate, html: str, url: str, archive: Callable[[], WarcRef | None],
+                 report: RunReport) -> str | None:
+        """Extract, sanitise, deduplicate and store one page; the article's id when it is new or changed.
+
+        `archive()` writes the response to the WARC (before the store refers to it) and returns where.
+        """
         rules = self._rules(c.source)
         try:
-            art = extract(resp.text, resp.final_url, rules)
+            art = extract(html, url, rules)
         except ExtractError as exc:
             self._fail(c, exc.reason, report)
             return None
         except Exception as exc:  # a page that breaks the parser must not break the run
             self._fail(c, f"extraction crashed ({type(exc).__name__}: {exc})", report)
             return None
-        art.body_html = sanitize(art.body_html, resp.final_url)
+        art.body_html = sanitize(art.body_html, url)
         body = lxml.html.fragment_fromstring(art.body_html or "<p></p>", create_parent="div")
         if len(body.text_content().strip()) < 20:
             self._fail(c, "no content left after removing scripts, ads and embeds", report)
@@ -250,8 +323,11 @@ class Mirror:
         else:
             art.id = article_id(art.canonical_url, lambda i: self.store.id_taken(i, art.canonical_url))
             report.new += 1
+        ref = archive()
         with self.store.tx():
             self.store.save_article(art, h, c.pick)
+            if ref is not None:
+                self.store.set_warc(art.id, ref.file, ref.offset, ref.record_id, ref.payload_digest)
             self.store.set_links(art.id, link_targets(art.body_html))
             self.store.mark_url(c.url, c.source, "ok", article_id=art.id, reason=note)
             if art.canonical_url != c.url:
@@ -271,7 +347,7 @@ class Mirror:
         out: list[StoredArticle] = []
         n = self.cfg.site.retention
         for key in self.cfg.categories:
-            arts = self.store.articles(key)
+            arts = self.store.articles(key, with_body=False)
             out.extend(arts[:n] if n else arts)
         return sorted(out, key=lambda a: (a.sort_date, a.id), reverse=True)
 
@@ -288,11 +364,15 @@ class Mirror:
         return counts, p.name
 
     def build(self, changed: set[str] | None = None) -> BuildResult:
-        """Render pages and indexes from the store. `changed=None` renders every page."""
+        """Render pages and indexes from the store: the pages of `changed` articles and of those not yet
+        committed (dirty), or every page when `changed` is None or the config or templates changed."""
         ensure_repo(self.out)
         fp = self.renderer.fingerprint()
-        if self.store.get_meta("render_fingerprint") != fp:
-            changed = None
+        if changed is None or self.store.get_meta("render_fingerprint") != fp:
+            with self.store.tx():  # every page is due; remembered before any is written
+                self.store.db.execute("UPDATE articles SET dirty=1")
+                self.store.set_meta("render_fingerprint", fp)
+        due = set(changed or ()) | self.store.dirty_ids()
         kept = self.kept()
         url_map = self.store.url_index()
         kept_ids = {a.id for a in kept}
@@ -301,22 +381,30 @@ class Mirror:
             hit = url_map.get(url)
             return page_path(hit[1], hit[0]) if hit and hit[0] in kept_ids else None
 
+        def write(rel_path: str, data: bytes) -> None:
+            if write_if_changed(self.out / rel_path, data, self.tmp_dir):
+                result.written.append(rel_path)
+
         result = BuildResult()
         expected: set[str] = set()
-        for a in kept:
-            expected.add(page_path(a.category, a.id))
+        for lite in kept:
+            page = page_path(lite.category, lite.id)
+            expected.add(page)
             if self.cfg.site.base_url:
-                expected.add(qr_path(a.category, a.id))
-            if changed is not None and a.id not in changed and (self.out / page_path(a.category, a.id)).exists():
+                expected.add(qr_path(lite.category, lite.id))
+            if lite.id not in due and (self.out / page).exists():
+                continue
+            a = self.store.article(lite.id)
+            if a is None:
                 continue
             for rel_path, data in self.renderer.article(a, mirrored).items():
-                if write_if_changed(self.out / rel_path, data):
-                    result.written.append(rel_path)
+                write(rel_path, data)
+            result.rendered.add(a.id)
+        result.rendered |= due - kept_ids  # not in the tree (retention): nothing to render
         counts, label = self.counts()
         for rel_path, data in self.renderer.indexes(kept, counts, label).items():
             expected.add(rel_path)
-            if write_if_changed(self.out / rel_path, data):
-                result.written.append(rel_path)
+            write(rel_path, data)
         for d in MANAGED_DIRS:
             root = self.out / d
             if not root.exists():
@@ -329,15 +417,44 @@ class Mirror:
             for sub in sorted((q for q in root.rglob("*") if q.is_dir()), reverse=True):
                 if not any(sub.iterdir()):
                     sub.rmdir()
-        self.store.set_meta("render_fingerprint", fp)
         return result
+
+    def reextract(self) -> RunReport:
+        """Extract every article again from the response kept in its WARC record: no network.
+
+        For when the extractor or a source's rules improved. Articles whose text changes are
+        updated; the pages are rebuilt and committed.
+        """
+        report = RunReport()
+        self._prepare()
+        changed: set[str] = set()
+        for lite in self.store.articles(with_body=False):
+            ref = self.store.warc_ref(lite.id)
+            if ref is None:
+                report.failed += 1
+                report.failures.append((lite.url, "no WARC record (mirrored with fetch.warc = false?)"))
+                continue
+            try:
+                page = read_page(self.warc_dir, ref)
+            except (OSError, ValueError) as exc:
+                report.failed += 1
+                report.failures.append((lite.url, f"WARC record unreadable: {exc}"))
+                log.error("%s: WARC record unreadable: %s", lite.url, exc)
+                continue
+            c = Candidate(url=lite.url, source=lite.source, category=lite.category, pick=lite.pick,
+                          published=lite.published)
+            aid = self._process(c, page.text, page.url, lambda: None, report)
+            if aid:
+                changed.add(aid)
+        self._finish(report, changed)
+        return report
 
     def rebuild(self) -> tuple[BuildResult, bool]:
         """`newsmirror build`: every page and index from the store, then a commit if anything changed."""
+        self._prepare()
         result = self.build(changed=None)
-        committed = False
-        if result.written or result.removed:
-            committed = commit_all(self.out, f"newsmirror build: {len(result.written)} files written, "
-                                             f"{len(result.removed)} removed")
+        committed = commit_all(self.out, f"newsmirror build: {len(result.written)} files written, "
+                                         f"{len(result.removed)} removed")
+        self.store.mark_clean(result.rendered)
         return result, committed
 

@@ -8,13 +8,14 @@ link policy), meta (key/value, e.g. the fingerprint of the last render).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .models import Article, StoredArticle
+from .models import Article, Candidate, StoredArticle
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources (
@@ -65,10 +66,39 @@ CREATE TABLE IF NOT EXISTS links (
 );
 CREATE INDEX IF NOT EXISTS links_target ON links(target);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS http_cache (
+    url TEXT PRIMARY KEY,
+    etag TEXT,
+    last_modified TEXT,
+    checked TEXT NOT NULL
+);
 """
+
+# columns added after the first release: (table, column, SQL type and default)
+MIGRATIONS = [
+    ("articles", "warc_file", "TEXT"),
+    ("articles", "warc_offset", "INTEGER"),
+    ("articles", "warc_record_id", "TEXT"),
+    ("articles", "warc_digest", "TEXT"),
+    ("articles", "dirty", "INTEGER NOT NULL DEFAULT 1"),
+    ("urls", "category", "TEXT"),
+    ("urls", "pick", "INTEGER NOT NULL DEFAULT 0"),
+    ("urls", "title", "TEXT"),
+    ("urls", "published", "TEXT"),
+]
+
+
+LITE_COLUMNS = (
+    "id, url, canonical_url, source, category, title, '' AS body_html, published, updated, author, image, caption, "
+    "language, content_hash, extracted_by, pick, first_seen, last_seen, fetched_at, warc_record_id, warc_digest"
+)
 
 
 def now() -> datetime:
+    """The current time, or SOURCE_DATE_EPOCH when set (reproducible output, as for builds)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), UTC)
     return datetime.now(UTC).replace(microsecond=0)
 
 
@@ -94,13 +124,60 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
+            self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"{path}: not a usable newsmirror store ({exc}); move it aside and run again to start a new one"
             ) from None
 
+    def _migrate(self) -> None:
+        for table, column, decl in MIGRATIONS:
+            have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+
     def close(self) -> None:
         self.db.close()
+
+    # -- conditional GET
+    def validators(self, url: str) -> tuple[str | None, str | None]:
+        r = self.db.execute("SELECT etag, last_modified FROM http_cache WHERE url=?", (url,)).fetchone()
+        return (r["etag"], r["last_modified"]) if r else (None, None)
+
+    def set_validators(self, url: str, etag: str | None, last_modified: str | None) -> None:
+        if not etag and not last_modified:
+            self.db.execute("DELETE FROM http_cache WHERE url=?", (url,))
+            return
+        self.db.execute(
+            "INSERT INTO http_cache(url, etag, last_modified, checked) VALUES(?,?,?,?) ON CONFLICT(url) DO UPDATE "
+            "SET etag=excluded.etag, last_modified=excluded.last_modified, checked=excluded.checked",
+            (url, etag, last_modified, _ts(now())),
+        )
+
+    # -- provenance and render state
+    def set_warc(self, article_id: str, warc_file: str, offset: int, record_id: str, digest: str) -> None:
+        self.db.execute("UPDATE articles SET warc_file=?, warc_offset=?, warc_record_id=?, warc_digest=? WHERE id=?",
+                        (warc_file, offset, record_id, digest, article_id))
+
+    def warc_ref(self, article_id: str) -> tuple[str, int, str, str] | None:
+        r = self.db.execute("SELECT warc_file, warc_offset, warc_record_id, warc_digest FROM articles WHERE id=?",
+                            (article_id,)).fetchone()
+        if not r or not r["warc_file"]:
+            return None
+        return r["warc_file"], r["warc_offset"], r["warc_record_id"], r["warc_digest"]
+
+    def dirty_ids(self) -> set[str]:
+        return {r["id"] for r in self.db.execute("SELECT id FROM articles WHERE dirty=1")}
+
+    def mark_clean(self, ids: set[str] | None = None) -> None:
+        """Pages of these articles (all when None) are written and committed."""
+        if ids is None:
+            self.db.execute("UPDATE articles SET dirty=0 WHERE dirty=1")
+        else:
+            self.db.executemany("UPDATE articles SET dirty=0 WHERE id=?", [(i,) for i in ids])
+
+    def mark_dirty(self, ids: set[str]) -> None:
+        self.db.executemany("UPDATE articles SET dirty=1 WHERE id=?", [(i,) for i in ids])
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
@@ -151,6 +228,23 @@ class Store:
             (url, source, status, article_id, reason, 1 if failed else 0, t, t, failed),
         )
 
+    def add_pending(self, cands: Iterable[Candidate]) -> None:
+        """Remember discovered URLs before fetching them, so a killed run picks them up again."""
+        t = _ts(now())
+        self.db.executemany(
+            "INSERT OR IGNORE INTO urls(url, source, status, attempts, first_seen, last_seen, category, pick, title, "
+            "published) VALUES(?,?,'pending',0,?,?,?,?,?,?)",
+            [(c.url, c.source, t, t, c.category, int(c.pick), c.title, _ts(c.published)) for c in cands],
+        )
+
+    def unfinished(self, max_attempts: int) -> list[Candidate]:
+        """URLs discovered but not mirrored yet: pending ones, and failed ones with attempts left."""
+        rows = self.db.execute(
+            "SELECT * FROM urls WHERE (status='pending' OR (status='failed' AND attempts < ?)) "
+            "AND category IS NOT NULL ORDER BY first_seen", (max_attempts,))
+        return [Candidate(url=r["url"], source=r["source"], category=r["category"], title=r["title"],
+                          published=_dt(r["published"]), pick=bool(r["pick"])) for r in rows]
+
     def failures(self, source: str | None = None, limit: int = 20) -> list[sqlite3.Row]:
         q = "SELECT * FROM urls WHERE status IN ('failed', 'gave_up')"
         args: tuple = ()
@@ -171,6 +265,7 @@ class Store:
             author=r["author"], image=r["image"], caption=r["caption"], language=r["language"],
             content_hash=r["content_hash"], extracted_by=r["extracted_by"], first_seen=_dt(r["first_seen"]),
             last_seen=_dt(r["last_seen"]), fetched_at=_dt(r["fetched_at"]), pick=bool(r["pick"]),
+            warc_record_id=r["warc_record_id"], warc_digest=r["warc_digest"],
         )
 
     def article(self, article_id: str) -> StoredArticle | None:
@@ -193,11 +288,11 @@ class Store:
         r = self.db.execute("SELECT canonical_url FROM articles WHERE id=?", (article_id,)).fetchone()
         return bool(r) and r["canonical_url"] != canonical_url
 
-    def articles(self, category: str | None = None) -> list[StoredArticle]:
-        if category:
-            rows = self.db.execute("SELECT * FROM articles WHERE category=?", (category,))
-        else:
-            rows = self.db.execute("SELECT * FROM articles")
+    def articles(self, category: str | None = None, with_body: bool = True) -> list[StoredArticle]:
+        """Articles newest first; `with_body=False` leaves body_html empty (indexes need no bodies)."""
+        cols = "*" if with_body else LITE_COLUMNS
+        q = f"SELECT {cols} FROM articles" + (" WHERE category=?" if category else "")
+        rows = self.db.execute(q, (category,) if category else ())
         return sorted((self._article(r) for r in rows), key=lambda a: (a.sort_date, a.id), reverse=True)
 
     def save_article(self, a: Article, content_hash: str, pick: bool) -> None:
@@ -212,7 +307,7 @@ class Store:
                  author=excluded.author, image=excluded.image, caption=excluded.caption, language=excluded.language,
                  content_hash=excluded.content_hash, extracted_by=excluded.extracted_by,
                  pick=MAX(articles.pick, excluded.pick), last_seen=excluded.last_seen,
-                 fetched_at=excluded.fetched_at""",
+                 fetched_at=excluded.fetched_at, dirty=1""",
             (a.id, a.url, a.canonical_url, a.source, a.category, a.title, a.body_html, _ts(a.published),
              _ts(a.updated), a.author, a.image, a.caption, a.language, content_hash, a.extracted_by, int(pick),
              t, t, t),

@@ -39,6 +39,17 @@ def ensure_repo(repo: Path) -> None:
         _git(repo, "init", "-q", "-b", "main")
 
 
+def clear_stale_git_locks(repo: Path) -> list[str]:
+    """Remove lock files a killed git left behind. Call only while holding newsmirror's run lock."""
+    git = repo / ".git"
+    removed = []
+    for lock in [git / "index.lock", git / "HEAD.lock", git / "config.lock", *git.glob("refs/heads/*.lock")]:
+        if lock.exists():
+            lock.unlink()
+            removed.append(str(lock))
+    return removed
+
+
 def commit_all(repo: Path, message: str) -> bool:
     """Stage everything and commit; False (and no commit) when nothing changed."""
     _git(repo, "add", "-A")

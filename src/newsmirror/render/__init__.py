@@ -159,7 +159,8 @@ class Renderer:
             "id": a.id, "url": a.url, "canonical_url": a.canonical_url, "source": a.source,
             "published": a.published.isoformat() if a.published else None,
             "fetched": a.fetched_at.isoformat(), "content_sha256": a.content_hash,
-            "extracted_by": a.extracted_by, "generator": f"newsmirror {__version__}",
+            "extracted_by": a.extracted_by, "warc_record_id": a.warc_record_id, "warc_payload_digest": a.warc_digest,
+            "generator": f"newsmirror {__version__}",
         }, ensure_ascii=False).replace("--", "‐‐")
         text = self.env.get_template("article.md.j2").render(
             a=_ArticleView(a), site=self.site, nav=self.nav(here, a.category, a.id),

@@ -9,9 +9,9 @@ from urllib.parse import urljoin
 import feedparser
 
 from ..config import Source
-from ..fetch import Fetcher
 from ..ids import normalise_url
 from ..models import Candidate
+from .http import SourceHTTP
 
 
 def _when(entry: dict, key: str) -> datetime | None:
@@ -24,9 +24,18 @@ def _when(entry: dict, key: str) -> datetime | None:
         return None
 
 
+def refuses_entities(body: bytes) -> bool:
+    """A DOCTYPE that declares entities has no business in a feed or sitemap: billion laughs, XXE."""
+    head = body[:65536]
+    return b"<!ENTITY" in head or b"<!entity" in head
+
+
 def parse_feed(body: bytes, url: str, source: Source) -> list[Candidate]:
     from . import SourceError
 
+    if refuses_entities(body):
+        raise SourceError(f"{url}: the feed declares XML entities (an entity-expansion or external-entity "
+                          f"attack); refused")
     feed = feedparser.parse(body, response_headers={"content-location": url},
                             resolve_relative_uris=False, sanitize_html=False)
     if not feed.entries:
@@ -48,7 +57,9 @@ def parse_feed(body: bytes, url: str, source: Source) -> list[Candidate]:
     return out
 
 
-async def discover_feed(source: Source, fetcher: Fetcher) -> list[Candidate]:
+async def discover_feed(source: Source, http: SourceHTTP) -> list[Candidate]:
     assert source.url
-    resp = await fetcher.get(source.url)
+    resp = await http.get(source.url)
+    if resp is None:  # 304: unchanged since the last run
+        return []
     return parse_feed(resp.body, resp.final_url, source)

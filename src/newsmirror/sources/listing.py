@@ -10,9 +10,9 @@ import lxml.html
 from lxml.cssselect import CSSSelector
 
 from ..config import Source
-from ..fetch import Fetcher
 from ..ids import normalise_url
 from ..models import Candidate
+from .http import SourceHTTP
 
 
 def parse_listing(html: str, url: str, source: Source) -> tuple[list[Candidate], str | None]:
@@ -56,7 +56,7 @@ def parse_listing(html: str, url: str, source: Source) -> tuple[list[Candidate],
     return out, nxt
 
 
-async def discover_listing(source: Source, fetcher: Fetcher) -> list[Candidate]:
+async def discover_listing(source: Source, http: SourceHTTP) -> list[Candidate]:
     assert source.url
     url: str | None = source.url
     seen_pages: set[str] = set()
@@ -64,8 +64,11 @@ async def discover_listing(source: Source, fetcher: Fetcher) -> list[Candidate]:
     for _ in range(source.max_pages):
         if not url or url in seen_pages:
             break
+        first = not seen_pages
         seen_pages.add(url)
-        resp = await fetcher.get(url)
+        resp = await http.get(url, conditional=first)  # only the front page is asked conditionally
+        if resp is None:  # 304: the front page is unchanged, so are the articles it lists
+            return []
         found, url = parse_listing(resp.text, resp.final_url, source)
         out.extend(found)
     if not out:

@@ -7,9 +7,9 @@ import io
 from pathlib import Path
 
 from ..config import Source
-from ..fetch import Fetcher
 from ..ids import normalise_url
 from ..models import Candidate
+from .http import SourceHTTP
 
 
 def parse_url_list(text: str, source: Source) -> list[Candidate]:
@@ -31,7 +31,7 @@ def parse_url_list(text: str, source: Source) -> list[Candidate]:
     return out
 
 
-async def discover_urls(source: Source, fetcher: Fetcher, root: Path) -> list[Candidate]:
+async def discover_urls(source: Source, http: SourceHTTP, root: Path) -> list[Candidate]:
     from . import SourceError
 
     if source.path:
@@ -43,5 +43,8 @@ async def discover_urls(source: Source, fetcher: Fetcher, root: Path) -> list[Ca
                               f"fix sources.path") from None
     else:
         assert source.url
-        text = (await fetcher.get(source.url)).text
+        resp = await http.get(source.url)
+        if resp is None:
+            return []
+        text = resp.text
     return parse_url_list(text, source)

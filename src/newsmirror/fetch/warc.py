@@ -1,0 +1,126 @@
+"""Provenance: every response that produced an article, raw, in a per-run WARC file (warcio).
+
+The response record keeps the status line, the headers and the body as
+received (still gzip-coded if the server sent it so); a request record with
+the headers we sent stands beside it. The store keeps each article's WARC file,
+offset, WARC-Record-ID and WARC-Payload-Digest, so `build --reextract` can
+read the page again without the network.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import urlsplit
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from .. import __version__
+from ..models import Response
+from .decode import decode
+
+# a body we hand over de-chunked must not claim to be chunked
+_RENAMED = {"transfer-encoding": "X-Newsmirror-Orig-Transfer-Encoding"}
+
+
+@dataclass(frozen=True)
+class WarcRef:
+    file: str  # name within the WARC folder
+    offset: int
+    record_id: str
+    payload_digest: str
+
+
+class WarcWriter:
+    """Appends records to `<folder>/newsmirror-<run>.warc.gz`, opened on the first record."""
+
+    def __init__(self, folder: Path, run_id: str) -> None:
+        self.folder = folder
+        self.name = f"newsmirror-{run_id}.warc.gz"
+        self._fh: io.BufferedWriter | None = None
+        self._writer: WARCWriter | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.folder / self.name
+
+    def _open(self) -> WARCWriter:
+        if self._writer is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.path, "ab")  # noqa: SIM115 (kept open for the run)
+            self._writer = WARCWriter(self._fh, gzip=True)
+            info = self._writer.create_warcinfo_record(self.name, {"software": f"newsmirror {__version__}",
+                                                                   "format": "WARC File Format 1.1"})
+            self._writer.write_record(info)
+        return self._writer
+
+    def write(self, resp: Response) -> WarcRef:
+        """Write the request and response records of one fetch; flushed to the OS before returning."""
+        writer = self._open()
+        assert self._fh is not None
+        url = resp.final_url or resp.url
+        headers = [(_RENAMED.get(k.lower(), k), v) for k, v in resp.raw_headers]
+        http = StatusAndHeaders(f"{resp.status} {resp.reason}".strip(), headers, protocol=f"HTTP/{resp.http_version}")
+        record = writer.create_warc_record(url, "response", payload=io.BytesIO(resp.raw_body), http_headers=http,
+                                           length=len(resp.raw_body))
+        parts = urlsplit(url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        req_http = StatusAndHeaders(f"GET {target} HTTP/1.1", resp.request_headers, is_http_request=True)
+        request = writer.create_warc_record(url, "request", http_headers=req_http)
+        request.rec_headers.add_header("WARC-Concurrent-To", record.rec_headers.get_header("WARC-Record-ID"))
+        offset = self._fh.tell()
+        writer.write_record(record)
+        writer.write_record(request)
+        self._fh.flush()
+        return WarcRef(self.name, offset, record.rec_headers.get_header("WARC-Record-ID"),
+                       record.rec_headers.get_header("WARC-Payload-Digest"))
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+            self._fh = None
+            self._writer = None
+
+    def __enter__(self) -> WarcWriter:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+@dataclass
+class ArchivedPage:
+    url: str
+    record_id: str
+    payload_digest: str
+    headers: dict[str, str]
+    body: bytes  # content-decoded
+    text: str
+
+
+def read_page(folder: Path, ref: WarcRef | tuple[str, int, str, str]) -> ArchivedPage:
+    """The response record at a WARC reference, decoded to text. Raises ValueError if it is not there."""
+    file, offset, record_id, _digest = ref if isinstance(ref, tuple) else (ref.file, ref.offset, ref.record_id,
+                                                                         ref.payload_digest)
+    path = folder / file
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        for rec in ArchiveIterator(fh):
+            if rec.rec_type != "response":
+                break
+            rid = rec.rec_headers.get_header("WARC-Record-ID")
+            if rid != record_id:
+                raise ValueError(f"{path} at {offset}: record {rid}, expected {record_id}")
+            headers = {k.lower(): v for k, v in rec.http_headers.headers} if rec.http_headers else {}
+            body = rec.content_stream().read()
+            text, _ = decode(body, headers.get("content-type"))
+            return ArchivedPage(rec.rec_headers.get_header("WARC-Target-URI"), rid,
+                                rec.rec_headers.get_header("WARC-Payload-Digest"), headers, body, text)
+    raise ValueError(f"{path} at {offset}: no response record {record_id}")

@@ -1,0 +1,36 @@
+"""How a source fetches its pages: conditionally, and remembering the validators to save."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..fetch import Fetcher
+from ..models import Response
+
+Validators = tuple[str | None, str | None]  # (ETag, Last-Modified)
+
+
+class SourceHTTP:
+    """Wraps the fetcher for one source.
+
+    `get()` sends If-None-Match / If-Modified-Since from `lookup`, returns None on a 304 (the page
+    is not parsed at all), and collects the new validators; the pipeline saves them in the same
+    transaction as the URLs they led to, so a killed run can never skip what it did not see.
+    """
+
+    def __init__(self, fetcher: Fetcher, lookup: Callable[[str], Validators] | None = None,
+                 obey_robots: bool | None = None) -> None:
+        self.fetcher = fetcher
+        self.lookup = lookup or (lambda _url: (None, None))
+        self.obey_robots = obey_robots
+        self.validators: dict[str, Validators] = {}
+        self.not_modified: list[str] = []
+
+    async def get(self, url: str, conditional: bool = True) -> Response | None:
+        etag, last_modified = self.lookup(url) if conditional else (None, None)
+        resp = await self.fetcher.get(url, etag=etag, last_modified=last_modified, obey_robots=self.obey_robots)
+        if resp.status == 304:
+            self.not_modified.append(url)
+            return None
+        self.validators[url] = (resp.headers.get("etag"), resp.headers.get("last-modified"))
+        return resp
