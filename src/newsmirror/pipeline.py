@@ -126,6 +126,9 @@ class Mirror:
         self._prepare()
         names = set(only) if only is not None else None
         sources = [s for s in self.cfg.sources if names is None or s.name in names]
+        for s in sources:
+            if s.obey_robots is False and self.cfg.fetch.obey_robots:
+                log.warning("source %s ignores robots.txt (obey_robots = false): be sure the site allows it", s.name)
         self.warc = self._warc_writer()
         try:
             async with Fetcher(self.cfg.fetch) as fetcher:

@@ -1,0 +1,165 @@
+"""Sitemap sources: indexes, gzip, Google News, robots.txt discovery, caps, age filter, conditional GET."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from newsmirror.config import Fetch, Source
+from newsmirror.fetch import Fetcher
+from newsmirror.sources import SourceError, discover, discover_source
+from tests.conftest import serve_base
+
+FAST = Fetch(retries=0, backoff=0, connect_timeout=2, read_timeout=3, total_timeout=10)
+NOW = datetime.now(UTC)
+
+
+def iso(days_ago: float) -> str:
+    return (NOW - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def urlset(base: str, entries: list[tuple[str, float | None]], news: bool = False) -> str:
+    rows = []
+    for path, age in entries:
+        date = ""
+        if age is not None:
+            date = (f"<news:news><news:publication_date>{iso(age)}</news:publication_date>"
+                    f"<news:title>标题{path}</news:title></news:news>") if news else f"<lastmod>{iso(age)}</lastmod>"
+        rows.append(f"<url><loc>{base}{path}</loc>{date}</url>")
+    ns = ' xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"' if news else ""
+    return (f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+            f'{ns}>{"".join(rows)}</urlset>')
+
+
+def make_app(hits: dict[str, int]) -> web.Application:
+    app = web.Application()
+
+    def count(request: web.Request) -> str:
+        hits[request.path] = hits.get(request.path, 0) + 1
+        return f"{request.scheme}://{request.host}"
+
+    async def robots(request: web.Request) -> web.Response:
+        base = count(request)
+        return web.Response(text=f"User-agent: *\nAllow: /\nSitemap: {base}/sitemap_index.xml\n")
+
+    async def index(request: web.Request) -> web.Response:
+        base = count(request)
+        body = ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                f"<sitemap><loc>{base}/news.xml.gz</loc><lastmod>{iso(0.1)}</lastmod></sitemap>"
+                f"<sitemap><loc>{base}/old.xml</loc><lastmod>{iso(400)}</lastmod></sitemap>"
+                f"<sitemap><loc>{base}/nested_index.xml</loc></sitemap></sitemapindex>")
+        return web.Response(text=body, content_type="application/xml")
+
+    async def news_gz(request: web.Request) -> web.Response:
+        base = count(request)
+        xml = urlset(base, [("/a/1.html", 0.2), ("/a/2.html", 1), ("/a/old.html", 30)], news=True)
+        return web.Response(body=gzip.compress(xml.encode()), content_type="application/x-gzip")
+
+    async def old(request: web.Request) -> web.Response:
+        base = count(request)
+        return web.Response(text=urlset(base, [("/a/ancient.html", 400)]), content_type="application/xml")
+
+    async def nested(request: web.Request) -> web.Response:
+        base = count(request)
+        body = ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                f"<sitemap><loc>{base}/deep.xml</loc></sitemap></sitemapindex>")
+        return web.Response(text=body, content_type="application/xml")
+
+    async def deep(request: web.Request) -> web.Response:
+        base = count(request)
+        return web.Response(text=urlset(base, [("/a/deep.html", None)]), content_type="application/xml")
+
+    async def plain(request: web.Request) -> web.Response:
+        base = count(request)
+        etag = '"v1"'
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304)
+        return web.Response(text=urlset(base, [("/a/p1.html", 0.5), ("/a/p2.html", None)]),
+                            content_type="application/xml", headers={"ETag": etag})
+
+    async def bomb(request: web.Request) -> web.Response:
+        count(request)
+        xml = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
+               '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>&lol2;</loc></url></urlset>')
+        return web.Response(text=xml, content_type="application/xml")
+
+    async def many(request: web.Request) -> web.Response:
+        base = count(request)
+        body = '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">' + "".join(
+            f"<sitemap><loc>{base}/m{i}.xml</loc></sitemap>" for i in range(50)) + "</sitemapindex>"
+        return web.Response(text=body, content_type="application/xml")
+
+    async def m(request: web.Request) -> web.Response:
+        base = count(request)
+        return web.Response(text=urlset(base, [(f"/a{request.path}.html", 0.1)]), content_type="application/xml")
+
+    for path, h in {"/robots.txt": robots, "/sitemap_index.xml": index, "/news.xml.gz": news_gz, "/old.xml": old,
+                    "/nested_index.xml": nested, "/deep.xml": deep, "/plain.xml": plain, "/bomb.xml": bomb,
+                    "/many.xml": many}.items():
+        app.router.add_get(path, h)
+    app.router.add_get("/m{n}.xml", m)
+    return app
+
+
+def source(url: str, **kw) -> Source:
+    return Source(name="sm", kind="sitemap", url=url, category="intl", **kw)
+
+
+def run(coro_fn):
+    return asyncio.run(coro_fn())
+
+
+def test_robots_discovery_index_gzip_news_and_age_filter():
+    hits: dict[str, int] = {}
+
+    async def go():
+        async with serve_base(make_app(hits)) as base, Fetcher(FAST) as f:
+            return await discover(source(base + "/", max_age_days=3), f, Path(".")), base
+
+    cands, base = run(go)
+    urls = [c.url for c in cands]
+    assert urls[:2] == [f"{base}/a/1.html", f"{base}/a/2.html"]  # newest first
+    assert f"{base}/a/old.html" not in urls and f"{base}/a/ancient.html" not in urls  # older than 3 days
+    assert f"{base}/a/deep.html" in urls  # undated URLs are taken
+    assert cands[0].title == "标题/a/1.html" and cands[0].published is not None
+    assert "/old.xml" not in hits  # an index entry older than the window is not fetched
+
+
+def test_max_depth_and_max_sitemaps_bound_the_crawl():
+    hits: dict[str, int] = {}
+
+    async def go():
+        async with serve_base(make_app(hits)) as base, Fetcher(FAST) as f:
+            shallow = await discover(source(base + "/sitemap_index.xml", max_depth=2), f, Path("."))
+            capped = await discover(source(base + "/many.xml", max_sitemaps=5, limit=1000), f, Path("."))
+            return shallow, capped, base
+
+    shallow, capped, base = run(go)
+    assert f"{base}/a/deep.html" not in [c.url for c in shallow]  # three levels down
+    assert "/deep.xml" not in hits
+    assert len(capped) == 4 and sum(1 for p in hits if p.startswith("/m")) == 5  # the index + 4 sitemaps
+
+
+def test_entity_bomb_is_refused_and_conditional_get_parses_nothing_on_304():
+    hits: dict[str, int] = {}
+
+    async def go():
+        async with serve_base(make_app(hits)) as base, Fetcher(FAST) as f:
+            with pytest.raises(SourceError, match="entities"):
+                await discover(source(base + "/bomb.xml"), f, Path("."))
+            first = await discover_source(source(base + "/plain.xml"), f, Path("."))
+            saved = first.validators
+            again = await discover_source(source(base + "/plain.xml"), f, Path("."),
+                                          lambda u: saved.get(u, (None, None)))
+            return first, again, base
+
+    first, again, base = run(go)
+    assert [c.url for c in first.candidates] == [f"{base}/a/p1.html", f"{base}/a/p2.html"]
+    assert first.validators == {f"{base}/plain.xml": ('"v1"', None)}
+    assert again.candidates == [] and again.not_modified == [f"{base}/plain.xml"]
+    assert hits["/plain.xml"] == 2

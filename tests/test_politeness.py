@@ -1,0 +1,140 @@
+"""Politeness at the level of a run: robots.txt, Crawl-delay, conditional GET, retries on later runs."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from aiohttp import web
+
+from .conftest import FAST_FETCH, NTD, write_config
+from .test_pipeline import cli_run
+
+SEED = (NTD / "a103612902.html").read_text(encoding="utf-8")
+
+
+class Site:
+    """An aiohttp site in its own thread: a feed with ETag, three articles, robots.txt; it logs requests."""
+
+    def __init__(self, robots: str, flaky: str | None = None) -> None:
+        self.robots = robots
+        self.flaky = flaky  # this article answers 500 twice (a run retries once), then 200
+        self.log: list[tuple[float, str, dict]] = []
+        self._failures = 0
+        self.base = ""
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> Site:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+    def paths(self) -> list[str]:
+        return [p for _, p, _ in self.log]
+
+    def _serve(self) -> None:
+        import asyncio
+
+        async def main() -> None:
+            self._stop = asyncio.Event()
+            app = web.Application()
+            app.router.add_get("/{tail:.*}", self._handle)
+            runner = web.AppRunner(app)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port = site._server.sockets[0].getsockname()[1]
+            self.base = f"http://127.0.0.1:{port}"
+            self._ready.set()
+            await self._stop.wait()
+            await runner.cleanup()
+
+        self._loop = asyncio.new_event_loop()
+        self._loop.run_until_complete(main())
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        self.log.append((time.monotonic(), request.path, dict(request.headers)))
+        if request.path == "/robots.txt":
+            return web.Response(text=self.robots)
+        if request.path == "/feed.xml":
+            if request.headers.get("If-None-Match") == '"f1"':
+                return web.Response(status=304)
+            items = "".join(f"<item><title>t{i}</title><link>{self.base}/a/a10361290{i}.html</link></item>"
+                            for i in range(3))
+            return web.Response(text=f'<rss version="2.0"><channel><title>f</title>{items}</channel></rss>',
+                                content_type="application/rss+xml", headers={"ETag": '"f1"'})
+        if request.path.startswith("/a/"):
+            if request.path == self.flaky and self._failures < 2:
+                self._failures += 1
+                return web.Response(status=500)
+            n = request.path[-6]
+            html = SEED.replace("普京邀习近平访俄 中国官媒只字未提", f"普京邀习近平访俄 中国官媒只字未提 之{n}") \
+                .replace("https://www.ntdtv.com/gb/2023/01/01/a103612902.html", f"{self.base}{request.path}") \
+                .replace("俄中两国领导人31日互致新年贺电", f"俄中两国领导人31日互致新年贺电（第{n}稿）")
+            return web.Response(text=html, content_type="text/html", charset="utf-8")
+        return web.Response(status=404)
+
+
+CONFIG = """
+[site]
+title = "镜像"
+
+[categories.intl]
+title = "国际"
+
+[[sources]]
+name = "s"
+kind = "rss"
+url = "{base}/feed.xml"
+category = "intl"
+{extra}
+""" + FAST_FETCH
+
+
+def config(tmp_path, base: str, extra: str = ""):
+    return write_config(tmp_path, CONFIG, base=base, extra=extra)
+
+
+def test_robots_disallow_is_obeyed_and_the_source_override_warns(tmp_path):
+    with Site("User-agent: *\nDisallow: /a/a103612901.html\n") as site:
+        (tmp_path / "obey").mkdir()
+        cfg = config(tmp_path / "obey", site.base)
+        res = cli_run(cfg, "run")
+        assert res.exit_code == 1
+        assert "/a/a103612901.html" not in site.paths()
+        assert "robots.txt" in cli_run(cfg, "status").output
+        (tmp_path / "ignore").mkdir()
+        cfg2 = config(tmp_path / "ignore", site.base, "obey_robots = false")
+        res = cli_run(cfg2, "run")
+        assert res.exit_code == 0
+        assert "/a/a103612901.html" in site.paths()
+        assert res.output.count("ignores robots.txt") == 1
+
+
+def test_crawl_delay_spaces_requests_to_a_host(tmp_path):
+    with Site("User-agent: *\nCrawl-delay: 0.5\n") as site:
+        assert cli_run(config(tmp_path, site.base), "run").exit_code == 0
+        times = [t for t, p, _ in site.log if p != "/robots.txt"]
+    assert len(times) == 4  # the feed and three articles
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert min(gaps) >= 0.45
+
+
+def test_unchanged_feed_costs_a_304_and_failed_articles_are_retried_next_run(tmp_path):
+    with Site("User-agent: *\nAllow: /\n", flaky="/a/a103612902.html") as site:
+        cfg = config(tmp_path, site.base)
+        first = cli_run(cfg, "run")
+        assert first.exit_code == 1 and "HTTP 500" in first.output
+        site.log.clear()
+        second = cli_run(cfg, "run")
+        assert second.exit_code == 0, second.output
+        feed = [h for _, p, h in site.log if p == "/feed.xml"]
+        assert feed and feed[0].get("If-None-Match") == '"f1"'
+        assert "not modified" in second.output
+        assert [p for p in site.paths() if p.startswith("/a/")] == ["/a/a103612902.html"]  # only the failed one
+    assert (tmp_path / "mirror/pages/intl/a103612902.md").exists()

@@ -1,0 +1,95 @@
+"""WARC provenance: raw responses written per run, referenced from the store and the page; re-extraction
+from them with no network."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import re
+
+from warcio.archiveiterator import ArchiveIterator
+
+from newsmirror.demo.server import SiteServer
+from newsmirror.store import Store
+
+from .conftest import FAST_FETCH, NTD, NTD_ROUTES, SEED_PATH, minimal_config
+from .test_pipeline import SEED_PAGE, body_paragraphs, cli_run, seed_paragraphs
+
+
+def test_warc_records_store_refs_and_reextract_offline(tmp_path):
+    with SiteServer(NTD, ["https://www.ntdtv.com"], routes=NTD_ROUTES) as server:
+        cfg = minimal_config(tmp_path, server.base, extra=FAST_FETCH)
+        assert cli_run(cfg.path, "run").exit_code == 0
+        base = server.base
+    warcs = list((tmp_path / "warcs").glob("*.warc.gz"))
+    assert len(warcs) == 1 and not (cfg.output_dir / "warcs").exists()  # beside the store, not published
+    responses, requests = {}, {}
+    with open(warcs[0], "rb") as fh:
+        for rec in ArchiveIterator(fh):
+            uri = rec.rec_headers.get_header("WARC-Target-URI")
+            if rec.rec_type == "response":
+                raw = rec.raw_stream.read()
+                responses[uri] = (rec.rec_headers, rec.http_headers, raw)
+            elif rec.rec_type == "request":
+                requests[uri] = rec.http_headers
+    url = base + SEED_PATH
+    assert set(responses) == {url}  # only responses that produced an article; not the feed, not robots.txt
+    rec_headers, http_headers, raw = responses[url]
+    assert http_headers.get_statuscode() == "200"
+    assert http_headers.get_header("Content-Type") == "text/html; charset=utf-8"
+    digest = "sha1:" + base64.b32encode(hashlib.sha1(raw).digest()).decode()
+    assert rec_headers.get_header("WARC-Payload-Digest") == digest
+    assert "普京邀习近平访俄" in raw.decode("utf-8")
+    assert requests[url].get_header("User-Agent").startswith("newsmirror")
+
+    store = Store(cfg.store_path)
+    a = store.article("a103612902")
+    assert a.warc_record_id == rec_headers.get_header("WARC-Record-ID") and a.warc_digest == digest
+    store.close()
+    page = (cfg.output_dir / SEED_PAGE).read_text(encoding="utf-8")
+    meta = json.loads(re.search(r"<!-- newsmirror (\{.*\}) -->", page).group(1))
+    assert meta["warc_record_id"] == a.warc_record_id and meta["warc_payload_digest"] == digest
+
+    # the server is gone; new rules drop the last paragraph; re-extract from the WARC
+    text = cfg.path.read_text(encoding="utf-8") + '\n[sources.rules]\nbody = "div.post_content"\n' \
+        'remove = [".single_ad", "p:last-child"]\n'
+    cfg.path.write_text(text, encoding="utf-8")
+    res = cli_run(cfg.path, "build", "--reextract")
+    assert res.exit_code == 0, res.output
+    assert "1 updated" in res.output
+    page = (cfg.output_dir / SEED_PAGE).read_text(encoding="utf-8")
+    assert body_paragraphs(page) == seed_paragraphs()[:-1]
+
+
+def test_gzip_responses_are_kept_as_received(tmp_path):
+    """A gzip-coded response goes into the WARC still coded; re-extraction decodes it."""
+    import asyncio
+
+    from aiohttp import web
+
+    from newsmirror.config import Fetch
+    from newsmirror.fetch import Fetcher
+    from newsmirror.fetch.warc import WarcWriter, read_page
+
+    from .conftest import serve_app
+
+    html = (NTD / "a103612902.html").read_bytes()
+
+    async def page(_request: web.Request) -> web.Response:
+        return web.Response(body=gzip.compress(html), headers={"Content-Encoding": "gzip",
+                                                              "Content-Type": "text/html; charset=utf-8"})
+
+    async def go():
+        app = web.Application()
+        app.router.add_get("/a.html", page)
+        async with serve_app(app) as server, Fetcher(Fetch(obey_robots=False)) as f:
+            return await f.get(str(server.make_url("/a.html")))
+
+    resp = asyncio.run(go())
+    assert resp.body == html and resp.raw_body == gzip.compress(html)
+    with WarcWriter(tmp_path, "t") as w:
+        ref = w.write(resp)
+    back = read_page(tmp_path, ref)
+    assert back.body == html and "普京邀习近平访俄" in back.text
