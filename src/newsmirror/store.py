@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS articles (
     fetched_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash);
+CREATE INDEX IF NOT EXISTS articles_url ON articles(url);
 CREATE INDEX IF NOT EXISTS articles_cat ON articles(category, published);
 CREATE TABLE IF NOT EXISTS links (
     article_id TEXT NOT NULL,
@@ -273,12 +274,14 @@ class Store:
         return self._article(r) if r else None
 
     def article_by_url(self, url: str) -> StoredArticle | None:
-        r = self.db.execute(
-            "SELECT * FROM articles WHERE canonical_url=? OR url=? "
-            "OR id=(SELECT article_id FROM urls WHERE url=? AND status IN ('ok', 'duplicate'))",
-            (url, url, url),
-        ).fetchone()
-        return self._article(r) if r else None
+        """The article at this URL: its canonical URL, the URL it was fetched from, or a URL that led to it."""
+        for q in ("SELECT * FROM articles WHERE canonical_url=?", "SELECT * FROM articles WHERE url=?",
+                  "SELECT a.* FROM urls u JOIN articles a ON a.id=u.article_id WHERE u.url=? "
+                  "AND u.status IN ('ok', 'duplicate')"):
+            r = self.db.execute(q, (url,)).fetchone()  # one indexed lookup each
+            if r:
+                return self._article(r)
+        return None
 
     def article_by_hash(self, content_hash: str) -> StoredArticle | None:
         r = self.db.execute("SELECT * FROM articles WHERE content_hash=?", (content_hash,)).fetchone()
