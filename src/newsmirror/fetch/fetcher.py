@@ -43,6 +43,13 @@ class FetchError(Exception):
         self.retry_after = retry_after
 
 
+def brief(text: object, limit: int = 200) -> str:
+    """Text that may quote what a server sent (a reason phrase, a Location, a parser error showing the
+    bytes it choked on) as one line of at most `limit` characters, fit for the log and `status`."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
     if not value:
@@ -172,7 +179,7 @@ class Fetcher:
         for _hop in range(self.cfg.max_redirects + 1):
             scheme = urlsplit(current).scheme.lower()
             if scheme not in ("http", "https"):
-                raise FetchError(url, f"redirected to a {scheme or 'relative'}: URL ({current}); "
+                raise FetchError(url, f"redirected to a {brief(scheme, 20) or 'relative'}: URL ({brief(current)}); "
                                       "only http(s) is followed")
             try:
                 async with self._session.get(
@@ -193,7 +200,7 @@ class Fetcher:
                                         text="", encoding="utf-8")
                     if resp.status >= 400:
                         retry = resp.status in RETRY_STATUSES
-                        raise FetchError(url, f"HTTP {resp.status} {resp.reason or ''}".strip(), status=resp.status,
+                        raise FetchError(url, brief(f"HTTP {resp.status} {resp.reason or ''}"), status=resp.status,
                                          retry=retry, retry_after=parse_retry_after(resp.headers.get("Retry-After")))
                     raw = await self._read_capped(url, resp)
                     body = decompress(raw, headers.get("content-encoding"), self.cfg.max_bytes, url)
@@ -211,14 +218,18 @@ class Fetcher:
             except (TimeoutError, aiohttp.ServerTimeoutError):
                 raise FetchError(url, "timed out (fetch.read_timeout / fetch.total_timeout)", retry=True) from None
             except aiohttp.ClientConnectorError as exc:
-                raise FetchError(url, f"cannot connect to {exc.host}:{exc.port} ({exc.os_error.strerror or exc})",
+                raise FetchError(url, f"cannot connect to {exc.host}:{exc.port} "
+                                      f"({brief(exc.os_error.strerror or exc)})", retry=True) from None
+            except aiohttp.ServerDisconnectedError:
+                # its text is the repr of the half-read response, headers and all: not a reason to show
+                raise FetchError(url, "the server disconnected before the response was complete",
                                  retry=True) from None
             except aiohttp.ClientPayloadError as exc:
-                raise FetchError(url, f"broken response body ({exc})", retry=True) from None
+                raise FetchError(url, f"broken response body ({brief(exc)})", retry=True) from None
             except aiohttp.ClientResponseError as exc:
-                raise FetchError(url, f"bad HTTP response ({exc.message})", retry=True) from None
+                raise FetchError(url, f"bad HTTP response ({brief(exc.message)})", retry=True) from None
             except aiohttp.ClientError as exc:
-                raise FetchError(url, f"{type(exc).__name__}: {exc}", retry=True) from None
+                raise FetchError(url, f"{type(exc).__name__}: {brief(exc)}", retry=True) from None
         raise FetchError(url, f"more than {self.cfg.max_redirects} redirects (fetch.max_redirects)")
 
     async def _read_capped(self, url: str, resp: aiohttp.ClientResponse) -> bytes:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import calendar
+import codecs
+import re
 from datetime import UTC, datetime
 from urllib.parse import urljoin
 
@@ -24,10 +26,57 @@ def _when(entry: dict, key: str) -> datetime | None:
         return None
 
 
+def _as_text(body: bytes) -> str:
+    """Enough of a decoding to see markup: UTF-16/32 by BOM or by a NUL beside the first '<', else latin-1."""
+    for bom, enc in ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+                     (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if body.startswith(bom):
+            return body[len(bom):].decode(enc, "replace")
+    if body[:2] == b"<\x00":
+        return body.decode("utf-16-le", "replace")
+    if body[:2] == b"\x00<":
+        return body.decode("utf-16-be", "replace")
+    return body.decode("latin-1")
+
+
+_PROLOG_STOP = re.compile(r"[<\"']")
+
+
+def _prolog(text: str) -> str:
+    """What comes before the root element: the XML declaration, comments, PIs and the DOCTYPE with its DTD.
+
+    One pass; comments, PIs and quoted literals (a SYSTEM id may hold a '<') are skipped whole, so a
+    '<x' inside one does not end the prolog early.
+    """
+    i = 0
+    while True:
+        m = _PROLOG_STOP.search(text, i)
+        if m is None:
+            return text
+        j = m.start()
+        if text[j] != "<":
+            end, skip = text.find(text[j], j + 1), 1
+        elif text.startswith("<!--", j):
+            end, skip = text.find("-->", j + 4), 3
+        elif text.startswith("<?", j):
+            end, skip = text.find("?>", j + 2), 2
+        elif text.startswith("<!", j):  # <!DOCTYPE, and the declarations of its internal subset
+            end, skip = j, 2
+        else:
+            return text[:j]
+        if end < 0:
+            return text
+        i = end + skip
+
+
 def refuses_entities(body: bytes) -> bool:
-    """A DOCTYPE that declares entities has no business in a feed or sitemap: billion laughs, XXE."""
-    head = body[:65536]
-    return b"<!ENTITY" in head or b"<!entity" in head
+    """A DOCTYPE that declares entities has no business in a feed or sitemap: billion laughs, XXE.
+
+    The whole prolog is looked at, however long: a fixed window is bypassed by a long comment before
+    the DOCTYPE.
+    """
+    text = _as_text(body).lower()
+    return "<!entity" in text and "<!entity" in _prolog(text)
 
 
 def parse_feed(body: bytes, url: str, source: Source) -> list[Candidate]:
