@@ -138,3 +138,16 @@ def test_unchanged_feed_costs_a_304_and_failed_articles_are_retried_next_run(tmp
         assert "not modified" in second.output
         assert [p for p in site.paths() if p.startswith("/a/")] == ["/a/a103612902.html"]  # only the failed one
     assert (tmp_path / "mirror/pages/intl/a103612902.md").exists()
+
+
+def test_a_run_stops_starting_articles_at_max_run_seconds_and_the_next_run_finishes(tmp_path):
+    with Site("User-agent: *\nAllow: /\n") as site:
+        cfg = config(tmp_path, site.base)
+        text = cfg.read_text(encoding="utf-8")
+        cfg.write_text(text.replace("[fetch]", "[fetch]\nmax_run_seconds = 0.000001"), encoding="utf-8")
+        res = cli_run(cfg, "run")
+        assert res.exit_code == 0 and "3 left for the next run" in res.output
+        assert not (tmp_path / "mirror/pages").exists()
+        cfg.write_text(text, encoding="utf-8")
+        res = cli_run(cfg, "run")  # the feed answers 304 now; the pending URLs are still fetched
+        assert res.exit_code == 0 and "3 new" in res.output

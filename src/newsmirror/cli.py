@@ -102,6 +102,7 @@ def _summary(report: RunReport) -> int:
     click.echo(
         f"{report.new} new, {report.updated} updated, {report.unchanged} unchanged, {report.duplicates} duplicates, "
         f"{report.removed} removed, {report.failed} failed, {report.source_errors} source errors"
+        + (f", {report.deferred} left for the next run" if report.deferred else "")
         + ("; committed" if report.committed else "; nothing to commit")
     )
     for what, reason in report.failures[:20]:

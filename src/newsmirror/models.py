@@ -106,6 +106,7 @@ class RunReport:
     failed: int = 0
     duplicates: int = 0
     source_errors: int = 0
+    deferred: int = 0  # left for the next run (fetch.max_run_seconds)
     committed: bool = False
     failures: list[tuple[str, str]] = field(default_factory=list)
 

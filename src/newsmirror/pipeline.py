@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +79,7 @@ class Mirror:
         self.renderer = Renderer(cfg)
         self._lock_fd: int | None = None
         self.warc: WarcWriter | None = None
+        self._started = time.monotonic()
 
     # -- locking: one run at a time per store; the OS drops the lock when a process dies
     def lock(self) -> None:
@@ -225,9 +227,14 @@ class Mirror:
         if not todo:
             return changed
         self.progress.start("fetching", len(todo))
+        deadline = self._started + self.cfg.fetch.max_run_seconds
+        deferred: list[str] = []
 
         async def one(c: Candidate) -> None:
             try:
+                if time.monotonic() > deadline:  # bounded runs: what is left stays pending for the next one
+                    deferred.append(c.url)
+                    return
                 aid = await self._mirror_one(c, fetcher, report)
                 if aid:
                     changed.add(aid)
@@ -236,6 +243,10 @@ class Mirror:
 
         await asyncio.gather(*(one(c) for c in todo))
         self.progress.stop()
+        if deferred:
+            report.deferred = len(deferred)
+            log.warning("fetch.max_run_seconds (%s s) reached: %d URLs left for the next run",
+                        self.cfg.fetch.max_run_seconds, len(deferred))
         # pages that link to an article we just got now point at our copy
         if self.cfg.site.link_policy == "mirror" and changed:
             urls: set[str] = set()

@@ -133,3 +133,13 @@ def test_undeclared_utf8_is_utf8():
 ])
 def test_normalise_label(label, want):
     assert normalise_label(label) == want
+
+
+def test_a_wrong_utf8_label_on_gbk_bytes_falls_back_to_detection():
+    text = "长江中下游地区遭遇特大暴雨，多地启动防汛应急响应，气象部门提醒市民注意出行安全。" * 5
+    decoded, enc = decode(text.encode("gbk"), "text/html; charset=utf-8")
+    assert decoded == text and enc == "gb18030"
+    # a few stray bad bytes in real UTF-8 do not flip the page to another encoding
+    mostly = ("这是一段正常的中文。" * 50).encode() + b"\xff"
+    decoded, enc = decode(mostly, "text/html; charset=utf-8")
+    assert enc == "utf-8" and decoded.startswith("这是一段正常的中文")

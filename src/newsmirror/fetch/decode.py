@@ -106,4 +106,15 @@ def decode(body: bytes, content_type: str | None = None) -> tuple[str, str]:
             enc = normalise_label(best.encoding) if best else None
             enc = enc or "utf-8"
     text = body.decode(enc, errors="replace")
+    bad = text.count("\ufffd")
+    if bad > 8 and bad > len(text) // 200:
+        # the label is wrong (a GBK page served as UTF-8): if detection finds an encoding that reads
+        # the bytes cleanly, use it rather than publish replacement characters
+        best = from_bytes(body[:200_000]).best()
+        other = normalise_label(best.encoding) if best else None
+        if other and other != enc:
+            try:
+                return body.decode(other).replace("\x00", ""), other
+            except (UnicodeDecodeError, LookupError):
+                pass
     return text.replace("\x00", ""), enc
