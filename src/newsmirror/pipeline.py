@@ -382,7 +382,10 @@ class Mirror:
         committed (dirty), or every page when `changed` is None or the config or templates changed."""
         ensure_repo(self.out)
         fp = self.renderer.fingerprint()
-        if changed is None or self.store.get_meta("render_fingerprint") != fp:
+        full = changed is None or self.store.get_meta("render_fingerprint") != fp
+        qr_base = self.cfg.site.base_url or ""
+        all_qr = full or self.store.get_meta("qr_base_url") != qr_base  # a killed rebuild did not finish them
+        if full:
             with self.store.tx():  # every page is due; remembered before any is written
                 self.store.db.execute("UPDATE articles SET dirty=1")
                 self.store.set_meta("render_fingerprint", fp)
@@ -411,14 +414,30 @@ class Mirror:
             a = self.store.article(lite.id)
             if a is None:
                 continue
-            for rel_path, data in self.renderer.article(a, mirrored).items():
+            # a page's QR code only changes with its share URL (base_url: a full build)
+            with_qr = all_qr or not (self.out / qr_path(a.category, a.id)).exists()
+            for rel_path, data in self.renderer.article(a, mirrored, with_qr).items():
                 write(rel_path, data)
             result.rendered.add(a.id)
         result.rendered |= due - kept_ids  # not in the tree (retention): nothing to render
         counts, label = self.counts()
-        for rel_path, data in self.renderer.indexes(kept, counts, label).items():
-            expected.add(rel_path)
-            write(rel_path, data)
+        # the indexes depend only on the kept articles' listing fields (and counts): skip them when
+        # nothing of that changed and they are all there
+        digest = hashlib.sha256(json.dumps(
+            [fp, counts, [(a.id, a.category, a.title, a.sort_date.isoformat(), a.pick, a.fetched_at.isoformat())
+                          for a in kept]], sort_keys=True, default=str).encode()).hexdigest()
+        listed = json.loads(self.store.get_meta("index_files") or "[]")
+        if not full and digest == self.store.get_meta("index_digest") and listed and \
+                all((self.out / p).exists() for p in listed):
+            expected.update(listed)
+        else:
+            files = self.renderer.indexes(kept, counts, label)
+            for rel_path, data in files.items():
+                expected.add(rel_path)
+                write(rel_path, data)
+            with self.store.tx():
+                self.store.set_meta("index_digest", digest)
+                self.store.set_meta("index_files", json.dumps(sorted(files)))
         for d in MANAGED_DIRS:
             root = self.out / d
             if not root.exists():
@@ -431,6 +450,7 @@ class Mirror:
             for sub in sorted((q for q in root.rglob("*") if q.is_dir()), reverse=True):
                 if not any(sub.iterdir()):
                     sub.rmdir()
+        self.store.set_meta("qr_base_url", qr_base)
         return result
 
     def reextract(self) -> RunReport:

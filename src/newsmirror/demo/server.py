@@ -8,6 +8,7 @@ demo` and by the tests.
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 import threading
 from collections.abc import Iterable
@@ -65,9 +66,17 @@ class SiteServer:
                 if ctype.startswith(TEXT_TYPES):
                     for origin in outer.origins:
                         data = data.replace(origin.encode(), outer.base.encode())
+                etag = '"' + hashlib.sha1(data).hexdigest()[:16] + '"'
+                if self.headers.get("If-None-Match") == etag:  # as a real web server does
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 self.send_response(200)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(data)))
+                self.send_header("ETag", etag)
                 self.end_headers()
                 self.wfile.write(data)
 

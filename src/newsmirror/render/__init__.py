@@ -136,8 +136,9 @@ class Renderer:
         return f"{self.site.base_url}/{path}" if self.site.base_url else None
 
     # -- pages
-    def article(self, a: StoredArticle, mirrored: Callable[[str], str | None]) -> dict[str, bytes]:
-        """The page (and its QR code) of one article, keyed by path in the tree."""
+    def article(self, a: StoredArticle, mirrored: Callable[[str], str | None],
+                with_qr: bool = True) -> dict[str, bytes]:
+        """The page (and its QR code, unless `with_qr` is False) of one article, keyed by path in the tree."""
         here = page_path(a.category, a.id)
 
         def ours(url: str) -> str | None:
@@ -150,7 +151,8 @@ class Renderer:
         files: dict[str, bytes] = {}
         qr = None
         if share:
-            files[qr_path(a.category, a.id)] = qr_png(share)
+            if with_qr:
+                files[qr_path(a.category, a.id)] = qr_png(share)
             qr = posixpath.basename(qr_path(a.category, a.id))
         counter = None
         if self.site.counter_url:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import re
 
-from markdownify import MarkdownConverter
-
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
 
 
@@ -24,43 +22,55 @@ def md_url(url: str) -> str:
     return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
 
 
-class _Converter(MarkdownConverter):
-    def escape(self, text, parent_tags):  # type: ignore[override]
-        # text that reads "<script>" in the page must not become raw HTML in the Markdown
-        return super().escape(text, parent_tags).replace("<", "\\<")
+_CONVERTER: type | None = None
 
-    def convert_img(self, el, text, parent_tags):  # type: ignore[override]
-        src = el.get("src") or ""
-        if not src:
-            return ""
-        alt = md_text(el.get("alt") or "")
-        return f"![{alt}]({md_url(src)})"
 
-    def convert_figure(self, el, text, parent_tags):  # type: ignore[override]
-        return f"\n\n{text.strip()}\n\n"
+def _converter() -> type:
+    """The Markdown converter class, built on first use (markdownify pulls in BeautifulSoup, slow to import)."""
+    global _CONVERTER
+    if _CONVERTER is None:
+        from markdownify import MarkdownConverter
 
-    def convert_figcaption(self, el, text, parent_tags):  # type: ignore[override]
-        caption = " ".join(text.split())
-        return f"\n\n_{caption}_\n\n" if caption else ""
+        class _Converter(MarkdownConverter):
+            def escape(self, text, parent_tags):  # type: ignore[override]
+                # text that reads "<script>" in the page must not become raw HTML in the Markdown
+                return super().escape(text, parent_tags).replace("<", "\\<")
 
-    def convert_a(self, el, text, parent_tags):  # type: ignore[override]
-        href = el.get("href")
-        text = text.strip()
-        if not href:
-            return text
-        if not text:
-            return ""
-        return f"[{text}]({md_url(href)})"
+            def convert_img(self, el, text, parent_tags):  # type: ignore[override]
+                src = el.get("src") or ""
+                if not src:
+                    return ""
+                alt = md_text(el.get("alt") or "")
+                return f"![{alt}]({md_url(src)})"
 
-    def convert_sub(self, el, text, parent_tags):  # type: ignore[override]
-        return f"<sub>{text}</sub>" if text.strip() else ""
+            def convert_figure(self, el, text, parent_tags):  # type: ignore[override]
+                return f"\n\n{text.strip()}\n\n"
 
-    def convert_sup(self, el, text, parent_tags):  # type: ignore[override]
-        return f"<sup>{text}</sup>" if text.strip() else ""
+            def convert_figcaption(self, el, text, parent_tags):  # type: ignore[override]
+                caption = " ".join(text.split())
+                return f"\n\n_{caption}_\n\n" if caption else ""
+
+            def convert_a(self, el, text, parent_tags):  # type: ignore[override]
+                href = el.get("href")
+                text = text.strip()
+                if not href:
+                    return text
+                if not text:
+                    return ""
+                return f"[{text}]({md_url(href)})"
+
+            def convert_sub(self, el, text, parent_tags):  # type: ignore[override]
+                return f"<sub>{text}</sub>" if text.strip() else ""
+
+            def convert_sup(self, el, text, parent_tags):  # type: ignore[override]
+                return f"<sup>{text}</sup>" if text.strip() else ""
+
+        _CONVERTER = _Converter
+    return _CONVERTER
 
 
 def html_to_markdown(body_html: str) -> str:
-    md = _Converter(
+    md = _converter()(
         heading_style="ATX",
         bullets="-",
         strong_em_symbol="*",
