@@ -12,25 +12,28 @@ import fcntl
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import lxml.html
 
-from .config import Config
+from .config import Config, Rules
 from .extract import ExtractError, extract
 from .fetch import Fetcher, FetchError
 from .fetch.warc import WarcRef, WarcWriter, read_page
 from .fsutil import remove_stale_temps, write_if_changed
 from .ids import article_id, normalise_url
-from .models import Candidate, RunReport, StoredArticle
+from .models import Article, Candidate, RunReport, StoredArticle
 from .publish import commit_all, ensure_repo
 from .publish.git import clear_stale_git_locks
-from .render import Renderer, page_path, qr_path
+from .render import Renderer, heavy_work, page_path, qr_path
 from .sources import SourceError, discover_source
 from .store import Store, now
 from .transform import link_targets, sanitize
@@ -39,6 +42,31 @@ log = logging.getLogger("newsmirror")
 
 MANAGED_DIRS = ("pages", "indexes")
 HTML_TYPES = re.compile(r"^(text/html|application/xhtml\+xml|text/plain|application/xml|text/xml)\b", re.I)
+
+
+PARALLEL_FROM = 200  # pages or articles: below this, a worker pool costs more than it saves
+
+
+@contextmanager
+def worker_pool(n_items: int) -> Iterator[ProcessPoolExecutor | None]:
+    """Worker processes for CPU-bound work (extraction; Markdown and QR codes) when there is much of it.
+
+    Forked, so nothing is imported again; None (work inline) for small jobs or where fork is missing.
+    """
+    workers = min(os.cpu_count() or 1, 8)
+    if n_items < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        yield None
+        return
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def batched(items: list, n: int) -> Iterator[list]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
 
 
 class RunLocked(Exception):
@@ -51,6 +79,27 @@ class Progress:
     def start(self, label: str, total: int) -> None: ...
     def advance(self, n: int = 1) -> None: ...
     def stop(self) -> None: ...
+
+
+Analysed = tuple[Article, str, set[str]]  # the article, its content hash, the URLs its body links to
+
+
+def analyse(html: str, url: str, rules: Rules | None) -> Analysed | str:
+    """Extract and sanitise one page: the article, its content hash and links; or why it failed.
+
+    Pure and picklable, so it runs in worker processes when there are many pages.
+    """
+    try:
+        art = extract(html, url, rules)
+    except ExtractError as exc:
+        return exc.reason
+    except Exception as exc:  # a page that breaks the parser must not break the run
+        return f"extraction crashed ({type(exc).__name__}: {exc})"
+    art.body_html = sanitize(art.body_html, url)
+    body = lxml.html.fragment_fromstring(art.body_html or "<p></p>", create_parent="div")
+    if len(body.text_content().strip()) < 20:
+        return "no content left after removing scripts, ads and embeds"
+    return art, content_hash(art.title, art.body_html), link_targets(art.body_html)
 
 
 def content_hash(title: str, body_html: str) -> str:
@@ -80,6 +129,7 @@ class Mirror:
         self._lock_fd: int | None = None
         self.warc: WarcWriter | None = None
         self._started = time.monotonic()
+        self.pool: ProcessPoolExecutor | None = None
 
     # -- locking: one run at a time per store; the OS drops the lock when a process dies
     def lock(self) -> None:
@@ -227,6 +277,23 @@ class Mirror:
         if not todo:
             return changed
         self.progress.start("fetching", len(todo))
+        with worker_pool(len(todo)) as self.pool:
+            await self._fetch_each(todo, fetcher, report, changed)
+        self.pool = None
+        self.progress.stop()
+        # pages that link to an article we just got now point at our copy
+        if self.cfg.site.link_policy == "mirror" and changed:
+            urls: set[str] = set()
+            for aid in changed:
+                a = self.store.article(aid)
+                if a:
+                    urls.update({a.url, a.canonical_url})
+            urls.update(c.url for c in todo)
+            changed |= self.store.linking_to(urls)
+        return changed
+
+    async def _fetch_each(self, todo: list[Candidate], fetcher: Fetcher, report: RunReport,
+                          changed: set[str]) -> None:
         deadline = self._started + self.cfg.fetch.max_run_seconds
         deferred: list[str] = []
 
@@ -242,21 +309,10 @@ class Mirror:
                 self.progress.advance()
 
         await asyncio.gather(*(one(c) for c in todo))
-        self.progress.stop()
         if deferred:
             report.deferred = len(deferred)
             log.warning("fetch.max_run_seconds (%s s) reached: %d URLs left for the next run",
                         self.cfg.fetch.max_run_seconds, len(deferred))
-        # pages that link to an article we just got now point at our copy
-        if self.cfg.site.link_policy == "mirror" and changed:
-            urls: set[str] = set()
-            for aid in changed:
-                a = self.store.article(aid)
-                if a:
-                    urls.update({a.url, a.canonical_url})
-            urls.update(c.url for c in todo)
-            changed |= self.store.linking_to(urls)
-        return changed
 
     def _fail(self, c: Candidate, reason: str, report: RunReport) -> None:
         log.error("failed %s: %s", c.url, reason)
@@ -284,33 +340,27 @@ class Mirror:
         def archive() -> WarcRef | None:
             return self.warc.write(resp) if self.warc else None
 
-        return self._process(c, resp.text, resp.final_url, archive, report)
-
-    def _process(self, c: Candidate, html: str, url: str, archive: Callable[[], WarcRef | None],
-                 report: RunReport) -> str | None:
-        """Extract, sanitise, deduplicate and store one page; the article's id when it is new or changed.
-
-        `archive()` writes the response to the WARC (before the store refers to it) and returns where.
-        """
         rules = self._rules(c.source)
-        try:
-            art = extract(html, url, rules)
-        except ExtractError as exc:
-            self._fail(c, exc.reason, report)
+        if self.pool is not None:
+            loop = asyncio.get_running_loop()
+            analysed = await loop.run_in_executor(self.pool, analyse, resp.text, resp.final_url, rules)
+        else:
+            analysed = analyse(resp.text, resp.final_url, rules)
+        return self._process(c, analysed, archive, report)
+
+    def _process(self, c: Candidate, analysed: Analysed | str, archive: Callable[[], WarcRef | None],
+                 report: RunReport) -> str | None:
+        """Deduplicate and store one analysed page; the article's id when it is new or changed.
+
+        `analysed` is what analyse() made of the page, or why it failed. `archive()` writes the
+        response to the WARC (before the store refers to it) and returns where.
+        """
+        if isinstance(analysed, str):
+            self._fail(c, analysed, report)
             return None
-        except Exception as exc:  # a page that breaks the parser must not break the run
-            self._fail(c, f"extraction crashed ({type(exc).__name__}: {exc})", report)
-            return None
-        art.body_html = sanitize(art.body_html, url)
-        body = lxml.html.fragment_fromstring(art.body_html or "<p></p>", create_parent="div")
-        if len(body.text_content().strip()) < 20:
-            self._fail(c, "no content left after removing scripts, ads and embeds", report)
-            return None
+        art, h, targets = analysed
         art.source, art.category = c.source, c.category
         art.published = art.published or c.published
-        if not art.title and c.title:
-            art.title = c.title
-        h = content_hash(art.title, art.body_html)
         existing = self.store.article_by_url(art.canonical_url) or self.store.article_by_url(c.url)
         if existing is None:
             twin = self.store.article_by_hash(h)
@@ -342,7 +392,7 @@ class Mirror:
             self.store.save_article(art, h, c.pick)
             if ref is not None:
                 self.store.set_warc(art.id, ref.file, ref.offset, ref.record_id, ref.payload_digest)
-            self.store.set_links(art.id, link_targets(art.body_html))
+            self.store.set_links(art.id, targets)
             self.store.mark_url(c.url, c.source, "ok", article_id=art.id, reason=note)
             if art.canonical_url != c.url:
                 self.store.mark_url(art.canonical_url, c.source, "ok", article_id=art.id)
@@ -404,21 +454,25 @@ class Mirror:
 
         result = BuildResult()
         expected: set[str] = set()
+        todo: list[StoredArticle] = []
         for lite in kept:
             page = page_path(lite.category, lite.id)
             expected.add(page)
             if self.cfg.site.base_url:
                 expected.add(qr_path(lite.category, lite.id))
-            if lite.id not in due and (self.out / page).exists():
-                continue
-            a = self.store.article(lite.id)
-            if a is None:
-                continue
-            # a page's QR code only changes with its share URL (base_url: a full build)
-            with_qr = all_qr or not (self.out / qr_path(a.category, a.id)).exists()
-            for rel_path, data in self.renderer.article(a, mirrored, with_qr).items():
-                write(rel_path, data)
-            result.rendered.add(a.id)
+            if lite.id in due or not (self.out / page).exists():
+                todo.append(lite)
+        with worker_pool(len(todo)) as pool:
+            for batch in batched(todo, 256):
+                arts = [a for a in (self.store.article(x.id) for x in batch) if a is not None]
+                # a page's QR code only changes with its share URL (base_url: a full build)
+                work = [self.renderer.prepare(a, mirrored, all_qr or not (self.out / qr_path(a.category, a.id))
+                                              .exists()) for a in arts]
+                done = pool.map(heavy_work, work, chunksize=16) if pool else map(heavy_work, work)
+                for a, (body_md, qr_bytes) in zip(arts, done, strict=True):
+                    for rel_path, data in self.renderer.compose(a, body_md, qr_bytes).items():
+                        write(rel_path, data)
+                    result.rendered.add(a.id)
         result.rendered |= due - kept_ids  # not in the tree (retention): nothing to render
         counts, label = self.counts()
         # the indexes depend only on the kept articles' listing fields (and counts): skip them when
@@ -477,7 +531,7 @@ class Mirror:
                 continue
             c = Candidate(url=lite.url, source=lite.source, category=lite.category, pick=lite.pick,
                           published=lite.published)
-            aid = self._process(c, page.text, page.url, lambda: None, report)
+            aid = self._process(c, analyse(page.text, page.url, self._rules(c.source)), lambda: None, report)
             if aid:
                 changed.add(aid)
         self._finish(report, changed)

@@ -139,6 +139,13 @@ class Renderer:
     def article(self, a: StoredArticle, mirrored: Callable[[str], str | None],
                 with_qr: bool = True) -> dict[str, bytes]:
         """The page (and its QR code, unless `with_qr` is False) of one article, keyed by path in the tree."""
+        work = self.prepare(a, mirrored, with_qr)
+        return self.compose(a, *heavy_work(work))
+
+    def prepare(self, a: StoredArticle, mirrored: Callable[[str], str | None],
+                with_qr: bool = True) -> tuple[str, str | None]:
+        """The CPU-heavy inputs of a page: its body after the link policy, and the URL for its QR code (or
+        None). `heavy_work()` turns them into Markdown and PNG; it may run in another process."""
         here = page_path(a.category, a.id)
 
         def ours(url: str) -> str | None:
@@ -146,13 +153,18 @@ class Renderer:
             return rel(here, target) if target and target != here else None
 
         body = apply_link_policy(a.body_html, self.site.link_policy, ours)
-        body_md = html_to_markdown(body)
+        share = self.share_url(here)
+        return body, share if (share and with_qr) else None
+
+    def compose(self, a: StoredArticle, body_md: str, qr_bytes: bytes | None) -> dict[str, bytes]:
+        """The page's files from its Markdown body and QR PNG."""
+        here = page_path(a.category, a.id)
         share = self.share_url(here)
         files: dict[str, bytes] = {}
         qr = None
         if share:
-            if with_qr:
-                files[qr_path(a.category, a.id)] = qr_png(share)
+            if qr_bytes is not None:
+                files[qr_path(a.category, a.id)] = qr_bytes
             qr = posixpath.basename(qr_path(a.category, a.id))
         counter = None
         if self.site.counter_url:
@@ -230,6 +242,12 @@ class Renderer:
                 e["views"] = counts.get(page_path(a.category, a.id), 0)
         return self.env.get_template("hot.md.j2").render(site=self.site, nav=self.nav(HOT), basis=basis,
                                                          articles=entries)
+
+
+def heavy_work(work: tuple[str, str | None]) -> tuple[str, bytes | None]:
+    """(body HTML, QR URL or None) → (Markdown, PNG or None): pure, so it can run in a worker process."""
+    body, qr_url = work
+    return html_to_markdown(body), (qr_png(qr_url) if qr_url else None)
 
 
 class _ArticleView:
