@@ -57,11 +57,30 @@ def worker_pool(n_items: int) -> Iterator[ProcessPoolExecutor | None]:
     if n_items < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         yield None
         return
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init,
+                               initargs=(_LOCK_FDS.copy(),))
     try:
         yield pool
     finally:
         pool.shutdown(cancel_futures=True)
+
+
+_LOCK_FDS: list[int] = []  # the run lock's descriptor: workers must not keep it (nor outlive the run)
+
+
+def _worker_init(lock_fds: list[int]) -> None:
+    for fd in lock_fds:
+        try:
+            os.close(fd)  # a forked worker shares the parent's flock; closing its copy keeps the lock the run's
+        except OSError:
+            pass
+    try:  # Linux: die with the run, even when it is killed with SIGKILL
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def batched(items: list, n: int) -> Iterator[list]:
@@ -142,10 +161,13 @@ class Mirror:
             raise RunLocked(f"another newsmirror run is in progress on {self.cfg.store_path}; "
                             f"wait for it to finish") from None
         self._lock_fd = fd
+        _LOCK_FDS.append(fd)
 
     def close(self) -> None:
         self.store.close()
         if self._lock_fd is not None:
+            if self._lock_fd in _LOCK_FDS:
+                _LOCK_FDS.remove(self._lock_fd)
             os.close(self._lock_fd)
             self._lock_fd = None
 
