@@ -243,11 +243,22 @@ class Mirror:
         result = self.build(changed=changed)
         report.removed = result.pages_removed
         msg = f"newsmirror: {report.new} new, {report.updated} updated, {report.removed} removed"
-        # commit whatever the tree holds: this run's pages, or those of a run that was killed before its commit
-        report.committed = commit_all(self.out, msg)
+        # commit what the tree holds: this run's pages, or those of a run killed before its commit
+        report.committed = self._commit(msg)
         if report.committed:
             log.info("committed: %s", msg)
         self.store.mark_clean(result.rendered)
+
+    def _commit(self, message: str) -> bool:
+        """git commit when this or an earlier (killed) build changed the tree; git is not asked otherwise."""
+        if self.store.get_meta("uncommitted") != "1" and (self.out / ".git" / "HEAD").exists() and \
+                self.store.get_meta("committed_once") == "1":
+            return False
+        committed = commit_all(self.out, message)
+        with self.store.tx():
+            self.store.set_meta("uncommitted", "0")
+            self.store.set_meta("committed_once", "1")
+        return committed
 
     async def _discover(self, source, fetcher: Fetcher, report: RunReport) -> list[Candidate]:
         try:
@@ -465,12 +476,23 @@ class Mirror:
         kept = self.kept()
         url_map = self.store.url_index()
         kept_ids = {a.id for a in kept}
+        counts, label = self.counts()
+        # the indexes, and which files belong in the tree, depend only on the kept articles' listing
+        # fields (and counts): when that digest is unchanged, only the due pages need work
+        digest = hashlib.sha256(json.dumps(
+            [fp, counts, [(a.id, a.category, a.title, a.sort_date.isoformat(), a.pick, a.fetched_at.isoformat())
+                          for a in kept]], sort_keys=True, default=str).encode()).hexdigest()
+        listed = json.loads(self.store.get_meta("index_files") or "[]")
+        same = (not full and digest == self.store.get_meta("index_digest") and bool(listed)
+                and all((self.out / p).exists() for p in listed))
 
         def mirrored(url: str) -> str | None:
             hit = url_map.get(url)
             return page_path(hit[1], hit[0]) if hit and hit[0] in kept_ids else None
 
         def write(rel_path: str, data: bytes) -> None:
+            if not result.written and not result.removed:
+                self.store.set_meta("uncommitted", "1")  # before the tree changes: the next run commits it
             if write_if_changed(self.out / rel_path, data, self.tmp_dir):
                 result.written.append(rel_path)
 
@@ -482,7 +504,7 @@ class Mirror:
             expected.add(page)
             if self.cfg.site.base_url:
                 expected.add(qr_path(lite.category, lite.id))
-            if lite.id in due or not (self.out / page).exists():
+            if lite.id in due or (not same and not (self.out / page).exists()):
                 todo.append(lite)
         with worker_pool(len(todo)) as pool:
             for batch in batched(todo, 256):
@@ -496,24 +518,12 @@ class Mirror:
                         write(rel_path, data)
                     result.rendered.add(a.id)
         result.rendered |= due - kept_ids  # not in the tree (retention): nothing to render
-        counts, label = self.counts()
-        # the indexes depend only on the kept articles' listing fields (and counts): skip them when
-        # nothing of that changed and they are all there
-        digest = hashlib.sha256(json.dumps(
-            [fp, counts, [(a.id, a.category, a.title, a.sort_date.isoformat(), a.pick, a.fetched_at.isoformat())
-                          for a in kept]], sort_keys=True, default=str).encode()).hexdigest()
-        listed = json.loads(self.store.get_meta("index_files") or "[]")
-        if not full and digest == self.store.get_meta("index_digest") and listed and \
-                all((self.out / p).exists() for p in listed):
-            expected.update(listed)
-        else:
-            files = self.renderer.indexes(kept, counts, label)
-            for rel_path, data in files.items():
-                expected.add(rel_path)
-                write(rel_path, data)
-            with self.store.tx():
-                self.store.set_meta("index_digest", digest)
-                self.store.set_meta("index_files", json.dumps(sorted(files)))
+        if same:
+            return result
+        files = self.renderer.indexes(kept, counts, label)
+        for rel_path, data in files.items():
+            expected.add(rel_path)
+            write(rel_path, data)
         for d in MANAGED_DIRS:
             root = self.out / d
             if not root.exists():
@@ -521,11 +531,16 @@ class Mirror:
             for p in sorted(root.rglob("*")):
                 rel_path = p.relative_to(self.out).as_posix()
                 if p.is_file() and p.suffix in (".md", ".png") and rel_path not in expected:
+                    if not result.written and not result.removed:
+                        self.store.set_meta("uncommitted", "1")
                     p.unlink()
                     result.removed.append(rel_path)
             for sub in sorted((q for q in root.rglob("*") if q.is_dir()), reverse=True):
                 if not any(sub.iterdir()):
                     sub.rmdir()
+        with self.store.tx():  # only now is the tree what the digest says
+            self.store.set_meta("index_digest", digest)
+            self.store.set_meta("index_files", json.dumps(sorted(files)))
         self.store.set_meta("qr_base_url", qr_base)
         return result
 
@@ -563,8 +578,8 @@ class Mirror:
         """`newsmirror build`: every page and index from the store, then a commit if anything changed."""
         self._prepare()
         result = self.build(changed=None)
-        committed = commit_all(self.out, f"newsmirror build: {len(result.written)} files written, "
-                                         f"{len(result.removed)} removed")
+        committed = self._commit(f"newsmirror build: {len(result.written)} files written, "
+                                 f"{len(result.removed)} removed")
         self.store.mark_clean(result.rendered)
         return result, committed
 
