@@ -329,13 +329,16 @@ class Mirror:
                           changed: set[str]) -> None:
         deadline = self._started + self.cfg.fetch.max_run_seconds
         deferred: list[str] = []
+        # bounded memory: a page fetched waits for extraction holding its body; so few may wait at once
+        inflight = asyncio.Semaphore(self.cfg.fetch.concurrency + 8)
 
         async def one(c: Candidate) -> None:
             try:
                 if time.monotonic() > deadline:  # bounded runs: what is left stays pending for the next one
                     deferred.append(c.url)
                     return
-                aid = await self._mirror_one(c, fetcher, report)
+                async with inflight:
+                    aid = await self._mirror_one(c, fetcher, report)
                 if aid:
                     changed.add(aid)
             finally:
