@@ -115,14 +115,14 @@ def analyse(html: str, url: str, rules: Rules | None) -> Analysed | str:
     except Exception as exc:  # a page that breaks the parser must not break the run
         return f"extraction crashed ({type(exc).__name__}: {exc})"
     art.body_html = sanitize(art.body_html, url)
-    body = lxml.html.fragment_fromstring(art.body_html or "<p></p>", create_parent="div")
-    if len(body.text_content().strip()) < 20:
+    text = lxml.html.fragment_fromstring(art.body_html or "<p></p>", create_parent="div").text_content()
+    if len(text.strip()) < 20:
         return "no content left after removing scripts, ads and embeds"
-    return art, content_hash(art.title, art.body_html), link_targets(art.body_html)
+    return art, content_hash(art.title, text), link_targets(art.body_html)
 
 
-def content_hash(title: str, body_html: str) -> str:
-    text = lxml.html.fragment_fromstring(body_html, create_parent="div").text_content() if body_html else ""
+def content_hash(title: str, text: str) -> str:
+    """The fingerprint of an article's words (title and body text, whitespace folded)."""
     norm = " ".join((title + "\n" + text).split())
     return hashlib.sha256(norm.encode("utf-8")).hexdigest()
 
