@@ -8,7 +8,7 @@ ExtractError with the reason; nothing empty is ever returned.
 
 from __future__ import annotations
 
-import copy
+import functools
 import re
 import sys
 import types
@@ -70,40 +70,31 @@ def _inner_html(el: lxml.html.HtmlElement) -> str:
     return "".join(parts)
 
 
-def _apply_rules(doc: lxml.html.HtmlElement, rules: Rules, url: str | None) -> tuple[dict, list[str]]:
-    """Fields the rules found, and what they failed to find."""
+@functools.lru_cache(maxsize=512)
+def _css(selector: str) -> CSSSelector:
+    """A compiled CSS selector, compiled once per run and not once per page."""
+    return CSSSelector(selector)
+
+
+def _rule_fields(doc: lxml.html.HtmlElement, rules: Rules, url: str | None) -> tuple[dict, list[str]]:
+    """The fields other than the body that the rules find (the page is only read), and what they missed."""
     found: dict = {}
     missed: list[str] = []
-    work = copy.deepcopy(doc)
-    for sel in rules.remove:
-        for el in CSSSelector(sel)(work):
-            el.drop_tree()
-    if rules.body:
-        nodes = CSSSelector(rules.body)(work)
-        if nodes:
-            body = "".join(_inner_html(n) if len(nodes) == 1 else lxml.html.tostring(n, encoding="unicode")
-                           for n in nodes)
-            if sum(len(_text(n)) for n in nodes) >= MIN_BODY_CHARS:
-                found["body_html"] = body
-            else:
-                missed.append(f"body {rules.body!r} matched no text")
-        else:
-            missed.append(f"body {rules.body!r} matched nothing")
     if rules.title:
-        nodes = CSSSelector(rules.title)(doc)
+        nodes = _css(rules.title)(doc)
         if nodes and _text(nodes[0]):
             found["title"] = _text(nodes[0])
         else:
             missed.append(f"title {rules.title!r} matched nothing")
     if rules.date:
-        nodes = CSSSelector(rules.date)(doc)
+        nodes = _css(rules.date)(doc)
         when = parse_date(nodes[0].get("datetime") or nodes[0].get("content") or _text(nodes[0])) if nodes else None
         if when:
             found["published"] = when
         else:
             missed.append(f"date {rules.date!r} matched no date")
     if rules.image:
-        nodes = CSSSelector(rules.image)(doc)
+        nodes = _css(rules.image)(doc)
         img = nodes[0] if nodes else None
         if img is not None and img.tag != "img":
             img = img.find(".//img")
@@ -114,12 +105,29 @@ def _apply_rules(doc: lxml.html.HtmlElement, rules: Rules, url: str | None) -> t
         else:
             missed.append(f"image {rules.image!r} matched no image")
     if rules.caption:
-        nodes = CSSSelector(rules.caption)(doc)
+        nodes = _css(rules.caption)(doc)
         if nodes and _text(nodes[0]):
             found["caption"] = _text(nodes[0])
         else:
             missed.append(f"caption {rules.caption!r} matched nothing")
     return found, missed
+
+
+def _rule_body(doc: lxml.html.HtmlElement, rules: Rules) -> tuple[str | None, list[str]]:
+    """The body the rules select, after their `remove` selectors (applied to the page itself)."""
+    for sel in rules.remove:
+        for el in _css(sel)(doc):
+            if el.getparent() is not None:
+                el.drop_tree()
+    if not rules.body:
+        return None, []
+    nodes = _css(rules.body)(doc)
+    if not nodes:
+        return None, [f"body {rules.body!r} matched nothing"]
+    if sum(len(_text(n)) for n in nodes) < MIN_BODY_CHARS:
+        return None, [f"body {rules.body!r} matched no text"]
+    body = "".join(_inner_html(n) if len(nodes) == 1 else lxml.html.tostring(n, encoding="unicode") for n in nodes)
+    return body, []
 
 
 _IMG_SRC = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
@@ -183,19 +191,17 @@ def extract(html: str, url: str | None = None, rules: Rules | None = None) -> Ar
     meta = page_meta(doc, url)
     notes: list[str] = []
     found: dict = {}
-    extracted_by = "generic"
+    missed: list[str] = []
     if rules is not None:
-        found, missed = _apply_rules(doc, rules, url)
-        if "body_html" in found:
-            extracted_by = "rules"
-        else:
-            extracted_by = "generic (rules failed)"
-        if missed:
-            notes.append("rules stopped matching: " + "; ".join(missed))
-    shown_title, title_el = best_title(doc, meta.title if meta.title_from_meta else None,
-                                       doc.findtext(".//title"))
-    title = found.get("title") or shown_title or meta.title
+        found, missed = _rule_fields(doc, rules, url)
+    # everything read from the page before rules or the extractor remove parts of it
+    title_el = None
+    title = found.get("title")
     published = found.get("published") or meta.published
+    if title is None or published is None:
+        shown_title, title_el = best_title(doc, meta.title if meta.title_from_meta else None,
+                                           doc.findtext(".//title"))
+        title = title or shown_title or meta.title
     if published is None:
         published = find_date(doc, title_el, url)
     image = found.get("image") or meta.image
@@ -206,6 +212,15 @@ def extract(html: str, url: str | None = None, rules: Rules | None = None) -> Ar
             el = find_image_element(doc, image, url)
         if el is not None:
             caption = caption_near(el)
+    extracted_by = "generic"
+    if rules is not None:
+        body, body_missed = _rule_body(doc, rules)
+        missed += body_missed
+        if body is not None:
+            found["body_html"] = body
+        extracted_by = "rules" if body is not None else "generic (rules failed)"
+        if missed:
+            notes.append("rules stopped matching: " + "; ".join(missed))
     scripts = len(doc.xpath("//script"))
     body_html = found.get("body_html")
     if body_html is None:
