@@ -134,3 +134,12 @@ def test_leading_text_and_nested_markup_survive():
     out = apply_link_policy('开头<p><a href="https://x.example"><strong>粗链</strong></a></p>', "neutralize",
                             mirrored)
     assert out == "开头<p><strong>粗链</strong></p>"
+
+
+def test_leading_text_that_looks_like_markup_stays_text():
+    from newsmirror.transform import apply_link_policy, sanitize
+
+    body = sanitize("1 &lt; 2 &amp; &lt;b&gt;not bold&lt;/b&gt; <p>then a <a href='https://x.example/a'>link</a></p>")
+    out = apply_link_policy(body, "keep", lambda _u: None)
+    assert out.startswith("1 &lt; 2 &amp; &lt;b&gt;not bold&lt;/b&gt;")
+    assert "<b>" not in out

@@ -19,9 +19,10 @@ import lxml.html
 from lxml.cssselect import CSSSelector
 
 from ..config import Rules
+from ..htmlfrag import inner_html
 from ..ids import normalise_url
 from ..models import Article
-from .density import NotAnArticle, find_content, serialize
+from .density import NotAnArticle, find_content
 from .headline import best_title, find_date
 from .meta import caption_near, find_image_element, page_meta, parse_date
 
@@ -62,12 +63,6 @@ def parse_html(html: str) -> lxml.html.HtmlElement:
 
 def _text(el: lxml.html.HtmlElement) -> str:
     return " ".join(el.text_content().split())
-
-
-def _inner_html(el: lxml.html.HtmlElement) -> str:
-    parts = [el.text or ""] if el.text else []
-    parts += [lxml.html.tostring(child, encoding="unicode") for child in el]
-    return "".join(parts)
 
 
 @functools.lru_cache(maxsize=512)
@@ -126,11 +121,8 @@ def _rule_body(doc: lxml.html.HtmlElement, rules: Rules) -> tuple[str | None, li
         return None, [f"body {rules.body!r} matched nothing"]
     if sum(len(_text(n)) for n in nodes) < MIN_BODY_CHARS:
         return None, [f"body {rules.body!r} matched no text"]
-    body = "".join(_inner_html(n) if len(nodes) == 1 else lxml.html.tostring(n, encoding="unicode") for n in nodes)
+    body = "".join(inner_html(n) if len(nodes) == 1 else lxml.html.tostring(n, encoding="unicode") for n in nodes)
     return body, []
-
-
-_IMG_SRC = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 
 
 def _drop_lead_image(body_html: str, image: str, caption: str | None, base: str | None) -> str:
@@ -155,7 +147,7 @@ def _drop_lead_image(body_html: str, image: str, caption: str | None, base: str 
                 el.drop_tree()
                 changed = True
                 break
-    return _inner_html(frag) if changed else body_html
+    return inner_html(frag) if changed else body_html
 
 
 def _paragraphs_html(text: str) -> str:
@@ -176,7 +168,7 @@ def _generic(doc: lxml.html.HtmlElement, title: str | None, structured_body: str
             first = next((c for c in content.iter("h1", "h2") if isinstance(c.tag, str)), None)
             if first is not None and " ".join(first.text_content().split()) == title:
                 first.drop_tree()
-        body = serialize(content)
+        body = inner_html(content).strip()
     # structured data (JSON-LD articleBody) when the page's markup holds much less text than it
     if structured_body and len(structured_body) >= 200:
         found = len(_text(content)) if content is not None else 0

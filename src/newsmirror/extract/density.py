@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import lxml.html
 from lxml.html import HtmlElement
 
 JUNK_TAGS = frozenset({
@@ -560,8 +559,3 @@ def find_content(doc: HtmlElement, title: str | None = None, typed_article: bool
     drop_promos(best, blocks)
     return best
 
-
-def serialize(el: HtmlElement) -> str:
-    parts = [el.text] if el.text and el.text.strip() else []
-    parts += [lxml.html.tostring(c, encoding="unicode") for c in el]
-    return "".join(parts).strip()

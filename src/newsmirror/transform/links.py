@@ -7,6 +7,7 @@ from urllib.parse import urljoin
 
 import lxml.html
 
+from ..htmlfrag import inner_html
 from ..ids import normalise_url
 
 
@@ -53,6 +54,4 @@ def apply_link_policy(
             a.set("href", ours or href)
         else:
             a.set("href", href)
-    parts = [frag.text] if frag.text else []
-    parts += [lxml.html.tostring(c, encoding="unicode") for c in frag]
-    return "".join(parts)
+    return inner_html(frag)

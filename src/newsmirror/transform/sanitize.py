@@ -8,6 +8,8 @@ from urllib.parse import urljoin
 import lxml.html
 import nh3
 
+from ..htmlfrag import inner_html
+
 ALLOWED_TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "q", "cite",
     "strong", "b", "em", "i", "u", "s", "del", "ins", "sub", "sup", "mark", "small", "a", "img", "figure",
@@ -81,11 +83,8 @@ def sanitize(body_html: str, base_url: str | None = None) -> str:
                 el.drop_tree()
             else:
                 el.set("src", urljoin(base_url, src) if base_url else src)
-    html = "".join(
-        ([frag.text] if frag.text else []) + [lxml.html.tostring(c, encoding="unicode") for c in frag]
-    )
     return nh3.clean(
-        html,
+        inner_html(frag),
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRS,
         url_schemes={"http", "https", "mailto"},
