@@ -1090,7 +1090,7 @@ def profile(n: int, keep: Path | None, no_write: bool, stages_only: bool) -> Non
             text += (
                 f"\n## cProfile\n\nA first run in process (fresh folder) under cProfile: {wall:.1f} s wall "
                 f"(exit {code}), {total:.1f} s of profiled time. cProfile inflates code that makes many small Python "
-                f"calls (segno's QR mask scoring most of all), so use its shares for *what* is called and the stage "
+                f"calls, so use its shares for *what* is called and the stage "
                 f"timers above for *how much*. Only the main process is profiled: work sent to worker processes "
                 f"shows as waiting (for the event loop's selector, or in `concurrent.futures`). Coroutines count only "
                 f"while they run, not while they await (\"calls\" of a coroutine are its resumptions); git runs in "

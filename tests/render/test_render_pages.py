@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import posixpath
 import re
@@ -9,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import zxingcpp
+from PIL import Image
 
 from newsmirror.config import Config, parse_config
 from newsmirror.models import StoredArticle
@@ -135,7 +138,24 @@ def test_qr_code_png_with_a_base_url(tmp_path):
     png = files[qr_path("culture", "a9")]
     assert png.startswith(PNG)
     assert png == qr_png("https://mirror.example/m/pages/culture/a9.md")
+    assert qr_says(png) == "https://mirror.example/m/pages/culture/a9.md"  # what a phone reads
     assert png != qr_png("https://mirror.example/m/pages/culture/a8.md")
+
+
+def qr_says(png: bytes) -> str | None:
+    """Decode a QR PNG the way a phone's scanner does (zxing-cpp's reader)."""
+    found = zxingcpp.read_barcode(Image.open(io.BytesIO(png)), formats=zxingcpp.BarcodeFormat.QRCode)
+    return found.text if found and found.valid else None
+
+
+@pytest.mark.parametrize("text", ["https://m.example/p/a1.md", "https://mirror.example/新闻/pages/intl/a103612902.md",
+                                  "https://codeberg.page/x/" + "long-" * 80 + ".md"])
+def test_qr_code_decodes_to_the_share_url(text):
+    png = qr_png(text)
+    assert png.startswith(PNG)
+    img = Image.open(io.BytesIO(png))
+    assert img.mode == "1" and img.width == img.height and img.width >= 21 * 4
+    assert qr_says(png) == text
 
 
 def test_share_url(tmp_path):
