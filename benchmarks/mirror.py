@@ -779,7 +779,7 @@ STAGES = [
     ("newsmirror.render.Renderer", "prepare", "  prepare pages (link policy)"),
     ("newsmirror.render.Renderer", "article", "  render article pages"),
     ("newsmirror.render", "heavy_work", "  Markdown + QR (heavy_work)"),
-    ("newsmirror.render", "html_to_markdown", "    HTML → Markdown (markdownify)"),
+    ("newsmirror.render", "html_to_markdown", "    HTML → Markdown"),
     ("newsmirror.render", "qr_png", "    QR PNG"),
     ("newsmirror.render.Renderer", "compose", "  compose pages (templates)"),
     ("newsmirror.render.Renderer", "indexes", "  render indexes"),

@@ -155,3 +155,13 @@ def test_md_text_collapses_whitespace_and_handles_empty():
 def test_md_url():
     assert md_url("https://x.example/a b(c)<d>") == "https://x.example/a%20b%28c%29%3Cd%3E"
     assert md_url("../../README.md?a1") == "../../README.md?a1"
+
+
+def test_pre_keeps_its_lines_and_ordered_list_its_start():
+    out = md("<pre>\n第一行\n\n  缩进行\n</pre><ol start=\"3\"><li>三</li><li>四</li></ol>")
+    assert out == "```\n第一行\n\n  缩进行\n```\n\n3. 三\n4. 四\n"
+
+
+def test_whitespace_between_blocks_is_not_content_but_inside_lines_it_is():
+    out = md("<div>\n  <p>  一  段\n文字 </p>\n  <p><b> 粗 </b>体</p>\n</div>")
+    assert out == "一 段\n文字\n\n**粗** 体\n"

@@ -1,11 +1,18 @@
 """A sanitised HTML body → clean Markdown (paragraphs, headings, lists, quotes, images, links).
 
-HTML stays only where Markdown cannot say it (tables with spans, <sub>/<sup>).
+HTML stays only where Markdown cannot say it (<sub>/<sup>).
+
+The body has been through `transform.sanitize` (nh3), so its tags are a short, known list. The
+conversion follows markdownify's rules (whitespace next to blocks dropped, newlines between
+blocks collapsed, `*` `_` `<` escaped in text), walking the lxml tree the rest of the pipeline
+already uses; at 10,000 pages a run, BeautifulSoup's parse alone cost more than all of this.
 """
 
 from __future__ import annotations
 
 import re
+
+import lxml.html
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
 
@@ -22,64 +29,309 @@ def md_url(url: str) -> str:
     return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
 
 
-_CONVERTER: type | None = None
+_HEADINGS = {f"h{n}": n for n in range(1, 7)}
+# blocks: whitespace just inside and just outside them is not content
+_BLOCKS = frozenset({"p", "blockquote", "article", "div", "section", "ol", "ul", "li", "dl", "dt", "dd", "table",
+                     "thead", "tbody", "tfoot", "tr", "td", "th", *_HEADINGS})
+_INLINE_MARKS = {"strong": "**", "b": "**", "em": "*", "i": "*", "del": "~~", "s": "~~"}
+_CODE = frozenset({"code", "kbd", "samp"})
+_DROP = frozenset({"script", "style"})
+_LINE = re.compile(r"^(.*)", re.MULTILINE)
+_WS = re.compile(r"[\t ]+")
+_ALL_WS = re.compile(r"[\t \r\n]+")
+_NEWLINE_WS = re.compile(r"[\t \r\n]*[\r\n][\t \r\n]*")
+_EDGE_NEWLINES = re.compile(r"^(\n*)((?:.*[^\n])?)(\n*)$", re.DOTALL)
+_BACKTICKS = re.compile(r"`+")
+_PRE_LEAD = re.compile(r"^[ \n]*\n")
+_PRE_TRAIL = re.compile(r"[ \n]*$")
+_ROOT = "[root]"
 
 
-def _converter() -> type:
-    """The Markdown converter class, built on first use (markdownify pulls in BeautifulSoup, slow to import)."""
-    global _CONVERTER
-    if _CONVERTER is None:
-        from markdownify import MarkdownConverter
+def _tag(el: object) -> str | None:
+    """An element's tag name; None for comments, processing instructions and no element at all."""
+    tag = getattr(el, "tag", None)
+    return tag if isinstance(tag, str) else None
 
-        class _Converter(MarkdownConverter):
-            def escape(self, text, parent_tags):  # type: ignore[override]
-                # text that reads "<script>" in the page must not become raw HTML in the Markdown
-                return super().escape(text, parent_tags).replace("<", "\\<")
 
-            def convert_img(self, el, text, parent_tags):  # type: ignore[override]
-                src = el.get("src") or ""
-                if not src:
-                    return ""
-                alt = md_text(el.get("alt") or "")
-                return f"![{alt}]({md_url(src)})"
+def _block(el: object, root: object = None) -> bool:
+    return el is not root and _tag(el) in _BLOCKS
 
-            def convert_figure(self, el, text, parent_tags):  # type: ignore[override]
-                return f"\n\n{text.strip()}\n\n"
 
-            def convert_figcaption(self, el, text, parent_tags):  # type: ignore[override]
-                caption = " ".join(text.split())
-                return f"\n\n_{caption}_\n\n" if caption else ""
+def _block_or_pre(el: object) -> bool:
+    return _block(el) or _tag(el) == "pre"
 
-            def convert_a(self, el, text, parent_tags):  # type: ignore[override]
-                href = el.get("href")
-                text = text.strip()
-                if not href:
-                    return text
-                if not text:
-                    return ""
-                return f"[{text}]({md_url(href)})"
 
-            def convert_sub(self, el, text, parent_tags):  # type: ignore[override]
-                return f"<sub>{text}</sub>" if text.strip() else ""
+def _chomp(text: str) -> tuple[str, str, str]:
+    """<b> word</b> → " **word**": an inline mark's edge spaces go outside it."""
+    prefix = " " if text[:1] == " " else ""
+    suffix = " " if text[-1:] == " " else ""
+    return prefix, suffix, text.strip()
 
-            def convert_sup(self, el, text, parent_tags):  # type: ignore[override]
-                return f"<sup>{text}</sup>" if text.strip() else ""
 
-        _CONVERTER = _Converter
-    return _CONVERTER
+def _indent(text: str, first: str, rest: str) -> str:
+    """Every non-empty line indented by `rest`, the first line starting with `first` instead."""
+    text = _LINE.sub(lambda m: rest + m.group(1) if m.group(1) else "", text)
+    return first + text[len(rest):]
+
+
+class _Converter:
+    def __init__(self, root: lxml.html.HtmlElement) -> None:
+        self.root = root
+
+    # -- text
+    def text(self, text: str, parent, prev, nxt, ctx: frozenset[str]) -> str:
+        if "pre" not in ctx:
+            if "\n" in text or "\r" in text:
+                text = _NEWLINE_WS.sub("\n", text)
+            if "\t" in text or "  " in text:
+                text = _WS.sub(" ", text)
+        if "_noformat" not in ctx:
+            # "<" too: text that reads "<script>" in the page must not become raw HTML in the Markdown
+            text = text.replace("*", r"\*").replace("_", r"\_").replace("<", r"\<")
+        inside = _block(parent, self.root)
+        if _block_or_pre(prev) or (inside and prev is None):
+            text = text.lstrip(" \t\r\n")
+        if _block_or_pre(nxt) or (inside and nxt is None):
+            text = text.rstrip()
+        return text
+
+    def _ignorable(self, text: str, parent, prev, nxt) -> bool:
+        if text.strip():
+            return False
+        if _block(parent, self.root) and (prev is None or nxt is None):
+            return True
+        return _block_or_pre(prev) or _block_or_pre(nxt)
+
+    # -- elements
+    def convert(self, el, ctx: frozenset[str], in_pre: bool = False) -> str:
+        tag = _tag(el)
+        name = _ROOT if el is self.root else tag
+        if tag in _DROP:
+            return ""
+        child_ctx = set(ctx)
+        child_ctx.add(name)
+        if tag in _HEADINGS or tag in ("td", "th"):
+            child_ctx.add("_inline")
+        if tag == "pre" or tag in _CODE:
+            child_ctx.add("_noformat")
+        cctx = frozenset(child_ctx)
+        in_pre = in_pre or tag == "pre"
+        parts: list[str] = []
+        children = list(el)
+        if el.text and not self._ignorable(el.text, el, None, children[0] if children else None):
+            parts.append(self.text(el.text, el, None, children[0] if children else None, cctx))
+        for i, child in enumerate(children):
+            if _tag(child) is not None:
+                parts.append(self.convert(child, cctx, in_pre))
+            if child.tail:
+                nxt = children[i + 1] if i + 1 < len(children) else None
+                if not self._ignorable(child.tail, el, child, nxt):
+                    parts.append(self.text(child.tail, el, child, nxt, cctx))
+        parts = [p for p in parts if p]
+        if not in_pre:
+            parts = _collapse_newlines(parts)
+        text = "".join(parts)
+        fn = getattr(self, f"c_{tag}", None) if tag and name != _ROOT else None
+        if fn is not None:
+            return fn(el, text, ctx)
+        if tag in _HEADINGS:
+            return self.heading(_HEADINGS[tag], text, ctx)
+        if tag in _INLINE_MARKS:
+            return self.mark(_INLINE_MARKS[tag], text, ctx)
+        if tag in _CODE:
+            return self.code(text, ctx)
+        return text  # the root, and tags kept for their text only (span, time, abbr, cite, small, mark, u, ins)
+
+    @staticmethod
+    def mark(symbol: str, text: str, ctx: frozenset[str]) -> str:
+        if "_noformat" in ctx:
+            return text
+        prefix, suffix, text = _chomp(text)
+        return f"{prefix}{symbol}{text}{symbol}{suffix}" if text else ""
+
+    @staticmethod
+    def code(text: str, ctx: frozenset[str]) -> str:
+        if "_noformat" in ctx:
+            return text
+        prefix, suffix, text = _chomp(text)
+        if not text:
+            return ""
+        longest = max((len(m) for m in _BACKTICKS.findall(text)), default=0)
+        fence = "`" * (longest + 1)
+        if longest:
+            text = f" {text} "
+        return f"{prefix}{fence}{text}{fence}{suffix}"
+
+    @staticmethod
+    def heading(n: int, text: str, ctx: frozenset[str]) -> str:
+        if "_inline" in ctx:
+            return text
+        return f"\n\n{'#' * n} {_ALL_WS.sub(' ', text.strip())}\n\n"
+
+    def c_p(self, el, text: str, ctx) -> str:
+        text = text.strip(" \t\r\n")
+        if "_inline" in ctx:
+            return f" {text} "
+        return f"\n\n{text}\n\n" if text else ""
+
+    def c_div(self, el, text: str, ctx) -> str:
+        if "_inline" in ctx:
+            return f" {text.strip()} "
+        text = text.strip()
+        return f"\n\n{text}\n\n" if text else ""
+
+    c_article = c_section = c_dl = c_div
+
+    def c_blockquote(self, el, text: str, ctx) -> str:
+        text = (text or "").strip(" \t\r\n")
+        if "_inline" in ctx:
+            return f" {text} "
+        if not text:
+            return "\n"
+        return "\n" + _LINE.sub(lambda m: "> " + m.group(1) if m.group(1) else ">", text) + "\n\n"
+
+    def c_br(self, el, text: str, ctx) -> str:
+        if "_inline" in ctx:
+            return text + " " if text else " "
+        return "\\\n" + text
+
+    def c_hr(self, el, text: str, ctx) -> str:
+        return "\n\n---\n\n"
+
+    def c_a(self, el, text: str, ctx) -> str:
+        href = el.get("href")
+        text = text.strip()
+        if not href:
+            return text
+        if not text:
+            return ""
+        return f"[{text}]({md_url(href)})"
+
+    def c_img(self, el, text: str, ctx) -> str:
+        src = el.get("src") or ""
+        if not src:
+            return ""
+        return f"![{md_text(el.get('alt') or '')}]({md_url(src)})"
+
+    def c_figure(self, el, text: str, ctx) -> str:
+        return f"\n\n{text.strip()}\n\n"
+
+    def c_figcaption(self, el, text: str, ctx) -> str:
+        caption = " ".join(text.split())
+        return f"\n\n_{caption}_\n\n" if caption else ""
+
+    def c_sub(self, el, text: str, ctx) -> str:
+        return f"<sub>{text}</sub>" if text.strip() else ""
+
+    def c_sup(self, el, text: str, ctx) -> str:
+        return f"<sup>{text}</sup>" if text.strip() else ""
+
+    def c_q(self, el, text: str, ctx) -> str:
+        return f'"{text}"'
+
+    def c_pre(self, el, text: str, ctx) -> str:
+        if not text:
+            return ""
+        return f"\n\n```\n{_PRE_TRAIL.sub('', _PRE_LEAD.sub('', text))}\n```\n\n"
+
+    def c_ul(self, el, text: str, ctx) -> str:
+        before_paragraph = _next_content_tag(el) not in (None, "ul", "ol")
+        if "li" in ctx:
+            return "\n" + text.rstrip()
+        return "\n\n" + text + ("\n" if before_paragraph else "")
+
+    c_ol = c_ul
+
+    def c_li(self, el, text: str, ctx) -> str:
+        text = (text or "").strip()
+        if not text:
+            return "\n"
+        parent = el.getparent()
+        if _tag(parent) == "ol":
+            start = parent.get("start") or ""
+            first = int(start) if start.isdigit() else 1
+            bullet = f"{first + sum(1 for s in el.itersiblings(preceding=True) if _tag(s) == 'li')}. "
+        else:
+            bullet = "- "
+        return _indent(text, bullet, " " * len(bullet)) + "\n"
+
+    def c_dt(self, el, text: str, ctx) -> str:
+        text = _ALL_WS.sub(" ", (text or "").strip())
+        if "_inline" in ctx:
+            return f" {text} "
+        return f"\n\n{text}\n" if text else "\n"
+
+    def c_dd(self, el, text: str, ctx) -> str:
+        text = (text or "").strip()
+        if "_inline" in ctx:
+            return f" {text} "
+        if not text:
+            return "\n"
+        return ":" + _indent(text, "    ", "    ")[1:] + "\n"
+
+    def c_table(self, el, text: str, ctx) -> str:
+        return "\n\n" + text.strip() + "\n\n"
+
+    def c_caption(self, el, text: str, ctx) -> str:
+        return text.strip() + "\n\n"
+
+    def c_td(self, el, text: str, ctx) -> str:
+        return " " + text.strip().replace("\n", " ") + " |" * _colspan(el)
+
+    c_th = c_td
+
+    def c_tr(self, el, text: str, ctx) -> str:
+        cells = [c for c in el.iterdescendants("td", "th")]
+        parent = el.getparent()
+        ptag = _tag(parent)
+        first = el.getprevious() is None
+        head = all(c.tag == "th" for c in cells) or (ptag == "thead" and len(parent.findall(".//tr")) == 1)
+        head_missing = (first and ptag != "tbody") or (
+            first and ptag == "tbody" and parent.getparent() is not None
+            and not parent.getparent().findall(".//thead"))
+        width = sum(_colspan(c) for c in cells)
+        over = under = ""
+        if head and first:
+            under = "| " + " | ".join(["---"] * width) + " |\n"
+        elif head_missing or (first and (ptag == "table" or (ptag == "tbody" and parent.getprevious() is None))):
+            over = "| " + " | ".join([""] * width) + " |\n" + "| " + " | ".join(["---"] * width) + " |\n"
+        return over + "|" + text + "\n" + under
+
+
+def _next_content_tag(el) -> str | None:
+    """The tag of what follows `el` in its parent ("#text" for words), skipping whitespace and comments."""
+    if el.tail and el.tail.strip():
+        return "#text"
+    for sib in el.itersiblings():
+        if _tag(sib) is not None:
+            return _tag(sib)
+        if sib.tail and sib.tail.strip():
+            return "#text"
+    return None
+
+
+def _colspan(cell) -> int:
+    span = cell.get("colspan") or ""
+    return max(1, min(1000, int(span))) if span.isdigit() else 1
+
+
+def _collapse_newlines(parts: list[str]) -> list[str]:
+    """Where one part ends and the next begins with newlines, keep the larger run (at most 2)."""
+    out = [""]
+    for part in parts:
+        lead, content, trail = _EDGE_NEWLINES.match(part).groups()  # type: ignore[union-attr]
+        if out[-1] and lead:
+            prev = out.pop()
+            lead = "\n" * min(2, max(len(prev), len(lead)))
+        out.extend((lead, content, trail))
+    return out
 
 
 def html_to_markdown(body_html: str) -> str:
-    md = _converter()(
-        heading_style="ATX",
-        bullets="-",
-        strong_em_symbol="*",
-        escape_underscores=True,
-        escape_asterisks=True,
-        escape_misc=False,
-        newline_style="BACKSLASH",
-        strip=["span", "time", "abbr", "cite", "small", "mark", "u", "ins"],
-    ).convert(body_html)
+    if not body_html.strip():
+        return "\n"
+    root = lxml.html.fragment_fromstring(body_html, create_parent="div")
+    md = _Converter(root).convert(root, frozenset()).strip("\n")
     md = re.sub(r"[ \t]+\n", "\n", md)
     md = re.sub(r"\n{3,}", "\n\n", md)
     return md.strip() + "\n"
