@@ -93,3 +93,34 @@ def test_gzip_responses_are_kept_as_received(tmp_path):
         ref = w.write(resp)
     back = read_page(tmp_path, ref)
     assert back.body == html and "普京邀习近平访俄" in back.text
+
+
+def test_records_made_apart_and_appended_make_a_valid_warc(tmp_path):
+    """Worker processes make the records (warc_records), the run appends them: each record is its own gzip
+    member, each reference points at its response record, and warcio verifies every digest."""
+    import zlib
+
+    from newsmirror.fetch.warc import WarcWriter, read_page, warc_records
+    from newsmirror.models import Response
+
+    def resp(n: int) -> Response:
+        body = f"<html><body><p>第{n}篇</p></body></html>".encode()
+        return Response(url=f"https://news.example/{n}", final_url=f"https://news.example/{n}", status=200,
+                        headers={"content-type": "text/html; charset=utf-8"}, body=body, text=body.decode(),
+                        encoding="utf-8", raw_body=body, raw_headers=[("Content-Type", "text/html; charset=utf-8")],
+                        request_headers=[("User-Agent", "newsmirror-test")], reason="OK")
+
+    made = [warc_records(resp(n)) for n in range(3)]
+    with WarcWriter(tmp_path, "t") as w:
+        refs = [w.append(m) for m in made]
+    data = (tmp_path / refs[0].file).read_bytes()
+    for n, ref in enumerate(refs):
+        member = zlib.decompressobj(zlib.MAX_WBITS + 16)
+        first = member.decompress(data[ref.offset:])
+        assert first.startswith(b"WARC/1.1\r\nWARC-Type: response\r\n") and member.eof  # one record per member
+        assert f"第{n}篇" in read_page(tmp_path, ref).text
+    with open(tmp_path / refs[0].file, "rb") as fh:
+        kinds = [(r.rec_type, r.content_stream().read() and r.rec_headers.get_header("WARC-Record-ID"))
+                 for r in ArchiveIterator(fh, check_digests="raise")]
+    assert [k for k, _ in kinds] == ["warcinfo"] + ["response", "request"] * 3
+    assert [rid for k, rid in kinds if k == "response"] == [m.record_id for m in made]

@@ -8,6 +8,7 @@ message and the exit code.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -27,10 +28,10 @@ import lxml.html
 from .config import Config, Rules
 from .extract import ExtractError, extract
 from .fetch import Fetcher, FetchError
-from .fetch.warc import WarcRef, WarcWriter, read_page
+from .fetch.warc import WarcRecords, WarcRef, WarcWriter, read_page, warc_records
 from .fsutil import remove_stale_temps, write_if_changed
 from .ids import article_id, normalise_url
-from .models import Article, Candidate, RunReport, StoredArticle
+from .models import Article, Candidate, Response, RunReport, StoredArticle
 from .publish import commit_all, ensure_repo
 from .publish.git import clear_stale_git_locks
 from .render import Renderer, heavy_work, page_path, qr_path
@@ -119,6 +120,12 @@ def analyse(html: str, url: str, rules: Rules | None) -> Analysed | str:
     if len(text.strip()) < 20:
         return "no content left after removing scripts, ads and embeds"
     return art, content_hash(art.title, text), link_targets(art.body_html)
+
+
+def analyse_page(resp: Response, rules: Rules | None, warc: bool) -> tuple[Analysed | str, WarcRecords | None]:
+    """analyse() a fetched page, and make its WARC records when it yields an article (and `warc`)."""
+    analysed = analyse(resp.text, resp.final_url, rules)
+    return analysed, (warc_records(resp) if warc and not isinstance(analysed, str) else None)
 
 
 def content_hash(title: str, text: str) -> str:
@@ -373,15 +380,17 @@ class Mirror:
             self._fail(c, f"not an HTML page (Content-Type: {ctype.split(';')[0]})", report)
             return None
 
-        def archive() -> WarcRef | None:
-            return self.warc.write(resp) if self.warc else None
-
         rules = self._rules(c.source)
         if self.pool is not None:
+            slim = dataclasses.replace(resp, body=b"")  # the worker needs the text and what the WARC keeps
             loop = asyncio.get_running_loop()
-            analysed = await loop.run_in_executor(self.pool, analyse, resp.text, resp.final_url, rules)
+            analysed, records = await loop.run_in_executor(self.pool, analyse_page, slim, rules, bool(self.warc))
         else:
-            analysed = analyse(resp.text, resp.final_url, rules)
+            analysed, records = analyse_page(resp, rules, bool(self.warc))
+
+        def archive() -> WarcRef | None:
+            return self.warc.append(records) if self.warc and records else None
+
         return self._process(c, analysed, archive, report)
 
     def _process(self, c: Candidate, analysed: Analysed | str, archive: Callable[[], WarcRef | None],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -36,6 +37,45 @@ class WarcRef:
     payload_digest: str
 
 
+@dataclass(frozen=True)
+class WarcRecords:
+    """One fetch as WARC bytes: the response record, then the request record, each its own gzip member."""
+
+    data: bytes
+    record_id: str  # the response record's
+    payload_digest: str
+
+
+def _gzip_member(data: bytes) -> bytes:
+    # one gzip member per record, as the WARC standard's .warc.gz asks (level 6: warcio's 9 costs far more
+    # time for almost no space here, as most bodies arrive gzip-coded already)
+    z = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+    return z.compress(data) + z.flush()
+
+
+def warc_records(resp: Response) -> WarcRecords:
+    """The records of one fetch, ready to append: pure, so worker processes can make them."""
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=False, warc_version="1.1")
+    url = resp.final_url or resp.url
+    headers = [(_RENAMED.get(k.lower(), k), v) for k, v in resp.raw_headers]
+    http = StatusAndHeaders(f"{resp.status} {resp.reason}".strip(), headers, protocol=f"HTTP/{resp.http_version}")
+    record = writer.create_warc_record(url, "response", payload=io.BytesIO(resp.raw_body), http_headers=http,
+                                       length=len(resp.raw_body))
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    req_http = StatusAndHeaders(f"GET {target} HTTP/1.1", resp.request_headers, is_http_request=True)
+    request = writer.create_warc_record(url, "request", http_headers=req_http)
+    request.rec_headers.add_header("WARC-Concurrent-To", record.rec_headers.get_header("WARC-Record-ID"))
+    writer.write_record(record)
+    first = _gzip_member(buf.getvalue())
+    buf.seek(0)
+    buf.truncate()
+    writer.write_record(request)
+    return WarcRecords(first + _gzip_member(buf.getvalue()), record.rec_headers.get_header("WARC-Record-ID"),
+                       record.rec_headers.get_header("WARC-Payload-Digest"))
+
+
 class WarcWriter:
     """Appends records to `<folder>/newsmirror-<run>.warc.gz`, opened on the first record."""
 
@@ -53,7 +93,7 @@ class WarcWriter:
         if self._writer is None:
             self.folder.mkdir(parents=True, exist_ok=True)
             self._fh = open(self.path, "ab")  # noqa: SIM115 (kept open for the run)
-            self._writer = WARCWriter(self._fh, gzip=True)
+            self._writer = WARCWriter(self._fh, gzip=True, warc_version="1.1")
             info = self._writer.create_warcinfo_record(self.name, {"software": f"newsmirror {__version__}",
                                                                    "format": "WARC File Format 1.1"})
             self._writer.write_record(info)
@@ -61,24 +101,16 @@ class WarcWriter:
 
     def write(self, resp: Response) -> WarcRef:
         """Write the request and response records of one fetch; flushed to the OS before returning."""
-        writer = self._open()
+        return self.append(warc_records(resp))
+
+    def append(self, records: WarcRecords) -> WarcRef:
+        """Append records made by `warc_records()` (perhaps in another process); flushed to the OS."""
+        self._open()
         assert self._fh is not None
-        url = resp.final_url or resp.url
-        headers = [(_RENAMED.get(k.lower(), k), v) for k, v in resp.raw_headers]
-        http = StatusAndHeaders(f"{resp.status} {resp.reason}".strip(), headers, protocol=f"HTTP/{resp.http_version}")
-        record = writer.create_warc_record(url, "response", payload=io.BytesIO(resp.raw_body), http_headers=http,
-                                           length=len(resp.raw_body))
-        parts = urlsplit(url)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        req_http = StatusAndHeaders(f"GET {target} HTTP/1.1", resp.request_headers, is_http_request=True)
-        request = writer.create_warc_record(url, "request", http_headers=req_http)
-        request.rec_headers.add_header("WARC-Concurrent-To", record.rec_headers.get_header("WARC-Record-ID"))
         offset = self._fh.tell()
-        writer.write_record(record)
-        writer.write_record(request)
+        self._fh.write(records.data)
         self._fh.flush()
-        return WarcRef(self.name, offset, record.rec_headers.get_header("WARC-Record-ID"),
-                       record.rec_headers.get_header("WARC-Payload-Digest"))
+        return WarcRef(self.name, offset, records.record_id, records.payload_digest)
 
     def close(self) -> None:
         if self._fh is not None:
