@@ -765,25 +765,26 @@ STAGES = [
     ("newsmirror.pipeline.Mirror", "_select", "select what is new (_select)"),
     ("newsmirror.fetch.fetcher", "decompress", "gunzip responses"),
     ("newsmirror.fetch.fetcher", "decode", "decode responses (charset)"),
-    ("newsmirror.pipeline", "analyse", "analyse pages (extract, sanitize, hash, links)"),
+    ("newsmirror.pipeline", "analyse_page", "analyse pages (extract, sanitize, hash, links, WARC records)"),
     ("newsmirror.pipeline", "extract", "  extract"),
     ("newsmirror.pipeline", "sanitize", "  sanitize (nh3)"),
     ("newsmirror.pipeline", "content_hash", "  content hash"),
     ("newsmirror.pipeline", "link_targets", "  link targets"),
+    ("newsmirror.pipeline", "warc_records", "  WARC records (warcio, gzip)"),
     ("newsmirror.pipeline.Mirror", "_process", "store articles (_process: dedup, WARC, SQLite)"),
-    ("newsmirror.fetch.warc.WarcWriter", "write", "  WARC write"),
+    ("newsmirror.fetch.warc.WarcWriter", "append", "  WARC append"),
     ("newsmirror.store.Store", "*", "SQLite store calls (all, wherever made)"),
     ("newsmirror.pipeline.Mirror", "_prepare", "prepare (git init, temp cleanup)"),
     ("newsmirror.pipeline.Mirror", "build", "build (total)"),
     ("newsmirror.pipeline.Mirror", "kept", "  kept() (the article list)"),
-    ("newsmirror.render.Renderer", "prepare", "  prepare pages (link policy)"),
-    ("newsmirror.render.Renderer", "article", "  render article pages"),
-    ("newsmirror.render", "heavy_work", "  Markdown + QR (heavy_work)"),
-    ("newsmirror.render", "html_to_markdown", "    HTML → Markdown"),
-    ("newsmirror.render", "qr_png", "    QR PNG"),
-    ("newsmirror.render.Renderer", "compose", "  compose pages (templates)"),
+    ("newsmirror.pipeline.PageWriter", "__call__", "  article pages (render_page)"),
+    ("newsmirror.render.Renderer", "prepare", "    prepare (link policy)"),
+    ("newsmirror.render", "heavy_work", "    Markdown + QR (heavy_work)"),
+    ("newsmirror.render", "html_to_markdown", "      HTML → Markdown"),
+    ("newsmirror.render", "qr_png", "      QR PNG"),
+    ("newsmirror.render.Renderer", "compose", "    compose (templates)"),
+    ("newsmirror.pipeline", "write_if_changed", "    write files (compare + atomic write)"),
     ("newsmirror.render.Renderer", "indexes", "  render indexes"),
-    ("newsmirror.pipeline", "write_if_changed", "  write files (compare + atomic write)"),
     ("newsmirror.pipeline", "commit_all", "git add -A + commit"),
 ]
 OVERLAPPING = "SQLite store calls (all, wherever made)"
@@ -915,7 +916,7 @@ def _stage_table(runs: list[tuple[str, dict]]) -> str:
             _, ms, mc, ws, wc, _ = st["stages"][k]
             cells.append(f"{ms:.2f} | {ms / st['run_s']:.1%} | {ws:.2f} | {mc:,} / {wc:,}")
         lines.append(f"| {label.replace('  ', '&nbsp;&nbsp;')} | " + " | ".join(cells) + " |")
-        if label == "  write files (compare + atomic write)":
+        if label == "  render indexes":
             rest = []
             for _, st in runs:
                 by = {row[0]: row[1] for row in st["stages"]}

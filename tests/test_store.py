@@ -48,6 +48,48 @@ def test_a_transaction_that_fails_leaves_nothing(tmp_path):
     assert s.article("a1") is None
 
 
+def test_grouped_transactions_commit_every_n_and_roll_back_only_the_failed_block(tmp_path):
+    path = tmp_path / "s.db"
+    s = Store(path)
+    other = Store(path)  # another connection sees only what is committed
+
+    def committed() -> int:
+        return other.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+
+    with s.grouped(every=3):
+        for i in range(4):
+            with s.tx():
+                s.save_article(art(f"a{i}", f"https://x.example/a{i}.html"), f"h{i}", pick=False)
+        assert committed() == 3  # the first group of three; the fourth waits for the next commit
+        assert s.article("a3") is not None  # this connection sees its own writes
+        try:
+            with s.tx():
+                s.save_article(art("bad", "https://x.example/bad.html"), "hb", pick=False)
+                with s.tx():  # a nested block is a savepoint too
+                    s.mark_url("https://x.example/bad.html", "s", "ok", article_id="bad")
+                raise RuntimeError("boom")
+        except RuntimeError:
+            pass
+        assert s.article("bad") is None and s.url_row("https://x.example/bad.html") is None
+    assert committed() == 4 and not s.db.in_transaction  # the rest is committed when the group ends
+    with s.tx():  # and plain transactions work again after it
+        s.save_article(art("a9", "https://x.example/a9.html"), "h9", pick=False)
+    assert committed() == 5
+
+
+def test_a_group_ended_by_an_error_keeps_its_finished_blocks(tmp_path):
+    s = Store(tmp_path / "s.db")
+    try:
+        with s.grouped(every=100):
+            with s.tx():
+                s.save_article(art("a1", "https://x.example/a1.html"), "h1", pick=False)
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass
+    s.close()
+    assert Store(tmp_path / "s.db").article("a1") is not None
+
+
 def test_links_table_finds_pages_that_link_to_a_url(tmp_path):
     s = Store(tmp_path / "s.db")
     s.set_links("a1", {"https://x.example/b.html", "https://x.example/c.html"})

@@ -135,6 +135,31 @@ def content_hash(title: str, text: str) -> str:
 
 
 @dataclass
+class PageWriter:
+    """What rendering one article's page into the tree needs; forked worker processes inherit it."""
+
+    renderer: Renderer
+    mirrored: Callable[[str], str | None]  # an article URL → the path of our copy, if the tree has one
+    out: Path
+    tmp_dir: Path
+
+    def __call__(self, a: StoredArticle, with_qr: bool) -> list[str]:
+        body, qr_url = self.renderer.prepare(a, self.mirrored, with_qr)
+        body_md, qr_bytes = heavy_work((body, qr_url))
+        return [rel_path for rel_path, data in self.renderer.compose(a, body_md, qr_bytes).items()
+                if write_if_changed(self.out / rel_path, data, self.tmp_dir)]
+
+
+_PAGES: PageWriter | None = None  # set by build() before its worker pool forks
+
+
+def render_page(job: tuple[StoredArticle, bool]) -> list[str]:
+    """One article's page (and QR code) rendered and written if changed: the paths written. Runs in workers."""
+    assert _PAGES is not None, "render_page() outside build()"
+    return _PAGES(*job)
+
+
+@dataclass
 class BuildResult:
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -317,7 +342,7 @@ class Mirror:
         if not todo:
             return changed
         self.progress.start("fetching", len(todo))
-        with worker_pool(len(todo)) as self.pool:
+        with worker_pool(len(todo)) as self.pool, self.store.grouped():
             await self._fetch_each(todo, fetcher, report, changed)
         self.pool = None
         self.progress.stop()
@@ -406,7 +431,9 @@ class Mirror:
         art, h, targets = analysed
         art.source, art.category = c.source, c.category
         art.published = art.published or c.published
-        existing = self.store.article_by_url(art.canonical_url) or self.store.article_by_url(c.url)
+        existing = self.store.article_by_url(art.canonical_url)
+        if existing is None and c.url != art.canonical_url:
+            existing = self.store.article_by_url(c.url)
         if existing is None:
             twin = self.store.article_by_hash(h)
             if twin is not None:
@@ -502,9 +529,12 @@ class Mirror:
             hit = url_map.get(url)
             return page_path(hit[1], hit[0]) if hit and hit[0] in kept_ids else None
 
-        def write(rel_path: str, data: bytes) -> None:
+        def will_change_tree() -> None:
             if not result.written and not result.removed:
                 self.store.set_meta("uncommitted", "1")  # before the tree changes: the next run commits it
+
+        def write(rel_path: str, data: bytes) -> None:
+            will_change_tree()
             if write_if_changed(self.out / rel_path, data, self.tmp_dir):
                 result.written.append(rel_path)
 
@@ -518,17 +548,22 @@ class Mirror:
                 expected.add(qr_path(lite.category, lite.id))
             if lite.id in due or (not same and not (self.out / page).exists()):
                 todo.append(lite)
-        with worker_pool(len(todo)) as pool:
-            for batch in batched(todo, 256):
-                arts = [a for a in (self.store.article(x.id) for x in batch) if a is not None]
-                # a page's QR code only changes with its share URL (base_url: a full build)
-                work = [self.renderer.prepare(a, mirrored, all_qr or not (self.out / qr_path(a.category, a.id))
-                                              .exists()) for a in arts]
-                done = pool.map(heavy_work, work, chunksize=16) if pool else map(heavy_work, work)
-                for a, (body_md, qr_bytes) in zip(arts, done, strict=True):
-                    for rel_path, data in self.renderer.compose(a, body_md, qr_bytes).items():
-                        write(rel_path, data)
-                    result.rendered.add(a.id)
+        if todo:
+            will_change_tree()  # pages are written by worker processes, which do not touch the store
+        global _PAGES
+        _PAGES = PageWriter(self.renderer, mirrored, self.out, self.tmp_dir)  # what forked workers use
+        try:
+            with worker_pool(len(todo)) as pool:
+                for batch in batched(todo, 256):
+                    arts = [a for a in (self.store.article(x.id) for x in batch) if a is not None]
+                    # a page's QR code only changes with its share URL (base_url: a full build)
+                    jobs = [(a, all_qr or not (self.out / qr_path(a.category, a.id)).exists()) for a in arts]
+                    done = pool.map(render_page, jobs, chunksize=16) if pool else map(render_page, jobs)
+                    for a, written in zip(arts, done, strict=True):
+                        result.written.extend(written)
+                        result.rendered.add(a.id)
+        finally:
+            _PAGES = None
         result.rendered |= due - kept_ids  # not in the tree (retention): nothing to render
         if same:
             return result
@@ -565,6 +600,12 @@ class Mirror:
         report = RunReport()
         self._prepare()
         changed: set[str] = set()
+        with self.store.grouped():
+            self._reextract_each(report, changed)
+        self._finish(report, changed)
+        return report
+
+    def _reextract_each(self, report: RunReport, changed: set[str]) -> None:
         for lite in self.store.articles(with_body=False):
             ref = self.store.warc_ref(lite.id)
             if ref is None:
@@ -583,8 +624,6 @@ class Mirror:
             aid = self._process(c, analyse(page.text, page.url, self._rules(c.source)), lambda: None, report)
             if aid:
                 changed.add(aid)
-        self._finish(report, changed)
-        return report
 
     def rebuild(self) -> tuple[BuildResult, bool]:
         """`newsmirror build`: every page and index from the store, then a commit if anything changed."""

@@ -120,6 +120,7 @@ class Store:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            self._group: list[int] | None = None  # see grouped()
             self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -182,14 +183,51 @@ class Store:
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
+        """All of the block's writes or none. Inside `grouped()` the block is a savepoint of the group's
+        transaction, and the group commits every so many blocks."""
+        if self._group is None:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+            return
+        self.db.execute("SAVEPOINT tx")
+        self._group[2] += 1
         try:
             yield self.db
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self.db.execute("ROLLBACK TO tx")
             raise
-        else:
+        finally:
+            self.db.execute("RELEASE tx")
+            self._group[2] -= 1
+        self._group[0] += 1
+        if self._group[0] >= self._group[1] and self._group[2] == 0:
             self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")
+            self._group[0] = 0
+
+    @contextmanager
+    def grouped(self, every: int = 100) -> Iterator[None]:
+        """Commit the many small transactions of a fetch every `every` of them, not one by one.
+
+        A run killed meanwhile loses only the last group: those URLs are still pending, and the next run
+        fetches them again. What is done when the block ends (normally or not) is committed.
+        """
+        if self._group is not None:
+            yield
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        self._group = [0, max(1, every), 0]  # blocks since the last commit, commit every, savepoint depth
+        try:
+            yield
+        finally:
+            self._group = None
+            if self.db.in_transaction:
+                self.db.execute("COMMIT")
 
     # -- meta
     def get_meta(self, key: str) -> str | None:
