@@ -108,8 +108,9 @@ def _rule_fields(doc: lxml.html.HtmlElement, rules: Rules, url: str | None) -> t
     return found, missed
 
 
-def _rule_body(doc: lxml.html.HtmlElement, rules: Rules) -> tuple[str | None, list[str]]:
-    """The body the rules select, after their `remove` selectors (applied to the page itself)."""
+def _rule_body(doc: lxml.html.HtmlElement, rules: Rules) -> tuple[lxml.html.HtmlElement | None, list[str]]:
+    """The element holding the body the rules select, after their `remove` selectors (applied to the page
+    itself); several matches are gathered under one new <div>."""
     for sel in rules.remove:
         for el in _css(sel)(doc):
             if el.getparent() is not None:
@@ -121,13 +122,18 @@ def _rule_body(doc: lxml.html.HtmlElement, rules: Rules) -> tuple[str | None, li
         return None, [f"body {rules.body!r} matched nothing"]
     if sum(len(_text(n)) for n in nodes) < MIN_BODY_CHARS:
         return None, [f"body {rules.body!r} matched no text"]
-    body = "".join(inner_html(n) if len(nodes) == 1 else lxml.html.tostring(n, encoding="unicode") for n in nodes)
-    return body, []
+    if len(nodes) == 1:
+        return nodes[0], []
+    holder = lxml.html.Element("div")
+    for n in nodes:
+        if not any(a in nodes for a in n.iterancestors()):  # a match inside another comes along with it
+            holder.append(n)
+    return holder, []
 
 
-def _drop_lead_image(body_html: str, image: str, caption: str | None, base: str | None) -> str:
-    """Remove the lead image (and its caption) from the body when the body repeats it: it is shown above."""
-    frag = lxml.html.fragment_fromstring(body_html, create_parent="div")
+def _drop_lead_image(frag: lxml.html.HtmlElement, image: str, caption: str | None, base: str | None) -> bool:
+    """Remove the lead image (and its caption) from the body when the body repeats it: it is shown above.
+    True when something was removed."""
     from .meta import _same_image
 
     changed = False
@@ -147,7 +153,7 @@ def _drop_lead_image(body_html: str, image: str, caption: str | None, base: str 
                 el.drop_tree()
                 changed = True
                 break
-    return inner_html(frag) if changed else body_html
+    return changed
 
 
 def _paragraphs_html(text: str) -> str:
@@ -205,29 +211,34 @@ def extract(html: str, url: str | None = None, rules: Rules | None = None) -> Ar
         if el is not None:
             caption = caption_near(el)
     extracted_by = "generic"
+    body_el = None
     if rules is not None:
-        body, body_missed = _rule_body(doc, rules)
+        body_el, body_missed = _rule_body(doc, rules)
         missed += body_missed
-        if body is not None:
-            found["body_html"] = body
-        extracted_by = "rules" if body is not None else "generic (rules failed)"
+        extracted_by = "rules" if body_el is not None else "generic (rules failed)"
         if missed:
             notes.append("rules stopped matching: " + "; ".join(missed))
-    scripts = len(doc.xpath("//script"))
-    body_html = found.get("body_html")
-    if body_html is None:
+    body_html = None
+    scripts = 0
+    if body_el is not None:
+        body_text = _text(body_el)
+    else:
+        scripts = len(doc.xpath("//script"))  # before the extractor prunes the page
         body_html = _generic(doc, title, meta.body_text, meta.is_article_type)
-    if not body_html or len(_text(lxml.html.fragment_fromstring(body_html, create_parent="div"))) < MIN_BODY_CHARS:
+        body_el = lxml.html.fragment_fromstring(body_html, create_parent="div") if body_html else None
+        body_text = _text(body_el) if body_el is not None else ""
+    if len(body_text) < MIN_BODY_CHARS:
         visible = len(_text(doc.body)) if doc.find("body") is not None else 0
         if scripts and visible < 200:
             raise ExtractError("no content: the page is an empty JavaScript shell (its text is made by scripts)")
         raise ExtractError("no article body found (not an article page, or the extractor missed it)")
     if not title:
         raise ExtractError("no title found")
-    if _ERROR_TITLE.search(title) and len(_text(lxml.html.fragment_fromstring(body_html, create_parent="div"))) < 600:
+    if _ERROR_TITLE.search(title) and len(body_text) < 600:
         raise ExtractError(f"an error page ({title!r}), not an article")
-    if image:
-        body_html = _drop_lead_image(body_html, image, caption, url)
+    assert body_el is not None
+    if (image and _drop_lead_image(body_el, image, caption, url)) or body_html is None:
+        body_html = inner_html(body_el)
     canonical = normalise_url(meta.canonical) if meta.canonical else (normalise_url(url) if url else "")
     return Article(
         url=normalise_url(url) if url else canonical,
