@@ -22,6 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import lxml.html
 
@@ -48,13 +49,17 @@ HTML_TYPES = re.compile(r"^(text/html|application/xhtml\+xml|text/plain|applicat
 PARALLEL_FROM = 200  # pages or articles: below this, a worker pool costs more than it saves
 
 
+def pool_size() -> int:
+    return min(os.cpu_count() or 1, 8)
+
+
 @contextmanager
 def worker_pool(n_items: int) -> Iterator[ProcessPoolExecutor | None]:
     """Worker processes for CPU-bound work (extraction; Markdown and QR codes) when there is much of it.
 
     Forked, so nothing is imported again; None (work inline) for small jobs or where fork is missing.
     """
-    workers = min(os.cpu_count() or 1, 8)
+    workers = pool_size()
     if n_items < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         yield None
         return
@@ -376,7 +381,20 @@ class Mirror:
             finally:
                 self.progress.advance()
 
-        await asyncio.gather(*(one(c) for c in todo))
+        # a few workers per host, each taking that host's next URL: tasks stay few however many URLs there
+        # are (bounded memory), and a slow or rate-limited host holds up only its own URLs
+        by_host: dict[str, list[Candidate]] = {}
+        for c in todo:
+            by_host.setdefault(urlsplit(c.url).hostname or "", []).append(c)
+
+        async def drain(queue: Iterator[Candidate]) -> None:
+            for c in queue:
+                await one(c)
+
+        # per host: as many as may fetch from it at once, and as many again whose pages are being analysed
+        lanes = self.cfg.fetch.per_host + (pool_size() if self.pool is not None else 0) + 2
+        await asyncio.gather(*(drain(q) for urls in by_host.values() for q in
+                               [iter(urls)] * min(len(urls), lanes)))
         if deferred:
             report.deferred = len(deferred)
             log.warning("fetch.max_run_seconds (%s s) reached: %d URLs left for the next run",
