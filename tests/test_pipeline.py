@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import socket
@@ -15,6 +16,7 @@ from click.testing import CliRunner, Result
 from newsmirror.cli import cli
 from newsmirror.demo.server import SiteServer
 from newsmirror.pipeline import Mirror
+from newsmirror.render import HOT
 from newsmirror.store import Store
 
 from .conftest import FAST_FETCH, FIXTURES, NTD, SEED_MD, SEED_PATH, minimal_config, write_config
@@ -212,6 +214,33 @@ def test_second_run_fetches_no_article_and_makes_no_commit(demo_server, tmp_path
     assert any(p.endswith("feed.xml") for p in demo_server.requests)  # it did look for new ones
     assert git_count(tmp_path / "out") == commits
     assert "nothing to commit" in res.output
+
+
+def test_a_run_with_nothing_new_does_not_read_the_articles_but_new_view_counts_do(demo_server, tmp_path,
+                                                                                   monkeypatch):
+    cfg = demo_config(tmp_path, demo_server.base)
+    text = cfg.read_text(encoding="utf-8").replace('output = "out"', 'output = "out"\ncounts = "views.json"')
+    cfg.write_text(text, encoding="utf-8")
+    assert cli_run(cfg, "run").exit_code == 0
+    hot = tmp_path / "out" / HOT
+    before = hot.read_text(encoding="utf-8")
+    read: list[int] = []
+    real_kept = Mirror.kept
+
+    def counting_kept(self):
+        read.append(1)
+        return real_kept(self)
+
+    monkeypatch.setattr(Mirror, "kept", counting_kept)
+    assert cli_run(cfg, "run").exit_code == 0
+    assert read == []  # the cron run that finds nothing new stops before listing the articles
+    # new view counts change the hot list: that run does list them, and re-ranks
+    page = sorted((tmp_path / "out/pages").rglob("*.md"))[-1].relative_to(tmp_path / "out").as_posix()
+    (tmp_path / "views.json").write_text(json.dumps({page: 99}), encoding="utf-8")
+    res = cli_run(cfg, "run")
+    assert res.exit_code == 0 and read == [1]
+    after = hot.read_text(encoding="utf-8")
+    assert after != before and "99" in after
 
 
 def test_build_after_a_nav_change_rewrites_every_page(demo_server, tmp_path):

@@ -530,16 +530,22 @@ class Mirror:
                 self.store.db.execute("UPDATE articles SET dirty=1")
                 self.store.set_meta("render_fingerprint", fp)
         due = set(changed or ()) | self.store.dirty_ids()
+        counts, label = self.counts()
+        # nothing saved since the last build, same config, templates and counts: the tree is up to date
+        # (the usual cron run that found nothing new ends here, without reading every article)
+        quick = json.dumps([fp, self.store.articles_version(), counts], sort_keys=True)
+        listed = json.loads(self.store.get_meta("index_files") or "[]")
+        if not full and not due and quick == self.store.get_meta("index_key") and listed \
+                and all((self.out / p).exists() for p in listed):
+            return BuildResult()
         kept = self.kept()
         url_map = self.store.url_index()
         kept_ids = {a.id for a in kept}
-        counts, label = self.counts()
         # the indexes, and which files belong in the tree, depend only on the kept articles' listing
         # fields (and counts): when that digest is unchanged, only the due pages need work
         digest = hashlib.sha256(json.dumps(
             [fp, counts, [(a.id, a.category, a.title, a.sort_date.isoformat(), a.pick, a.fetched_at.isoformat())
                           for a in kept]], sort_keys=True, default=str).encode()).hexdigest()
-        listed = json.loads(self.store.get_meta("index_files") or "[]")
         same = (not full and digest == self.store.get_meta("index_digest") and bool(listed)
                 and all((self.out / p).exists() for p in listed))
 
@@ -584,6 +590,7 @@ class Mirror:
             _PAGES = None
         result.rendered |= due - kept_ids  # not in the tree (retention): nothing to render
         if same:
+            self.store.set_meta("index_key", quick)
             return result
         files = self.renderer.indexes(kept, counts, label)
         for rel_path, data in files.items():
@@ -606,6 +613,7 @@ class Mirror:
         with self.store.tx():  # only now is the tree what the digest says
             self.store.set_meta("index_digest", digest)
             self.store.set_meta("index_files", json.dumps(sorted(files)))
+            self.store.set_meta("index_key", quick)
         self.store.set_meta("qr_base_url", qr_base)
         return result
 

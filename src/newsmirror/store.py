@@ -353,6 +353,12 @@ class Store:
              _ts(a.updated), a.author, a.image, a.caption, a.language, content_hash, a.extracted_by, int(pick),
              t, t, t),
         )
+        self.db.execute("INSERT INTO meta(key, value) VALUES('articles_version', '1') ON CONFLICT(key) DO UPDATE "
+                        "SET value=CAST(value AS INTEGER) + 1")
+
+    def articles_version(self) -> int:
+        """A number that changes whenever an article is saved (what the indexes list may then differ)."""
+        return int(self.get_meta("articles_version") or 0)
 
     def touch_article(self, article_id: str) -> None:
         self.db.execute("UPDATE articles SET last_seen=? WHERE id=?", (_ts(now()), article_id))
