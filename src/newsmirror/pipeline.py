@@ -27,7 +27,6 @@ from urllib.parse import urlsplit
 import lxml.html
 
 from .config import Config, Rules
-from .extract import ExtractError, extract
 from .fetch import Fetcher, FetchError
 from .fetch.warc import WarcRecords, WarcRef, WarcWriter, read_page, warc_records
 from .fsutil import remove_stale_temps, write_if_changed
@@ -114,6 +113,8 @@ def analyse(html: str, url: str, rules: Rules | None) -> Analysed | str:
 
     Pure and picklable, so it runs in worker processes when there are many pages.
     """
+    from .extract import ExtractError, extract  # imported when there is a page: a run with none never needs it
+
     try:
         art = extract(html, url, rules)
     except ExtractError as exc:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import codecs
 import re
 
-from charset_normalizer import from_bytes
-
 _WIDER = {
     "gb2312": "gb18030",
     "gbk": "gb18030",
@@ -88,6 +86,12 @@ def _is_utf8(body: bytes) -> bool:
     return True
 
 
+def _detect(body: bytes):  # -> charset_normalizer.CharsetMatch | None
+    from charset_normalizer import from_bytes  # only for pages that say nothing true about their charset
+
+    return from_bytes(body[:200_000]).best()
+
+
 def decode(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     """Return (text, encoding used). Never raises: undecodable bytes become U+FFFD."""
     for bom, name in _BOMS:
@@ -102,7 +106,7 @@ def decode(body: bytes, content_type: str | None = None) -> tuple[str, str]:
         try:
             return body.decode("utf-8").replace("\x00", ""), "utf-8"
         except UnicodeDecodeError:
-            best = from_bytes(body[:200_000]).best()
+            best = _detect(body)
             enc = normalise_label(best.encoding) if best else None
             enc = enc or "utf-8"
     text = body.decode(enc, errors="replace")
@@ -110,7 +114,7 @@ def decode(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     if bad > 8 and bad > len(text) // 200:
         # the label is wrong (a GBK page served as UTF-8): if detection finds an encoding that reads
         # the bytes cleanly, use it rather than publish replacement characters
-        best = from_bytes(body[:200_000]).best()
+        best = _detect(body)
         other = normalise_label(best.encoding) if best else None
         if other and other != enc:
             try:

@@ -19,15 +19,12 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import jinja2
-
 from .. import __version__
 from ..config import Config, Link
 from ..ids import safe_id
 from ..models import StoredArticle
 from ..transform import apply_link_policy
-from .markdown import html_to_markdown, md_text, md_url
-from .qr import qr_png
+from .markdown import md_text, md_url
 
 log = logging.getLogger("newsmirror.render")
 
@@ -76,29 +73,43 @@ class Renderer:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.site = cfg.site
-        loaders: list[jinja2.BaseLoader] = []
-        if cfg.templates_dir.is_dir():
-            loaders.append(jinja2.FileSystemLoader(str(cfg.templates_dir)))
-        loaders.append(jinja2.FileSystemLoader(str(TEMPLATES)))
-        self.env = jinja2.Environment(
-            loader=jinja2.ChoiceLoader(loaders),
-            autoescape=False,
-            keep_trailing_newline=True,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            undefined=jinja2.StrictUndefined,
-        )
-        self.env.filters["md"] = md_text
-        self.env.filters["mdurl"] = md_url
+        self._env = None
+
+    @property
+    def template_dirs(self) -> list[Path]:
+        """Where templates are looked for, first match wins: the config's `templates/`, then the bundled ones."""
+        return [d for d in (self.cfg.templates_dir, TEMPLATES) if d.is_dir()]
+
+    @property
+    def env(self):  # -> jinja2.Environment; built on first use (a run that renders nothing never imports Jinja2)
+        if self._env is None:
+            import jinja2
+
+            self._env = jinja2.Environment(
+                loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d)) for d in self.template_dirs]),
+                autoescape=False,
+                keep_trailing_newline=True,
+                trim_blocks=True,
+                lstrip_blocks=True,
+                undefined=jinja2.StrictUndefined,
+            )
+            self._env.filters["md"] = md_text
+            self._env.filters["mdurl"] = md_url
+        return self._env
 
     # -- fingerprint of everything that shapes the output, so a changed config or template rebuilds all
     def fingerprint(self) -> str:
         h = hashlib.sha256(__version__.encode())
         h.update(self.cfg.site.model_dump_json().encode())
         h.update(json.dumps({k: v.title for k, v in self.cfg.categories.items()}, sort_keys=True).encode())
-        for name in sorted(self.env.list_templates()):
-            src, _, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
-            h.update(name.encode() + src.encode())
+        templates: dict[str, bytes] = {}
+        for d in self.template_dirs:  # the file Jinja2 would load for each name
+            for f in d.rglob("*"):
+                name = f.relative_to(d).as_posix()
+                if f.is_file() and name not in templates:
+                    templates[name] = f.read_bytes()
+        for name in sorted(templates):
+            h.update(name.encode() + templates[name])
         return h.hexdigest()
 
     # -- links
@@ -246,6 +257,9 @@ class Renderer:
 
 def heavy_work(work: tuple[str, str | None]) -> tuple[str, bytes | None]:
     """(body HTML, QR URL or None) → (Markdown, PNG or None): pure, so it can run in a worker process."""
+    from .markdown import html_to_markdown
+    from .qr import qr_png
+
     body, qr_url = work
     return html_to_markdown(body), (qr_png(qr_url) if qr_url else None)
 
