@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """A URL a source says is an article, with what the source knows about it."""
 
@@ -64,7 +64,7 @@ class Article:
     notes: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class StoredArticle:
     """An article as the store keeps it: everything `build` needs without network."""
 

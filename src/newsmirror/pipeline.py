@@ -244,10 +244,11 @@ class Mirror:
         self.warc = self._warc_writer()
         try:
             async with Fetcher(self.cfg.fetch) as fetcher:
-                found = await asyncio.gather(*(self._discover(s, fetcher, report) for s in sources))
-                left = [c for c in self.store.unfinished(self.cfg.fetch.max_attempts)
+                found = [c for cands in await asyncio.gather(*(self._discover(s, fetcher, report)
+                                                               for s in sources)) for c in cands]
+                left = [c for c in self.store.unfinished(self.cfg.fetch.max_attempts, {c.url for c in found})
                         if (names is None or c.source in names) and self._known(c)]
-                todo = self._select([c for cands in found for c in cands] + left)
+                todo = self._select(found + left)
                 changed = await self._fetch_all(todo, fetcher, report)
         finally:
             if self.warc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -276,13 +276,14 @@ class Store:
             [(c.url, c.source, t, t, c.category, int(c.pick), c.title, _ts(c.published)) for c in cands],
         )
 
-    def unfinished(self, max_attempts: int) -> list[Candidate]:
-        """URLs discovered but not mirrored yet: pending ones, and failed ones with attempts left."""
+    def unfinished(self, max_attempts: int, skip: Container[str] = ()) -> list[Candidate]:
+        """URLs discovered but not mirrored yet: pending ones, and failed ones with attempts left (but not
+        those in `skip`, which the caller has in hand already)."""
         rows = self.db.execute(
-            "SELECT * FROM urls WHERE (status='pending' OR (status='failed' AND attempts < ?)) "
-            "AND category IS NOT NULL ORDER BY first_seen", (max_attempts,))
+            "SELECT url, source, category, title, published, pick FROM urls WHERE (status='pending' OR "
+            "(status='failed' AND attempts < ?)) AND category IS NOT NULL ORDER BY first_seen", (max_attempts,))
         return [Candidate(url=r["url"], source=r["source"], category=r["category"], title=r["title"],
-                          published=_dt(r["published"]), pick=bool(r["pick"])) for r in rows]
+                          published=_dt(r["published"]), pick=bool(r["pick"])) for r in rows if r["url"] not in skip]
 
     def failures(self, source: str | None = None, limit: int = 20) -> list[sqlite3.Row]:
         q = "SELECT * FROM urls WHERE status IN ('failed', 'gave_up')"

@@ -176,3 +176,75 @@ def test_parse_feed_skips_non_http_links():
     source = Source(name="f", kind="rss", url="https://news.example/feed", category="intl")
     found = parse_feed(body, "https://news.example/feed", source)
     assert [(c.title, c.url) for c in found] == [("ok", "https://news.example/a/1.html")]
+
+
+RSS1 = """<?xml version="1.0" encoding="utf-8"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"
+         xmlns:dc="http://purl.org/dc/elements/1.1/">
+  <channel rdf:about="https://rdf.example/"><title>RDF</title><link>https://rdf.example/</link></channel>
+  <item rdf:about="https://rdf.example/a1.html"><title>第一篇</title><link>https://rdf.example/a1.html</link>
+    <dc:date>2024-05-08T09:30:00+08:00</dc:date></item>
+  <item rdf:about="https://rdf.example/a2.html"><title><![CDATA[第二篇 <CDATA>]]></title>
+    <link>
+      https://rdf.example/a2.html?utm_source=rss
+    </link></item>
+</rdf:RDF>
+"""
+
+RSS2 = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom" xmlns:dcterms="http://purl.org/dc/terms/">
+<channel><title>频道</title><link>https://rss.example/</link>
+  <item><title>有链接</title><link>https://rss.example/n1.html</link><guid>n1</guid>
+    <pubDate>Sat, 04 May 2024 14:40:00 +0800</pubDate><atom:updated>2024-05-05T00:00:00Z</atom:updated></item>
+  <item><title>只有 guid</title><guid>https://rss.example/n2.html</guid>
+    <pubDate>Thu, 02 May 2024 01:15:00 GMT</pubDate></item>
+  <item><title>guid 不是链接</title><guid isPermaLink="false">https://rss.example/n3.html</guid></item>
+  <item><title>相对链接</title><link>/n4.html</link><dcterms:modified>2024-05-01T08:00:00+02:00</dcterms:modified>
+  </item>
+  <item><title>  空白  标题 </title><link>https://rss.example/n5.html#c</link></item>
+</channel></rss>
+"""
+
+
+def _feeds() -> dict[str, bytes]:
+    root = Path(__file__).resolve().parents[2]
+    return {
+        "atom": ATOM.replace("{base}", "https://atom.example").encode(),
+        "rss1": RSS1.encode(),
+        "rss2": RSS2.encode(),
+        "demo": (root / "src/newsmirror/demo/site/gb/prog204/feed.xml").read_bytes(),
+        "fixture": (root.parent / "shared/fixtures/ntd/feed.xml").read_bytes(),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_feeds()))
+def test_the_fast_feed_reader_agrees_with_feedparser(name, monkeypatch):
+    """Well-formed feeds are read with lxml; feedparser, which reads every other feed, is the reference."""
+    from newsmirror.sources import feed
+
+    body = _feeds()[name]
+    source = Source(name="f", kind="rss", url="https://feeds.example/feed.xml", category="intl")
+    assert feed._lxml_entries(body)  # the fast reader took it
+    fast = parse_feed(body, "https://feeds.example/feed.xml", source)
+
+    def unusual(_body: bytes) -> list:
+        raise feed._Unusual
+
+    monkeypatch.setattr(feed, "_lxml_entries", unusual)
+    assert fast == parse_feed(body, "https://feeds.example/feed.xml", source)
+    assert fast and all(c.url.startswith("https://") for c in fast)
+
+
+def test_feeds_the_fast_reader_leaves_to_feedparser():
+    from newsmirror.sources import feed
+
+    for body in (b"<rss><channel><title>broken</titl", b'<feed xmlns="http://www.w3.org/2005/Atom" xml:base="/x/">'
+                 b"<entry><id>1</id><link href='a.html'/></entry></feed>",
+                 RSS2.replace("<title>有链接</title>", "<title>A &amp;amp; B</title>").encode(),
+                 RSS2.replace("Thu, 02 May 2024 01:15:00 GMT", "2024年5月2日").encode()):
+        with pytest.raises(feed._Unusual):
+            feed._lxml_entries(body)
+    source = Source(name="f", kind="rss", url="https://feeds.example/feed.xml", category="intl")
+    found = parse_feed(RSS2.replace("<title>有链接</title>", "<title>A &amp;amp; B</title>").encode(),
+                       "https://feeds.example/feed.xml", source)
+    assert found[0].title == "A &amp; B" and len(found) == 5  # feedparser read it, as before

@@ -1,14 +1,22 @@
-"""RSS and Atom feeds (feedparser)."""
+"""RSS and Atom feeds.
+
+A well-formed RSS 2.0, RSS 1.0 or Atom feed is read with lxml, which takes a
+few percent of feedparser's time (at a 1,000-item feed, seconds a run); any
+feed that is not (malformed XML, another format, a date it cannot read) is
+read by feedparser, which copes with the rest of the web's feeds.
+"""
 
 from __future__ import annotations
 
 import calendar
 import codecs
+import email.utils
 import re
 from datetime import UTC, datetime
 from urllib.parse import urljoin
 
 import feedparser
+import lxml.etree
 
 from ..config import Source
 from ..ids import normalise_url
@@ -79,29 +87,126 @@ def refuses_entities(body: bytes) -> bool:
     return "<!entity" in text and "<!entity" in _prolog(text)
 
 
+# (link, id, title, published, updated) of one entry
+Entry = tuple[str | None, str | None, str | None, datetime | None, datetime | None]
+
+_ATOM = "{http://www.w3.org/2005/Atom}"
+_RSS1 = "{http://purl.org/rss/1.0/}"
+_DC = "{http://purl.org/dc/elements/1.1/}"
+_DCTERMS = "{http://purl.org/dc/terms/}"
+_XML_PARSER = lxml.etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                                   recover=False)
+
+
+class _Unusual(Exception):
+    """Something the lxml reader leaves to feedparser."""
+
+
+def _date(text: str | None) -> datetime | None:
+    if text is None or not text.strip():
+        return None
+    text = text.strip()
+    try:
+        if text[:4].isdigit():  # W3C / RFC 3339
+            when = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        else:  # RFC 822
+            when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        raise _Unusual from None
+    if when.tzinfo is None:
+        raise _Unusual  # feedparser's reading of a zone-less date is the one we keep
+    return when.astimezone(UTC)
+
+
+def _child_text(el: lxml.etree._Element, *tags: str) -> str | None:
+    for tag in tags:
+        found = el.find(tag)
+        if found is not None:
+            if len(found):  # markup inside a field: feedparser's rules for it
+                raise _Unusual
+            return found.text or ""
+    return None
+
+
+def _lxml_entries(body: bytes) -> list[Entry]:
+    if b"xml:base" in body:
+        raise _Unusual  # relative links against a declared base: feedparser resolves those
+    try:
+        root = lxml.etree.fromstring(body, _XML_PARSER)
+    except (lxml.etree.XMLSyntaxError, ValueError):
+        raise _Unusual from None
+    out: list[Entry] = []
+    if root.tag == "rss":
+        for item in root.iterfind("channel/item"):
+            guid = item.find("guid")
+            link = _child_text(item, "link")
+            if not link and guid is not None and guid.get("isPermaLink", "true").lower() == "true":
+                link = guid.text
+            out.append((link, guid.text if guid is not None else None, _child_text(item, "title"),
+                        _date(_child_text(item, "pubDate", f"{_DCTERMS}issued")),
+                        _date(_child_text(item, f"{_ATOM}updated", f"{_DCTERMS}modified", f"{_DC}date"))))
+    elif root.tag == f"{_ATOM}feed":
+        for entry in root.iterfind(f"{_ATOM}entry"):
+            link = None
+            for el in entry.iterfind(f"{_ATOM}link"):
+                if el.get("rel", "alternate") == "alternate":
+                    link = el.get("href")
+                    break
+            title = entry.find(f"{_ATOM}title")
+            if title is not None and (len(title) or title.get("type", "text") not in ("text", "html")):
+                raise _Unusual
+            updated = _date(_child_text(entry, f"{_ATOM}updated", f"{_ATOM}modified"))
+            published = _date(_child_text(entry, f"{_ATOM}published", f"{_ATOM}issued"))
+            out.append((link, _child_text(entry, f"{_ATOM}id"), title.text if title is not None else None,
+                        published, updated))
+    elif root.tag == "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}RDF":
+        for item in root.iterfind(f"{_RSS1}item"):
+            out.append((_child_text(item, f"{_RSS1}link"), item.get(
+                "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"), _child_text(item, f"{_RSS1}title"),
+                _date(_child_text(item, f"{_DCTERMS}issued")),
+                _date(_child_text(item, f"{_DCTERMS}modified", f"{_DC}date"))))
+    else:
+        raise _Unusual
+    if any(t is not None and "&" in t for _, _, t, _, _ in out):
+        raise _Unusual  # an escaped entity in a title: feedparser decodes those
+    return out
+
+
+def _feedparser_entries(body: bytes, url: str) -> list[Entry]:
+    from . import SourceError
+
+    feed = feedparser.parse(body, response_headers={"content-location": url},
+                            resolve_relative_uris=False, sanitize_html=False)
+    if not feed.entries:
+        why = f" ({feed.bozo_exception})" if feed.get("bozo") else ""
+        raise SourceError(f"{url}: no entries in the feed{why}; check sources.url points at an RSS/Atom feed")
+    return [(e.get("link"), e.get("id"), e.get("title"), _when(e, "published"), _when(e, "updated"))
+            for e in feed.entries]
+
+
 def parse_feed(body: bytes, url: str, source: Source) -> list[Candidate]:
     from . import SourceError
 
     if refuses_entities(body):
         raise SourceError(f"{url}: the feed declares XML entities (an entity-expansion or external-entity "
                           f"attack); refused")
-    feed = feedparser.parse(body, response_headers={"content-location": url},
-                            resolve_relative_uris=False, sanitize_html=False)
-    if not feed.entries:
-        why = f" ({feed.bozo_exception})" if feed.get("bozo") else ""
-        raise SourceError(f"{url}: no entries in the feed{why}; check sources.url points at an RSS/Atom feed")
+    try:
+        entries = _lxml_entries(body)
+    except _Unusual:
+        entries = []
+    if not entries:
+        entries = _feedparser_entries(body, url)
     out = []
-    for entry in feed.entries:
-        link = entry.get("link") or (entry.get("id") if str(entry.get("id", "")).startswith("http") else None)
+    for link, entry_id, title, published, updated in entries:
+        link = link or (entry_id if str(entry_id or "").startswith("http") else None)
         if not link:
             continue
-        link = urljoin(url, link)
+        link = urljoin(url, link.strip())
         if not link.startswith(("http://", "https://")):
             continue
         out.append(Candidate(
             url=normalise_url(link), source=source.name, category=source.category,
-            title=(entry.get("title") or "").strip() or None,
-            published=_when(entry, "published"), updated=_when(entry, "updated"), pick=source.is_pick,
+            title=(title or "").strip() or None, published=published, updated=updated, pick=source.is_pick,
         ))
     return out
 
