@@ -140,6 +140,38 @@ def content_hash(title: str, text: str) -> str:
     return hashlib.sha256(norm.encode("utf-8")).hexdigest()
 
 
+def _stale_files(out: Path, top: str, expected: set[str]) -> list[str]:
+    """Pages and QR codes under `out/top` that the tree should no longer hold, as paths relative to `out`.
+    (os.scandir and strings: at 10,000 pages, Path objects for every file cost tens of MB.)"""
+    stale: list[str] = []
+    stack = [top]
+    while stack:
+        rel_dir = stack.pop()
+        try:
+            entries = list(os.scandir(out / rel_dir))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for e in entries:
+            rel_path = f"{rel_dir}/{e.name}"
+            if e.is_dir(follow_symlinks=False):
+                stack.append(rel_path)
+            elif e.name.endswith((".md", ".png")) and rel_path not in expected:
+                stale.append(rel_path)
+    return sorted(stale)
+
+
+def _remove_empty_dirs(root: Path) -> None:
+    """Remove the empty folders below `root` (deepest first), not `root` itself."""
+    if not root.is_dir():
+        return
+    for dirpath, _dirs, files in os.walk(root, topdown=False):
+        if not files and dirpath != str(root):
+            try:
+                os.rmdir(dirpath)
+            except OSError:
+                pass  # not empty: a subfolder is left
+
+
 @dataclass
 class PageWriter:
     """What rendering one article's page into the tree needs; forked worker processes inherit it."""
@@ -330,7 +362,9 @@ class Mirror:
                 continue
             seen.add(c.url)
             row = self.store.url_row(c.url)
-            have = self.store.article_by_url(c.url)
+            # a URL that led to an article is marked ok (or duplicate); pending and failed ones led to none
+            have = None if row is not None and row["status"] in ("pending", "failed", "gave_up") \
+                else self.store.article_by_url(c.url)
             if have is not None:
                 if c.updated and c.updated > have.fetched_at:
                     todo.append(c)
@@ -599,19 +633,12 @@ class Mirror:
             expected.add(rel_path)
             write(rel_path, data)
         for d in MANAGED_DIRS:
-            root = self.out / d
-            if not root.exists():
-                continue
-            for p in sorted(root.rglob("*")):
-                rel_path = p.relative_to(self.out).as_posix()
-                if p.is_file() and p.suffix in (".md", ".png") and rel_path not in expected:
-                    if not result.written and not result.removed:
-                        self.store.set_meta("uncommitted", "1")
-                    p.unlink()
-                    result.removed.append(rel_path)
-            for sub in sorted((q for q in root.rglob("*") if q.is_dir()), reverse=True):
-                if not any(sub.iterdir()):
-                    sub.rmdir()
+            for rel_path in _stale_files(self.out, d, expected):
+                if not result.written and not result.removed:
+                    self.store.set_meta("uncommitted", "1")
+                (self.out / rel_path).unlink()
+                result.removed.append(rel_path)
+            _remove_empty_dirs(self.out / d)
         with self.store.tx():  # only now is the tree what the digest says
             self.store.set_meta("index_digest", digest)
             self.store.set_meta("index_files", json.dumps(sorted(files)))
