@@ -20,7 +20,42 @@ NTD = SHARED / "fixtures" / "ntd"
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED_MD = SHARED / "seed" / "a103612902.md"
 SEED_PATH = "/gb/2023/01/01/a103612902.html"
-NTD_ROUTES = {"/gb/prog204/feed": "feed.xml", SEED_PATH: "a103612902.html"}
+SEED_IMAGE = "/assets/uploads/2023/01/GettyImages-1245879927-800x450.jpg"  # the seed's lead image, on i.ntdtv.com
+NTD_ROUTES = {"/gb/prog204/feed": "feed.xml", SEED_PATH: "a103612902.html",
+              SEED_IMAGE: str(DEMO_SITE / SEED_IMAGE.lstrip("/"))}  # our own picture stands in for it
+NTD_ORIGINS = ["https://www.ntdtv.com", "https://i.ntdtv.com"]
+
+
+@pytest.fixture(autouse=True)
+def no_network_but_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may reach the internet: a connection to anything but 127.0.0.1 fails at once, naming it."""
+    import socket
+
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def check(address: object) -> None:
+        host = address[0] if isinstance(address, tuple) else None
+        if host is not None and host not in ("127.0.0.1", "::1", "localhost"):
+            raise OSError(f"test tried to reach {address!r}: only 127.0.0.1 is allowed in tests")
+
+    def connect(self: socket.socket, address: object) -> None:
+        check(address)
+        return real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: object) -> int:
+        check(address)
+        return real_connect_ex(self, address)
+
+    def getaddrinfo(host, *args, **kw):  # noqa: ANN001, ANN002, ANN003
+        if host not in (None, "127.0.0.1", "::1", "localhost", b"127.0.0.1", b"localhost"):
+            raise socket.gaierror(socket.EAI_NONAME, f"test tried to resolve {host!r}: only 127.0.0.1 is allowed")
+        return real_getaddrinfo(host, *args, **kw)
+
+    real_getaddrinfo = socket.getaddrinfo
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 @pytest.fixture
@@ -28,7 +63,7 @@ def ntd_server() -> Iterator[SiteServer]:
     """The seed article and its feed, as the source site served them, on 127.0.0.1."""
     if not NTD.is_dir():
         pytest.fail(f"{NTD} is missing: the shared fixtures must sit beside the repo")
-    with SiteServer(NTD, ["https://www.ntdtv.com"], routes=NTD_ROUTES) as s:
+    with SiteServer(NTD, NTD_ORIGINS, routes=NTD_ROUTES) as s:
         yield s
 
 

@@ -80,8 +80,9 @@ def test_seed_golden_page_has_every_part_of_the_seed(ntd_server, tmp_path):
     seed = seed_paragraphs()
     assert len(seed) == 10
     assert ours == seed
-    # lead image and caption
-    assert "GettyImages-1245879927-800x450.jpg" in page
+    # lead image (mirrored into the tree, not hotlinked as the seed does) and caption
+    lead = re.search(r"!\[普京邀习近平访俄 中国官媒只字未提\]\((\.\./\.\./assets/[^)]+\.jpg)\)", page)
+    assert lead and ((out / SEED_PAGE).parent / lead.group(1)).is_file()
     assert "2022年12月30日，俄罗斯总统普京在莫斯科克里姆林宫通过视频连线与中国国家主席习近平举行会议。" in page
     # share link + QR code at a relative path beside the page, original URL with the note
     share = "https://github.com/example/news/blob/main/" + SEED_PAGE

@@ -14,12 +14,12 @@ from warcio.archiveiterator import ArchiveIterator
 from newsmirror.demo.server import SiteServer
 from newsmirror.store import Store
 
-from .conftest import FAST_FETCH, NTD, NTD_ROUTES, SEED_PATH, minimal_config
+from .conftest import FAST_FETCH, NTD, NTD_ORIGINS, NTD_ROUTES, SEED_PATH, minimal_config
 from .test_pipeline import SEED_PAGE, body_paragraphs, cli_run, seed_paragraphs
 
 
 def test_warc_records_store_refs_and_reextract_offline(tmp_path):
-    with SiteServer(NTD, ["https://www.ntdtv.com"], routes=NTD_ROUTES) as server:
+    with SiteServer(NTD, NTD_ORIGINS, routes=NTD_ROUTES) as server:
         cfg = minimal_config(tmp_path, server.base, extra=FAST_FETCH)
         assert cli_run(cfg.path, "run").exit_code == 0
         base = server.base

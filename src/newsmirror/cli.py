@@ -103,6 +103,9 @@ def _summary(report: RunReport) -> int:
         f"{report.new} new, {report.updated} updated, {report.unchanged} unchanged, {report.duplicates} duplicates, "
         f"{report.removed} removed, {report.failed} failed, {report.source_errors} source errors"
         + (f", {report.deferred} left for the next run" if report.deferred else "")
+        + (f"; images: {report.images} mirrored, {report.images_failed} failed (shown as their alt text, "
+           f"tried again next run)" if report.images_failed else
+           (f"; images: {report.images} mirrored" if report.images else ""))
         + ("; committed" if report.committed else "; nothing to commit")
     )
     for what, reason in report.failures[:20]:
@@ -235,6 +238,11 @@ def status(ctx: click.Context) -> None:
             for r in fails:
                 console.print(f"  {r['source']}: {r['url']}\n    {r['status']} after {r['attempts']} "
                               f"attempt(s): {r['reason']}", markup=False)
+        images = store.image_counts()
+        if images:
+            console.print(f"\nimages: {images.get('ok', 0)} mirrored, {images.get('failed', 0)} failed")
+            for r in store.image_failures(limit=20):
+                console.print(f"  {r['url']}\n    failed {r['attempts']} time(s): {r['reason']}", markup=False)
         warned = [r for r in store.db.execute(
             "SELECT * FROM urls WHERE status='ok' AND reason IS NOT NULL ORDER BY last_seen DESC LIMIT 20")]
         if warned:

@@ -66,11 +66,28 @@ class Site(_Model):
     store: str = "newsmirror.db"
     nav: list[Link] = []
     promos: Promos = Promos()
+    formats: list[Literal["markdown", "html"]] = Field(
+        default=["markdown"], description='add "html" for a static site in site/ beside the Markdown')
+    html_url: str | None = Field(default=None, description="where site/ is served, for share links and feeds")
+    feed_items: int = Field(default=50, ge=1, le=1000, description="articles in the site's Atom and JSON feeds")
 
     @field_validator("base_url")
     @classmethod
     def _base_url(cls, v: str | None) -> str | None:
         return _http_url(v, "a base URL").rstrip("/") if v else None
+
+    @field_validator("html_url")
+    @classmethod
+    def _html_url(cls, v: str | None) -> str | None:
+        return _http_url(v, "html_url").rstrip("/") if v else None
+
+    @field_validator("formats")
+    @classmethod
+    def _formats(cls, v: list[str]) -> list[str]:
+        if "markdown" not in v:
+            raise ValueError('formats must include "markdown" (the Markdown pages are the mirror; "html" adds a '
+                             "site beside them)")
+        return list(dict.fromkeys(v))
 
     @field_validator("counter_url")
     @classmethod
@@ -110,6 +127,17 @@ class Fetch(_Model):
         if v and not re.match(r"^(https?|socks4|socks5h?)://", v):
             raise ValueError("a proxy must start with http://, https://, socks4://, socks5:// or socks5h://")
         return v or None
+
+
+class Images(_Model):
+    download: bool = Field(default=True, description="mirror lead and in-body images into the tree; false "
+                                                     "links them where they are (readers behind a firewall "
+                                                     "may not see them)")
+    max_width: int = Field(default=960, ge=64, le=8192, description="wider images are scaled down (pixels)")
+    quality: int = Field(default=80, ge=30, le=95, description="JPEG quality")
+    max_bytes: int = Field(default=8_000_000, ge=1000, description="largest image download")
+    max_pixels: int = Field(default=40_000_000, ge=10_000, description="width × height cap (decompression bombs)")
+    max_attempts: int = Field(default=3, ge=1, le=100, description="runs that try a failing image")
 
 
 class Category(_Model):
@@ -195,6 +223,7 @@ class Source(_Model):
 class Config(_Model):
     site: Site
     fetch: Fetch = Fetch()
+    images: Images = Images()
     categories: dict[str, Category]
     sources: Annotated[list[Source], Field(default_factory=list)]
 

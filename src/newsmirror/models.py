@@ -107,6 +107,8 @@ class RunReport:
     duplicates: int = 0
     source_errors: int = 0
     deferred: int = 0  # left for the next run (fetch.max_run_seconds)
+    images: int = 0  # images mirrored in this run
+    images_failed: int = 0  # images that could not be (shown as their alt text; tried again next run)
     committed: bool = False
     failures: list[tuple[str, str]] = field(default_factory=list)
 

@@ -17,11 +17,12 @@ import multiprocessing
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import lxml.html
@@ -34,14 +35,15 @@ from .ids import article_id, normalise_url
 from .models import Article, Candidate, Response, RunReport, StoredArticle
 from .publish import commit_all, ensure_repo
 from .publish.git import clear_stale_git_locks
-from .render import Renderer, heavy_work, page_path, qr_path
+from .render import HTML, Renderer, heavy_work, page_path
 from .sources import SourceError, discover_source
 from .store import Store, now
 from .transform import link_targets, sanitize
+from .transform.images import ImageError, asset_path, image_urls, process_image
 
 log = logging.getLogger("newsmirror")
 
-MANAGED_DIRS = ("pages", "indexes")
+MANAGED_DIRS = ("pages", "indexes", "assets", "site")
 HTML_TYPES = re.compile(r"^(text/html|application/xhtml\+xml|text/plain|application/xml|text/xml)\b", re.I)
 
 
@@ -105,7 +107,8 @@ class Progress:
     def stop(self) -> None: ...
 
 
-Analysed = tuple[Article, str, set[str]]  # the article, its content hash, the URLs its body links to
+# the article, its content hash, the URLs its body links to, the images it shows (lead first)
+Analysed = tuple[Article, str, set[str], list[str]]
 
 
 def analyse(html: str, url: str, rules: Rules | None) -> Analysed | str:
@@ -125,13 +128,17 @@ def analyse(html: str, url: str, rules: Rules | None) -> Analysed | str:
     text = lxml.html.fragment_fromstring(art.body_html or "<p></p>", create_parent="div").text_content()
     if len(text.strip()) < 20:
         return "no content left after removing scripts, ads and embeds"
-    return art, content_hash(art.title, text), link_targets(art.body_html)
+    return art, content_hash(art.title, text), link_targets(art.body_html), image_urls(art.image, art.body_html)
 
 
 def analyse_page(resp: Response, rules: Rules | None, warc: bool) -> tuple[Analysed | str, WarcRecords | None]:
     """analyse() a fetched page, and make its WARC records when it yields an article (and `warc`)."""
     analysed = analyse(resp.text, resp.final_url, rules)
     return analysed, (warc_records(resp) if warc and not isinstance(analysed, str) else None)
+
+
+def _process_image(data: bytes, max_width: int, max_pixels: int, quality: int):  # -> ProcessedImage
+    return process_image(data, max_width=max_width, max_pixels=max_pixels, quality=quality)
 
 
 def content_hash(title: str, text: str) -> str:
@@ -141,8 +148,8 @@ def content_hash(title: str, text: str) -> str:
 
 
 def _stale_files(out: Path, top: str, expected: set[str]) -> list[str]:
-    """Pages and QR codes under `out/top` that the tree should no longer hold, as paths relative to `out`.
-    (os.scandir and strings: at 10,000 pages, Path objects for every file cost tens of MB.)"""
+    """Files under `out/top` the tree should no longer hold (pages and QR codes; under assets/, any file), as
+    paths relative to `out`. (os.scandir and strings: at 10,000 pages, a Path per file costs tens of MB.)"""
     stale: list[str] = []
     stack = [top]
     while stack:
@@ -153,9 +160,11 @@ def _stale_files(out: Path, top: str, expected: set[str]) -> list[str]:
             continue
         for e in entries:
             rel_path = f"{rel_dir}/{e.name}"
+            if rel_path == "site/pagefind":
+                continue  # the search index: Pagefind rewrites it whole
             if e.is_dir(follow_symlinks=False):
                 stack.append(rel_path)
-            elif e.name.endswith((".md", ".png")) and rel_path not in expected:
+            elif (top in ("assets", "site") or e.name.endswith((".md", ".png"))) and rel_path not in expected:
                 stale.append(rel_path)
     return sorted(stale)
 
@@ -176,16 +185,26 @@ def _remove_empty_dirs(root: Path) -> None:
 class PageWriter:
     """What rendering one article's page into the tree needs; forked worker processes inherit it."""
 
-    renderer: Renderer
-    mirrored: Callable[[str], str | None]  # an article URL → the path of our copy, if the tree has one
+    renderers: list[Renderer]  # one per output format
+    mirrored: Callable[[str], tuple[str, str] | None]  # an article URL → (category, id) of our copy, if kept
+    assets: dict[str, str] | None  # an image URL → the path of our copy (None: images are not mirrored)
     out: Path
     tmp_dir: Path
 
     def __call__(self, a: StoredArticle, with_qr: bool) -> list[str]:
-        body, qr_url = self.renderer.prepare(a, self.mirrored, with_qr)
-        body_md, qr_bytes = heavy_work((body, qr_url))
-        return [rel_path for rel_path, data in self.renderer.compose(a, body_md, qr_bytes).items()
-                if write_if_changed(self.out / rel_path, data, self.tmp_dir)]
+        written: list[str] = []
+        qr_codes: dict[str, bytes | None] = {}
+        for r in self.renderers:
+            body, qr_url = r.prepare(a, self.mirrored, with_qr, self.assets)
+            known = qr_url in qr_codes  # the same code for both formats is made once
+            body, qr_bytes = heavy_work((body, None if known else qr_url), r.layout.format)
+            if qr_url and known:
+                qr_bytes = qr_codes[qr_url]
+            elif qr_url:
+                qr_codes[qr_url] = qr_bytes
+            written += [rel_path for rel_path, data in r.compose(a, body, qr_bytes, self.assets).items()
+                        if write_if_changed(self.out / rel_path, data, self.tmp_dir)]
+        return written
 
 
 _PAGES: PageWriter | None = None  # set by build() before its worker pool forks
@@ -214,7 +233,8 @@ class Mirror:
         self.progress = progress or Progress()
         self.out = cfg.output_dir
         self.store = Store(cfg.store_path)
-        self.renderer = Renderer(cfg)
+        self.renderer = Renderer(cfg)  # the Markdown pages; renderers has one per format in site.formats
+        self.renderers = [self.renderer] + ([Renderer(cfg, HTML)] if "html" in cfg.site.formats else [])
         self._lock_fd: int | None = None
         self.warc: WarcWriter | None = None
         self._started = time.monotonic()
@@ -282,6 +302,7 @@ class Mirror:
                         if (names is None or c.source in names) and self._known(c)]
                 todo = self._select(found + left)
                 changed = await self._fetch_all(todo, fetcher, report)
+                await self._mirror_images(fetcher, report, changed)
         finally:
             if self.warc:
                 self.warc.close()
@@ -304,6 +325,7 @@ class Mirror:
         try:
             async with Fetcher(self.cfg.fetch) as fetcher:
                 changed = await self._fetch_all(todo, fetcher, report)
+                await self._mirror_images(fetcher, report, changed)
         finally:
             if self.warc:
                 self.warc.close()
@@ -417,24 +439,70 @@ class Mirror:
             finally:
                 self.progress.advance()
 
-        # a few workers per host, each taking that host's next URL: tasks stay few however many URLs there
-        # are (bounded memory), and a slow or rate-limited host holds up only its own URLs
-        by_host: dict[str, list[Candidate]] = {}
-        for c in todo:
-            by_host.setdefault(urlsplit(c.url).hostname or "", []).append(c)
-
-        async def drain(queue: Iterator[Candidate]) -> None:
-            for c in queue:
-                await one(c)
-
-        # per host: as many as may fetch from it at once, and as many again whose pages are being analysed
-        lanes = self.cfg.fetch.per_host + (pool_size() if self.pool is not None else 0) + 2
-        await asyncio.gather(*(drain(q) for urls in by_host.values() for q in
-                               [iter(urls)] * min(len(urls), lanes)))
+        await self._by_host_lanes(todo, lambda c: c.url, one)
         if deferred:
             report.deferred = len(deferred)
             log.warning("fetch.max_run_seconds (%s s) reached: %d URLs left for the next run",
                         self.cfg.fetch.max_run_seconds, len(deferred))
+
+    async def _by_host_lanes(self, items: list, url_of: Callable[[Any], str],
+                             one: Callable[[Any], Awaitable[None]]) -> None:
+        """`one(item)` for every item, by a few lanes per host, each taking that host's next item: tasks stay
+        few however many URLs there are (bounded memory), and a slow or rate-limited host holds up only its own.
+        Per host: as many lanes as may fetch from it at once, and as many again whose pages are being analysed."""
+        by_host: dict[str, list] = {}
+        for item in items:
+            by_host.setdefault(urlsplit(url_of(item)).hostname or "", []).append(item)
+
+        async def drain(queue: Iterator) -> None:
+            for item in queue:
+                await one(item)
+
+        lanes = self.cfg.fetch.per_host + (pool_size() if self.pool is not None else 0) + 2
+        await asyncio.gather(*(drain(q) for group in by_host.values() for q in [iter(group)] * min(len(group), lanes)))
+
+    async def _mirror_images(self, fetcher: Fetcher, report: RunReport, changed: set[str]) -> None:
+        """Download the images articles show (new ones, and failed ones with tries left), check and re-encode
+        them, and store them content-addressed in the tree; the pages showing one that arrived are re-rendered."""
+        cfg = self.cfg.images
+        due = self.store.images_due(cfg.max_attempts) if cfg.download else []
+        if not due:
+            return
+        arrived: list[str] = []
+        self.progress.start("images", len(due))
+
+        async def one(url: str) -> None:
+            try:
+                resp = await fetcher.get(url, as_text=False, max_bytes=cfg.max_bytes)
+                ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
+                if ctype.startswith(("text/", "application/json", "application/xhtml")):
+                    raise ImageError(f"not an image (Content-Type: {ctype})")
+                args = (resp.body, cfg.max_width, cfg.max_pixels, cfg.quality)
+                if self.pool is not None:
+                    image = await asyncio.get_running_loop().run_in_executor(self.pool, _process_image, *args)
+                else:
+                    image = _process_image(*args)
+                asset = asset_path(image)
+                if self.store.get_meta("uncommitted") != "1":
+                    self.store.set_meta("uncommitted", "1")  # before the tree changes: the next run commits it
+                for r in self.renderers:  # the HTML site holds its own copy, so site/ stands alone
+                    write_if_changed(self.out / r.layout.asset(asset), image.data, self.tmp_dir)
+                self.store.image_done(url, asset, image.width, image.height, len(image.data))
+                arrived.append(url)
+            except (FetchError, ImageError) as exc:
+                reason = exc.reason if isinstance(exc, FetchError) else str(exc)
+                log.warning("image %s: %s (its alt text is shown instead; tried again next run)", url, reason)
+                self.store.image_failed(url, reason)
+                report.images_failed += 1
+            finally:
+                self.progress.advance()
+
+        with worker_pool(len(due)) as self.pool, self.store.grouped():
+            await self._by_host_lanes(due, lambda u: u, one)
+        self.pool = None
+        self.progress.stop()
+        report.images = len(arrived)
+        changed |= self.store.articles_showing(arrived)
 
     def _fail(self, c: Candidate, reason: str, report: RunReport) -> None:
         log.error("failed %s: %s", c.url, reason)
@@ -482,7 +550,7 @@ class Mirror:
         if isinstance(analysed, str):
             self._fail(c, analysed, report)
             return None
-        art, h, targets = analysed
+        art, h, targets, images = analysed
         art.source, art.category = c.source, c.category
         art.published = art.published or c.published
         existing = self.store.article_by_url(art.canonical_url)
@@ -519,6 +587,7 @@ class Mirror:
             if ref is not None:
                 self.store.set_warc(art.id, ref.file, ref.offset, ref.record_id, ref.payload_digest)
             self.store.set_links(art.id, targets)
+            self.store.set_article_images(art.id, images)
             self.store.mark_url(c.url, c.source, "ok", article_id=art.id, reason=note)
             if art.canonical_url != c.url:
                 self.store.mark_url(art.canonical_url, c.source, "ok", article_id=art.id)
@@ -585,9 +654,9 @@ class Mirror:
         same = (not full and digest == self.store.get_meta("index_digest") and bool(listed)
                 and all((self.out / p).exists() for p in listed))
 
-        def mirrored(url: str) -> str | None:
+        def mirrored(url: str) -> tuple[str, str] | None:
             hit = url_map.get(url)
-            return page_path(hit[1], hit[0]) if hit and hit[0] in kept_ids else None
+            return (hit[1], hit[0]) if hit and hit[0] in kept_ids else None
 
         def will_change_tree() -> None:
             if not result.written and not result.removed:
@@ -601,23 +670,32 @@ class Mirror:
         result = BuildResult()
         expected: set[str] = set()
         todo: list[StoredArticle] = []
+        assets = self.store.image_assets() if self.cfg.images.download else None
+        if assets:  # the images the kept pages show (the HTML site has its own copies)
+            shown = {assets[u] for aid, u in self.store.article_image_pairs() if aid in kept_ids and u in assets}
+            for r in self.renderers:
+                expected.update(r.layout.asset(x) for x in shown)
+            for x in sorted(shown):  # a site made after the images were mirrored gets its copies now
+                for r in self.renderers[1:]:
+                    if not (self.out / r.layout.asset(x)).exists() and (self.out / x).is_file():
+                        write(r.layout.asset(x), (self.out / x).read_bytes())
         for lite in kept:
-            page = page_path(lite.category, lite.id)
-            expected.add(page)
-            if self.cfg.site.base_url:
-                expected.add(qr_path(lite.category, lite.id))
-            if lite.id in due or (not same and not (self.out / page).exists()):
+            pages = [r.layout.page(lite.category, lite.id) for r in self.renderers]
+            expected.update(pages)
+            expected.update(r.layout.qr(lite.category, lite.id) for r in self.renderers if r.qr_url(lite))
+            if lite.id in due or (not same and not all((self.out / p).exists() for p in pages)):
                 todo.append(lite)
         if todo:
             will_change_tree()  # pages are written by worker processes, which do not touch the store
         global _PAGES
-        _PAGES = PageWriter(self.renderer, mirrored, self.out, self.tmp_dir)  # what forked workers use
+        _PAGES = PageWriter(self.renderers, mirrored, assets, self.out, self.tmp_dir)  # what forked workers use
         try:
             with worker_pool(len(todo)) as pool:
                 for batch in batched(todo, 256):
                     arts = [a for a in (self.store.article(x.id) for x in batch) if a is not None]
                     # a page's QR code only changes with its share URL (base_url: a full build)
-                    jobs = [(a, all_qr or not (self.out / qr_path(a.category, a.id)).exists()) for a in arts]
+                    jobs = [(a, all_qr or not all((self.out / r.layout.qr(a.category, a.id)).exists()
+                                                  for r in self.renderers if r.qr_url(a))) for a in arts]
                     done = pool.map(render_page, jobs, chunksize=16) if pool else map(render_page, jobs)
                     for a, written in zip(arts, done, strict=True):
                         result.written.extend(written)
@@ -628,7 +706,9 @@ class Mirror:
         if same:
             self.store.set_meta("index_key", quick)
             return result
-        files = self.renderer.indexes(kept, counts, label)
+        files: dict[str, bytes] = {}
+        for r in self.renderers:
+            files.update(r.indexes(kept, counts, label))
         for rel_path, data in files.items():
             expected.add(rel_path)
             write(rel_path, data)

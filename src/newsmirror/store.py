@@ -67,6 +67,23 @@ CREATE TABLE IF NOT EXISTS links (
 );
 CREATE INDEX IF NOT EXISTS links_target ON links(target);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS images (
+    url TEXT PRIMARY KEY,
+    status TEXT NOT NULL,            -- ok | failed
+    asset TEXT,                      -- its path in the tree (assets/ab/….jpg)
+    reason TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    width INTEGER,
+    height INTEGER,
+    bytes INTEGER,
+    last_seen TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS article_images (
+    article_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    PRIMARY KEY (article_id, url)
+);
+CREATE INDEX IF NOT EXISTS article_images_url ON article_images(url);
 CREATE TABLE IF NOT EXISTS http_cache (
     url TEXT PRIMARY KEY,
     etag TEXT,
@@ -367,6 +384,51 @@ class Store:
         self.db.execute("DELETE FROM links WHERE article_id=?", (article_id,))
         self.db.executemany("INSERT OR IGNORE INTO links(article_id, target) VALUES(?,?)",
                             [(article_id, t) for t in targets])
+
+    # -- images
+    def set_article_images(self, article_id: str, urls: Iterable[str]) -> None:
+        self.db.execute("DELETE FROM article_images WHERE article_id=?", (article_id,))
+        self.db.executemany("INSERT OR IGNORE INTO article_images(article_id, url) VALUES(?,?)",
+                            [(article_id, u) for u in urls])
+
+    def images_due(self, max_attempts: int) -> list[str]:
+        """Images some article shows that are not mirrored yet: new ones, and failed ones with tries left."""
+        return [r[0] for r in self.db.execute(
+            "SELECT DISTINCT ai.url FROM article_images ai LEFT JOIN images i ON i.url=ai.url "
+            "WHERE i.url IS NULL OR (i.status='failed' AND i.attempts < ?) ORDER BY ai.url", (max_attempts,))]
+
+    def image_done(self, url: str, asset: str, width: int, height: int, size: int) -> None:
+        self.db.execute(
+            "INSERT INTO images(url, status, asset, reason, attempts, width, height, bytes, last_seen) "
+            "VALUES(?,'ok',?,NULL,0,?,?,?,?) ON CONFLICT(url) DO UPDATE SET status='ok', asset=excluded.asset, "
+            "reason=NULL, attempts=0, width=excluded.width, height=excluded.height, bytes=excluded.bytes, "
+            "last_seen=excluded.last_seen", (url, asset, width, height, size, _ts(now())))
+
+    def image_failed(self, url: str, reason: str) -> None:
+        self.db.execute(
+            "INSERT INTO images(url, status, reason, attempts, last_seen) VALUES(?,'failed',?,1,?) "
+            "ON CONFLICT(url) DO UPDATE SET status='failed', reason=excluded.reason, "
+            "attempts=images.attempts + 1, last_seen=excluded.last_seen", (url, reason, _ts(now())))
+
+    def image_assets(self) -> dict[str, str]:
+        """Every mirrored image: its URL → its path in the tree."""
+        return {r[0]: r[1] for r in self.db.execute("SELECT url, asset FROM images WHERE status='ok'")}
+
+    def article_image_pairs(self) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in self.db.execute("SELECT article_id, url FROM article_images")]
+
+    def articles_showing(self, urls: Iterable[str]) -> set[str]:
+        out: set[str] = set()
+        for u in urls:
+            out.update(r[0] for r in self.db.execute("SELECT article_id FROM article_images WHERE url=?", (u,)))
+        return out
+
+    def image_counts(self) -> dict[str, int]:
+        return {r[0]: r[1] for r in self.db.execute("SELECT status, COUNT(*) FROM images GROUP BY status")}
+
+    def image_failures(self, limit: int = 20) -> list[sqlite3.Row]:
+        return list(self.db.execute("SELECT url, reason, attempts FROM images WHERE status='failed' "
+                                    "ORDER BY last_seen DESC LIMIT ?", (limit,)))
 
     def linking_to(self, targets: Iterable[str]) -> set[str]:
         out: set[str] = set()

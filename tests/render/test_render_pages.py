@@ -70,7 +70,7 @@ def make_article(id: str = "n1", category: str = "intl", day: float = 0, pick: b
     return StoredArticle(**fields)
 
 
-def no_mirror(url: str) -> str | None:
+def no_mirror(url: str) -> tuple[str, str] | None:
     return None
 
 
@@ -168,8 +168,8 @@ def test_body_links_follow_the_mirror_policy_relative_to_the_page(tmp_path):
     r = Renderer(make_config(tmp_path))
     body = ('<p>见<a href="https://src.example/n2.html">同类</a>、<a href="https://src.example/n3.html">文化</a>、'
             '<a href="https://src.example/n1.html">本文</a>和<a href="https://else.example/x">外站</a></p>')
-    ours = {"https://src.example/n2.html": "pages/intl/n2.md", "https://src.example/n3.html": "pages/culture/n3.md",
-            "https://src.example/n1.html": "pages/intl/n1.md"}
+    ours = {"https://src.example/n2.html": ("intl", "n2"), "https://src.example/n3.html": ("culture", "n3"),
+            "https://src.example/n1.html": ("intl", "n1")}
     page = page_text(r, make_article(body_html=body), ours.get)
     assert "[同类](n2.md)" in page
     assert "[文化](../culture/n3.md)" in page

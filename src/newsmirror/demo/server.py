@@ -18,7 +18,7 @@ from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
 DEMO_SITE = Path(__file__).parent / "site"
-DEMO_ORIGINS = ("https://www.ntdtv.com", "https://demo-news.example")
+DEMO_ORIGINS = ("https://www.ntdtv.com", "https://i.ntdtv.com", "https://demo-news.example")
 TEXT_TYPES = ("text/", "application/xml", "application/rss+xml", "application/atom+xml", "application/json")
 
 
@@ -98,8 +98,9 @@ class SiteServer:
 
     def resolve(self, raw_path: str) -> Path | None:
         path = unquote(urlsplit(raw_path).path)
-        if path in self.routes:
-            cand = [self.root / self.routes[path]]
+        if path in self.routes:  # an explicit route may point anywhere (a fixture kept elsewhere)
+            c = self.root / self.routes[path]
+            return c if c.is_file() else None
         else:
             rel = path.lstrip("/")
             cand = [self.root / rel, self.root / (rel + ".xml"), self.root / (rel + ".html"),

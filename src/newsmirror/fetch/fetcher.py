@@ -134,11 +134,12 @@ class Fetcher:
             self._next_at[host] = max(now, self._next_at.get(host, 0.0)) + delay
 
     async def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-                  obey_robots: bool | None = None) -> Response:
+                  obey_robots: bool | None = None, as_text: bool = True, max_bytes: int | None = None) -> Response:
         """Fetch one URL, retrying what is worth retrying. Raises FetchError.
 
         With `etag` / `last_modified` the request is conditional and a 304 comes back as a
-        Response with status 304 and no body.
+        Response with status 304 and no body. `as_text=False` (an image) leaves `text` empty;
+        `max_bytes` overrides fetch.max_bytes for this URL.
         """
         obey = self.cfg.obey_robots if obey_robots is None else obey_robots
         delay = self.cfg.rate_limit
@@ -161,7 +162,7 @@ class Fetcher:
             try:
                 async with self._host_sem(url), self._all:
                     await self._wait_turn(url, delay)
-                    return await self._once(url, conditional)
+                    return await self._once(url, conditional, as_text, max_bytes or self.cfg.max_bytes)
             except FetchError as exc:
                 if not exc.retry or attempt >= self.cfg.retries:
                     raise
@@ -173,7 +174,9 @@ class Fetcher:
                 log.debug("retry %d for %s in %.1fs: %s", attempt, url, wait, exc.reason)
                 await asyncio.sleep(wait)
 
-    async def _once(self, url: str, extra_headers: dict[str, str] | None = None) -> Response:
+    async def _once(self, url: str, extra_headers: dict[str, str] | None = None, as_text: bool = True,
+                    max_bytes: int | None = None) -> Response:
+        cap = max_bytes or self.cfg.max_bytes
         assert self._session is not None, "use Fetcher as an async context manager"
         current = url
         for _hop in range(self.cfg.max_redirects + 1):
@@ -202,9 +205,9 @@ class Fetcher:
                         retry = resp.status in RETRY_STATUSES
                         raise FetchError(url, brief(f"HTTP {resp.status} {resp.reason or ''}"), status=resp.status,
                                          retry=retry, retry_after=parse_retry_after(resp.headers.get("Retry-After")))
-                    raw = await self._read_capped(url, resp)
-                    body = decompress(raw, headers.get("content-encoding"), self.cfg.max_bytes, url)
-                    text, enc = decode(body, headers.get("content-type"))
+                    raw = await self._read_capped(url, resp, cap)
+                    body = decompress(raw, headers.get("content-encoding"), cap, url)
+                    text, enc = decode(body, headers.get("content-type")) if as_text else ("", "")
                     raw_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.raw_headers]
                     return Response(
                         url=url, final_url=str(resp.url), status=resp.status, headers=headers, body=body,
@@ -232,8 +235,7 @@ class Fetcher:
                 raise FetchError(url, f"{type(exc).__name__}: {brief(exc)}", retry=True) from None
         raise FetchError(url, f"more than {self.cfg.max_redirects} redirects (fetch.max_redirects)")
 
-    async def _read_capped(self, url: str, resp: aiohttp.ClientResponse) -> bytes:
-        cap = self.cfg.max_bytes
+    async def _read_capped(self, url: str, resp: aiohttp.ClientResponse, cap: int) -> bytes:
         declared = resp.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > cap:
             raise FetchError(url, f"body of {int(declared)} bytes is over fetch.max_bytes ({cap})")

@@ -24,31 +24,68 @@ from ..config import Config, Link
 from ..ids import safe_id
 from ..models import StoredArticle
 from ..transform import apply_link_policy
+from ..transform.images import rewrite_images
 from .markdown import md_text, md_url
 
 log = logging.getLogger("newsmirror.render")
 
 TEMPLATES = Path(__file__).parent / "templates"
-HOME = "README.md"
+HOME = "README.md"  # the Markdown layout's (see MARKDOWN)
 HOT = "indexes/hot.md"
 ARCHIVE = "indexes/archive/README.md"
 DISPLAY_TZ = ZoneInfo("Asia/Shanghai")
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Where the files of one output format live in the tree (Markdown at the top, the HTML site in site/)."""
+
+    format: str  # "markdown" or "html": also the templates' middle name (article.md.j2, article.html.j2)
+    root: str
+    ext: str
+    home: str
+    hot: str
+    archive: str
+
+    def page(self, category: str, article_id: str) -> str:
+        return f"{self.root}pages/{safe_id(category)}/{safe_id(article_id)}{self.ext}"
+
+    def qr(self, category: str, article_id: str) -> str:
+        return f"{self.root}pages/{safe_id(category)}/{safe_id(article_id)}.png"
+
+    def category(self, key: str) -> str:
+        return f"{self.root}indexes/{safe_id(key)}{self.ext}"
+
+    def month(self, month: str) -> str:
+        return f"{self.root}indexes/archive/{month}{self.ext}"
+
+    def asset(self, asset: str) -> str:
+        """Where an image (`assets/ab/….jpg`) is for this format: the HTML site holds its own copy."""
+        return self.root + asset
+
+    @property
+    def template_ext(self) -> str:
+        return ".md.j2" if self.format == "markdown" else ".html.j2"
+
+
+MARKDOWN = Layout("markdown", "", ".md", "README.md", "indexes/hot.md", "indexes/archive/README.md")
+HTML = Layout("html", "site/", ".html", "site/index.html", "site/indexes/hot.html", "site/indexes/archive/index.html")
+
+
 def page_path(category: str, article_id: str) -> str:
-    return f"pages/{safe_id(category)}/{safe_id(article_id)}.md"
+    return MARKDOWN.page(category, article_id)
 
 
 def qr_path(category: str, article_id: str) -> str:
-    return f"pages/{safe_id(category)}/{safe_id(article_id)}.png"
+    return MARKDOWN.qr(category, article_id)
 
 
 def category_path(category: str) -> str:
-    return f"indexes/{safe_id(category)}.md"
+    return MARKDOWN.category(category)
 
 
 def month_path(month: str) -> str:
-    return f"indexes/archive/{month}.md"
+    return MARKDOWN.month(month)
 
 
 def rel(from_file: str, to_file: str) -> str:
@@ -70,10 +107,14 @@ def _fmt(dt: datetime | None, with_time: bool = True) -> str:
 
 
 class Renderer:
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, layout: Layout = MARKDOWN) -> None:
         self.cfg = cfg
         self.site = cfg.site
+        self.layout = layout
         self._env = None
+
+    def template(self, name: str):  # -> jinja2.Template
+        return self.env.get_template(name + self.layout.template_ext)
 
     @property
     def template_dirs(self) -> list[Path]:
@@ -87,12 +128,13 @@ class Renderer:
 
             self._env = jinja2.Environment(
                 loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d)) for d in self.template_dirs]),
-                autoescape=False,
                 keep_trailing_newline=True,
                 trim_blocks=True,
                 lstrip_blocks=True,
                 undefined=jinja2.StrictUndefined,
+                autoescape=self.layout.format == "html",
             )
+            self._env.globals["site"] = self.site
             self._env.filters["md"] = md_text
             self._env.filters["mdurl"] = md_url
         return self._env
@@ -113,25 +155,34 @@ class Renderer:
         return h.hexdigest()
 
     # -- links
+    def _href(self, url: str) -> str:
+        """A link target as the format writes it (Markdown escapes; HTML templates escape themselves)."""
+        return md_url(url) if self.layout.format == "markdown" else url
+
     def _link(self, here: str, link: Link | NavItem, tag: str | None) -> str:
         url = link.url if isinstance(link, Link) else link.href
         if "://" in url or url.startswith(("mailto:", "#")):
-            return md_url(url)
-        target = rel(here, posixpath.normpath(url))
-        return md_url(target + (f"?{tag}" if tag and self.site.tag_links else ""))
+            return self._href(url)
+        target = posixpath.normpath(url)
+        if self.layout.format == "html" and target.endswith(".md"):  # a page of the tree: its HTML twin
+            target = self.layout.root + target[:-3] + ".html"
+        target = rel(here, target)
+        return self._href(target + (f"?{tag}" if tag and self.site.tag_links else ""))
 
     def nav(self, here: str, category: str | None = None, tag: str | None = None) -> list[NavItem]:
-        def item(label: str, target: str) -> NavItem:
-            return NavItem(label, md_url(rel(here, target) + (f"?{tag}" if tag and self.site.tag_links else "")))
+        lay = self.layout
 
-        items = [item(self.site.home_label, HOME)]
+        def item(label: str, target: str) -> NavItem:
+            return NavItem(label, self._href(rel(here, target) + (f"?{tag}" if tag and self.site.tag_links else "")))
+
+        items = [item(self.site.home_label, lay.home)]
         if category:
-            items.append(item(self.cfg.categories[category].title, category_path(category)))
+            items.append(item(self.cfg.categories[category].title, lay.category(category)))
         else:
-            items += [item(c.title, category_path(k)) for k, c in self.cfg.categories.items()]
-        items.append(item(self.site.hot_label, HOT))
+            items += [item(c.title, lay.category(k)) for k, c in self.cfg.categories.items()]
+        items.append(item(self.site.hot_label, lay.hot))
         if not category:
-            items.append(item(self.site.archive_label, ARCHIVE))
+            items.append(item(self.site.archive_label, lay.archive))
         for link in self.site.nav:
             items.append(NavItem(link.title, self._link(here, link, tag)))
         return [i for i in items if i.label.strip()]
@@ -144,41 +195,65 @@ class Renderer:
         return [{"title": x.title, "icon": x.icon, "href": self._link(here, x, article_id)} for x in chosen]
 
     def share_url(self, path: str) -> str | None:
+        """The absolute address of a page: `site.html_url` for the HTML site when set, else `site.base_url`."""
+        if self.layout.format == "html" and self.site.html_url:
+            return f"{self.site.html_url}/{path.removeprefix(self.layout.root)}"
+        if self.layout.format == "html" and self.site.base_url and path.startswith(self.layout.root):
+            return None  # the repository's file view of an HTML page shows its source: share the Markdown page
         return f"{self.site.base_url}/{path}" if self.site.base_url else None
 
     # -- pages
-    def article(self, a: StoredArticle, mirrored: Callable[[str], str | None],
-                with_qr: bool = True) -> dict[str, bytes]:
-        """The page (and its QR code, unless `with_qr` is False) of one article, keyed by path in the tree."""
-        work = self.prepare(a, mirrored, with_qr)
-        return self.compose(a, *heavy_work(work))
+    def article(self, a: StoredArticle, mirrored: Callable[[str], tuple[str, str] | None], with_qr: bool = True,
+                assets: dict[str, str] | None = None) -> dict[str, bytes]:
+        """The page (and its QR code, unless `with_qr` is False) of one article, keyed by path in the tree.
 
-    def prepare(self, a: StoredArticle, mirrored: Callable[[str], str | None],
-                with_qr: bool = True) -> tuple[str, str | None]:
-        """The CPU-heavy inputs of a page: its body after the link policy, and the URL for its QR code (or
-        None). `heavy_work()` turns them into Markdown and PNG; it may run in another process."""
-        here = page_path(a.category, a.id)
+        `mirrored(url)` gives (category, id) of our copy of the article at a URL, or None. `assets` maps image
+        URLs to our copies' paths (`assets/ab/….jpg`); None leaves images where they are."""
+        work = self.prepare(a, mirrored, with_qr, assets)
+        return self.compose(a, *heavy_work(work, self.layout.format), assets=assets)
+
+    def prepare(self, a: StoredArticle, mirrored: Callable[[str], tuple[str, str] | None], with_qr: bool = True,
+                assets: dict[str, str] | None = None) -> tuple[str, str | None]:
+        """The CPU-heavy inputs of a page: its body after the link policy (and with its images pointed at our
+        copies), and the URL for its QR code (or None). `heavy_work()` turns them into Markdown (or keeps the
+        HTML) and a PNG; it may run in another process."""
+        lay = self.layout
+        here = lay.page(a.category, a.id)
 
         def ours(url: str) -> str | None:
-            target = mirrored(url)
+            hit = mirrored(url)
+            target = lay.page(*hit) if hit else None
             return rel(here, target) if target and target != here else None
 
         body = apply_link_policy(a.body_html, self.site.link_policy, ours)
-        share = self.share_url(here)
-        return body, share if (share and with_qr) else None
+        if assets is not None:
+            body = rewrite_images(body, lambda u: rel(here, lay.asset(assets[u])) if u in assets else None,
+                                  link_missing=self.site.link_policy in ("mirror", "keep"))
+        share = self.qr_url(a)
+        return body, share if with_qr else None
 
-    def compose(self, a: StoredArticle, body_md: str, qr_bytes: bytes | None) -> dict[str, bytes]:
-        """The page's files from its Markdown body and QR PNG."""
-        here = page_path(a.category, a.id)
-        share = self.share_url(here)
+    def qr_url(self, a: StoredArticle) -> str | None:
+        """What the page's QR code says: its share URL, or the Markdown page's when it has none of its own."""
+        return self.share_url(self.layout.page(a.category, a.id)) or self.share_url(page_path(a.category, a.id))
+
+    def compose(self, a: StoredArticle, body: str, qr_bytes: bytes | None,
+                assets: dict[str, str] | None = None) -> dict[str, bytes]:
+        """The page's files from its body (Markdown, or HTML for the site) and QR PNG."""
+        lay = self.layout
+        here = lay.page(a.category, a.id)
+        if assets is None:
+            lead = a.image  # images are not mirrored: shown from where they are
+        else:
+            lead = rel(here, lay.asset(assets[a.image])) if a.image in assets else None
+        share = self.qr_url(a)
         files: dict[str, bytes] = {}
         qr = None
         if share:
             if qr_bytes is not None:
-                files[qr_path(a.category, a.id)] = qr_bytes
-            qr = posixpath.basename(qr_path(a.category, a.id))
+                files[lay.qr(a.category, a.id)] = qr_bytes
+            qr = posixpath.basename(lay.qr(a.category, a.id))
         counter = None
-        if self.site.counter_url:
+        if self.site.counter_url and lay.format == "markdown":  # the HTML site asks no other host for anything
             counter = self.site.counter_url.replace("{path}", here).replace("{id}", a.id)
         provenance = json.dumps({
             "id": a.id, "url": a.url, "canonical_url": a.canonical_url, "source": a.source,
@@ -187,17 +262,19 @@ class Renderer:
             "extracted_by": a.extracted_by, "warc_record_id": a.warc_record_id, "warc_payload_digest": a.warc_digest,
             "generator": f"newsmirror {__version__}",
         }, ensure_ascii=False).replace("--", "‐‐")
-        text = self.env.get_template("article.md.j2").render(
-            a=_ArticleView(a), site=self.site, nav=self.nav(here, a.category, a.id),
-            promos=self.promos(here, a.id), body=body_md, share_url=share or here, qr=qr,
-            counter=counter, provenance=provenance,
+        text = self.template("article").render(
+            a=_ArticleView(a), lead=lead, site=self.site, nav=self.nav(here, a.category, a.id),
+            promos=self.promos(here, a.id), body=body, share_url=share or here, qr=qr,
+            counter=counter, provenance=provenance, css=rel(here, lay.root + "style.css"),
+            other=None,
         )
         files[here] = text.encode("utf-8")
         return files
 
     def _entries(self, here: str, articles: list[StoredArticle], with_category: bool = False) -> list[dict]:
         return [{
-            "title": a.title, "href": md_url(rel(here, page_path(a.category, a.id))), "date": _fmt(a.sort_date, False),
+            "title": a.title, "href": self._href(rel(here, self.layout.page(a.category, a.id))),
+            "date": _fmt(a.sort_date, False),
             "category_title": self.cfg.categories[a.category].title if with_category and a.category in
             self.cfg.categories else "",
             "views": None,
@@ -206,13 +283,15 @@ class Renderer:
     def indexes(self, kept: list[StoredArticle], counts: dict[str, int] | None,
                 counts_label: str = "") -> dict[str, bytes]:
         """Home, category, hot and archive pages for the articles kept in the tree (newest first)."""
+        lay = self.layout
         files: dict[str, str] = {}
         picks = [a for a in kept if a.pick][: self.site.home_latest]
         latest = kept[: self.site.home_latest]
         newest = max((a.fetched_at for a in kept), default=None)
-        files[HOME] = self.env.get_template("home.md.j2").render(
-            site=self.site, nav=self.nav(HOME), picks=self._entries(HOME, picks, True),
-            latest=self._entries(HOME, latest, True),
+        files[lay.home] = self.template("home").render(
+            site=self.site, nav=self.nav(lay.home), picks=self._entries(lay.home, picks, True),
+            latest=self._entries(lay.home, latest, True), css=rel(lay.home, lay.root + "style.css"),
+            title=self.site.title, search=self.search,
             updated_note=f"{len(kept)} 篇文章 · 更新于 {_fmt(newest)} · newsmirror {__version__}" if newest
             else f"newsmirror {__version__}",
         )
@@ -220,23 +299,78 @@ class Renderer:
         for a in kept:
             by_cat[a.category].append(a)
         for key, cat in self.cfg.categories.items():
-            here = category_path(key)
-            files[here] = self.env.get_template("category.md.j2").render(
-                title=cat.title, nav=self.nav(here), articles=self._entries(here, by_cat.get(key, [])))
-        files[HOT] = self._hot(kept, counts, counts_label)
+            here = lay.category(key)
+            files[here] = self.template("category").render(
+                title=cat.title, nav=self.nav(here), articles=self._entries(here, by_cat.get(key, [])),
+                css=rel(here, lay.root + "style.css"))
+        files[lay.hot] = self._hot(kept, counts, counts_label)
         by_month: dict[str, list[StoredArticle]] = defaultdict(list)
         for a in kept:
             by_month[a.sort_date.astimezone(DISPLAY_TZ).strftime("%Y-%m")].append(a)
         months = sorted(by_month, reverse=True)
-        files[ARCHIVE] = self.env.get_template("archive.md.j2").render(
-            title=self.site.archive_label, nav=self.nav(ARCHIVE), articles=[],
-            months=[{"label": mo, "href": rel(ARCHIVE, month_path(mo)), "count": len(by_month[mo])} for mo in months])
+        files[lay.archive] = self.template("archive").render(
+            title=self.site.archive_label, nav=self.nav(lay.archive), articles=[],
+            css=rel(lay.archive, lay.root + "style.css"),
+            months=[{"label": mo, "href": rel(lay.archive, lay.month(mo)), "count": len(by_month[mo])}
+                    for mo in months])
         for mo in months:
-            here = month_path(mo)
-            files[here] = self.env.get_template("archive.md.j2").render(
+            here = lay.month(mo)
+            files[here] = self.template("archive").render(
                 title=f"{self.site.archive_label} {mo}", nav=self.nav(here), months=[],
-                articles=self._entries(here, by_month[mo], True))
-        return {k: v.encode("utf-8") for k, v in files.items()}
+                articles=self._entries(here, by_month[mo], True), css=rel(here, lay.root + "style.css"))
+        out = {k: v.encode("utf-8") for k, v in files.items()}
+        if lay.format == "html":
+            out.update(self.site_files(kept))
+        return out
+
+    search = False  # the HTML site has a search page (set when Pagefind runs)
+
+    def site_files(self, kept: list[StoredArticle]) -> dict[str, bytes]:
+        """The HTML site's stylesheet, and its Atom and JSON feeds of the latest articles."""
+        from xml.sax.saxutils import escape as xml
+
+        root = self.layout.root
+        latest = kept[: self.site.feed_items]
+        base = self.site.html_url
+
+        def url(a: StoredArticle) -> str:
+            path = self.layout.page(a.category, a.id).removeprefix(root)
+            return f"{base}/{path}" if base else path
+
+        updated = max((a.fetched_at for a in latest), default=None)
+        stamp = (updated.isoformat() if updated else "1970-01-01T00:00:00+00:00").replace("+00:00", "Z")
+        atom = ['<?xml version="1.0" encoding="utf-8"?>',
+                f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{xml(self.site.language)}">',
+                f"<title>{xml(self.site.title)}</title>",
+                f"<id>{xml(base + '/' if base else 'urn:newsmirror:' + self.site.title)}</id>",
+                f"<updated>{stamp}</updated>", '<link rel="self" href="feed.xml"/>', '<link href="index.html"/>',
+                f"<generator>newsmirror {__version__}</generator>"]
+        items = []
+        for a in latest:
+            when = (a.published or a.fetched_at).isoformat().replace("+00:00", "Z")
+            cat = self.cfg.categories[a.category].title if a.category in self.cfg.categories else a.category
+            quote = {'"': "&quot;"}
+            atom += ["<entry>", f"<title>{xml(a.title)}</title>", f'<link href="{xml(url(a), quote)}"/>',
+                     f"<id>{xml(a.canonical_url)}</id>",
+                     f"<updated>{a.fetched_at.isoformat().replace('+00:00', 'Z')}</updated>",
+                     f"<published>{when}</published>", f'<category term="{xml(cat, quote)}"/>',
+                     f"<summary>{xml(a.title)} · {xml(cat)} · 原文 {xml(a.canonical_url)}</summary>", "</entry>"]
+            items.append({"id": a.canonical_url, "url": url(a), "title": a.title, "date_published": when,
+                          "date_modified": a.fetched_at.isoformat(), "tags": [cat], "external_url": a.canonical_url,
+                          "content_text": f"{a.title}（{cat}）原文：{a.canonical_url}"})
+        atom.append("</feed>")
+        feed = {"version": "https://jsonfeed.org/version/1.1", "title": self.site.title, "language": self.site.language,
+                "items": items}
+        if base:
+            feed.update(home_page_url=f"{base}/index.html", feed_url=f"{base}/feed.json")
+        css = (TEMPLATES / "style.css")
+        for d in self.template_dirs:  # an overriding style.css in the config's templates/ wins
+            if (d / "style.css").is_file():
+                css = d / "style.css"
+                break
+        return {f"{root}feed.xml": ("\n".join(atom) + "\n").encode("utf-8"),
+                f"{root}feed.json": (json.dumps(feed, ensure_ascii=False, indent=1) + "\n").encode("utf-8"),
+                f"{root}style.css": css.read_bytes()}
 
     def _hot(self, kept: list[StoredArticle], counts: dict[str, int] | None, counts_label: str) -> str:
         if counts:
@@ -247,21 +381,23 @@ class Renderer:
             ranked = kept
             basis = "未配置阅读计数，按发布时间排序 · ranked by recency (no view counts configured)"
         ranked = ranked[: self.site.hot_limit]
-        entries = self._entries(HOT, ranked, True)
+        hot = self.layout.hot
+        entries = self._entries(hot, ranked, True)
         if counts:
             for e, a in zip(entries, ranked, strict=True):
                 e["views"] = counts.get(page_path(a.category, a.id), 0)
-        return self.env.get_template("hot.md.j2").render(site=self.site, nav=self.nav(HOT), basis=basis,
-                                                         articles=entries)
+        return self.template("hot").render(site=self.site, nav=self.nav(hot), basis=basis, articles=entries,
+                                           css=rel(hot, self.layout.root + "style.css"))
 
 
-def heavy_work(work: tuple[str, str | None]) -> tuple[str, bytes | None]:
-    """(body HTML, QR URL or None) → (Markdown, PNG or None): pure, so it can run in a worker process."""
+def heavy_work(work: tuple[str, str | None], fmt: str = "markdown") -> tuple[str, bytes | None]:
+    """(body HTML, QR URL or None) → (Markdown, or the HTML as it is for the site; PNG or None): pure, so it
+    can run in a worker process."""
     from .markdown import html_to_markdown
     from .qr import qr_png
 
     body, qr_url = work
-    return html_to_markdown(body), (qr_png(qr_url) if qr_url else None)
+    return html_to_markdown(body) if fmt == "markdown" else body, (qr_png(qr_url) if qr_url else None)
 
 
 class _ArticleView:

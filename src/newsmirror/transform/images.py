@@ -1,0 +1,124 @@
+"""Images: an article's lead and in-body pictures, mirrored into the tree and never hotlinked.
+
+- `image_urls()`: the http(s) image URLs of an article, lead image first.
+- `process_image()`: the bytes as downloaded → the bytes to publish. Pillow decodes them only
+  when the header's size is inside the pixel cap (a decompression bomb is refused unread),
+  turns them upright by their EXIF orientation, scales them down to `max_width` and re-encodes
+  them (JPEG; PNG when they have transparency), which also drops their metadata. Pure, so worker
+  processes run it.
+- `asset_path()`: where those bytes live in the tree, by their SHA-256 (`assets/ab/abcd….jpg`):
+  an image shared by many pages is stored once, and a changed image never overwrites another.
+- `rewrite_images()`: a body's `<img>` pointed at our copies; one we could not mirror becomes
+  its alt text, visible, so the reader knows a picture was there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from html import escape
+
+import lxml.html
+
+from ..htmlfrag import inner_html
+
+ASSETS = "assets"
+
+
+class ImageError(Exception):
+    """An image that cannot be mirrored; the message is one line for the log and `status`."""
+
+
+@dataclass(frozen=True)
+class ProcessedImage:
+    data: bytes
+    ext: str  # "jpg" or "png"
+    width: int
+    height: int
+
+
+def image_urls(lead: str | None, body_html: str) -> list[str]:
+    """The http(s) images of an article: the lead image, then those of the body, each once."""
+    urls: list[str] = []
+    if lead and lead.startswith(("http://", "https://")):
+        urls.append(lead)
+    if "<img" in body_html:
+        frag = lxml.html.fragment_fromstring(body_html, create_parent="div")
+        for src in frag.xpath("//img/@src"):
+            if src.startswith(("http://", "https://")) and src not in urls:
+                urls.append(src)
+    return urls
+
+
+def process_image(data: bytes, *, max_width: int = 960, max_pixels: int = 40_000_000,
+                  quality: int = 80) -> ProcessedImage:
+    """Decode, check, orient, scale and re-encode one downloaded image. Raises ImageError."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            width, height = img.size  # from the header: nothing is decoded yet
+            if width <= 0 or height <= 0:
+                raise ImageError(f"an image of {width}×{height} pixels")
+            if width * height > max_pixels:
+                raise ImageError(f"{width}×{height} pixels is over images.max_pixels ({max_pixels}): "
+                                 "a decompression bomb, or raise the cap")
+            img.load()
+            img = ImageOps.exif_transpose(img)
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"more pixels than Pillow will decode safely, over images.max_pixels ({max_pixels}): "
+                         "a decompression bomb") from None
+    except UnidentifiedImageError:
+        raise ImageError("not an image Pillow can read") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError(f"a broken image ({type(exc).__name__}: {str(exc)[:120]})") from None
+    has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
+    img = img.convert("RGBA" if has_alpha else "RGB")
+    if img.width > max_width:
+        img = img.resize((max_width, max(1, round(img.height * max_width / img.width))), Image.LANCZOS)
+    out = io.BytesIO()
+    if has_alpha:
+        img.save(out, format="PNG", optimize=True)
+        ext = "png"
+    else:
+        img.save(out, format="JPEG", quality=quality, optimize=True, progressive=True)
+        ext = "jpg"
+    return ProcessedImage(out.getvalue(), ext, img.width, img.height)
+
+
+def asset_path(image: ProcessedImage) -> str:
+    """The content-addressed path of an image in the tree."""
+    digest = hashlib.sha256(image.data).hexdigest()
+    return f"{ASSETS}/{digest[:2]}/{digest[:32]}.{image.ext}"
+
+
+def rewrite_images(body_html: str, local: Callable[[str], str | None], link_missing: bool = True) -> str:
+    """Point each `<img>` at our copy (`local(url)` gives the relative path, or None when we have none).
+
+    An image without a copy is replaced by its alt text in brackets, linked to the original when
+    `link_missing` (the link policy may forbid live links)."""
+    if "<img" not in body_html:
+        return body_html
+    frag = lxml.html.fragment_fromstring(body_html, create_parent="div")
+    for img in list(frag.iter("img")):
+        src = img.get("src") or ""
+        ours = local(src) if src else None
+        if ours:
+            img.set("src", ours)
+            continue
+        alt = " ".join((img.get("alt") or img.get("title") or "").split())
+        label = f"[图片：{alt}]" if alt else "[图片]"
+        if link_missing and src.startswith(("http://", "https://")):
+            holder = lxml.html.fragment_fromstring(f'<a href="{escape(src)}">{escape(label)}</a>')
+        else:
+            holder = lxml.html.fragment_fromstring(f"<em>{escape(label)}</em>")
+        holder.tail = img.tail
+        img.getparent().replace(img, holder)
+    return inner_html(frag)

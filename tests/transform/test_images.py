@@ -1,0 +1,97 @@
+"""Images: checked, oriented, scaled and re-encoded with Pillow; content-addressed; rewritten in bodies."""
+
+from __future__ import annotations
+
+import io
+import re
+import zlib
+
+import pytest
+from PIL import Image
+
+from newsmirror.transform.images import ImageError, asset_path, image_urls, process_image, rewrite_images
+
+
+def jpeg(w: int, h: int, **save: object) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (w, h), (200, 30, 30)).save(buf, format="JPEG", **save)
+    return buf.getvalue()
+
+
+def png_header_claiming(w: int, h: int) -> bytes:
+    """A tiny PNG whose header claims w×h pixels: a decompression bomb's shape, without its bytes."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        import struct
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    import struct
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + \
+        chunk(b"IEND", b"")
+
+
+def test_a_large_image_is_scaled_down_and_reencoded_as_jpeg():
+    out = process_image(jpeg(3000, 1500), max_width=960)
+    assert (out.width, out.height, out.ext) == (960, 480, "jpg")
+    img = Image.open(io.BytesIO(out.data))
+    assert img.format == "JPEG" and img.size == (960, 480)
+
+
+def test_a_small_image_keeps_its_size():
+    out = process_image(jpeg(300, 200), max_width=960)
+    assert (out.width, out.height) == (300, 200)
+
+
+def test_transparency_is_kept_as_png():
+    buf = io.BytesIO()
+    Image.new("RGBA", (40, 30), (0, 0, 0, 0)).save(buf, format="PNG")
+    out = process_image(buf.getvalue())
+    assert out.ext == "png" and Image.open(io.BytesIO(out.data)).mode == "RGBA"
+
+
+def test_exif_orientation_is_applied_and_metadata_dropped():
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to show
+    exif[0x010F] = "SecretCam"  # camera make: metadata that must not be published
+    out = process_image(jpeg(200, 100, exif=exif.tobytes()))
+    assert (out.width, out.height) == (100, 200)
+    assert b"SecretCam" not in out.data
+
+
+def test_a_decompression_bomb_is_refused_before_it_is_decoded():
+    with pytest.raises(ImageError, match="over images.max_pixels"):
+        process_image(png_header_claiming(100_000, 100_000), max_pixels=40_000_000)
+
+
+@pytest.mark.parametrize("data", [b"", b"<html><body>Not an image</body></html>", jpeg(50, 50)[:200]])
+def test_broken_or_non_images_raise_a_one_line_error(data):
+    with pytest.raises(ImageError) as exc:
+        process_image(data)
+    assert "\n" not in str(exc.value)
+
+
+def test_asset_paths_are_content_addressed():
+    a = process_image(jpeg(100, 100))
+    b = process_image(jpeg(100, 100))
+    c = process_image(jpeg(101, 100))
+    assert asset_path(a) == asset_path(b) != asset_path(c)
+    assert re.fullmatch(r"assets/([0-9a-f]{2})/\1[0-9a-f]{30}\.jpg", asset_path(a))
+
+
+def test_image_urls_lead_first_each_once():
+    body = ('<p><img src="https://i.example/b.jpg"><img src="https://i.example/a.jpg">'
+            '<img src="data:image/png;base64,AAAA"><img src="https://i.example/b.jpg"></p>')
+    assert image_urls("https://i.example/a.jpg", body) == ["https://i.example/a.jpg", "https://i.example/b.jpg"]
+    assert image_urls(None, "<p>无图</p>") == []
+
+
+def test_rewrite_points_at_our_copy_and_shows_alt_text_for_a_missing_one():
+    body = ('<p>前<img src="https://i.example/ok.jpg" alt="好">中<img src="https://i.example/bad.jpg" alt="坏图">'
+            '后<img src="https://i.example/noalt.jpg"></p>')
+    ours = {"https://i.example/ok.jpg": "../../assets/ab/ab12.jpg"}
+    out = rewrite_images(body, ours.get)
+    assert '<img src="../../assets/ab/ab12.jpg" alt="好">' in out
+    assert '<a href="https://i.example/bad.jpg">[图片：坏图]</a>后' in out
+    assert "[图片]" in out and "前" in out and "中" in out
+    quiet = rewrite_images(body, ours.get, link_missing=False)
+    assert "<em>[图片：坏图]</em>" in quiet and "bad.jpg" not in quiet
