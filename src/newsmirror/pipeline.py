@@ -704,6 +704,7 @@ class Mirror:
             _PAGES = None
         result.rendered |= due - kept_ids  # not in the tree (retention): nothing to render
         if same:
+            self._search_index(result, will_change_tree)
             self.store.set_meta("index_key", quick)
             return result
         files: dict[str, bytes] = {}
@@ -719,12 +720,25 @@ class Mirror:
                 (self.out / rel_path).unlink()
                 result.removed.append(rel_path)
             _remove_empty_dirs(self.out / d)
+        self._search_index(result, will_change_tree)
         with self.store.tx():  # only now is the tree what the digest says
             self.store.set_meta("index_digest", digest)
             self.store.set_meta("index_files", json.dumps(sorted(files)))
             self.store.set_meta("index_key", quick)
         self.store.set_meta("qr_base_url", qr_base)
         return result
+
+    def _search_index(self, result: BuildResult, will_change_tree: Callable[[], None]) -> None:
+        """Index the HTML site for search when any of its pages changed (or it has no index yet)."""
+        if "html" not in self.cfg.site.formats:
+            return
+        site = self.out / HTML.root.rstrip("/")
+        changed = any(p.startswith(HTML.root) for p in result.written + result.removed)
+        if site.is_dir() and (changed or not (site / "pagefind" / "pagefind.js").is_file()):
+            from .render.search import build_search_index
+
+            will_change_tree()
+            build_search_index(site, self.tmp_dir)
 
     def reextract(self) -> RunReport:
         """Extract every article again from the response kept in its WARC record: no network.

@@ -323,7 +323,10 @@ class Renderer:
             out.update(self.site_files(kept))
         return out
 
-    search = False  # the HTML site has a search page (set when Pagefind runs)
+    @property
+    def search(self) -> bool:
+        """Whether the pages link to a search page (the HTML site has one, made with Pagefind)."""
+        return self.layout.format == "html"
 
     def site_files(self, kept: list[StoredArticle]) -> dict[str, bytes]:
         """The HTML site's stylesheet, and its Atom and JSON feeds of the latest articles."""
@@ -368,7 +371,9 @@ class Renderer:
             if (d / "style.css").is_file():
                 css = d / "style.css"
                 break
-        return {f"{root}feed.xml": ("\n".join(atom) + "\n").encode("utf-8"),
+        search = self.template("search").render(nav=self.nav(f"{root}search.html"), css="style.css", title="搜索")
+        return {f"{root}search.html": search.encode("utf-8"),
+                f"{root}feed.xml": ("\n".join(atom) + "\n").encode("utf-8"),
                 f"{root}feed.json": (json.dumps(feed, ensure_ascii=False, indent=1) + "\n").encode("utf-8"),
                 f"{root}style.css": css.read_bytes()}
 

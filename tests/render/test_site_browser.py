@@ -1,0 +1,61 @@
+"""The built HTML site in a real browser (headless Chromium): nothing leaves 127.0.0.1, no console errors, the
+lead image renders, and the search finds the seed article by a Chinese word from its body."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+
+from PIL import Image
+
+from newsmirror.demo.server import SiteServer
+from tests.browser import PHONE, Browser
+from tests.render.test_site import built_site
+
+SEED_HTML = "site/pages/intl/a103612902.html"
+WORD = "国事访问"  # from the seed's third paragraph
+
+
+async def visit(base: str, shots: Path) -> dict:
+    async with Browser() as browser:
+        page = await browser.page()
+        await page.goto(f"{base}/site/index.html")
+        home_links = await page.js("Array.from(document.querySelectorAll('main a')).length")
+        home_png = await page.screenshot(shots / "home.png")
+        await page.goto(f"{base}/{SEED_HTML}")
+        lead = await page.js("(() => { const i = document.querySelector('figure.lead img');"
+                             " return i ? [i.complete, i.naturalWidth, i.naturalHeight] : null; })()")
+        qr = await page.js("document.querySelector('img.qr').naturalWidth")
+        article_png = await page.screenshot(shots / "article.png", full_page=True)
+        await page.goto(f"{base}/site/search.html")
+        found = await page.js(
+            "(async () => { const pf = await import('./pagefind/pagefind.js'); await pf.init();"
+            f" const r = await pf.search('{WORD}');"
+            " return Promise.all(r.results.slice(0, 5).map(x => x.data().then(d => d.url))); })()")
+        ui = await page.js("typeof PagefindUI")
+        return {"requests": list(page.requests), "errors": list(page.errors), "lead": lead, "qr": qr,
+                "found": found, "ui": ui, "home_links": home_links, "home_png": home_png,
+                "article_png": article_png}
+
+
+def test_the_site_in_chromium(demo_server, tmp_path):
+    out = built_site(demo_server, tmp_path)
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    with SiteServer(out, origins=()) as static:
+        seen = asyncio.run(visit(static.base, shots))
+    assert seen["requests"], "the browser made no request at all"
+    # (a data: URL, Pagefind's search icon, is inside the page: no request leaves the machine for it)
+    left = [u for u in seen["requests"] if not u.startswith((static.base + "/", "data:"))]
+    assert left == [], f"requests left 127.0.0.1: {left}"
+    assert seen["errors"] == []
+    complete, width, height = seen["lead"]
+    assert complete and width > 100 and height > 50  # the lead image is there and decoded
+    assert seen["qr"] > 0
+    assert seen["home_links"] >= 6
+    assert any(u and u.endswith("a103612902.html") for u in seen["found"]), seen["found"]
+    assert seen["ui"] == "function"  # the search box's script loaded
+    for png in (seen["home_png"], seen["article_png"]):
+        img = Image.open(io.BytesIO(png))
+        assert img.width == PHONE["width"] * PHONE["deviceScaleFactor"] or img.width == PHONE["width"]
