@@ -85,7 +85,7 @@ def _with_mirror(ctx: click.Context, fn: Callable[[Mirror], int], lock: bool = T
     cfg = _config(ctx)
     try:
         mirror = Mirror(cfg, _progress())
-    except StoreError as exc:
+    except (StoreError, ConfigError) as exc:
         fail(str(exc))
     try:
         if lock:
@@ -293,6 +293,40 @@ def demo(directory: Path, port: int) -> None:
     click.echo(f"  history:    git -C {out} log --stat")
     click.echo(f"  config:     {cfg_path}  (run `newsmirror --config {cfg_path} status`)")
     sys.exit(code)
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def keygen(path: Path) -> None:
+    """Make an Ed25519 key pair for signing the mirror: PATH (private, keep it) and PATH.pub (publish it)."""
+    from .publish.manifest import SigningError
+    from .publish.manifest import keygen as make_key
+
+    try:
+        priv, pub, fp = make_key(path)
+    except (SigningError, OSError) as exc:
+        fail(str(exc))
+    click.echo(f"wrote {priv} (private: keep it off the published repo) and {pub} (public)")
+    click.echo(f"fingerprint: {fp}")
+    click.echo(f'next: add to newsmirror.toml:  [signing]  key = "{priv}"')
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--pubkey", help="The operator's public key (base64, or a .pub file). Without it the key the "
+                               "manifest names is used: compare its fingerprint with the one you know.")
+def verify(directory: Path, pubkey: str | None) -> None:
+    """Check a clone or downloaded copy of a mirror against its signed manifest.json (exit 1 if anything is off)."""
+    from .publish.manifest import verify as check
+
+    v = check(directory, pubkey)
+    click.echo(f"signature: {v.signature}" + (f" (key fingerprint {v.fingerprint})" if v.fingerprint else ""))
+    for label, paths in (("added", v.added), ("changed", v.changed), ("missing", v.missing)):
+        for p in paths:
+            click.echo(f"  {label}: {p}")
+    click.echo("ok: every file is as signed" if v.ok else
+               f"NOT OK: {len(v.added)} added, {len(v.changed)} changed, {len(v.missing)} missing")
+    sys.exit(0 if v.ok else 1)
 
 
 @cli.command("extract")

@@ -140,6 +140,11 @@ class Images(_Model):
     max_attempts: int = Field(default=3, ge=1, le=100, description="runs that try a failing image")
 
 
+class Signing(_Model):
+    key: str | None = Field(default=None, description="Ed25519 private key (newsmirror keygen): every build then "
+                                                      "writes a signed manifest.json")
+
+
 class Category(_Model):
     title: str = Field(min_length=1)
 
@@ -224,6 +229,7 @@ class Config(_Model):
     site: Site
     fetch: Fetch = Fetch()
     images: Images = Images()
+    signing: Signing = Signing()
     categories: dict[str, Category]
     sources: Annotated[list[Source], Field(default_factory=list)]
 
@@ -267,6 +273,10 @@ class Config(_Model):
     @property
     def store_path(self) -> Path:
         return (self.root / self.site.store).resolve()
+
+    @property
+    def signing_key(self) -> Path | None:
+        return (self.root / self.signing.key).resolve() if self.signing.key else None
 
     @property
     def templates_dir(self) -> Path:

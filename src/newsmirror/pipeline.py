@@ -27,7 +27,8 @@ from urllib.parse import urlsplit
 
 import lxml.html
 
-from .config import Config, Rules
+from . import __version__
+from .config import Config, ConfigError, Rules
 from .fetch import Fetcher, FetchError
 from .fetch.warc import WarcRecords, WarcRef, WarcWriter, read_page, warc_records
 from .fsutil import remove_stale_temps, write_if_changed
@@ -235,6 +236,16 @@ class Mirror:
         self.store = Store(cfg.store_path)
         self.renderer = Renderer(cfg)  # the Markdown pages; renderers has one per format in site.formats
         self.renderers = [self.renderer] + ([Renderer(cfg, HTML)] if "html" in cfg.site.formats else [])
+        if cfg.signing_key is not None:  # the home pages show the signing key's fingerprint
+            from .publish.manifest import SigningError, public_fingerprint
+
+            try:
+                key_fp = public_fingerprint(cfg.signing_key)
+            except SigningError as exc:
+                self.store.close()
+                raise ConfigError(str(exc)) from None
+            for r in self.renderers:
+                r.key_fingerprint = key_fp
         self._lock_fd: int | None = None
         self.warc: WarcWriter | None = None
         self._started = time.monotonic()
@@ -705,6 +716,7 @@ class Mirror:
         result.rendered |= due - kept_ids  # not in the tree (retention): nothing to render
         if same:
             self._search_index(result, will_change_tree)
+            self._sign(result, write)
             self.store.set_meta("index_key", quick)
             return result
         files: dict[str, bytes] = {}
@@ -721,12 +733,25 @@ class Mirror:
                 result.removed.append(rel_path)
             _remove_empty_dirs(self.out / d)
         self._search_index(result, will_change_tree)
+        self._sign(result, write)
         with self.store.tx():  # only now is the tree what the digest says
             self.store.set_meta("index_digest", digest)
             self.store.set_meta("index_files", json.dumps(sorted(files)))
             self.store.set_meta("index_key", quick)
         self.store.set_meta("qr_base_url", qr_base)
         return result
+
+    def _sign(self, result: BuildResult, write: Callable[[str, bytes], None]) -> None:
+        """With signing.key: manifest.json (SHA-256 of every file) and its Ed25519 signature, when the tree
+        changed or has none."""
+        key = self.cfg.signing_key
+        if key is None:
+            return
+        from .publish.manifest import MANIFEST, write_manifest
+
+        if result.written or result.removed or not (self.out / MANIFEST).is_file():
+            for rel_path, data in write_manifest(self.out, key, f"newsmirror {__version__}").items():
+                write(rel_path, data)
 
     def _search_index(self, result: BuildResult, will_change_tree: Callable[[], None]) -> None:
         """Index the HTML site for search when any of its pages changed (or it has no index yet)."""

@@ -112,6 +112,7 @@ class Renderer:
         self.site = cfg.site
         self.layout = layout
         self._env = None
+        self.key_fingerprint: str | None = None  # the signing key's, shown on the home page
 
     def template(self, name: str):  # -> jinja2.Template
         return self.env.get_template(name + self.layout.template_ext)
@@ -144,6 +145,7 @@ class Renderer:
         h = hashlib.sha256(__version__.encode())
         h.update(self.cfg.site.model_dump_json().encode())
         h.update(json.dumps({k: v.title for k, v in self.cfg.categories.items()}, sort_keys=True).encode())
+        h.update(f"formats={self.site.formats} key={self.key_fingerprint}".encode())
         templates: dict[str, bytes] = {}
         for d in self.template_dirs:  # the file Jinja2 would load for each name
             for f in d.rglob("*"):
@@ -291,7 +293,7 @@ class Renderer:
         files[lay.home] = self.template("home").render(
             site=self.site, nav=self.nav(lay.home), picks=self._entries(lay.home, picks, True),
             latest=self._entries(lay.home, latest, True), css=rel(lay.home, lay.root + "style.css"),
-            title=self.site.title, search=self.search,
+            title=self.site.title, search=self.search, key_fingerprint=self.key_fingerprint,
             updated_note=f"{len(kept)} 篇文章 · 更新于 {_fmt(newest)} · newsmirror {__version__}" if newest
             else f"newsmirror {__version__}",
         )

@@ -1,0 +1,64 @@
+"""Signed manifests: keygen, a signed build, and verify catching one changed byte, one added and one removed file."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+from newsmirror.publish.manifest import MANIFEST, SIGNATURE
+from tests.test_pipeline import cli_run, demo_config
+
+
+def test_keygen_build_and_verify_catch_every_change(demo_server, tmp_path):
+    key = tmp_path / "keys" / "mirror.key"
+    res = cli_run(tmp_path / "none.toml", "keygen", str(key))
+    assert res.exit_code == 0, res.output
+    assert stat.S_IMODE(os.stat(key).st_mode) == 0o600 and key.with_name("mirror.key.pub").is_file()
+    fp = res.output.split("fingerprint: ")[1].split()[0]
+    assert cli_run(tmp_path / "none.toml", "keygen", str(key)).exit_code == 2  # never overwritten
+
+    cfg = demo_config(tmp_path, demo_server.base, site_extra='formats = ["markdown", "html"]')
+    cfg.write_text(cfg.read_text(encoding="utf-8") + f'\n[signing]\nkey = "{key}"\n', encoding="utf-8")
+    assert cli_run(cfg, "run").exit_code == 0
+    out = tmp_path / "out"
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["fingerprint"] == fp and (out / SIGNATURE).is_file()
+    assert "pages/intl/a103612902.md" in manifest["files"] and "site/index.html" in manifest["files"]
+    assert fp in (out / "README.md").read_text(encoding="utf-8")
+    assert fp in (out / "site/index.html").read_text(encoding="utf-8")
+
+    pub = str(key.with_name("mirror.key.pub"))
+    ok = cli_run(cfg, "verify", str(out), "--pubkey", pub)
+    assert ok.exit_code == 0 and "ok: every file is as signed" in ok.output
+
+    page = out / "pages/intl/n2001.md"
+    data = bytearray(page.read_bytes())
+    data[100] ^= 1  # one changed byte
+    page.write_bytes(bytes(data))
+    (out / "pages/intl/extra.md").write_text("不在清单里", encoding="utf-8")
+    (out / "indexes/hot.md").unlink()
+    bad = cli_run(cfg, "verify", str(out), "--pubkey", pub)
+    assert bad.exit_code == 1
+    assert "changed: pages/intl/n2001.md" in bad.output
+    assert "added: pages/intl/extra.md" in bad.output
+    assert "missing: indexes/hot.md" in bad.output
+    assert "1 added, 1 changed, 1 missing" in bad.output
+
+    # a manifest edited to hide a change fails its signature; another key does not vouch for it
+    m = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    m["files"].pop("indexes/hot.md")
+    (out / MANIFEST).write_text(json.dumps(m), encoding="utf-8")
+    forged = cli_run(cfg, "verify", str(out), "--pubkey", pub)
+    assert forged.exit_code == 1 and "signature does not match" in forged.output
+    other = tmp_path / "other.key"
+    cli_run(cfg, "keygen", str(other))
+    assert cli_run(cfg, "verify", str(out), "--pubkey", str(other) + ".pub").exit_code == 1
+
+
+def test_a_bad_signing_key_is_one_clear_line(demo_server, tmp_path):
+    cfg = demo_config(tmp_path, demo_server.base)
+    (tmp_path / "bad.key").write_text("not a key", encoding="utf-8")
+    cfg.write_text(cfg.read_text(encoding="utf-8") + '\n[signing]\nkey = "bad.key"\n', encoding="utf-8")
+    res = cli_run(cfg, "run")
+    assert res.exit_code == 2 and "signing.key" in res.output and "newsmirror keygen" in res.output
