@@ -126,10 +126,11 @@ def analyse(html: str, url: str, rules: Rules | None) -> Analysed | str:
     except Exception as exc:  # a page that breaks the parser must not break the run
         return f"extraction crashed ({type(exc).__name__}: {exc})"
     art.body_html = sanitize(art.body_html, url)
-    text = lxml.html.fragment_fromstring(art.body_html or "<p></p>", create_parent="div").text_content()
+    body = lxml.html.fragment_fromstring(art.body_html or "<p></p>", create_parent="div")  # parsed once for all three
+    text = body.text_content()
     if len(text.strip()) < 20:
         return "no content left after removing scripts, ads and embeds"
-    return art, content_hash(art.title, text), link_targets(art.body_html), image_urls(art.image, art.body_html)
+    return art, content_hash(art.title, text), link_targets(body), image_urls(art.image, body)
 
 
 def analyse_page(resp: Response, rules: Rules | None, warc: bool) -> tuple[Analysed | str, WarcRecords | None]:
@@ -651,8 +652,8 @@ class Mirror:
         # (the usual cron run that found nothing new ends here, without reading every article)
         quick = json.dumps([fp, self.store.articles_version(), counts], sort_keys=True)
         listed = json.loads(self.store.get_meta("index_files") or "[]")
-        if not full and not due and quick == self.store.get_meta("index_key") and listed \
-                and all((self.out / p).exists() for p in listed):
+        indexes_present = bool(listed) and all((self.out / p).exists() for p in listed)
+        if not full and not due and quick == self.store.get_meta("index_key") and indexes_present:
             return BuildResult()
         kept = self.kept()
         url_map = self.store.url_index()
@@ -662,8 +663,7 @@ class Mirror:
         digest = hashlib.sha256(json.dumps(
             [fp, counts, [(a.id, a.category, a.title, a.sort_date.isoformat(), a.pick, a.fetched_at.isoformat())
                           for a in kept]], sort_keys=True, default=str).encode()).hexdigest()
-        same = (not full and digest == self.store.get_meta("index_digest") and bool(listed)
-                and all((self.out / p).exists() for p in listed))
+        same = not full and digest == self.store.get_meta("index_digest") and indexes_present
 
         def mirrored(url: str) -> tuple[str, str] | None:
             hit = url_map.get(url)
@@ -727,8 +727,7 @@ class Mirror:
             write(rel_path, data)
         for d in MANAGED_DIRS:
             for rel_path in _stale_files(self.out, d, expected):
-                if not result.written and not result.removed:
-                    self.store.set_meta("uncommitted", "1")
+                will_change_tree()
                 (self.out / rel_path).unlink()
                 result.removed.append(rel_path)
             _remove_empty_dirs(self.out / d)

@@ -162,7 +162,7 @@ class Fetcher:
             try:
                 async with self._host_sem(url), self._all:
                     await self._wait_turn(url, delay)
-                    return await self._once(url, conditional, as_text, max_bytes or self.cfg.max_bytes)
+                    return await self._once(url, conditional, as_text, max_bytes)
             except FetchError as exc:
                 if not exc.retry or attempt >= self.cfg.retries:
                     raise

@@ -368,16 +368,12 @@ class Renderer:
                 "items": items}
         if base:
             feed.update(home_page_url=f"{base}/index.html", feed_url=f"{base}/feed.json")
-        css = (TEMPLATES / "style.css")
-        for d in self.template_dirs:  # an overriding style.css in the config's templates/ wins
-            if (d / "style.css").is_file():
-                css = d / "style.css"
-                break
+        css, _, _ = self.env.loader.get_source(self.env, "style.css")  # type: ignore[union-attr]  # an override wins
         search = self.template("search").render(nav=self.nav(f"{root}search.html"), css="style.css", title="搜索")
         return {f"{root}search.html": search.encode("utf-8"),
                 f"{root}feed.xml": ("\n".join(atom) + "\n").encode("utf-8"),
                 f"{root}feed.json": (json.dumps(feed, ensure_ascii=False, indent=1) + "\n").encode("utf-8"),
-                f"{root}style.css": css.read_bytes()}
+                f"{root}style.css": css.encode("utf-8")}
 
     def _hot(self, kept: list[StoredArticle], counts: dict[str, int] | None, counts_label: str) -> str:
         if counts:

@@ -40,14 +40,15 @@ class ProcessedImage:
     height: int
 
 
-def image_urls(lead: str | None, body_html: str) -> list[str]:
-    """The http(s) images of an article: the lead image, then those of the body, each once."""
+def image_urls(lead: str | None, body: str | lxml.html.HtmlElement) -> list[str]:
+    """The http(s) images of an article: the lead image, then those of the body (as HTML or parsed), each once."""
     urls: list[str] = []
     if lead and lead.startswith(("http://", "https://")):
         urls.append(lead)
-    if "<img" in body_html:
-        frag = lxml.html.fragment_fromstring(body_html, create_parent="div")
-        for src in frag.xpath("//img/@src"):
+    if isinstance(body, str):
+        body = lxml.html.fragment_fromstring(body, create_parent="div") if "<img" in body else None
+    if body is not None:
+        for src in body.xpath("//img/@src"):
             if src.startswith(("http://", "https://")) and src not in urls:
                 urls.append(src)
     return urls

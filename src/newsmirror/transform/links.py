@@ -11,12 +11,13 @@ from ..htmlfrag import inner_html
 from ..ids import normalise_url
 
 
-def link_targets(body_html: str) -> set[str]:
-    """The normalised http(s) URLs an (absolute, sanitised) body links to."""
-    if "<a" not in body_html:
-        return set()
-    frag = lxml.html.fragment_fromstring(body_html, create_parent="div")
-    return {normalise_url(h) for h in frag.xpath("//a/@href") if h.startswith(("http://", "https://"))}
+def link_targets(body: str | lxml.html.HtmlElement) -> set[str]:
+    """The normalised http(s) URLs an (absolute, sanitised) body links to; the body as HTML or parsed."""
+    if isinstance(body, str):
+        if "<a" not in body:
+            return set()
+        body = lxml.html.fragment_fromstring(body, create_parent="div")
+    return {normalise_url(h) for h in body.xpath("//a/@href") if h.startswith(("http://", "https://"))}
 
 
 def apply_link_policy(
