@@ -3,10 +3,7 @@ referenced relatively; failures keep the alt text visible, are recorded, and are
 
 from __future__ import annotations
 
-import io
 import re
-import struct
-import zlib
 from pathlib import Path
 
 from PIL import Image
@@ -16,6 +13,7 @@ from newsmirror.store import Store
 
 from .conftest import FAST_FETCH, NTD, SEED_PATH, minimal_config
 from .test_pipeline import SEED_PAGE, cli_run
+from .transform.test_images import jpeg, png_header_claiming
 
 ARTICLE = """<!DOCTYPE html><html lang="zh"><head><meta charset="utf-8"><title>{title}</title>
 <meta property="og:image" content="https://img.example/img/big.jpg"></head><body>
@@ -31,20 +29,6 @@ ARTICLE = """<!DOCTYPE html><html lang="zh"><head><meta charset="utf-8"><title>{
 """
 
 
-def jpeg(w: int, h: int) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (w, h), (10, 120, 200)).save(buf, format="JPEG")
-    return buf.getvalue()
-
-
-def bomb_png() -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 60_000, 60_000, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b""))
-
-
 def make_site(root: Path) -> None:
     (root / "a").mkdir(parents=True)
     (root / "img").mkdir()
@@ -55,7 +39,7 @@ def make_site(root: Path) -> None:
     (root / "a/p1.html").write_text(ARTICLE.format(title="有图的文章"), encoding="utf-8")
     (root / "img/big.jpg").write_bytes(jpeg(2400, 1200))
     (root / "img/broken.jpg").write_bytes(jpeg(300, 200)[:150])
-    (root / "img/bomb.png").write_bytes(bomb_png())
+    (root / "img/bomb.png").write_bytes(png_header_claiming(60_000, 60_000))
     (root / "img/page.jpg.html").write_text("<html><body>登录后查看图片</body></html>", encoding="utf-8")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zlib
 
 import pytest
@@ -21,10 +22,8 @@ def jpeg(w: int, h: int, **save: object) -> bytes:
 def png_header_claiming(w: int, h: int) -> bytes:
     """A tiny PNG whose header claims w×h pixels: a decompression bomb's shape, without its bytes."""
     def chunk(kind: bytes, data: bytes) -> bytes:
-        import struct
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    import struct
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + \
         chunk(b"IEND", b"")
