@@ -71,3 +71,13 @@ def test_duplicate_source_names_and_missing_sections():
 def test_load_config_missing_file_says_what_to_do(tmp_path):
     with pytest.raises(ConfigError, match="newsmirror init"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_remotes_are_optional_and_checked():
+    assert parse(BASE).remotes == [] and parse(BASE).publish.on_run
+    one = '\n[[remotes]]\nname = "gh"\nurl = "git@github.com:a/b.git"\n'
+    two = BASE + one + one
+    assert "remotes[1].name: 'gh' is used twice" in errors(two)
+    bad = BASE + '\n[[remotes]]\nname = "gh"\nurl = "/srv/b.git"\nbranch = "../x"\n'
+    assert "remotes[0].branch = '../x': a branch name is" in errors(bad)
+    assert "unknown key 'remotes[0].pushurl'" in errors(BASE + '\n[[remotes]]\nname = "a"\nurl = "u"\npushurl = "v"\n')

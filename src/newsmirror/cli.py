@@ -107,9 +107,13 @@ def _summary(report: RunReport) -> int:
            f"tried again next run)" if report.images_failed else
            (f"; images: {report.images} mirrored" if report.images else ""))
         + ("; committed" if report.committed else "; nothing to commit")
+        + (f"; pushed to {', '.join(report.pushed)}" if report.pushed else "")
+        + (f"; push failed: {', '.join(n for n, _ in report.push_failures)}" if report.push_failures else "")
     )
     for what, reason in report.failures[:20]:
         click.echo(f"  failed: {what}: {reason}")
+    for name, reason in report.push_failures:
+        click.echo(f"  remote {name}: {reason}")
     return 0 if report.ok else 1
 
 
@@ -203,6 +207,31 @@ def build(ctx: click.Context, reextract: bool) -> None:
 
 
 @cli.command()
+@click.option("--remote", "remotes", multiple=True, help="Only this remote (repeatable).")
+@click.pass_context
+def publish(ctx: click.Context, remotes: tuple[str, ...]) -> None:
+    """Push the mirror's repository to every [[remotes]] entry, each on its own (exit 1 if any failed)."""
+
+    def go(m: Mirror) -> int:
+        names = [r.name for r in m.cfg.remotes]
+        if not names:
+            fail(f"no [[remotes]] in {m.cfg.path}; add one, e.g. [[remotes]] name = \"github\" "
+                 f"url = \"git@github.com:you/mirror.git\"")
+        unknown = [r for r in remotes if r not in names]
+        if unknown:
+            fail(f"--remote {unknown[0]!r}: no such remote in {m.cfg.path}; use one of: {', '.join(names)}")
+        report = RunReport()
+        m.publish(report, remotes or None)
+        for name in report.pushed:
+            click.echo(f"{name}: ok")
+        for name, reason in report.push_failures:
+            click.echo(f"{name}: FAILED: {reason}")
+        return 0 if report.ok else 1
+
+    _with_mirror(ctx, go)
+
+
+@cli.command()
 @click.pass_context
 def status(ctx: click.Context) -> None:
     """Per source: articles, last run, failures and their reasons."""
@@ -243,6 +272,7 @@ def status(ctx: click.Context) -> None:
             console.print(f"\nimages: {images.get('ok', 0)} mirrored, {images.get('failed', 0)} failed")
             for r in store.image_failures(limit=20):
                 console.print(f"  {r['url']}\n    failed {r['attempts']} time(s): {r['reason']}", markup=False)
+        _remote_status(console, m)
         warned = [r for r in store.db.execute(
             "SELECT * FROM urls WHERE status='ok' AND reason IS NOT NULL ORDER BY last_seen DESC LIMIT 20")]
         if warned:
@@ -252,6 +282,28 @@ def status(ctx: click.Context) -> None:
         return 0
 
     _with_mirror(ctx, go, lock=False)
+
+
+def _remote_status(console: Any, m: Mirror) -> None:
+    from .publish.remotes import is_current, redact
+
+    if not m.cfg.remotes:
+        return
+    known = m.store.remotes()
+    console.print("\nremotes:")
+    for r in m.cfg.remotes:
+        row = known.get(r.name)
+        mode = "squashed" if r.squash else "history"
+        where = f"{r.name} ({redact(r.url)}, branch {r.branch or 'main'}, {mode})"
+        if row is None:
+            state = "never pushed"
+        elif row["error"]:
+            state = f"FAILING since {row['failed_since']} ({row['failures']} time(s)): {row['error']}"
+        elif (m.out / ".git").exists() and is_current(m.out, row["pushed_commit"]):
+            state = f"up to date, pushed {row['pushed_at']}"
+        else:
+            state = f"behind: last pushed {row['pushed_at']}"
+        console.print(f"  {where}\n    {state}", markup=False)
 
 
 @cli.command()

@@ -145,6 +145,39 @@ class Signing(_Model):
                                                       "writes a signed manifest.json")
 
 
+class Remote(_Model):
+    name: str
+    url: str = Field(min_length=1, description="any git URL; ${VAR} is read from the environment at push time, "
+                                               "so tokens need not be in this file")
+    branch: str | None = Field(default=None, description="the remote's branch; default: the mirror's own (main)")
+    squash: bool = Field(default=False, description="publish one parentless commit of the current tree, replacing "
+                                                    "the last one: the remote's history stays one commit deep")
+    force: bool = Field(default=False, description="overwrite whatever the remote's branch holds (off: a remote "
+                                                   "with commits the mirror lacks is reported, not overwritten)")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not KEY_RE.match(v):
+            raise ValueError("a remote name is 1-40 of a-z, 0-9, '-' and '_', starting with a letter or digit")
+        return v
+
+    @field_validator("branch")
+    @classmethod
+    def _branch(cls, v: str | None) -> str | None:
+        if v is not None and (not re.match(r"^[A-Za-z0-9._/-]{1,200}$", v) or ".." in v or v.startswith(("/", "-"))
+                              or v.endswith(("/", ".lock", "."))):
+            raise ValueError("a branch name is letters, digits, '.', '_', '-' and '/', e.g. \"main\" or \"gh-pages\"")
+        return v
+
+
+class Publish(_Model):
+    on_run: bool = Field(default=True, description="push to every remote at the end of each run and add")
+    retries: int = Field(default=3, ge=0, le=20, description="tries again after an unreachable remote")
+    backoff: float = Field(default=5.0, ge=0, le=600, description="seconds before the first retry; doubles each time")
+    timeout: float = Field(default=600, gt=0, le=7200, description="seconds one push may take")
+
+
 class Category(_Model):
     title: str = Field(min_length=1)
 
@@ -230,6 +263,8 @@ class Config(_Model):
     fetch: Fetch = Fetch()
     images: Images = Images()
     signing: Signing = Signing()
+    publish: Publish = Publish()
+    remotes: Annotated[list[Remote], Field(default_factory=list)]
     categories: dict[str, Category]
     sources: Annotated[list[Source], Field(default_factory=list)]
 
@@ -259,6 +294,11 @@ class Config(_Model):
             if src.name in names:
                 raise ValueError(f"sources[{i}].name: {src.name!r} is used twice; give each source its own name")
             names.add(src.name)
+        seen = set()
+        for i, rem in enumerate(self.remotes):
+            if rem.name in seen:
+                raise ValueError(f"remotes[{i}].name: {rem.name!r} is used twice; give each remote its own name")
+            seen.add(rem.name)
         return self
 
     # -- paths, all relative to the config file's folder

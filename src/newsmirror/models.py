@@ -111,7 +111,9 @@ class RunReport:
     images_failed: int = 0  # images that could not be (shown as their alt text; tried again next run)
     committed: bool = False
     failures: list[tuple[str, str]] = field(default_factory=list)
+    pushed: list[str] = field(default_factory=list)  # remotes that now hold this run's commit
+    push_failures: list[tuple[str, str]] = field(default_factory=list)  # (remote, why; credentials blanked)
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0 and self.source_errors == 0
+        return self.failed == 0 and self.source_errors == 0 and not self.push_failures

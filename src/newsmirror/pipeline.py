@@ -353,6 +353,33 @@ class Mirror:
         if report.committed:
             log.info("committed: %s", msg)
         self.store.mark_clean(result.rendered)
+        if self.cfg.remotes and self.cfg.publish.on_run:
+            self.publish(report)
+
+    def publish(self, report: RunReport, names: Iterable[str] | None = None) -> None:
+        """Push the output repository to every remote (or those named), each independently; record each outcome."""
+        from .publish.remotes import PushTarget, push_all
+
+        wanted = set(names) if names is not None else None
+        known = self.store.remotes()
+        targets = [PushTarget(r.name, r.url, r.branch or "main", r.squash, r.force,
+                              known[r.name]["pushed_commit"] if r.name in known else None)
+                   for r in self.cfg.remotes if wanted is None or r.name in wanted]
+        p = self.cfg.publish
+        squash_msg = f"{self.cfg.site.title}: the mirror as of {now():%Y-%m-%d %H:%M} UTC (one commit, replaced " \
+                     f"by the next publish)"
+        results = push_all(self.out, targets, message=squash_msg, retries=p.retries, backoff=p.backoff,
+                           timeout=p.timeout)
+        for res in results:
+            if res.ok and res.commit:
+                self.store.remote_pushed(res.name, res.commit)
+                report.pushed.append(res.name)
+                log.info("remote %s (%s): %s", res.name, res.url, res.detail)
+            else:
+                self.store.remote_failed(res.name, res.detail)
+                report.push_failures.append((res.name, res.detail))
+                log.warning("remote %s (%s): push failed: %s; the next run or `newsmirror publish` tries again",
+                            res.name, res.url, res.detail)
 
     def _commit(self, message: str) -> bool:
         """git commit when this or an earlier (killed) build changed the tree; git is not asked otherwise."""

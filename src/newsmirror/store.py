@@ -3,7 +3,8 @@
 Tables: sources (last run and error per source), urls (every URL a source
 gave, with its status and failure reason), articles (what `build` renders
 from, without network), links (which article links where, for the `mirror`
-link policy), meta (key/value, e.g. the fingerprint of the last render).
+link policy), meta (key/value, e.g. the fingerprint of the last render),
+images (mirrored and failed images), remotes (the last push to each remote).
 """
 
 from __future__ import annotations
@@ -84,6 +85,14 @@ CREATE TABLE IF NOT EXISTS article_images (
     PRIMARY KEY (article_id, url)
 );
 CREATE INDEX IF NOT EXISTS article_images_url ON article_images(url);
+CREATE TABLE IF NOT EXISTS remotes (
+    name TEXT PRIMARY KEY,
+    pushed_commit TEXT,              -- what its branch holds, as far as the last good push knows
+    pushed_at TEXT,
+    error TEXT,                      -- why the last push failed (credentials blanked); NULL after a good one
+    failed_since TEXT,
+    failures INTEGER NOT NULL DEFAULT 0
+);
 CREATE TABLE IF NOT EXISTS http_cache (
     url TEXT PRIMARY KEY,
     etag TEXT,
@@ -267,6 +276,23 @@ class Store:
 
     def sources(self) -> dict[str, sqlite3.Row]:
         return {r["name"]: r for r in self.db.execute("SELECT * FROM sources")}
+
+    # -- remotes
+    def remotes(self) -> dict[str, sqlite3.Row]:
+        return {r["name"]: r for r in self.db.execute("SELECT * FROM remotes")}
+
+    def remote_pushed(self, name: str, commit: str) -> None:
+        self.db.execute(
+            """INSERT INTO remotes(name, pushed_commit, pushed_at) VALUES(?,?,?) ON CONFLICT(name) DO UPDATE SET
+               pushed_commit=excluded.pushed_commit, pushed_at=excluded.pushed_at, error=NULL, failed_since=NULL,
+               failures=0""", (name, commit, _ts(now())))
+
+    def remote_failed(self, name: str, error: str) -> None:
+        t = _ts(now())
+        self.db.execute(
+            """INSERT INTO remotes(name, error, failed_since, failures) VALUES(?,?,?,1) ON CONFLICT(name) DO UPDATE
+               SET error=excluded.error, failed_since=COALESCE(remotes.failed_since, excluded.failed_since),
+               failures=remotes.failures + 1""", (name, error, t))
 
     # -- urls
     def url_row(self, url: str) -> sqlite3.Row | None:

@@ -19,10 +19,17 @@ class GitError(Exception):
     pass
 
 
-def _git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def git_env() -> dict[str, str]:
+    """The environment git runs in: ours, with a committer identity when none is set, and never a prompt."""
     env = dict(os.environ)
     for k, v in _ENV.items():
         env.setdefault(k, v)
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    return env
+
+
+def run_git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = git_env()
     try:
         proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, env=env, timeout=300)
     except FileNotFoundError:
@@ -36,7 +43,7 @@ def ensure_repo(repo: Path) -> None:
     """Make `repo` a git repository (branch main) if it is not one yet."""
     repo.mkdir(parents=True, exist_ok=True)
     if not (repo / ".git").exists():
-        _git(repo, "init", "-q", "-b", "main")
+        run_git(repo, "init", "-q", "-b", "main")
 
 
 def clear_stale_git_locks(repo: Path) -> list[str]:
@@ -52,8 +59,8 @@ def clear_stale_git_locks(repo: Path) -> list[str]:
 
 def commit_all(repo: Path, message: str) -> bool:
     """Stage everything and commit; False (and no commit) when nothing changed."""
-    _git(repo, "add", "-A")
-    if _git(repo, "diff", "--cached", "--quiet", check=False).returncode == 0:
+    run_git(repo, "add", "-A")
+    if run_git(repo, "diff", "--cached", "--quiet", check=False).returncode == 0:
         return False
-    _git(repo, "commit", "-q", "-m", message)
+    run_git(repo, "commit", "-q", "-m", message)
     return True

@@ -1,0 +1,207 @@
+"""Push the output repository to every configured remote, each on its own.
+
+Each remote is pushed in its own thread, with retries and exponential backoff
+for what may pass (an unreachable host, a timeout) and none for what will not
+(the remote refused the push, or holds commits this mirror does not have).
+One failing remote never holds up the others; a later push sends everything
+it missed, because a push sends the whole branch.
+
+No force-push unless the remote's entry says `force = true`. A `squash`
+remote gets one parentless commit holding the current tree, so its history
+stays one commit deep; replacing it is a push with a lease on the commit
+pushed last, so nothing someone else pushed is overwritten.
+
+Credentials: the URL reaches git through the environment
+(GIT_CONFIG_COUNT), never argv or .git/config, and every message that
+leaves this module has user:password parts and expanded ${VARIABLES}
+blanked out.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .git import GitError, git_env, run_git
+
+_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s'\"]+@")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_PERMANENT = re.compile(r"Authentication failed|could not read (Username|Password)|Permission denied \(|"
+                        r"repository '.*' not found|does not appear to be a git repository|"
+                        r"returned error: 40[134]")
+_PUSH_REMOTE = "newsmirror-push"  # a remote name that lives only in the push's environment
+
+
+@dataclass(frozen=True, slots=True)
+class PushTarget:
+    """One remote to push to, as the config gives it, with what was pushed there last."""
+
+    name: str
+    url: str  # may hold ${VARIABLES}, expanded from the environment at push time
+    branch: str
+    squash: bool = False
+    force: bool = False
+    last_pushed: str | None = None  # the commit pushed there last (the lease for a squash push)
+
+
+@dataclass(frozen=True, slots=True)
+class PushResult:
+    name: str
+    ok: bool
+    commit: str | None  # what the remote's branch now holds (when ok)
+    detail: str  # "pushed", "up to date", or why it failed (credentials blanked)
+    attempts: int
+    url: str  # the URL with credentials blanked, for messages
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with every URL's user:password@ part and every secret replaced by ***."""
+    for s in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(s, "***")
+    return _USERINFO.sub(r"\g<scheme>***@", text)
+
+
+def expand_url(url: str, environ: dict[str, str] | None = None) -> tuple[str, list[str]]:
+    """The URL with ${VAR}s filled in from the environment, and the values filled in (to blank out later)."""
+    env = os.environ if environ is None else environ
+    missing = [v for v in _VAR.findall(url) if v not in env]
+    if missing:
+        raise PushError(f"environment variable {missing[0]} is not set; export it before the run "
+                        f"(the remote's url uses ${{{missing[0]}}})")
+    values = [env[v] for v in _VAR.findall(url)]
+    return _VAR.sub(lambda m: env[m.group(1)], url), values
+
+
+class PushError(Exception):
+    """A push that will not succeed by trying again (refused, non-fast-forward, bad config)."""
+
+
+class _Transient(Exception):
+    """A push that may succeed later (unreachable host, timeout)."""
+
+
+def head_commit(repo: Path) -> str | None:
+    """The commit the output repository's branch points at, or None before the first commit."""
+    proc = run_git(repo, "rev-parse", "--verify", "-q", "HEAD^{commit}", check=False)
+    return proc.stdout.strip() or None
+
+
+def is_current(repo: Path, commit: str | None) -> bool:
+    """Whether `commit` (the last one pushed to a remote) is HEAD, or a squashed commit of HEAD's tree."""
+    if not commit:
+        return False
+    trees = [run_git(repo, "rev-parse", "--verify", "-q", f"{c}^{{tree}}", check=False).stdout.strip()
+             for c in ("HEAD", commit)]
+    return bool(trees[0]) and trees[0] == trees[1]
+
+
+def squashed_commit(repo: Path, name: str, message: str) -> str:
+    """A parentless commit of HEAD's tree for remote `name`: the same one again while the tree is unchanged."""
+    ref = f"refs/newsmirror/squash/{name}"
+    tree = run_git(repo, "rev-parse", "HEAD^{tree}").stdout.strip()
+    prev = run_git(repo, "rev-parse", "--verify", "-q", ref, check=False).stdout.strip()
+    if prev and run_git(repo, "rev-parse", f"{prev}^{{tree}}").stdout.strip() == tree:
+        return prev
+    commit = run_git(repo, "commit-tree", tree, "-m", message).stdout.strip()
+    run_git(repo, "update-ref", ref, commit)  # keeps it (and only it) from git gc
+    return commit
+
+
+def _classify(out: str) -> str | None:
+    """Why git push failed, when trying again will not help; None when it may."""
+    for line in out.splitlines():
+        m = re.search(r"\[remote rejected\]\s*(?:\((.*)\))?", line)
+        if m:
+            return f"refused by the remote ({m.group(1) or 'no reason given'}); see the remote's hooks or rules"
+        if "[rejected]" in line:
+            if "stale info" in line:
+                return ("the remote's branch changed since newsmirror last pushed there; check what is on it, "
+                        "then set force = true for this remote to replace it")
+            return ("the remote's branch has commits this mirror does not have (non-fast-forward); "
+                    "check what is on it, then set force = true for this remote to replace it")
+    if _PERMANENT.search(out):
+        lines = [x.strip() for x in out.splitlines() if x.strip().startswith(("fatal:", "remote:", "ERROR"))]
+        return (lines or ["the remote refused the credentials or does not exist"])[0] + \
+            "; check the remote's url and credentials"
+    return None
+
+
+def push_one(repo: Path, target: PushTarget, commit: str, *, timeout: float,
+             environ: dict[str, str] | None = None) -> str:
+    """Push `commit` to the target's branch once: "pushed" or "up to date"; PushError or _Transient otherwise."""
+    url, secrets = expand_url(target.url, environ)
+    env = git_env()
+    if environ is not None:
+        env.update(environ)
+    n = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
+    env.update({"GIT_CONFIG_COUNT": str(n + 1), f"GIT_CONFIG_KEY_{n}": f"remote.{_PUSH_REMOTE}.url",
+                f"GIT_CONFIG_VALUE_{n}": url})
+    env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes -o ConnectTimeout=30")
+    args = ["git", "-C", str(repo), "push", "--porcelain"]
+    if target.force:
+        args.append("--force")
+    elif target.squash:
+        args.append(f"--force-with-lease=refs/heads/{target.branch}:{target.last_pushed or ''}")
+    args += [_PUSH_REMOTE, f"{commit}:refs/heads/{target.branch}"]
+    try:
+        proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise _Transient(f"no answer within {timeout:g} s") from None
+    out = redact(proc.stdout + "\n" + proc.stderr, secrets)
+    if proc.returncode == 0:
+        return "up to date" if re.search(r"^=\t", proc.stdout, re.M) else "pushed"
+    permanent = _classify(out)
+    if permanent:
+        raise PushError(permanent)
+    lines = [x.strip() for x in out.splitlines() if x.strip() and not x.startswith(("To ", "Done"))]
+    start = next((i for i, x in enumerate(lines) if x.startswith(("fatal:", "error:"))), 0)
+    raise _Transient(" ".join(lines[start:start + 2])[:300] or "git push failed")
+
+
+def push_all(repo: Path, targets: list[PushTarget], *, message: str, retries: int = 3, backoff: float = 5.0,
+             timeout: float = 600.0, environ: dict[str, str] | None = None,
+             sleep: Callable[[float], None] = time.sleep) -> list[PushResult]:
+    """Push to every target at once, each independently; one result per target, in the targets' order."""
+    head = head_commit(repo)
+    results: dict[str, PushResult] = {}
+    if head is None:
+        return [PushResult(t.name, False, None, "nothing to publish yet: the mirror has no commit", 0,
+                           redact(t.url)) for t in targets]
+    commits: dict[str, str] = {}
+    for t in targets:  # squashed commits are made here, one at a time: git writes to the repository for them
+        try:
+            commits[t.name] = squashed_commit(repo, t.name, message) if t.squash else head
+        except GitError as exc:
+            results[t.name] = PushResult(t.name, False, None, redact(str(exc)), 0, redact(t.url))
+
+    def one(t: PushTarget) -> None:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                detail = push_one(repo, t, commits[t.name], timeout=timeout, environ=environ)
+                results[t.name] = PushResult(t.name, True, commits[t.name], detail, attempt, redact(t.url))
+                return
+            except PushError as exc:
+                results[t.name] = PushResult(t.name, False, None, str(exc), attempt, redact(t.url))
+                return
+            except _Transient as exc:
+                if attempt > retries:
+                    results[t.name] = PushResult(t.name, False, None, f"unreachable after {attempt} attempt(s): "
+                                                 f"{exc}", attempt, redact(t.url))
+                    return
+                sleep(backoff * 2 ** (attempt - 1))
+
+    threads = [threading.Thread(target=one, args=(t,), name=f"push-{t.name}") for t in targets
+               if t.name in commits]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return [results[t.name] for t in targets]
