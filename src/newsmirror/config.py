@@ -70,6 +70,8 @@ class Site(_Model):
         default=["markdown"], description='add "html" for a static site in site/ beside the Markdown')
     html_url: str | None = Field(default=None, description="where site/ is served, for share links and feeds")
     feed_items: int = Field(default=50, ge=1, le=1000, description="articles in the site's Atom and JSON feeds")
+    variants: list[str] = Field(default=[], description='scripts to render every page in, e.g. ["zh-Hans", '
+                                '"zh-Hant"]: the first at the top of the tree, each other one in a folder of its name')
 
     @field_validator("base_url")
     @classmethod
@@ -88,6 +90,18 @@ class Site(_Model):
             raise ValueError('formats must include "markdown" (the Markdown pages are the mirror; "html" adds a '
                              "site beside them)")
         return list(dict.fromkeys(v))
+
+    @field_validator("variants")
+    @classmethod
+    def _variants(cls, v: list[str]) -> list[str]:
+        from .transform.script import VARIANTS
+
+        for code in v:
+            if code not in VARIANTS:
+                raise ValueError(f"{code!r} is not a script variant; use one of: {', '.join(VARIANTS)}")
+        if len(set(v)) != len(v):
+            raise ValueError("a script variant is listed twice")
+        return v
 
     @field_validator("counter_url")
     @classmethod

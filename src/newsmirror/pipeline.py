@@ -36,15 +36,16 @@ from .ids import article_id, normalise_url
 from .models import Article, Candidate, Response, RunReport, StoredArticle
 from .publish import commit_all, ensure_repo
 from .publish.git import clear_stale_git_locks
-from .render import HTML, Renderer, heavy_work, page_path
+from .render import HTML, Renderer, heavy_work, page_path, renderers_for
 from .sources import SourceError, discover_source
 from .store import Store, now
 from .transform import link_targets, sanitize
 from .transform.images import ImageError, asset_path, image_urls, process_image
+from .transform.script import VARIANTS
 
 log = logging.getLogger("newsmirror")
 
-MANAGED_DIRS = ("pages", "indexes", "assets", "site")
+MANAGED_DIRS = ("pages", "indexes", "assets", "site", *VARIANTS)  # a script variant's pages are in a folder of its name
 HTML_TYPES = re.compile(r"^(text/html|application/xhtml\+xml|text/plain|application/xml|text/xml)\b", re.I)
 
 
@@ -235,8 +236,8 @@ class Mirror:
         self.progress = progress or Progress()
         self.out = cfg.output_dir
         self.store = Store(cfg.store_path)
-        self.renderer = Renderer(cfg)  # the Markdown pages; renderers has one per format in site.formats
-        self.renderers = [self.renderer] + ([Renderer(cfg, HTML)] if "html" in cfg.site.formats else [])
+        self.renderers = renderers_for(cfg)  # one per format in site.formats and script in site.variants
+        self.renderer = self.renderers[0]  # the Markdown pages (of the first variant)
         if cfg.signing_key is not None:  # the home pages show the signing key's fingerprint
             from .publish.manifest import SigningError, public_fingerprint
 
@@ -524,8 +525,8 @@ class Mirror:
                 asset = asset_path(image)
                 if self.store.get_meta("uncommitted") != "1":
                     self.store.set_meta("uncommitted", "1")  # before the tree changes: the next run commits it
-                for r in self.renderers:  # the HTML site holds its own copy, so site/ stands alone
-                    write_if_changed(self.out / r.layout.asset(asset), image.data, self.tmp_dir)
+                for path in {r.layout.asset(asset) for r in self.renderers}:  # site/ holds its own copy
+                    write_if_changed(self.out / path, image.data, self.tmp_dir)
                 self.store.image_done(url, asset, image.width, image.height, len(image.data))
                 arrived.append(url)
             except (FetchError, ImageError) as exc:

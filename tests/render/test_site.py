@@ -12,7 +12,8 @@ import lxml.html
 
 from tests.test_pipeline import cli_run, demo_config, seed_paragraphs, squash
 
-SITE_EXTRA = 'formats = ["markdown", "html"]\nbase_url = "https://github.com/example/news/blob/main"'
+SITE_EXTRA = ('formats = ["markdown", "html"]\nbase_url = "https://github.com/example/news/blob/main"\n'
+              'variants = ["zh-Hans", "zh-Hant"]')
 
 
 def built_site(demo_server, tmp_path: Path) -> Path:
@@ -74,7 +75,7 @@ def test_the_seed_page_in_html_has_every_part(demo_server, tmp_path):
     doc = lxml.html.document_fromstring(page.read_text(encoding="utf-8"))
     assert doc.findtext(".//h1") == "普京邀习近平访俄 中国官媒只字未提"
     navs = [[a.text for a in nav.iter("a")] for nav in doc.iter("nav")]
-    assert navs[0] == navs[-1] == ["首页", "国际", "热点推荐"]
+    assert navs[0] == navs[-1] == ["首页", "国际", "热点推荐", "繁體"]  # the last: this page in Traditional
     lead = doc.cssselect("figure.lead img")[0]
     assert lead.get("src").startswith("../../assets/") and (page.parent / lead.get("src")).is_file()
     caption = doc.cssselect("figure.lead figcaption")[0].text_content().strip()

@@ -15,6 +15,14 @@ from tests.render.test_site import built_site
 
 SEED_HTML = "site/pages/intl/a103612902.html"
 WORD = "国事访问"  # from the seed's third paragraph
+WORD_HANT = "國事訪問"  # the same word on the Traditional version (site.variants)
+
+
+def search_js(pagefind: str, word: str) -> str:
+    """Pagefind's own API on a search page: the URLs of the first results for `word`."""
+    return (f"(async () => {{ const pf = await import('{pagefind}/pagefind.js'); await pf.init();"
+            f" const r = await pf.search('{word}');"
+            " return Promise.all(r.results.slice(0, 5).map(x => x.data().then(d => d.url))); })()")
 
 
 async def visit(base: str, shots: Path) -> dict:
@@ -29,14 +37,14 @@ async def visit(base: str, shots: Path) -> dict:
         qr = await page.js("document.querySelector('img.qr').naturalWidth")
         article_png = await page.screenshot(shots / "article.png", full_page=True)
         await page.goto(f"{base}/site/search.html")
-        found = await page.js(
-            "(async () => { const pf = await import('./pagefind/pagefind.js'); await pf.init();"
-            f" const r = await pf.search('{WORD}');"
-            " return Promise.all(r.results.slice(0, 5).map(x => x.data().then(d => d.url))); })()")
+        found = await page.js(search_js("./pagefind", WORD))
         ui = await page.js("typeof PagefindUI")
+        await page.goto(f"{base}/site/zh-Hant/search.html")
+        found_hant = await page.js(search_js("../pagefind", WORD_HANT))
+        ui_hant = await page.js("typeof PagefindUI")
         return {"requests": list(page.requests), "errors": list(page.errors), "lead": lead, "qr": qr,
-                "found": found, "ui": ui, "home_links": home_links, "home_png": home_png,
-                "article_png": article_png}
+                "found": found, "ui": ui, "found_hant": found_hant, "ui_hant": ui_hant, "home_links": home_links,
+                "home_png": home_png, "article_png": article_png}
 
 
 def test_the_site_in_chromium(demo_server, tmp_path):
@@ -56,6 +64,10 @@ def test_the_site_in_chromium(demo_server, tmp_path):
     assert seen["home_links"] >= 6
     assert any(u and u.endswith("a103612902.html") for u in seen["found"]), seen["found"]
     assert seen["ui"] == "function"  # the search box's script loaded
+    # the Traditional version's search page searches the Traditional pages
+    assert seen["ui_hant"] == "function"
+    assert any(u and u.endswith("zh-Hant/pages/intl/a103612902.html") for u in seen["found_hant"]), \
+        seen["found_hant"]
     for png in (seen["home_png"], seen["article_png"]):
         img = Image.open(io.BytesIO(png))
         assert img.width == PHONE["width"] * PHONE["deviceScaleFactor"] or img.width == PHONE["width"]

@@ -7,6 +7,7 @@ Every link is relative, so a fork or a clone works as is.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from .. import __version__
@@ -25,6 +27,7 @@ from ..ids import safe_id
 from ..models import StoredArticle
 from ..transform import apply_link_policy
 from ..transform.images import rewrite_images
+from ..transform.script import VARIANTS, keep
 from .markdown import md_text, md_url
 
 log = logging.getLogger("newsmirror.render")
@@ -46,6 +49,18 @@ class Layout:
     home: str
     hot: str
     archive: str
+    base: str = ""  # the format's own folder: its copies of the images, its stylesheet and search index
+
+    def in_folder(self, folder: str) -> Layout:
+        """This format's layout for a script variant kept in `folder` (sharing the images and the stylesheet)."""
+        root = f"{self.base}{folder}/"
+        return dataclasses.replace(self, root=root, home=root + self.home.removeprefix(self.base),
+                                   hot=root + self.hot.removeprefix(self.base),
+                                   archive=root + self.archive.removeprefix(self.base))
+
+    def counterpart(self, path: str, other: Layout) -> str:
+        """The path of the page at `path` (one of this layout's) in another variant's layout."""
+        return other.root + path.removeprefix(self.root)
 
     def page(self, category: str, article_id: str) -> str:
         return f"{self.root}pages/{safe_id(category)}/{safe_id(article_id)}{self.ext}"
@@ -61,7 +76,11 @@ class Layout:
 
     def asset(self, asset: str) -> str:
         """Where an image (`assets/ab/….jpg`) is for this format: the HTML site holds its own copy."""
-        return self.root + asset
+        return self.base + asset
+
+    @property
+    def stylesheet(self) -> str:
+        return self.base + "style.css"
 
     @property
     def template_ext(self) -> str:
@@ -69,7 +88,9 @@ class Layout:
 
 
 MARKDOWN = Layout("markdown", "", ".md", "README.md", "indexes/hot.md", "indexes/archive/README.md")
-HTML = Layout("html", "site/", ".html", "site/index.html", "site/indexes/hot.html", "site/indexes/archive/index.html")
+HTML = Layout("html", "site/", ".html", "site/index.html", "site/indexes/hot.html", "site/indexes/archive/index.html",
+              "site/")
+TEXT_FILES = (".md", ".html", ".xml", ".json")  # what a script variant converts
 
 
 def page_path(category: str, article_id: str) -> str:
@@ -107,12 +128,28 @@ def _fmt(dt: datetime | None, with_time: bool = True) -> str:
 
 
 class Renderer:
-    def __init__(self, cfg: Config, layout: Layout = MARKDOWN) -> None:
+    """The files of one output format, in one script variant (`script`, e.g. "zh-Hant") or as extracted (None)."""
+
+    def __init__(self, cfg: Config, layout: Layout = MARKDOWN, script: str | None = None) -> None:
         self.cfg = cfg
-        self.site = cfg.site
+        self.site = cfg.site if script is None else cfg.site.model_copy(update={"language": script})
         self.layout = layout
+        self.script = script
+        self._converter: Any = None
+        self.versions: list[tuple[str, Layout]] = []  # (label, layout) of every variant of this format
         self._env = None
         self.key_fingerprint: str | None = None  # the signing key's, shown on the home page
+
+    def _convert(self, files: dict[str, bytes]) -> dict[str, bytes]:
+        """The text files in this renderer's script (no change without one)."""
+        if self.script is None:
+            return files
+        if self._converter is None:
+            from ..transform.script import ScriptConverter
+
+            self._converter = ScriptConverter(self.script)
+        return {p: self._converter.page(d.decode("utf-8")).encode("utf-8") if p.endswith(TEXT_FILES) else d
+                for p, d in files.items()}
 
     def template(self, name: str):  # -> jinja2.Template
         return self.env.get_template(name + self.layout.template_ext)
@@ -168,6 +205,8 @@ class Renderer:
         target = posixpath.normpath(url)
         if self.layout.format == "html" and target.endswith(".md"):  # a page of the tree: its HTML twin
             target = self.layout.root + target[:-3] + ".html"
+        elif target == HOME or target.startswith(("pages/", "indexes/")):  # a page: this variant's version
+            target = self.layout.root + target
         target = rel(here, target)
         return self._href(target + (f"?{tag}" if tag and self.site.tag_links else ""))
 
@@ -187,6 +226,9 @@ class Renderer:
             items.append(item(self.site.archive_label, lay.archive))
         for link in self.site.nav:
             items.append(NavItem(link.title, self._link(here, link, tag)))
+        for label, other in self.versions:  # this page in the other scripts, each named in its own
+            if other != lay:
+                items.append(NavItem(keep(label), self._href(rel(here, lay.counterpart(here, other)))))
         return [i for i in items if i.label.strip()]
 
     def promos(self, here: str, article_id: str) -> list[dict]:
@@ -199,8 +241,8 @@ class Renderer:
     def share_url(self, path: str) -> str | None:
         """The absolute address of a page: `site.html_url` for the HTML site when set, else `site.base_url`."""
         if self.layout.format == "html" and self.site.html_url:
-            return f"{self.site.html_url}/{path.removeprefix(self.layout.root)}"
-        if self.layout.format == "html" and self.site.base_url and path.startswith(self.layout.root):
+            return f"{self.site.html_url}/{path.removeprefix(self.layout.base)}"
+        if self.layout.format == "html" and self.site.base_url and path.startswith(self.layout.base):
             return None  # the repository's file view of an HTML page shows its source: share the Markdown page
         return f"{self.site.base_url}/{path}" if self.site.base_url else None
 
@@ -267,11 +309,11 @@ class Renderer:
         text = self.template("article").render(
             a=_ArticleView(a), lead=lead, site=self.site, nav=self.nav(here, a.category, a.id),
             promos=self.promos(here, a.id), body=body, share_url=share or here, qr=qr,
-            counter=counter, provenance=provenance, css=rel(here, lay.root + "style.css"),
+            counter=counter, provenance=provenance, css=rel(here, lay.stylesheet),
             other=None,
         )
         files[here] = text.encode("utf-8")
-        return files
+        return self._convert(files)
 
     def _entries(self, here: str, articles: list[StoredArticle], with_category: bool = False) -> list[dict]:
         return [{
@@ -292,7 +334,7 @@ class Renderer:
         newest = max((a.fetched_at for a in kept), default=None)
         files[lay.home] = self.template("home").render(
             site=self.site, nav=self.nav(lay.home), picks=self._entries(lay.home, picks, True),
-            latest=self._entries(lay.home, latest, True), css=rel(lay.home, lay.root + "style.css"),
+            latest=self._entries(lay.home, latest, True), css=rel(lay.home, lay.stylesheet),
             title=self.site.title, search=self.search, key_fingerprint=self.key_fingerprint,
             updated_note=f"{len(kept)} 篇文章 · 更新于 {_fmt(newest)} · newsmirror {__version__}" if newest
             else f"newsmirror {__version__}",
@@ -304,7 +346,7 @@ class Renderer:
             here = lay.category(key)
             files[here] = self.template("category").render(
                 title=cat.title, nav=self.nav(here), articles=self._entries(here, by_cat.get(key, [])),
-                css=rel(here, lay.root + "style.css"))
+                css=rel(here, lay.stylesheet))
         files[lay.hot] = self._hot(kept, counts, counts_label)
         by_month: dict[str, list[StoredArticle]] = defaultdict(list)
         for a in kept:
@@ -312,18 +354,18 @@ class Renderer:
         months = sorted(by_month, reverse=True)
         files[lay.archive] = self.template("archive").render(
             title=self.site.archive_label, nav=self.nav(lay.archive), articles=[],
-            css=rel(lay.archive, lay.root + "style.css"),
+            css=rel(lay.archive, lay.stylesheet),
             months=[{"label": mo, "href": rel(lay.archive, lay.month(mo)), "count": len(by_month[mo])}
                     for mo in months])
         for mo in months:
             here = lay.month(mo)
             files[here] = self.template("archive").render(
                 title=f"{self.site.archive_label} {mo}", nav=self.nav(here), months=[],
-                articles=self._entries(here, by_month[mo], True), css=rel(here, lay.root + "style.css"))
+                articles=self._entries(here, by_month[mo], True), css=rel(here, lay.stylesheet))
         out = {k: v.encode("utf-8") for k, v in files.items()}
         if lay.format == "html":
             out.update(self.site_files(kept))
-        return out
+        return self._convert(out)
 
     @property
     def search(self) -> bool:
@@ -339,8 +381,8 @@ class Renderer:
         base = self.site.html_url
 
         def url(a: StoredArticle) -> str:
-            path = self.layout.page(a.category, a.id).removeprefix(root)
-            return f"{base}/{path}" if base else path
+            path = self.layout.page(a.category, a.id)
+            return f"{base}/{path.removeprefix(self.layout.base)}" if base else path.removeprefix(root)
 
         updated = max((a.fetched_at for a in latest), default=None)
         stamp = (updated.isoformat() if updated else "1970-01-01T00:00:00+00:00").replace("+00:00", "Z")
@@ -369,11 +411,13 @@ class Renderer:
         if base:
             feed.update(home_page_url=f"{base}/index.html", feed_url=f"{base}/feed.json")
         css, _, _ = self.env.loader.get_source(self.env, "style.css")  # type: ignore[union-attr]  # an override wins
-        search = self.template("search").render(nav=self.nav(f"{root}search.html"), css="style.css", title="搜索")
+        here = f"{root}search.html"
+        search = self.template("search").render(nav=self.nav(here), css=rel(here, self.layout.stylesheet),
+                                                pagefind=rel(here, self.layout.base + "pagefind"), title="搜索")
         return {f"{root}search.html": search.encode("utf-8"),
                 f"{root}feed.xml": ("\n".join(atom) + "\n").encode("utf-8"),
                 f"{root}feed.json": (json.dumps(feed, ensure_ascii=False, indent=1) + "\n").encode("utf-8"),
-                f"{root}style.css": css.encode("utf-8")}
+                self.layout.stylesheet: css.encode("utf-8")}
 
     def _hot(self, kept: list[StoredArticle], counts: dict[str, int] | None, counts_label: str) -> str:
         if counts:
@@ -390,7 +434,28 @@ class Renderer:
             for e, a in zip(entries, ranked, strict=True):
                 e["views"] = counts.get(page_path(a.category, a.id), 0)
         return self.template("hot").render(site=self.site, nav=self.nav(hot), basis=basis, articles=entries,
-                                           css=rel(hot, self.layout.root + "style.css"))
+                                           css=rel(hot, self.layout.stylesheet))
+
+
+def renderers_for(cfg: Config) -> list[Renderer]:
+    """One renderer per output format and script variant; the first is the Markdown of the first variant.
+
+    The first variant is at the top of the tree (and of site/); every other one is the same tree in a
+    folder named after it (`zh-Hant/pages/…`, `site/zh-Hant/pages/…`), sharing the images. Without
+    `site.variants`, pages are in the script they were extracted in."""
+    out: list[Renderer] = []
+    for fmt in cfg.site.formats:
+        layout = MARKDOWN if fmt == "markdown" else HTML
+        if not cfg.site.variants:
+            out.append(Renderer(cfg, layout))
+            continue
+        versions = [(VARIANTS[v].label, layout if i == 0 else layout.in_folder(v))
+                    for i, v in enumerate(cfg.site.variants)]
+        for v, (_, lay) in zip(cfg.site.variants, versions, strict=True):
+            r = Renderer(cfg, lay, v)
+            r.versions = versions
+            out.append(r)
+    return out
 
 
 def heavy_work(work: tuple[str, str | None], fmt: str = "markdown") -> tuple[str, bytes | None]:
@@ -415,4 +480,4 @@ class _ArticleView:
         return getattr(self._a, name)
 
 
-__all__ = ["Renderer", "page_path", "qr_path", "category_path", "rel", "HOME", "HOT", "ARCHIVE"]
+__all__ = ["Renderer", "renderers_for", "page_path", "qr_path", "category_path", "rel", "HOME", "HOT", "ARCHIVE"]

@@ -1,0 +1,84 @@
+"""Script variants: a rendered page in Simplified or Traditional characters (OpenCC).
+
+A whole page is converted after it is rendered, so the article, the site's
+labels and the templates' own words all come out in one script. What must
+not change is left as it is: every URL (Markdown link targets, bare URLs,
+tag attributes other than alt and title), comments (the provenance record),
+and spans the renderer marks with `keep()` (the name of the other script
+on its switch link).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+KEEP_START, KEEP_END = "\ue000", "\ue001"  # private-use characters: OpenCC passes them through
+_SEP = "\ue002"  # joins the text segments of a page for one OpenCC call; no phrase spans it
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    code: str  # the BCP 47 tag, also the page's lang and the folder of a non-primary variant
+    opencc: str  # the OpenCC config that converts into it
+    label: str  # its name, in its own script, on the links between versions
+
+
+VARIANTS: dict[str, Variant] = {v.code: v for v in (
+    Variant("zh-Hans", "t2s", "简体"),
+    Variant("zh-Hant", "s2tw", "繁體"),  # OpenCC's s2t would write 爲 and 裏 where readers expect 為 and 裡
+    Variant("zh-Hant-TW", "s2twp", "臺灣正體"),
+    Variant("zh-Hant-HK", "s2hk", "香港繁體"),
+)}
+
+# what a page's conversion leaves alone, in the order tried
+_KEEP = re.compile(
+    "|".join((
+        f"{KEEP_START}.*?{KEEP_END}",  # marked by the renderer
+        r"<!--.*?-->",  # comments: the provenance record
+        r"<[a-zA-Z/!][^>]*>",  # a tag (its alt and title are converted below)
+        r"\]\((?:[^()\s]|\([^()\s]*\))*\)",  # a Markdown link target
+        r"(?:https?|ftp|mailto|file):[^\s<>\])\"'`]+",  # a bare URL
+    )),
+    re.S,
+)
+_TEXT_ATTR = re.compile(r"""(\s(?:alt|title|aria-label|placeholder)=)("[^"]*"|'[^']*')""")
+
+
+def keep(text: str) -> str:
+    """`text` marked to come through a page's conversion unchanged (the markers are removed then)."""
+    return f"{KEEP_START}{text}{KEEP_END}"
+
+
+class ScriptConverter:
+    """Converts text and rendered pages into one variant's script."""
+
+    def __init__(self, code: str) -> None:
+        import opencc
+
+        self.variant = VARIANTS[code]
+        self._cc = opencc.OpenCC(self.variant.opencc + ".json")
+
+    def text(self, text: str) -> str:
+        return self._cc.convert(text)
+
+    def page(self, page: str) -> str:
+        """A rendered Markdown or HTML page in this script, every URL and marked span as it was."""
+        parts: list[str] = []  # text, kept, text, kept, …, text
+        pos = 0
+        for m in _KEEP.finditer(page):
+            parts.append(page[pos:m.start()])
+            kept = m.group(0)
+            if kept.startswith(KEEP_START):
+                kept = kept[1:-1]
+            elif kept.startswith("<") and not kept.startswith("<!--"):
+                kept = _TEXT_ATTR.sub(lambda a: a.group(1) + self._cc.convert(a.group(2)), kept)
+            parts.append(kept)
+            pos = m.end()
+        parts.append(page[pos:])
+        texts = parts[0::2]
+        converted = self._cc.convert(_SEP.join(texts)).split(_SEP)
+        if len(converted) != len(texts):  # a page that held the separator itself: convert piece by piece
+            converted = [self._cc.convert(t) for t in texts]
+        parts[0::2] = converted
+        return "".join(parts).replace(KEEP_START, "").replace(KEEP_END, "")
