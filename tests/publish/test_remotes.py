@@ -240,3 +240,24 @@ def test_retries_back_off_and_a_refusal_is_not_retried(tmp_path):
 def test_redact_blanks_userinfo(text, secret):
     assert secret not in redact(text)
     assert "***@" in redact(text)
+
+
+def test_a_remote_that_never_answers_is_stopped_at_the_timeout(tmp_path):
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    (repo / "a.md").write_text("a\n")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "-m", "a")
+    with socket.socket() as silent:  # accepts the connection (the kernel does), then says nothing
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        good = bare(tmp_path / "good.git")
+        started = time.monotonic()
+        results = push_all(repo, [PushTarget("silent", f"git://127.0.0.1:{port}/x.git", "main"),
+                                  PushTarget("good", str(good), "main")],
+                           message="m", retries=0, timeout=2)
+        took = time.monotonic() - started
+    assert results[0].detail == "unreachable after 1 attempt(s): no answer within 2 s"
+    assert results[1].ok and ref(good) == git(repo, "rev-parse", "HEAD")  # not held up by the silent one
+    assert took < 15

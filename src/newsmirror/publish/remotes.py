@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -149,13 +150,18 @@ def push_one(repo: Path, target: PushTarget, commit: str, *, timeout: float,
     elif target.squash:
         args.append(f"--force-with-lease=refs/heads/{target.branch}:{target.last_pushed or ''}")
     args += [_PUSH_REMOTE, f"{commit}:refs/heads/{target.branch}"]
+    # a session of its own, so a push that hangs is stopped with its helpers (git-remote-https, ssh)
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
     try:
-        proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=timeout)
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         raise _Transient(f"no answer within {timeout:g} s") from None
-    out = redact(proc.stdout + "\n" + proc.stderr, secrets)
+    out = redact(stdout + "\n" + stderr, secrets)
     if proc.returncode == 0:
-        return "up to date" if re.search(r"^=\t", proc.stdout, re.M) else "pushed"
+        return "up to date" if re.search(r"^=\t", stdout, re.M) else "pushed"
     permanent = _classify(out)
     if permanent:
         raise PushError(permanent)
