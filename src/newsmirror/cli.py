@@ -347,6 +347,47 @@ def demo(directory: Path, port: int) -> None:
     sys.exit(code)
 
 
+@cli.group()
+def counter() -> None:
+    """The view counter behind the pages' pixel (counter_url), and the numbers for the hot list."""
+
+
+@counter.command("serve")
+@click.option("--db", "db", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The SQLite file of counts (made if missing).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--dedupe-window", default=1800.0, show_default=True, type=click.FloatRange(0),
+              help="Seconds in which one client's repeat views of a page count once (0: count every view).")
+@click.option("--rate-limit", default=120, show_default=True, type=click.IntRange(0),
+              help="Requests a minute one client may make (0: no limit).")
+@click.option("--flush-interval", default=2.0, show_default=True, type=click.FloatRange(0.05, 3600),
+              help="Seconds between two writes of the counts.")
+@click.option("--prefix", default="/", show_default=True,
+              help="The part of the pixel's path before the page path (counter_url = https://host/PREFIX{path}).")
+@click.option("--mirror", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="The mirror's output tree: only its pages are counted (read again every minute).")
+@click.option("--forwarded", is_flag=True,
+              help="Behind a reverse proxy: the client is the first X-Forwarded-For address.")
+def counter_serve(db: Path, host: str, port: int, dedupe_window: float, rate_limit: int, flush_interval: float,
+                  prefix: str, mirror: Path | None, forwarded: bool) -> None:
+    """Count page views: GET /<page path> answers a 1×1 GIF; GET /stats.json?days=7&limit=50 lists the top pages.
+
+    No address, user agent or referrer is stored or logged."""
+    from .counter.db import CounterDBError
+    from .counter.service import Settings, serve
+
+    if not prefix.startswith("/") or not prefix.endswith("/"):
+        fail(f"--prefix {prefix!r}: begin and end it with /, e.g. /goodnews/")
+    try:
+        serve(Settings(db=db, dedupe_window=dedupe_window, rate_limit=rate_limit, flush_interval=flush_interval,
+                       prefix=prefix, mirror=mirror, forwarded=forwarded), host=host, port=port)
+    except CounterDBError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port")
+
+
 @cli.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def keygen(path: Path) -> None:

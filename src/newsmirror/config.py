@@ -61,7 +61,10 @@ class Site(_Model):
     latest_label: str = "最新文章"
     archive_label: str = "文章存档"
     counter_url: str | None = None
-    counts: str | None = None
+    counts: str | None = Field(default=None, description="a JSON file {page path: views} for the hot list")
+    counter_stats: str | None = Field(default=None, description="the view counter's database (a path) or its "
+                                      "stats.json URL: the hot list ranks by views over the last hot_days days")
+    hot_days: int = Field(default=7, ge=1, le=366, description="the hot list's window, in days (with counter_stats)")
     templates: str = "templates"
     store: str = "newsmirror.db"
     nav: list[Link] = []
@@ -102,6 +105,13 @@ class Site(_Model):
         if len(set(v)) != len(v):
             raise ValueError("a script variant is listed twice")
         return v
+
+    @model_validator(mode="after")
+    def _one_count_source(self) -> Site:
+        if self.counts and self.counter_stats:
+            raise ValueError("counts and counter_stats are both set; keep one (counter_stats: the counter's "
+                             "database or stats.json URL)")
+        return self
 
     @field_validator("counter_url")
     @classmethod

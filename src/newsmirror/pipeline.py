@@ -651,7 +651,18 @@ class Mirror:
         return sorted(out, key=lambda a: (a.sort_date, a.id), reverse=True)
 
     def counts(self) -> tuple[dict[str, int] | None, str]:
-        if not self.cfg.site.counts:
+        """Views per page for the hot list, and a label saying where they come from (which days)."""
+        site = self.cfg.site
+        if site.counter_stats:
+            from .counter.views import ViewsError, read_views
+
+            try:
+                views, span = read_views(site.counter_stats, self.cfg.root, site.hot_days, now().date())
+            except ViewsError as exc:
+                log.error("site.counter_stats: %s; the hot list falls back to recency", exc)
+                return None, ""
+            return views, f"最近 {site.hot_days} 天：{span} UTC · last {site.hot_days} days"
+        if not site.counts:
             return None, ""
         p = self.cfg.root / self.cfg.site.counts
         try:
@@ -678,7 +689,7 @@ class Mirror:
         counts, label = self.counts()
         # nothing saved since the last build, same config, templates and counts: the tree is up to date
         # (the usual cron run that found nothing new ends here, without reading every article)
-        quick = json.dumps([fp, self.store.articles_version(), counts], sort_keys=True)
+        quick = json.dumps([fp, self.store.articles_version(), counts, label], sort_keys=True)
         listed = json.loads(self.store.get_meta("index_files") or "[]")
         indexes_present = bool(listed) and all((self.out / p).exists() for p in listed)
         if not full and not due and quick == self.store.get_meta("index_key") and indexes_present:
@@ -689,7 +700,7 @@ class Mirror:
         # the indexes, and which files belong in the tree, depend only on the kept articles' listing
         # fields (and counts): when that digest is unchanged, only the due pages need work
         digest = hashlib.sha256(json.dumps(
-            [fp, counts, [(a.id, a.category, a.title, a.sort_date.isoformat(), a.pick, a.fetched_at.isoformat())
+            [fp, counts, label, [(a.id, a.category, a.title, a.sort_date.isoformat(), a.pick, a.fetched_at.isoformat())
                           for a in kept]], sort_keys=True, default=str).encode()).hexdigest()
         same = not full and digest == self.store.get_meta("index_digest") and indexes_present
 

@@ -1,0 +1,73 @@
+"""The counter's SQLite file: views per page and day, and nothing else.
+
+One row per (day, page) with a number. No address, user agent, referrer or
+time of day is stored, so the file says how often a page was read, never by
+whom or when within the day.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from datetime import date, timedelta
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS views (
+    day TEXT NOT NULL,               -- UTC, YYYY-MM-DD
+    path TEXT NOT NULL,              -- the page, as the mirror names it: pages/<category>/<id>.md
+    views INTEGER NOT NULL,
+    PRIMARY KEY (day, path)
+) WITHOUT ROWID;
+"""
+
+
+class CounterDBError(Exception):
+    pass
+
+
+def window(days: int, today: date) -> tuple[str, str]:
+    """The first and last day (inclusive) of the last `days` days up to `today`."""
+    return (today - timedelta(days=days - 1)).isoformat(), today.isoformat()
+
+
+class CounterDB:
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        self.path = path
+        try:
+            if readonly:
+                self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30, check_same_thread=False)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.executescript(SCHEMA)
+            self.db.execute("SELECT 1 FROM views LIMIT 1").fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise CounterDBError(f"{path}: not a usable counter database ({exc}); check the path, or move the "
+                                 f"file aside to start a new one") from None
+
+    def add(self, counts: Mapping[tuple[str, str], int]) -> None:
+        """Add views per (day, path), all in one transaction."""
+        if not counts:
+            return
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                "INSERT INTO views(day, path, views) VALUES(?,?,?) "
+                "ON CONFLICT(day, path) DO UPDATE SET views = views + excluded.views",
+                [(d, p, n) for (d, p), n in counts.items()])
+
+    def top(self, days: int, limit: int, today: date) -> list[tuple[str, int]]:
+        """(path, views) of the most-read pages over the last `days` days, most first (then by path)."""
+        first, last = window(days, today)
+        return [(r[0], r[1]) for r in self.db.execute(
+            "SELECT path, SUM(views) AS n FROM views WHERE day BETWEEN ? AND ? GROUP BY path "
+            "ORDER BY n DESC, path LIMIT ?", (first, last, limit))]
+
+    def total(self) -> int:
+        return self.db.execute("SELECT COALESCE(SUM(views), 0) FROM views").fetchone()[0]
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,285 @@
+"""`newsmirror counter serve`: the view counter behind the pages' 0-pixel image.
+
+`GET /<prefix><page path>` answers a 1×1 GIF that no cache keeps and counts
+one view of that page for the day (UTC). A page path is one the mirror
+writes (`pages/<category>/<id>.md`, its HTML twin under `site/`, or either
+in a script variant's folder); all of a page's versions count for its
+Markdown path. Anything else, or anything longer than MAX_PATH, is a 404
+and counts nothing. With `mirror` (the output tree), only pages that exist
+there count.
+
+`GET /stats.json?days=7&limit=50` lists the most-read pages of the last
+days.
+
+What it keeps about readers: nothing on disk, and nothing in the log (no
+access log). To count a reader's repeat views within `dedupe_window`
+seconds once, and to rate-limit one client, it keeps in memory a keyed
+hash (HMAC-SHA256) of the client's address, with a random key made at
+start and replaced every UTC day (the old hashes are dropped with it).
+Both tables are capped at `max_clients` entries, oldest dropped first.
+
+Counts are written in batches, one transaction every `flush_interval`
+seconds (or sooner when many pages are pending); SIGTERM and SIGINT
+flush everything before the process exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import os
+import posixpath
+import re
+import signal
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from .db import CounterDB, window
+
+log = logging.getLogger("newsmirror.counter")
+
+MAX_PATH = 300
+MAX_PENDING = 10_000  # distinct (day, page) pairs held before a flush is due at once
+# a 1×1 transparent GIF
+PIXEL = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
+NO_CACHE = {
+    "Cache-Control": "no-cache, no-store, must-revalidate, max-age=0",
+    "Pragma": "no-cache",
+    "Expires": "0",
+}
+_PAGE = re.compile(
+    r"^(?:zh-Hans/|zh-Hant/|zh-Hant-TW/|zh-Hant-HK/)?(?P<site>site/(?:zh-Hans/|zh-Hant/|zh-Hant-TW/|zh-Hant-HK/)?)?"
+    r"pages/(?P<cat>[a-z0-9][a-z0-9_-]{0,39})/(?P<id>[A-Za-z0-9][A-Za-z0-9_-]{0,63})\.(?P<ext>md|html)$")
+
+
+def page_key(path: str, prefix: str = "/") -> str | None:
+    """The page a pixel request counts for (`pages/<category>/<id>.md`), or None for anything else."""
+    if len(path) > MAX_PATH or not path.startswith(prefix):
+        return None
+    rest = unquote(path[len(prefix):])
+    if not rest or rest.endswith("/") or "\\" in rest or "\x00" in rest:
+        return None
+    norm = posixpath.normpath("/" + rest).lstrip("/")  # collapses // and ./; a .. cannot climb above the root
+    if ".." in rest.split("/"):
+        return None
+    m = _PAGE.match(norm)
+    if not m or (m.group("ext") == "html") != bool(m.group("site")):
+        return None
+    return f"pages/{m.group('cat')}/{m.group('id')}.md"
+
+
+@dataclass
+class Settings:
+    db: Path
+    dedupe_window: float = 1800.0  # seconds; 0 counts every request
+    rate_limit: int = 120  # requests per minute per client; 0: no limit
+    flush_interval: float = 2.0
+    max_clients: int = 100_000
+    prefix: str = "/"
+    mirror: Path | None = None  # the output tree: only its pages count
+    forwarded: bool = False  # the client is the first X-Forwarded-For address (behind a reverse proxy)
+
+
+class Counter:
+    """The in-memory state: pending counts, the day's hash key, the dedupe and rate tables."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.s = settings
+        self.pending: dict[tuple[str, str], int] = {}
+        self.answered = 0  # pixels answered (counted or deduplicated) since start
+        self.counted = 0
+        self._day = ""
+        self._key = b""
+        self._seen: OrderedDict[bytes, float] = OrderedDict()  # hash(client, page) → when counted
+        self._rate: OrderedDict[bytes, tuple[float, float]] = OrderedDict()  # hash(client) → (tokens, when)
+        self._known: set[str] | None = None  # the pages of the mirror's tree (with `mirror`)
+
+    def _today(self, now: float) -> str:
+        day = datetime.fromtimestamp(now, UTC).date().isoformat()
+        if day != self._day:  # a new key each day; yesterday's hashes go with the old one
+            self._day, self._key = day, os.urandom(32)
+            self._seen.clear()
+            self._rate.clear()
+        return day
+
+    def _client(self, address: str) -> bytes:
+        return hmac.new(self._key, address.encode(), hashlib.sha256).digest()[:16]
+
+    def _allowed(self, client: bytes, now: float) -> bool:
+        """A token bucket per client: `rate_limit` a minute, bursts up to the same number."""
+        limit = self.s.rate_limit
+        if not limit:
+            return True
+        tokens, when = self._rate.pop(client, (float(limit), now))
+        tokens = min(float(limit), tokens + (now - when) * limit / 60.0)
+        ok = tokens >= 1.0
+        self._rate[client] = (tokens - 1.0 if ok else tokens, now)
+        if len(self._rate) > self.s.max_clients:
+            self._rate.popitem(last=False)
+        return ok
+
+    def known(self, key: str) -> bool:
+        return self.s.mirror is None or (self._known is not None and key in self._known)
+
+    def scan(self) -> None:
+        """Read which pages the mirror's tree holds (run in a thread: the tree may hold many)."""
+        if self.s.mirror is not None:
+            self._known = {f"pages/{e.parent.name}/{e.name}" for e in (self.s.mirror / "pages").glob("*/*.md")}
+
+    def hit(self, key: str, address: str, now: float) -> str:
+        """Count one view of page `key` from `address`: "counted", "repeat" (within the window) or "limited"."""
+        day = self._today(now)
+        client = self._client(address)
+        if not self._allowed(client, now):
+            return "limited"
+        self.answered += 1
+        if self.s.dedupe_window > 0:
+            seen = hmac.new(self._key, client + key.encode(), hashlib.sha256).digest()[:16]
+            last = self._seen.pop(seen, None)
+            if last is not None and now - last < self.s.dedupe_window:
+                self._seen[seen] = last  # the window runs from the view that counted
+                return "repeat"
+            self._seen[seen] = now
+            if len(self._seen) > self.s.max_clients:
+                self._seen.popitem(last=False)
+        self.pending[(day, key)] = self.pending.get((day, key), 0) + 1
+        self.counted += 1
+        return "counted"
+
+    def take(self) -> dict[tuple[str, str], int]:
+        batch, self.pending = self.pending, {}
+        return batch
+
+
+class CounterApp:
+    def __init__(self, settings: Settings) -> None:
+        self.s = settings
+        self.counter = Counter(settings)
+        self.db = CounterDB(settings.db)
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="counter-db")  # one writer, in order
+        self._flusher: asyncio.Task | None = None
+        self._wake = asyncio.Event()
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=1024)
+        app.router.add_get("/stats.json", self.stats, allow_head=False)
+        app.router.add_get("/{tail:.*}", self.pixel, allow_head=False)
+        app.on_startup.append(self._start)
+        app.on_cleanup.append(self._stop)
+        return app
+
+    async def _start(self, app: web.Application) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.counter.scan)
+        self._flusher = asyncio.create_task(self._flush_loop())
+        log.info("counter: counting into %s (dedupe window %gs, rate limit %s/min)", self.s.db,
+                 self.s.dedupe_window, self.s.rate_limit or "no")
+
+    async def _stop(self, app: web.Application) -> None:
+        if self._flusher:
+            self._flusher.cancel()
+        try:
+            await self.flush()  # whatever was counted before the signal
+        except Exception as exc:
+            lost = sum(self.counter.pending.values())
+            log.error("counter: cannot write to %s (%s); %d views are lost", self.s.db, exc, lost)
+        self._io.shutdown(wait=True)
+        self.db.close()
+        log.info("counter: stopped; %d views counted since start", self.counter.counted)
+
+    async def _flush_loop(self) -> None:
+        rescan = time.monotonic() + 60
+        while True:
+            if self.s.mirror is not None and time.monotonic() > rescan:  # the tree changes when the mirror runs
+                await asyncio.get_running_loop().run_in_executor(None, self.counter.scan)
+                rescan = time.monotonic() + 60
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.s.flush_interval)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception as exc:  # a full disk, a locked file: keep counting, try again next time
+                log.error("counter: cannot write to %s (%s); the counts are kept and written next time",
+                          self.s.db, exc)
+
+    async def flush(self) -> None:
+        batch = self.counter.take()
+        if not batch:
+            return
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._io, self.db.add, batch)
+        except Exception:
+            for k, n in batch.items():  # put them back: nothing counted is lost
+                self.counter.pending[k] = self.counter.pending.get(k, 0) + n
+            raise
+
+    def _address(self, request: web.Request) -> str:
+        if self.s.forwarded:
+            fwd = request.headers.get("X-Forwarded-For", "")
+            if fwd:
+                return fwd.split(",")[0].strip()
+        return request.remote or ""
+
+    async def pixel(self, request: web.Request) -> web.Response:
+        key = page_key(request.raw_path.split("?", 1)[0], self.s.prefix)
+        if key is None or not self.counter.known(key):
+            return web.Response(status=404, text="not a page of this mirror\n", headers=NO_CACHE)
+        outcome = self.counter.hit(key, self._address(request), time.time())
+        if outcome == "limited":
+            return web.Response(status=429, text="too many requests\n", headers={**NO_CACHE, "Retry-After": "60"})
+        if len(self.counter.pending) >= MAX_PENDING:
+            self._wake.set()
+        return web.Response(body=PIXEL, content_type="image/gif", headers=NO_CACHE)
+
+    async def stats(self, request: web.Request) -> web.Response:
+        try:
+            days = int(request.query.get("days", "7"))
+            limit = int(request.query.get("limit", "50"))
+            if not (1 <= days <= 366 and 1 <= limit <= 1000):
+                raise ValueError
+        except ValueError:
+            return web.json_response({"error": "days must be 1-366 and limit 1-1000"}, status=400)
+        today = datetime.now(UTC).date()
+        await self.flush()
+        rows = await asyncio.get_running_loop().run_in_executor(self._io, self.db.top, days, limit, today)
+        first, last = window(days, today)
+        body = {"days": days, "from": first, "to": last,
+                "generated": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+                "pages": [{"path": p, "views": n} for p, n in rows]}
+        return web.Response(text=json.dumps(body, ensure_ascii=False), content_type="application/json",
+                            headers=NO_CACHE)
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Run the counter until SIGTERM or SIGINT; every count is written before it returns.
+
+    Prints `listening on http://HOST:PORT/` (the port it got, with port 0) once it accepts connections."""
+    asyncio.run(_serve(CounterApp(settings), host, port))
+
+
+async def _serve(counter: CounterApp, host: str, port: int) -> None:
+    runner = web.AppRunner(counter.app(), access_log=None, handle_signals=False, shutdown_timeout=10)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port, reuse_address=True).start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        bound = runner.addresses[0]
+        print(f"listening on http://{bound[0]}:{bound[1]}/", flush=True)
+        await stop.wait()
+    finally:
+        await runner.cleanup()  # no new connections; the requests in hand are answered; then the last flush

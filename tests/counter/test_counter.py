@@ -1,0 +1,72 @@
+"""The counter's memory, with the clock given: the dedupe window, the rate limit, the daily key, and paths."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from newsmirror.counter.service import Counter, Settings, page_key
+
+NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC).timestamp()
+
+
+def counter(**kw) -> Counter:
+    return Counter(Settings(db=Path("unused.db"), **kw))
+
+
+def test_the_window_runs_from_the_view_that_counted():
+    c = counter(dedupe_window=1800, rate_limit=0)
+    assert c.hit("pages/a/1.md", "192.0.2.1", NOON) == "counted"
+    assert c.hit("pages/a/1.md", "192.0.2.1", NOON + 1799) == "repeat"
+    assert c.hit("pages/a/1.md", "192.0.2.1", NOON + 1800) == "counted"
+    assert c.hit("pages/a/1.md", "192.0.2.2", NOON + 1800) == "counted"  # another reader
+    assert c.take() == {("2026-11-26", "pages/a/1.md"): 3} and c.take() == {}
+
+
+def test_a_new_day_brings_a_new_key_and_forgets_every_client():
+    c = counter(dedupe_window=1800, rate_limit=0)
+    assert c.hit("pages/a/1.md", "192.0.2.1", NOON + 12 * 3600 - 60) == "counted"  # 23:59 UTC
+    key = c._key
+    assert c.hit("pages/a/1.md", "192.0.2.1", NOON + 12 * 3600 + 60) == "counted"  # 00:01, the next day
+    assert c._key != key and len(c._seen) == 1
+    assert c.take() == {("2026-11-26", "pages/a/1.md"): 1, ("2026-11-27", "pages/a/1.md"): 1}
+
+
+def test_the_rate_limit_refills_over_a_minute():
+    c = counter(dedupe_window=0, rate_limit=60)
+    assert [c.hit("pages/a/1.md", "192.0.2.1", NOON) for _ in range(61)].count("limited") == 1
+    assert c.hit("pages/a/1.md", "192.0.2.1", NOON + 1) == "counted"  # one more token a second
+    assert c.hit("pages/a/1.md", "192.0.2.1", NOON + 1) == "limited"
+    assert c.hit("pages/a/1.md", "192.0.2.9", NOON + 1) == "counted"  # others are not held back
+
+
+def test_memory_is_bounded_under_many_clients():
+    c = counter(dedupe_window=1800, rate_limit=100, max_clients=1000)
+    for i in range(20_000):
+        c.hit(f"pages/a/{i % 7}.md", f"10.{i // 65536}.{i // 256 % 256}.{i % 256}", NOON + i / 1000)
+    assert len(c._seen) <= 1000 and len(c._rate) <= 1000
+    assert len(c.pending) == 7 and sum(c.pending.values()) == 20_000
+
+
+@pytest.mark.parametrize("path, key", [
+    ("/pages/intl/a1.md", "pages/intl/a1.md"),
+    ("/site/pages/intl/a1.html", "pages/intl/a1.md"),
+    ("/zh-Hant/pages/intl/a1.md", "pages/intl/a1.md"),
+    ("/site/zh-Hant/pages/intl/a1.html", "pages/intl/a1.md"),
+    ("/pages/intl//./a1.md", "pages/intl/a1.md"),
+    ("/pages/%69ntl/a1.md", "pages/intl/a1.md"),
+    ("/pages/intl/../intl/a1.md", None),
+    ("/pages/intl/a1.md/", None),
+    ("/site/pages/intl/a1.md", None),
+    ("/pages/intl/a1.html", None),
+    ("/pages/intl/" + "9" * 300 + ".md", None),
+])
+def test_page_paths_are_normalised_or_refused(path, key):
+    assert page_key(path) == key
+
+
+def test_a_prefix_must_be_there():
+    assert page_key("/goodnews/pages/intl/a1.md", "/goodnews/") == "pages/intl/a1.md"
+    assert page_key("/pages/intl/a1.md", "/goodnews/") is None
