@@ -7,8 +7,8 @@ Each server runs as its own process; wrk (one thread, `--connections` keep-alive
 asks it for the pixels of `--pages` different pages in turn for `--seconds`, and reports
 requests/s and latency percentiles. Three servers, in the same run:
 
-- `bare aiohttp`: an aiohttp app that answers the same GIF and counts nothing, the baseline
-  (what the framework costs on this machine);
+- `bare aiohttp`: aiohttp's low-level server (as the counter uses it) answering the same GIF and
+  counting nothing, the baseline (what the framework costs on this machine);
 - `counter, --dedupe-window 0`: every request counted (rate limit off: all the load comes from
   one address);
 - `counter, defaults`: dedupe window 1800 s, rate limit off.
@@ -52,11 +52,8 @@ from newsmirror.counter.service import NO_CACHE, PIXEL
 async def pixel(request):
     return web.Response(body=PIXEL, content_type="image/gif", headers=NO_CACHE)
 
-app = web.Application()
-app.router.add_get("/{tail:.*}", pixel)
-
 async def main():
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.ServerRunner(web.Server(pixel, access_log=None))  # aiohttp's low-level server, as the counter
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     print(f"listening on http://127.0.0.1:{runner.addresses[0][1]}/", flush=True)
@@ -168,6 +165,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
     started = datetime.now()
+    load_before = os.getloadavg()[0]
     tmp = Path(tempfile.mkdtemp(prefix="nm-counter-bench-"))
     lua = tmp / "pages.lua"
     lua.write_text(LUA % args.pages)
@@ -198,6 +196,7 @@ def main() -> None:
     code, _ = stop(proc)
     exact_views = db_views(db)
     shutil.rmtree(tmp, ignore_errors=True)
+    load_after = os.getloadavg()[0]
 
     base_rps = rows[0][1]["rps"]
     lines = [
@@ -212,7 +211,9 @@ def main() -> None:
         f"pixels of {args.pages} pages in turn for {args.seconds} s; the server is one process (the other core "
         "runs wrk). The counters run with `--rate-limit 0` (all the load comes from one address). *views in the "
         "database* is read after SIGTERM; *answered (wrk)* is what wrk received, which leaves out the answers "
-        "still on their way when it stopped (at most one per connection).",
+        "still on their way when it stopped (at most one per connection). "
+        f"Load average (1 min) before the run {load_before:.2f}, after it {load_after:.2f} (about 2 is the server "
+        "and wrk themselves).",
         "",
         "| server | requests | req/s | × baseline | p50 ms | p75 ms | p90 ms | p99 ms | max ms | non-2xx | "
         "socket errors | peak RSS MB | views in the database | answered (wrk) | exit after SIGTERM |",

@@ -110,6 +110,10 @@ def test_junk_paths_are_404_and_count_nothing(tmp_path):
         for path in JUNK:
             assert get(c.base + path)[0] == 404, path
         assert get(c.base + "/" + "x" * 5000)[0] in (404, 414, 431)
+        post = urllib.request.Request(f"{c.base}/pages/intl/a1.md", data=b"x", method="POST")
+        with pytest.raises(urllib.error.HTTPError) as exc:
+            urllib.request.urlopen(post, timeout=10)
+        assert exc.value.code == 405
         status, _, body = get(f"{c.base}/stats.json")
         assert status == 200 and json.loads(body)["pages"] == []
         assert c.stop() == 0
