@@ -11,7 +11,12 @@ og/article/JSON-LD metadata, a canonical link and a date. It serves them gzip-co
 ETag/Last-Modified (and 304s), like a static web server, together with 10 RSS feeds (one per
 source, 2 sources per category, N/10 items each; item links carry `?from=rss`) and a
 robots.txt that allows everything. Pages are made before the server says it is ready, so
-serving is a dictionary lookup.
+serving is a dictionary lookup. Every image path (`/images/…`: each article's lead image, and the
+in-body pictures of about 18% of them, 1.18 per article) gets a real JPEG of its own: 50 photo-like
+800-pixel-wide pictures (quality 85, 28-45 KB) are made with Pillow at startup, and a path gets one
+of them, picked by its hash, with a few quantisation steps nudged by the hash so that it decodes to
+slightly different pixels (the mirror downloads, decodes, re-encodes and stores each as a file of
+its own, as it would a real site's pictures).
 
 For each mode (`rules`: per-source CSS rules that match the markup; `generic`: none) the real
 mirror runs as a subprocess, `python -m newsmirror --config … -q run`, in a fresh folder:
@@ -337,6 +342,64 @@ def feed_xml(source_index: int, n: int, base: str) -> str:
             + "".join(items) + "</channel></rss>\n")
 
 
+PHOTOS = 50  # distinct pictures the site server makes at startup
+
+
+def photo(k: int) -> bytes:
+    """Picture k of the site: a deterministic photo-like 800-pixel-wide JPEG (quality 85, about 28-45 KB):
+    smooth colour fields, shapes with blurred edges and a little grain."""
+    import io
+
+    from PIL import Image, ImageDraw, ImageFilter
+
+    r = random.Random(f"photo-{k}")
+    w, h = 800, r.choice([450, 533, 600])
+    noise = Image.effect_noise((w // 16, h // 16), 40).convert("L")
+    channels = []
+    for _ in range(3):  # each channel the noise, scaled and shifted: a colour cast of its own
+        a, b = r.uniform(0.5, 1.2), r.randint(-40, 80)
+        channels.append(noise.point([max(0, min(255, int(v * a + b))) for v in range(256)]))
+    img = Image.merge("RGB", channels)
+    img = img.resize((w, h), Image.BICUBIC)
+    draw = ImageDraw.Draw(img)
+    for _ in range(r.randint(6, 14)):
+        x0, y0 = r.randrange(w), r.randrange(h)
+        box = (x0, y0, x0 + r.randint(40, 300), y0 + r.randint(30, 200))
+        (draw.ellipse if r.random() < 0.5 else draw.rectangle)(box, fill=tuple(r.randrange(256) for _ in range(3)))
+    img = img.filter(ImageFilter.GaussianBlur(r.uniform(1.5, 3.0)))
+    grain = Image.effect_noise((w, h), 8).convert("L")
+    img = Image.blend(img, Image.merge("RGB", [grain] * 3), 0.03)
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def dqt_offset(jpeg: bytes) -> int:
+    """Where the first quantisation table's 64 entries start in a baseline JPEG (8-bit precision)."""
+    i = 2
+    while i + 4 <= len(jpeg):
+        marker, length = jpeg[i + 1], int.from_bytes(jpeg[i + 2:i + 4], "big")
+        if marker == 0xDB and jpeg[i + 4] >> 4 == 0:
+            return i + 5
+        i += 2 + length
+    raise ValueError("no 8-bit quantisation table")
+
+
+def image_for(path: str, photos: list[tuple[bytes, int]]) -> bytes:
+    """The JPEG served at an image path: one of the pictures, picked by the path's hash, with 20 of its
+    low-frequency quantisation steps nudged by further bits of that hash. The file stays a valid JPEG, but it
+    decodes to slightly different pixels, so each path is an image of its own (as each article's picture is
+    on a real site) and the mirror's content addressing does not fold them into a few files."""
+    h = int.from_bytes(hashlib.sha256(path.encode()).digest()[:8], "big")
+    jpeg, at = photos[h % len(photos)]
+    data = bytearray(jpeg)
+    bits = h // len(photos)
+    for k in range(1, 21):
+        if bits >> k & 1:
+            data[at + k] = min(255, data[at + k] + 1)
+    return bytes(data)
+
+
 def serve(n: int, port: int = 0) -> None:
     """The site server (`--serve`): prints `READY <port>` once every page is made, then serves until killed."""
     from aiohttp import web
@@ -362,13 +425,14 @@ def serve(n: int, port: int = 0) -> None:
         a = make_article(i, n, base)
         text_total += a["text_bytes"]
         add(article_path(i), a["html"], "text/html; charset=utf-8", a["published"])
-    jpeg = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
+    photos = [(jpeg, dqt_offset(jpeg)) for jpeg in (photo(k) for k in range(PHOTOS))]
 
     async def handle(request: web.Request) -> web.StreamResponse:
         found = files.get(request.path)
         if found is None:
             if request.path.startswith("/images/"):
-                return web.Response(body=jpeg, content_type="image/jpeg")
+                return web.Response(body=image_for(request.path, photos), content_type="image/jpeg",
+                                    headers={"Cache-Control": "max-age=86400"})
             return web.Response(status=404, text="<html><body><h1>404 Not Found</h1></body></html>",
                                 content_type="text/html")
         raw, gz, ctype, etag, last_mod = found
@@ -549,8 +613,17 @@ def source_fingerprint() -> str:
     for p in files:
         h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes())
     newest = max(p.stat().st_mtime for p in files)
-    return (f"{root} ({len(files)} .py/.j2 files, sha256 {h.hexdigest()[:12]}, newest change "
-            f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(newest))})")
+    repo = HERE.parent
+    where = root.relative_to(repo).as_posix() if root.is_relative_to(repo) else "newsmirror as installed"
+    commit = ""
+    if root.is_relative_to(repo):  # which commit, and whether the measured files differ from it
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--", str(root)],
+                               capture_output=True, text=True)
+        if head.returncode == 0:
+            commit = f", commit {head.stdout.strip()}" + (" with uncommitted changes" if dirty.stdout.strip() else "")
+    return (f"{where} ({len(files)} .py/.j2 files, sha256 {h.hexdigest()[:12]}, newest change "
+            f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(newest))}{commit})")
 
 
 def last_summary(log: Path) -> str:
@@ -605,6 +678,9 @@ def check_store(folder: Path, server: Server, n: int, sample: int) -> dict:
         by[r["extracted_by"]] = by.get(r["extracted_by"], 0) + 1
     failed = db.execute("SELECT COUNT(*) FROM urls WHERE status IN ('failed', 'gave_up')").fetchone()[0]
     dup = db.execute("SELECT COUNT(*) FROM urls WHERE status='duplicate'").fetchone()[0]
+    shown = db.execute("SELECT COUNT(DISTINCT url) FROM article_images").fetchone()[0]
+    images = dict(db.execute("SELECT status, COUNT(*) FROM images GROUP BY status").fetchall())
+    assets = db.execute("SELECT COUNT(DISTINCT asset) FROM images WHERE status='ok'").fetchone()[0]
     db.close()
     step = max(1, len(rows) // sample) if sample else 1
     picked = rows[::step]
@@ -636,6 +712,8 @@ def check_store(folder: Path, server: Server, n: int, sample: int) -> dict:
                             f"title {'ok' if r['title'] == want['title'] else repr(r['title'])}")
     k = max(1, len(picked))
     return {"articles": len(rows), "by": by, "failed": failed, "duplicates": dup, "checked": len(picked),
+            "images_shown": shown, "images_ok": images.get("ok", 0), "images_failed": images.get("failed", 0),
+            "image_assets": assets,
             "recall": recall_sum / k, **{f"{key}_ok": v / k for key, v in ok.items()}, "problems": problems,
             "leaked": leaked}
 
@@ -711,8 +789,9 @@ def tables(rows: list[dict], modes: list[str]) -> tuple[str, str, str, str, str]
                          f"| {b['first']['rss_mb'] / a['first']['rss_mb']:.2f} "
                          f"| {b['noop']['wall'] / a['noop']['wall']:.2f} |")
     qual = ["| mode | N | checked | body complete | mean paragraph recall | no boilerplate | boilerplate found "
-            "(articles) | title exact | date exact | lead image | caption | extracted_by | failed | duplicates |",
-            "|" + "---|" * 14]
+            "(articles) | title exact | date exact | lead image | caption | extracted_by | failed | duplicates "
+            "| images shown | images mirrored / failed | image files |",
+            "|" + "---|" * 17]
     for r in rows:
         x = r["quality"]
         leaks = ", ".join(f"{k} ({v})" for k, v in sorted(x["leaked"].items(), key=lambda kv: -kv[1]))
@@ -721,7 +800,8 @@ def tables(rows: list[dict], modes: list[str]) -> tuple[str, str, str, str, str]
                     f"| {leaks or '—'} "
                     f"| {x['title_ok']:.1%} | {x['date_ok']:.1%} | {x['image_ok']:.1%} "
                     f"| {x['caption_ok']:.1%} | {', '.join(f'{k} {v}' for k, v in sorted(x['by'].items()))} "
-                    f"| {x['failed']} | {x['duplicates']} |")
+                    f"| {x['failed']} | {x['duplicates']} | {x.get('images_shown', 0):,} "
+                    f"| {x.get('images_ok', 0):,} / {x.get('images_failed', 0):,} | {x.get('image_assets', 0):,} |")
     disk = ["| mode | N | pages (.md) | page tree MB | .git MB | WARC MB | store MB | first run says "
             "| no-op run says |", "|" + "---|" * 9]
     for r in rows:
@@ -1181,7 +1261,9 @@ def main() -> None:
         f"Code measured: {fingerprint}.\n\n"
         "Each run: `python -m newsmirror --config newsmirror.toml -q run` in a fresh folder against a synthetic "
         "Chinese news site served from another process on 127.0.0.1 (10 RSS feeds of N/10 items, 5 categories, "
-        "robots.txt allowing all, gzip + ETag); `[fetch]` concurrency = 32, per_host = 32, obey_robots = true, "
+        "robots.txt allowing all, gzip + ETag; every article's lead image and in-body pictures, 1.18 per article, "
+        "are real JPEGs of their own, 800 pixels wide, 28-45 KB, that the mirror downloads, checks, re-encodes and "
+        "stores under assets/); `[fetch]` concurrency = 32, per_host = 32, obey_robots = true, "
         "warc = true; `site.base_url` set, so every page gets a QR PNG; `rules` gives every source CSS rules that "
         "match the markup, `generic` none. *seconds* is the wall time of the whole run (discover, fetch, extract, "
         "store, render, git commit). *CPU s* and *peak RSS, largest process* come from wait4 on the subprocess "
@@ -1207,7 +1289,9 @@ def main() -> None:
         "Every k-th article of the store (up to --sample) compared with what the generator put in its page: "
         "*body complete* = every paragraph, subhead and quote of the article body is in the extracted text; "
         "*no boilerplate* = none of the page's comments nor its nav/related/sidebar/share/copyright/editor texts "
-        "are in it.\n\n" + qual_t + "\n\n## Output\n\n" + disk_t + "\n"
+        "are in it. *images shown* is the distinct image URLs the articles show, *mirrored / failed* what the "
+        "store says became of them, *image files* the distinct files under assets/.\n\n" + qual_t
+        + "\n\n## Output\n\n" + disk_t + "\n"
     )
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "mirror.md"
