@@ -851,6 +851,9 @@ STAGES = [
     ("newsmirror.pipeline", "content_hash", "  content hash"),
     ("newsmirror.pipeline", "link_targets", "  link targets"),
     ("newsmirror.pipeline", "warc_records", "  WARC records (warcio, gzip)"),
+    ("newsmirror.pipeline.Mirror", "_fetch_all", "fetch, analyse and store the articles (wall time)"),
+    ("newsmirror.pipeline.Mirror", "_mirror_images", "mirror the images (wall time)"),
+    ("newsmirror.pipeline", "_process_image", "  check and re-encode images (Pillow)"),
     ("newsmirror.pipeline.Mirror", "_process", "store articles (_process: dedup, WARC, SQLite)"),
     ("newsmirror.fetch.warc.WarcWriter", "append", "  WARC append"),
     ("newsmirror.store.Store", "*", "SQLite store calls (all, wherever made)"),
@@ -867,7 +870,9 @@ STAGES = [
     ("newsmirror.render.Renderer", "indexes", "  render indexes"),
     ("newsmirror.pipeline", "commit_all", "git add -A + commit"),
 ]
-OVERLAPPING = "SQLite store calls (all, wherever made)"
+# rows that overlap others (not added up for "everything else"): the SQLite calls, the phases' wall times
+OVERLAPPING = {"SQLite store calls (all, wherever made)", "fetch, analyse and store the articles (wall time)",
+               "mirror the images (wall time)"}
 
 
 def stage_run(cfg: str) -> None:
@@ -877,6 +882,7 @@ def stage_run(cfg: str) -> None:
     are reported apart from the main process's."""
     import functools
     import importlib
+    import inspect
     import multiprocessing.util
     import resource
 
@@ -897,6 +903,11 @@ def stage_run(cfg: str) -> None:
         if fn is None or not callable(fn):
             return
 
+        def count(t: float) -> None:
+            e = acc.setdefault(label, [0.0, 0])
+            e[0] += time.perf_counter() - t
+            e[1] += 1
+
         @functools.wraps(fn)
         def timed(*a, **k):
             if os.getpid() != state["pid"]:  # a forked worker: its own totals, written when it exits
@@ -907,9 +918,17 @@ def stage_run(cfg: str) -> None:
             try:
                 return fn(*a, **k)
             finally:
-                e = acc.setdefault(label, [0.0, 0])
-                e[0] += time.perf_counter() - t
-                e[1] += 1
+                count(t)
+
+        if inspect.iscoroutinefunction(fn):  # a phase of the run: its wall time, awaits included
+
+            @functools.wraps(fn)
+            async def timed(*a, **k):  # noqa: F811
+                t = time.perf_counter()
+                try:
+                    return await fn(*a, **k)
+                finally:
+                    count(t)
 
         if isinstance(owner, type):
             setattr(owner, attr, timed)
@@ -999,15 +1018,21 @@ def _stage_table(runs: list[tuple[str, dict]]) -> str:
         if label == "  render indexes":
             rest = []
             for _, st in runs:
-                by = {row[0]: row[1] for row in st["stages"]}
-                x = by["build (total)"] - sum(row[1] for row in st["stages"]
-                                              if row[0].startswith("  ") and not row[0].startswith("    "))
+                labels = [row[0] for row in st["stages"]]
+                at = labels.index("build (total)")
+                inside = []  # the rows right inside build, up to the next top-level row
+                for row in st["stages"][at + 1:]:
+                    if not row[0].startswith(" "):
+                        break
+                    if not row[0].startswith("    "):
+                        inside.append(row[1])
+                x = st["stages"][at][1] - sum(inside)
                 rest.append(f"{x:.2f} | {x / st['run_s']:.1%} | |")
             lines.append("| &nbsp;&nbsp;rest of build (waiting for workers, fingerprint, stale-file scan, …) | "
                          + " | ".join(rest) + " |")
     other = []
     for _, st in runs:
-        top = sum(row[1] for row in st["stages"] if not row[0].startswith(" ") and row[0] != OVERLAPPING)
+        top = sum(row[1] for row in st["stages"] if not row[0].startswith(" ") and row[0] not in OVERLAPPING)
         other.append(f"{st['run_s'] - top:.2f} | {(st['run_s'] - top) / st['run_s']:.1%} | |")
     lines.append("| everything else in the main process (event loop incl. waiting for workers, aiohttp, robots, "
                  "click, …) | " + " | ".join(other) + " |")
