@@ -40,7 +40,7 @@ from .render import HTML, Renderer, heavy_work, page_path
 from .sources import SourceError, discover_source
 from .store import Store, now
 from .transform import link_targets, sanitize
-from .transform.images import ImageError, asset_path, image_urls, process_image
+from .transform.images import ASSETS, ImageError, asset_path, image_urls, process_image
 
 log = logging.getLogger("newsmirror")
 
@@ -359,7 +359,7 @@ class Mirror:
         if self.store.get_meta("uncommitted") != "1" and (self.out / ".git" / "HEAD").exists() and \
                 self.store.get_meta("committed_once") == "1":
             return False
-        committed = commit_all(self.out, message)
+        committed = commit_all(self.out, message, stored=[r.layout.asset(ASSETS) for r in self.renderers])
         with self.store.tx():
             self.store.set_meta("uncommitted", "0")
             self.store.set_meta("committed_once", "1")
