@@ -870,6 +870,7 @@ STAGES = [
     ("newsmirror.render.Renderer", "indexes", "  render indexes"),
     ("newsmirror.pipeline", "commit_all", "git add -A + commit"),
 ]
+CPU_KEY = "(the worker process, all of it)"
 # rows that overlap others (not added up for "everything else"): the SQLite calls, the phases' wall times
 OVERLAPPING = {"SQLite store calls (all, wherever made)", "fetch, analyse and store the articles (wall time)",
                "mirror the images (wall time)"}
@@ -895,18 +896,24 @@ def stage_run(cfg: str) -> None:
     state = {"pid": main_pid}
     spill = Path(tempfile.mkdtemp(prefix="nm-stages-"))
 
+    def cpu_s(who: int) -> float:
+        ru = resource.getrusage(who)
+        return ru.ru_utime + ru.ru_stime
+
     def dump() -> None:
-        (spill / f"{os.getpid()}.json").write_text(json.dumps(acc))
+        (spill / f"{os.getpid()}.json").write_text(json.dumps({**acc, CPU_KEY: [0.0, 1, cpu_s(resource.RUSAGE_SELF)]}))
 
     def wrap(owner: object, attr: str, label: str) -> None:
         fn = vars(owner).get(attr) if isinstance(owner, type) else getattr(owner, attr, None)
         if fn is None or not callable(fn):
             return
 
-        def count(t: float) -> None:
-            e = acc.setdefault(label, [0.0, 0])
+        def count(t: float, c: float | None = None) -> None:
+            e = acc.setdefault(label, [0.0, 0, 0.0])
             e[0] += time.perf_counter() - t
             e[1] += 1
+            if c is not None:
+                e[2] += time.thread_time() - c
 
         @functools.wraps(fn)
         def timed(*a, **k):
@@ -914,11 +921,11 @@ def stage_run(cfg: str) -> None:
                 state["pid"] = os.getpid()
                 acc.clear()
                 multiprocessing.util.Finalize(None, dump, exitpriority=100)
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.thread_time()
             try:
                 return fn(*a, **k)
             finally:
-                count(t)
+                count(t, c)
 
         if inspect.iscoroutinefunction(fn):  # a phase of the run: its wall time, awaits included
 
@@ -978,42 +985,48 @@ def stage_run(cfg: str) -> None:
     mark("after the imports")
     sys.argv = ["newsmirror", "--config", cfg, "-q", "run"]
     t1 = time.perf_counter()
+    cpu0 = cpu_s(resource.RUSAGE_SELF), cpu_s(resource.RUSAGE_CHILDREN)
     code = None
     try:
         nm_main()
     except SystemExit as exc:
         code = exc.code
     run_s = time.perf_counter() - t1
+    main_cpu, children_cpu = cpu_s(resource.RUSAGE_SELF) - cpu0[0], cpu_s(resource.RUSAGE_CHILDREN) - cpu0[1]
     mark("peak of the run (workers and git not included)")
     workers: dict[str, list] = {}
     n_workers = 0
     for f in spill.glob("*.json"):
         n_workers += 1
-        for label, (secs, calls) in json.loads(f.read_text()).items():
-            w = workers.setdefault(label, [0.0, 0])
+        for label, (secs, calls, cpu) in json.loads(f.read_text()).items():
+            w = workers.setdefault(label, [0.0, 0, 0.0])
             w[0] += secs
             w[1] += calls
+            w[2] += cpu
     shutil.rmtree(spill, ignore_errors=True)
     print(json.dumps({
         "import_s": import_s, "run_s": run_s, "code": code, "rss": rss, "workers": n_workers,
-        "stages": [(label, *acc.get(label, [0.0, 0]), *workers.get(label, [0.0, 0]), label in found)
+        "cpu": {"main": main_cpu, "workers": workers.get(CPU_KEY, [0, 0, 0.0])[2], "children": children_cpu},
+        "stages": [(label, *acc.get(label, [0.0, 0, 0.0]), *workers.get(label, [0.0, 0, 0.0]), label in found)
                    for _, _, label in STAGES]}))
 
 
 def _stage_table(runs: list[tuple[str, dict]]) -> str:
     """One row per stage: main-process seconds and share of the run, worker seconds (summed over workers)."""
-    head = "| stage | " + " | ".join(f"{name}: main s | share | workers s | calls main / workers"
-                                     for name, _ in runs) + " |"
-    lines = [head, "|" + "---|" * (1 + 4 * len(runs))]
+    head = "| stage | " + " | ".join(f"{name}: main s | main CPU s | share | workers s | workers CPU s "
+                                     f"| calls main / workers" for name, _ in runs) + " |"
+    lines = [head, "|" + "---|" * (1 + 6 * len(runs))]
     lines.append("| import newsmirror.cli (before the run) | "
-                 + " | ".join(f"{st['import_s']:.2f} | | | 1" for _, st in runs) + " |")
+                 + " | ".join(f"{st['import_s']:.2f} | | | | | 1" for _, st in runs) + " |")
     for k, (label, *_rest) in enumerate(runs[0][1]["stages"]):
-        if not any(st["stages"][k][5] and st["stages"][k][2] + st["stages"][k][4] for _, st in runs):
+        if not any(st["stages"][k][7] and st["stages"][k][2] + st["stages"][k][5] for _, st in runs):
             continue  # not in this version of the code, or not called
         cells = []
         for _, st in runs:
-            _, ms, mc, ws, wc, _ = st["stages"][k]
-            cells.append(f"{ms:.2f} | {ms / st['run_s']:.1%} | {ws:.2f} | {mc:,} / {wc:,}")
+            _, ms, mc, mcpu, ws, wc, wcpu, _ = st["stages"][k]
+            wall_only = label in OVERLAPPING and label.endswith("(wall time)")
+            cells.append(f"{ms:.2f} | {'' if wall_only else f'{mcpu:.2f}'} | {ms / st['run_s']:.1%} | {ws:.2f} "
+                         f"| {wcpu:.2f} | {mc:,} / {wc:,}")
         lines.append(f"| {label.replace('  ', '&nbsp;&nbsp;')} | " + " | ".join(cells) + " |")
         if label == "  render indexes":
             rest = []
@@ -1027,18 +1040,31 @@ def _stage_table(runs: list[tuple[str, dict]]) -> str:
                     if not row[0].startswith("    "):
                         inside.append(row[1])
                 x = st["stages"][at][1] - sum(inside)
-                rest.append(f"{x:.2f} | {x / st['run_s']:.1%} | |")
+                rest.append(f"{x:.2f} | | {x / st['run_s']:.1%} | | | |")
             lines.append("| &nbsp;&nbsp;rest of build (waiting for workers, fingerprint, stale-file scan, …) | "
                          + " | ".join(rest) + " |")
     other = []
     for _, st in runs:
         top = sum(row[1] for row in st["stages"] if not row[0].startswith(" ") and row[0] not in OVERLAPPING)
-        other.append(f"{st['run_s'] - top:.2f} | {(st['run_s'] - top) / st['run_s']:.1%} | |")
+        other.append(f"{st['run_s'] - top:.2f} | | {(st['run_s'] - top) / st['run_s']:.1%} | | | |")
     lines.append("| everything else in the main process (event loop incl. waiting for workers, aiohttp, robots, "
                  "click, …) | " + " | ".join(other) + " |")
     lines.append("| **the run** (`main()`, after the import) | "
-                 + " | ".join(f"**{st['run_s']:.2f}** | 100% | | {st['workers']} worker processes"
+                 + " | ".join(f"**{st['run_s']:.2f}** | | 100% | | | {st['workers']} worker processes"
                               for _, st in runs) + " |")
+    lines.append("")
+    lines.append("| CPU seconds (user + system) | " + " | ".join(name for name, _ in runs) + " |")
+    lines.append("|" + "---|" * (1 + len(runs)))
+    for label, key in (("the main process", "main"), ("its worker processes", "workers"),
+                       ("git and other child processes", "git")):
+        cells = []
+        for _, st in runs:
+            c = st.get("cpu", {})
+            val = c.get("children", 0) - c.get("workers", 0) if key == "git" else c.get(key, 0)
+            cells.append(f"{max(0.0, val):.2f}")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    totals = [st.get("cpu", {}).get("main", 0) + st.get("cpu", {}).get("children", 0) for _, st in runs]
+    lines.append("| **all** | " + " | ".join(f"**{t:.2f}**" for t in totals) + " |")
     lines.append("")
     lines.append("| peak RSS of the main process, MB | " + " | ".join(name for name, _ in runs) + " |")
     lines.append("|" + "---|" * (1 + len(runs)))
