@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import fcntl
+import gc
 import hashlib
 import json
 import logging
@@ -33,7 +34,7 @@ from .fetch import Fetcher, FetchError
 from .fetch.warc import WarcRecords, WarcRef, WarcWriter, read_page, warc_records
 from .fsutil import remove_stale_temps, write_if_changed
 from .ids import article_id, normalise_url
-from .models import Article, Candidate, Response, RunReport, StoredArticle
+from .models import Article, Candidate, Listed, Response, RunReport, StoredArticle
 from .publish import commit_all, ensure_repo
 from .publish.git import clear_stale_git_locks
 from .render import HTML, Renderer, heavy_work, page_path
@@ -67,10 +68,14 @@ def worker_pool(n_items: int) -> Iterator[ProcessPoolExecutor | None]:
         return
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init,
                                initargs=(_LOCK_FDS.copy(),))
+    # what the run holds now is shared with the workers it forks: kept out of their garbage collections, which
+    # would otherwise write to every object and so give each worker its own copy of the pages they live on
+    gc.freeze()
     try:
         yield pool
     finally:
         pool.shutdown(cancel_futures=True)
+        gc.unfreeze()
 
 
 _LOCK_FDS: list[int] = []  # the run lock's descriptor: workers must not keep it (nor outlive the run)
@@ -613,12 +618,12 @@ class Mirror:
             return None
 
     # -- build
-    def kept(self) -> list[StoredArticle]:
+    def kept(self) -> list[Listed]:
         """The articles that have a page in the tree: all, or the newest N per category."""
-        out: list[StoredArticle] = []
+        out: list[Listed] = []
         n = self.cfg.site.retention
         for key in self.cfg.categories:
-            arts = self.store.articles(key, with_body=False)
+            arts = self.store.listing(key)
             out.extend(arts[:n] if n else arts)
         return sorted(out, key=lambda a: (a.sort_date, a.id), reverse=True)
 
@@ -660,9 +665,11 @@ class Mirror:
         kept_ids = {a.id for a in kept}
         # the indexes, and which files belong in the tree, depend only on the kept articles' listing
         # fields (and counts): when that digest is unchanged, only the due pages need work
-        digest = hashlib.sha256(json.dumps(
-            [fp, counts, [(a.id, a.category, a.title, a.sort_date.isoformat(), a.pick, a.fetched_at.isoformat())
-                          for a in kept]], sort_keys=True, default=str).encode()).hexdigest()
+        h = hashlib.sha256(json.dumps([fp, counts], sort_keys=True).encode())
+        for a in kept:  # one article at a time: no copy of the whole listing as one string
+            h.update(f"{a.id}\x1f{a.category}\x1f{a.title}\x1f{a.sort_date.isoformat()}\x1f{a.pick:d}\x1f"
+                     f"{a.fetched_at.isoformat()}\x1e".encode())
+        digest = h.hexdigest()
         same = not full and digest == self.store.get_meta("index_digest") and indexes_present
 
         def mirrored(url: str) -> tuple[str, str] | None:
@@ -680,7 +687,7 @@ class Mirror:
 
         result = BuildResult()
         expected: set[str] = set()
-        todo: list[StoredArticle] = []
+        todo: list[Listed] = []
         assets = self.store.image_assets() if self.cfg.images.download else None
         if assets:  # the images the kept pages show (the HTML site has its own copies)
             shown = {assets[u] for aid, u in self.store.article_image_pairs() if aid in kept_ids and u in assets}

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .models import Article, Candidate, StoredArticle
+from .models import Article, Candidate, Listed, StoredArticle
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources (
@@ -352,6 +352,17 @@ class Store:
         q = f"SELECT {cols} FROM articles" + (" WHERE category=?" if category else "")
         rows = self.db.execute(q, (category,) if category else ())
         return sorted((self._article(r) for r in rows), key=lambda a: (a.sort_date, a.id), reverse=True)
+
+    def listing(self, category: str) -> list[Listed]:
+        """The articles of a category as the indexes show them, newest first (only the fields they need)."""
+        rows = self.db.execute("SELECT id, title, canonical_url, published, first_seen, fetched_at, pick FROM articles "
+                               "WHERE category=?", (category,))
+        out = []
+        for r in rows:
+            published = _dt(r[3])
+            out.append(Listed(r[0], category, r[1], r[2], published, published or _dt(r[4]), _dt(r[5]), bool(r[6])))
+        out.sort(key=lambda a: (a.sort_date, a.id), reverse=True)
+        return out
 
     def save_article(self, a: Article, content_hash: str, pick: bool) -> None:
         t = _ts(now())
