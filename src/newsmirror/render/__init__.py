@@ -92,7 +92,14 @@ def month_path(month: str) -> str:
 
 def rel(from_file: str, to_file: str) -> str:
     """The relative link from one file of the tree to another."""
-    return posixpath.relpath(to_file, posixpath.dirname(from_file) or ".")
+    here = from_file.split("/")[:-1]
+    there = to_file.split("/")
+    if "" in there or "." in there or ".." in there or "" in here or "." in here or ".." in here:
+        return posixpath.relpath(to_file, posixpath.dirname(from_file) or ".")  # not a plain path in the tree
+    common = 0  # (plain paths: no need for posixpath.relpath, which asks the OS for the working directory)
+    while common < len(here) and common < len(there) and here[common] == there[common]:
+        common += 1
+    return "/".join([".."] * (len(here) - common) + there[common:]) or "."
 
 
 @dataclass
