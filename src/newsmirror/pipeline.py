@@ -34,6 +34,7 @@ from .fetch import Fetcher, FetchError
 from .fetch.warc import WarcRecords, WarcRef, WarcWriter, read_page, warc_records
 from .fsutil import remove_stale_temps, write_if_changed
 from .ids import article_id, normalise_url
+from .memory import release_free_memory
 from .models import Article, Candidate, Listed, Response, RunReport, StoredArticle
 from .publish import commit_all, ensure_repo
 from .publish.git import clear_stale_git_locks
@@ -66,6 +67,7 @@ def worker_pool(n_items: int) -> Iterator[ProcessPoolExecutor | None]:
     if n_items < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         yield None
         return
+    release_free_memory()  # what the last phase freed is not copied into every worker
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init,
                                initargs=(_LOCK_FDS.copy(),))
     # what the run holds now is shared with the workers it forks: kept out of their garbage collections, which
@@ -193,23 +195,26 @@ class PageWriter:
     """What rendering one article's page into the tree needs; forked worker processes inherit it."""
 
     renderers: list[Renderer]  # one per output format
-    mirrored: Callable[[str], tuple[str, str] | None]  # an article URL → (category, id) of our copy, if kept
-    assets: dict[str, str] | None  # an image URL → the path of our copy (None: images are not mirrored)
+    images: bool  # whether images are mirrored (else they are linked where they are)
     out: Path
     tmp_dir: Path
 
-    def __call__(self, a: StoredArticle, with_qr: bool) -> list[str]:
+    def __call__(self, a: StoredArticle, with_qr: bool, links: dict[str, tuple[str, str]],
+                 images: dict[str, str]) -> list[str]:
+        """`links`: the URLs the body links to that are kept articles → (category, id); `images`: the article's
+        image URLs → the paths of our copies. Both are the article's own, sent with it (small)."""
         written: list[str] = []
         qr_codes: dict[str, bytes | None] = {}
+        assets = images if self.images else None
         for r in self.renderers:
-            body, qr_url = r.prepare(a, self.mirrored, with_qr, self.assets)
+            body, qr_url = r.prepare(a, links.get, with_qr, assets)
             known = qr_url in qr_codes  # the same code for both formats is made once
             body, qr_bytes = heavy_work((body, None if known else qr_url), r.layout.format)
             if qr_url and known:
                 qr_bytes = qr_codes[qr_url]
             elif qr_url:
                 qr_codes[qr_url] = qr_bytes
-            written += [rel_path for rel_path, data in r.compose(a, body, qr_bytes, self.assets).items()
+            written += [rel_path for rel_path, data in r.compose(a, body, qr_bytes, assets).items()
                         if write_if_changed(self.out / rel_path, data, self.tmp_dir)]
         return written
 
@@ -217,7 +222,7 @@ class PageWriter:
 _PAGES: PageWriter | None = None  # set by build() before its worker pool forks
 
 
-def render_page(job: tuple[StoredArticle, bool]) -> list[str]:
+def render_page(job: tuple[StoredArticle, bool, dict[str, tuple[str, str]], dict[str, str]]) -> list[str]:
     """One article's page (and QR code) rendered and written if changed: the paths written. Runs in workers."""
     assert _PAGES is not None, "render_page() outside build()"
     return _PAGES(*job)
@@ -318,7 +323,9 @@ class Mirror:
                 left = [c for c in self.store.unfinished(self.cfg.fetch.max_attempts, {c.url for c in found})
                         if (names is None or c.source in names) and self._known(c)]
                 todo = self._select(found + left)
+                del found, left  # what is not selected is not kept for the rest of the run (memory)
                 changed = await self._fetch_all(todo, fetcher, report)
+                del todo
                 await self._mirror_images(fetcher, report, changed)
         finally:
             if self.warc:
@@ -661,7 +668,6 @@ class Mirror:
         if not full and not due and quick == self.store.get_meta("index_key") and indexes_present:
             return BuildResult()
         kept = self.kept()
-        url_map = self.store.url_index()
         kept_ids = {a.id for a in kept}
         # the indexes, and which files belong in the tree, depend only on the kept articles' listing
         # fields (and counts): when that digest is unchanged, only the due pages need work
@@ -671,10 +677,6 @@ class Mirror:
                      f"{a.fetched_at.isoformat()}\x1e".encode())
         digest = h.hexdigest()
         same = not full and digest == self.store.get_meta("index_digest") and indexes_present
-
-        def mirrored(url: str) -> tuple[str, str] | None:
-            hit = url_map.get(url)
-            return (hit[1], hit[0]) if hit and hit[0] in kept_ids else None
 
         def will_change_tree() -> None:
             if not result.written and not result.removed:
@@ -688,9 +690,9 @@ class Mirror:
         result = BuildResult()
         expected: set[str] = set()
         todo: list[Listed] = []
-        assets = self.store.image_assets() if self.cfg.images.download else None
-        if assets:  # the images the kept pages show (the HTML site has its own copies)
-            shown = {assets[u] for aid, u in self.store.article_image_pairs() if aid in kept_ids and u in assets}
+        # the images the kept pages show (the HTML site has its own copies)
+        shown = {x for aid, x in self.store.shown_assets() if aid in kept_ids} if self.cfg.images.download else None
+        if shown:
             for r in self.renderers:
                 expected.update(r.layout.asset(x) for x in shown)
             for x in sorted(shown):  # a site made after the images were mirrored gets its copies now
@@ -706,14 +708,18 @@ class Mirror:
         if todo:
             will_change_tree()  # pages are written by worker processes, which do not touch the store
         global _PAGES
-        _PAGES = PageWriter(self.renderers, mirrored, assets, self.out, self.tmp_dir)  # what forked workers use
+        _PAGES = PageWriter(self.renderers, self.cfg.images.download, self.out, self.tmp_dir)  # forked workers use it
         try:
             with worker_pool(len(todo)) as pool:
                 for batch in batched(todo, 256):
                     arts = [a for a in (self.store.article(x.id) for x in batch) if a is not None]
+                    ids = [a.id for a in arts]
+                    links, images = self.store.page_links(ids), self.store.page_images(ids)
                     # a page's QR code only changes with its share URL (base_url: a full build)
                     jobs = [(a, all_qr or not all((self.out / r.layout.qr(a.category, a.id)).exists()
-                                                  for r in self.renderers if r.qr_url(a))) for a in arts]
+                                                  for r in self.renderers if r.qr_url(a)),
+                             {url: (cat, aid) for url, (aid, cat) in links[a.id].items() if aid in kept_ids},
+                             images[a.id]) for a in arts]
                     done = pool.map(render_page, jobs, chunksize=16) if pool else map(render_page, jobs)
                     for a, written in zip(arts, done, strict=True):
                         result.written.extend(written)
