@@ -1075,8 +1075,13 @@ def _stage_table(runs: list[tuple[str, dict]]) -> str:
 
 def _fn_name(key: tuple) -> str:
     file, line, fn = key
-    m = re.search(r"(newsmirror/.*)$", file)
-    short = m.group(1) if m else (re.sub(r"^.*site-packages/", "", file) if file != "~" else "")
+    m = re.search(r"((?:newsmirror|benchmarks)/[^/]+(?:/[^/]+)*)$", file)
+    if m:
+        short = m.group(1)
+    elif file in ("~", "") or file.startswith("<"):
+        short = file if file.startswith("<") else ""
+    else:  # a library or the standard library: no path of this machine
+        short = re.sub(r"^.*(?:site-packages|lib/python3\.\d+)/", "", file)
     return f"{short}:{line} {fn}" if short else fn
 
 
