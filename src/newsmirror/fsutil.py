@@ -11,17 +11,22 @@ from pathlib import Path
 def atomic_write(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
     """Write whole or not at all. With `tmp_dir` (on the same file system) the temp file never appears
     beside the target, so even a SIGKILL leaves nothing half-written in the target's folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    folder = path.parent
-    if tmp_dir is not None:
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        folder = tmp_dir
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp", dir=folder)
+    folder = path.parent if tmp_dir is None else tmp_dir
+    # the folders are made when missing, found so by the calls that need them (not asked before every file)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp", dir=folder)
+    except FileNotFoundError:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         try:
-            os.replace(tmp, path)
+            try:
+                os.replace(tmp, path)
+            except FileNotFoundError:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, path)
         except OSError as exc:
             if exc.errno != errno.EXDEV:
                 raise

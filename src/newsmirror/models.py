@@ -95,6 +95,20 @@ class StoredArticle:
         return self.published or self.first_seen
 
 
+@dataclass(slots=True)
+class Listed:
+    """What the indexes show of an article kept in the tree (the build holds one per article: kept small)."""
+
+    id: str
+    category: str
+    title: str
+    canonical_url: str
+    published: datetime | None
+    sort_date: datetime  # published, else first seen
+    fetched_at: datetime
+    pick: bool = False
+
+
 @dataclass
 class RunReport:
     """What one `run` did, for the log, the commit message and the exit code."""

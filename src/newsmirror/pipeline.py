@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import fcntl
+import gc
 import hashlib
 import json
 import logging
@@ -33,14 +34,15 @@ from .fetch import Fetcher, FetchError
 from .fetch.warc import WarcRecords, WarcRef, WarcWriter, read_page, warc_records
 from .fsutil import remove_stale_temps, write_if_changed
 from .ids import article_id, normalise_url
-from .models import Article, Candidate, Response, RunReport, StoredArticle
+from .memory import release_free_memory
+from .models import Article, Candidate, Listed, Response, RunReport, StoredArticle
 from .publish import commit_all, ensure_repo
 from .publish.git import clear_stale_git_locks
 from .render import HTML, Renderer, heavy_work, page_path, renderers_for
 from .sources import SourceError, discover_source
 from .store import Store, now
 from .transform import link_targets, sanitize
-from .transform.images import ImageError, asset_path, image_urls, process_image
+from .transform.images import ASSETS, ImageError, asset_path, image_urls, process_image
 from .transform.script import VARIANTS
 
 log = logging.getLogger("newsmirror")
@@ -66,12 +68,17 @@ def worker_pool(n_items: int) -> Iterator[ProcessPoolExecutor | None]:
     if n_items < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         yield None
         return
+    release_free_memory()  # what the last phase freed is not copied into every worker
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init,
                                initargs=(_LOCK_FDS.copy(),))
+    # what the run holds now is shared with the workers it forks: kept out of their garbage collections, which
+    # would otherwise write to every object and so give each worker its own copy of the pages they live on
+    gc.freeze()
     try:
         yield pool
     finally:
         pool.shutdown(cancel_futures=True)
+        gc.unfreeze()
 
 
 _LOCK_FDS: list[int] = []  # the run lock's descriptor: workers must not keep it (nor outlive the run)
@@ -189,23 +196,26 @@ class PageWriter:
     """What rendering one article's page into the tree needs; forked worker processes inherit it."""
 
     renderers: list[Renderer]  # one per output format
-    mirrored: Callable[[str], tuple[str, str] | None]  # an article URL → (category, id) of our copy, if kept
-    assets: dict[str, str] | None  # an image URL → the path of our copy (None: images are not mirrored)
+    images: bool  # whether images are mirrored (else they are linked where they are)
     out: Path
     tmp_dir: Path
 
-    def __call__(self, a: StoredArticle, with_qr: bool) -> list[str]:
+    def __call__(self, a: StoredArticle, with_qr: bool, links: dict[str, tuple[str, str]],
+                 images: dict[str, str]) -> list[str]:
+        """`links`: the URLs the body links to that are kept articles → (category, id); `images`: the article's
+        image URLs → the paths of our copies. Both are the article's own, sent with it (small)."""
         written: list[str] = []
         qr_codes: dict[str, bytes | None] = {}
+        assets = images if self.images else None
         for r in self.renderers:
-            body, qr_url = r.prepare(a, self.mirrored, with_qr, self.assets)
+            body, qr_url = r.prepare(a, links.get, with_qr, assets)
             known = qr_url in qr_codes  # the same code for both formats is made once
             body, qr_bytes = heavy_work((body, None if known else qr_url), r.layout.format)
             if qr_url and known:
                 qr_bytes = qr_codes[qr_url]
             elif qr_url:
                 qr_codes[qr_url] = qr_bytes
-            written += [rel_path for rel_path, data in r.compose(a, body, qr_bytes, self.assets).items()
+            written += [rel_path for rel_path, data in r.compose(a, body, qr_bytes, assets).items()
                         if write_if_changed(self.out / rel_path, data, self.tmp_dir)]
         return written
 
@@ -213,7 +223,7 @@ class PageWriter:
 _PAGES: PageWriter | None = None  # set by build() before its worker pool forks
 
 
-def render_page(job: tuple[StoredArticle, bool]) -> list[str]:
+def render_page(job: tuple[StoredArticle, bool, dict[str, tuple[str, str]], dict[str, str]]) -> list[str]:
     """One article's page (and QR code) rendered and written if changed: the paths written. Runs in workers."""
     assert _PAGES is not None, "render_page() outside build()"
     return _PAGES(*job)
@@ -314,7 +324,9 @@ class Mirror:
                 left = [c for c in self.store.unfinished(self.cfg.fetch.max_attempts, {c.url for c in found})
                         if (names is None or c.source in names) and self._known(c)]
                 todo = self._select(found + left)
+                del found, left  # what is not selected is not kept for the rest of the run (memory)
                 changed = await self._fetch_all(todo, fetcher, report)
+                del todo
                 await self._mirror_images(fetcher, report, changed)
         finally:
             if self.warc:
@@ -387,7 +399,8 @@ class Mirror:
         if self.store.get_meta("uncommitted") != "1" and (self.out / ".git" / "HEAD").exists() and \
                 self.store.get_meta("committed_once") == "1":
             return False
-        committed = commit_all(self.out, message)
+        stored = list(dict.fromkeys(r.layout.asset(ASSETS) for r in self.renderers))  # the image folders
+        committed = commit_all(self.out, message, stored=stored)
         with self.store.tx():
             self.store.set_meta("uncommitted", "0")
             self.store.set_meta("committed_once", "1")
@@ -641,12 +654,12 @@ class Mirror:
             return None
 
     # -- build
-    def kept(self) -> list[StoredArticle]:
+    def kept(self) -> list[Listed]:
         """The articles that have a page in the tree: all, or the newest N per category."""
-        out: list[StoredArticle] = []
+        out: list[Listed] = []
         n = self.cfg.site.retention
         for key in self.cfg.categories:
-            arts = self.store.articles(key, with_body=False)
+            arts = self.store.listing(key)
             out.extend(arts[:n] if n else arts)
         return sorted(out, key=lambda a: (a.sort_date, a.id), reverse=True)
 
@@ -695,18 +708,15 @@ class Mirror:
         if not full and not due and quick == self.store.get_meta("index_key") and indexes_present:
             return BuildResult()
         kept = self.kept()
-        url_map = self.store.url_index()
         kept_ids = {a.id for a in kept}
         # the indexes, and which files belong in the tree, depend only on the kept articles' listing
         # fields (and counts): when that digest is unchanged, only the due pages need work
-        digest = hashlib.sha256(json.dumps(
-            [fp, counts, label, [(a.id, a.category, a.title, a.sort_date.isoformat(), a.pick, a.fetched_at.isoformat())
-                          for a in kept]], sort_keys=True, default=str).encode()).hexdigest()
+        h = hashlib.sha256(json.dumps([fp, counts, label], sort_keys=True).encode())
+        for a in kept:  # one article at a time: no copy of the whole listing as one string
+            h.update(f"{a.id}\x1f{a.category}\x1f{a.title}\x1f{a.sort_date.isoformat()}\x1f{a.pick:d}\x1f"
+                     f"{a.fetched_at.isoformat()}\x1e".encode())
+        digest = h.hexdigest()
         same = not full and digest == self.store.get_meta("index_digest") and indexes_present
-
-        def mirrored(url: str) -> tuple[str, str] | None:
-            hit = url_map.get(url)
-            return (hit[1], hit[0]) if hit and hit[0] in kept_ids else None
 
         def will_change_tree() -> None:
             if not result.written and not result.removed:
@@ -719,10 +729,10 @@ class Mirror:
 
         result = BuildResult()
         expected: set[str] = set()
-        todo: list[StoredArticle] = []
-        assets = self.store.image_assets() if self.cfg.images.download else None
-        if assets:  # the images the kept pages show (the HTML site has its own copies)
-            shown = {assets[u] for aid, u in self.store.article_image_pairs() if aid in kept_ids and u in assets}
+        todo: list[Listed] = []
+        # the images the kept pages show (the HTML site has its own copies)
+        shown = {x for aid, x in self.store.shown_assets() if aid in kept_ids} if self.cfg.images.download else None
+        if shown:
             for r in self.renderers:
                 expected.update(r.layout.asset(x) for x in shown)
             for x in sorted(shown):  # a site made after the images were mirrored gets its copies now
@@ -738,14 +748,18 @@ class Mirror:
         if todo:
             will_change_tree()  # pages are written by worker processes, which do not touch the store
         global _PAGES
-        _PAGES = PageWriter(self.renderers, mirrored, assets, self.out, self.tmp_dir)  # what forked workers use
+        _PAGES = PageWriter(self.renderers, self.cfg.images.download, self.out, self.tmp_dir)  # forked workers use it
         try:
             with worker_pool(len(todo)) as pool:
                 for batch in batched(todo, 256):
                     arts = [a for a in (self.store.article(x.id) for x in batch) if a is not None]
+                    ids = [a.id for a in arts]
+                    links, images = self.store.page_links(ids), self.store.page_images(ids)
                     # a page's QR code only changes with its share URL (base_url: a full build)
                     jobs = [(a, all_qr or not all((self.out / r.layout.qr(a.category, a.id)).exists()
-                                                  for r in self.renderers if r.qr_url(a))) for a in arts]
+                                                  for r in self.renderers if r.qr_url(a)),
+                             {url: (cat, aid) for url, (aid, cat) in links[a.id].items() if aid in kept_ids},
+                             images[a.id]) for a in arts]
                     done = pool.map(render_page, jobs, chunksize=16) if pool else map(render_page, jobs)
                     for a, written in zip(arts, done, strict=True):
                         result.written.extend(written)

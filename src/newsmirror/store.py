@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .models import Article, Candidate, StoredArticle
+from .models import Article, Candidate, Listed, StoredArticle
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources (
@@ -379,6 +379,17 @@ class Store:
         rows = self.db.execute(q, (category,) if category else ())
         return sorted((self._article(r) for r in rows), key=lambda a: (a.sort_date, a.id), reverse=True)
 
+    def listing(self, category: str) -> list[Listed]:
+        """The articles of a category as the indexes show them, newest first (only the fields they need)."""
+        rows = self.db.execute("SELECT id, title, canonical_url, published, first_seen, fetched_at, pick FROM articles "
+                               "WHERE category=?", (category,))
+        out = []
+        for r in rows:
+            published = _dt(r[3])
+            out.append(Listed(r[0], category, r[1], r[2], published, published or _dt(r[4]), _dt(r[5]), bool(r[6])))
+        out.sort(key=lambda a: (a.sort_date, a.id), reverse=True)
+        return out
+
     def save_article(self, a: Article, content_hash: str, pick: bool) -> None:
         t = _ts(now())
         self.db.execute(
@@ -440,8 +451,51 @@ class Store:
         """Every mirrored image: its URL → its path in the tree."""
         return {r[0]: r[1] for r in self.db.execute("SELECT url, asset FROM images WHERE status='ok'")}
 
-    def article_image_pairs(self) -> list[tuple[str, str]]:
-        return [(r[0], r[1]) for r in self.db.execute("SELECT article_id, url FROM article_images")]
+    def article_image_pairs(self) -> Iterator[tuple[str, str]]:
+        """(article id, image URL) for every image an article shows, one row at a time."""
+        for r in self.db.execute("SELECT article_id, url FROM article_images"):
+            yield r[0], r[1]
+
+    def shown_assets(self) -> Iterator[tuple[str, str]]:
+        """(article id, path of our copy) for every mirrored image an article shows, one row at a time."""
+        for r in self.db.execute("SELECT ai.article_id, i.asset FROM article_images ai JOIN images i ON i.url=ai.url "
+                                 "WHERE i.status='ok'"):
+            yield r[0], r[1]
+
+    def page_images(self, ids: list[str]) -> dict[str, dict[str, str]]:
+        """For each of these articles: its mirrored images, URL → path of our copy."""
+        out: dict[str, dict[str, str]] = {i: {} for i in ids}
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            for r in self.db.execute(
+                    "SELECT ai.article_id, ai.url, i.asset FROM article_images ai JOIN images i ON i.url=ai.url "
+                    f"WHERE i.status='ok' AND ai.article_id IN ({','.join('?' * len(part))})", part):
+                out[r[0]][r[1]] = r[2]
+        return out
+
+    def page_links(self, ids: list[str]) -> dict[str, dict[str, tuple[str, str]]]:
+        """For each of these articles: the URLs its body links to that lead to an article we hold → (id,
+        category) of that article; as url_index() would say, without holding every URL in memory."""
+        out: dict[str, dict[str, tuple[str, str]]] = {i: {} for i in ids}
+        held: dict[str, tuple[str, str] | None] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            for aid, target in self.db.execute(
+                    f"SELECT article_id, target FROM links WHERE article_id IN ({','.join('?' * len(part))})", part):
+                if target not in held:
+                    held[target] = self._holder(target)
+                if held[target] is not None:
+                    out[aid][target] = held[target]  # type: ignore[assignment]
+        return out
+
+    def _holder(self, url: str) -> tuple[str, str] | None:
+        # an article's own or canonical URL (the last saved wins, as in url_index), else a URL that led to one
+        r = self.db.execute("SELECT id, category FROM articles WHERE canonical_url=:u OR url=:u ORDER BY rowid DESC "
+                            "LIMIT 1", {"u": url}).fetchone()
+        if r is None:
+            r = self.db.execute("SELECT a.id, a.category FROM urls u JOIN articles a ON a.id=u.article_id "
+                                "WHERE u.url=? AND u.status IN ('ok', 'duplicate')", (url,)).fetchone()
+        return (r[0], r[1]) if r else None
 
     def articles_showing(self, urls: Iterable[str]) -> set[str]:
         out: set[str] = set()

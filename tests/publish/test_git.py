@@ -23,3 +23,31 @@ def test_commit_only_when_something_changed(tmp_path):
     assert log(repo) == ["newsmirror: 0 new, 0 updated, 1 removed", "newsmirror: 1 new, 0 updated, 0 removed"]
     fsck = subprocess.run(["git", "-C", str(repo), "fsck"], capture_output=True, text=True)
     assert fsck.returncode == 0
+
+
+def test_files_go_into_packs_and_stored_folders_are_kept_as_they_are(tmp_path):
+    repo = tmp_path / "out"
+    ensure_repo(repo)
+    (repo / "assets" / "ab").mkdir(parents=True)
+    picture = bytes(range(256)) * 64  # incompressible enough: stored as it is
+    (repo / "assets" / "ab" / "ab12.jpg").write_bytes(picture)
+    (repo / "a.md").write_text("正文 " * 500, encoding="utf-8")
+    assert commit_all(repo, "newsmirror: 1 new, 0 updated, 0 removed", stored=["assets", "site/assets"])
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout
+
+    assert git("status", "--porcelain") == ""
+    assert git("show", "HEAD:a.md") == "正文 " * 500
+    assert subprocess.run(["git", "-C", str(repo), "show", "HEAD:assets/ab/ab12.jpg"], capture_output=True,
+                          check=True).stdout == picture
+    assert not [h for h in _loose_ids(repo) if git("cat-file", "-t", h).strip() == "blob"]  # the files are packed
+    (repo / "assets" / "ab" / "ab12.jpg").unlink()  # a removed image is removed from the tree too
+    assert commit_all(repo, "newsmirror: 0 new, 0 updated, 1 removed", stored=["assets"])
+    assert git("status", "--porcelain") == "" and "assets" not in git("ls-files")
+    assert subprocess.run(["git", "-C", str(repo), "fsck"], capture_output=True, text=True).returncode == 0
+
+
+def _loose_ids(repo) -> list[str]:
+    objects = repo / ".git" / "objects"
+    return [d.name + f.name for d in objects.iterdir() if len(d.name) == 2 for f in d.iterdir()]

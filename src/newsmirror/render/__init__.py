@@ -24,13 +24,15 @@ from zoneinfo import ZoneInfo
 from .. import __version__
 from ..config import Config, Link
 from ..ids import safe_id
-from ..models import StoredArticle
+from ..models import Listed, StoredArticle
 from ..transform import apply_link_policy
 from ..transform.images import rewrite_images
 from ..transform.script import VARIANTS, keep
 from .markdown import md_text, md_url
 
 log = logging.getLogger("newsmirror.render")
+
+Indexed = Listed | StoredArticle  # what the indexes and a page's QR code need of an article: either has it
 
 TEMPLATES = Path(__file__).parent / "templates"
 HOME = "README.md"  # the Markdown layout's (see MARKDOWN)
@@ -111,7 +113,14 @@ def month_path(month: str) -> str:
 
 def rel(from_file: str, to_file: str) -> str:
     """The relative link from one file of the tree to another."""
-    return posixpath.relpath(to_file, posixpath.dirname(from_file) or ".")
+    here = from_file.split("/")[:-1]
+    there = to_file.split("/")
+    if "" in there or "." in there or ".." in there or "" in here or "." in here or ".." in here:
+        return posixpath.relpath(to_file, posixpath.dirname(from_file) or ".")  # not a plain path in the tree
+    common = 0  # (plain paths: no need for posixpath.relpath, which asks the OS for the working directory)
+    while common < len(here) and common < len(there) and here[common] == there[common]:
+        common += 1
+    return "/".join([".."] * (len(here) - common) + there[common:]) or "."
 
 
 @dataclass
@@ -276,7 +285,7 @@ class Renderer:
         share = self.qr_url(a)
         return body, share if with_qr else None
 
-    def qr_url(self, a: StoredArticle) -> str | None:
+    def qr_url(self, a: Indexed) -> str | None:
         """What the page's QR code says: its share URL, or the Markdown page's when it has none of its own."""
         return self.share_url(self.layout.page(a.category, a.id)) or self.share_url(page_path(a.category, a.id))
 
@@ -315,7 +324,7 @@ class Renderer:
         files[here] = text.encode("utf-8")
         return self._convert(files)
 
-    def _entries(self, here: str, articles: list[StoredArticle], with_category: bool = False) -> list[dict]:
+    def _entries(self, here: str, articles: list[Indexed], with_category: bool = False) -> list[dict]:
         return [{
             "title": a.title, "href": self._href(rel(here, self.layout.page(a.category, a.id))),
             "date": _fmt(a.sort_date, False),
@@ -324,7 +333,7 @@ class Renderer:
             "views": None,
         } for a in articles]
 
-    def indexes(self, kept: list[StoredArticle], counts: dict[str, int] | None,
+    def indexes(self, kept: list[Indexed], counts: dict[str, int] | None,
                 counts_label: str = "") -> dict[str, bytes]:
         """Home, category, hot and archive pages for the articles kept in the tree (newest first)."""
         lay = self.layout
@@ -339,7 +348,7 @@ class Renderer:
             updated_note=f"{len(kept)} 篇文章 · 更新于 {_fmt(newest)} · newsmirror {__version__}" if newest
             else f"newsmirror {__version__}",
         )
-        by_cat: dict[str, list[StoredArticle]] = defaultdict(list)
+        by_cat: dict[str, list[Indexed]] = defaultdict(list)
         for a in kept:
             by_cat[a.category].append(a)
         for key, cat in self.cfg.categories.items():
@@ -348,7 +357,7 @@ class Renderer:
                 title=cat.title, nav=self.nav(here), articles=self._entries(here, by_cat.get(key, [])),
                 css=rel(here, lay.stylesheet))
         files[lay.hot] = self._hot(kept, counts, counts_label)
-        by_month: dict[str, list[StoredArticle]] = defaultdict(list)
+        by_month: dict[str, list[Indexed]] = defaultdict(list)
         for a in kept:
             by_month[a.sort_date.astimezone(DISPLAY_TZ).strftime("%Y-%m")].append(a)
         months = sorted(by_month, reverse=True)
@@ -372,7 +381,7 @@ class Renderer:
         """Whether the pages link to a search page (the HTML site has one, made with Pagefind)."""
         return self.layout.format == "html"
 
-    def site_files(self, kept: list[StoredArticle]) -> dict[str, bytes]:
+    def site_files(self, kept: list[Indexed]) -> dict[str, bytes]:
         """The HTML site's stylesheet, and its Atom and JSON feeds of the latest articles."""
         from xml.sax.saxutils import escape as xml
 
@@ -380,7 +389,7 @@ class Renderer:
         latest = kept[: self.site.feed_items]
         base = self.site.html_url
 
-        def url(a: StoredArticle) -> str:
+        def url(a: Indexed) -> str:
             path = self.layout.page(a.category, a.id)
             return f"{base}/{path.removeprefix(self.layout.base)}" if base else path.removeprefix(root)
 
@@ -419,7 +428,7 @@ class Renderer:
                 f"{root}feed.json": (json.dumps(feed, ensure_ascii=False, indent=1) + "\n").encode("utf-8"),
                 self.layout.stylesheet: css.encode("utf-8")}
 
-    def _hot(self, kept: list[StoredArticle], counts: dict[str, int] | None, counts_label: str) -> str:
+    def _hot(self, kept: list[Indexed], counts: dict[str, int] | None, counts_label: str) -> str:
         if counts:
             ranked = sorted(kept, key=lambda a: (counts.get(page_path(a.category, a.id), 0), a.sort_date),
                             reverse=True)
