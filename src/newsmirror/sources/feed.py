@@ -15,7 +15,6 @@ import re
 from datetime import UTC, datetime
 from urllib.parse import urljoin
 
-import feedparser
 import lxml.etree
 
 from ..config import Source
@@ -173,6 +172,8 @@ def _lxml_entries(body: bytes) -> list[Entry]:
 
 
 def _feedparser_entries(body: bytes, url: str) -> list[Entry]:
+    import feedparser  # here, not at the top: a run whose feeds lxml reads never pays its 0.1 s import
+
     from . import SourceError
 
     feed = feedparser.parse(body, response_headers={"content-location": url},
