@@ -44,6 +44,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from ..transform.script import VARIANTS
 from .db import CounterDB, window
 
 log = logging.getLogger("newsmirror.counter")
@@ -57,8 +58,9 @@ NO_CACHE = {
     "Pragma": "no-cache",
     "Expires": "0",
 }
+_VARIANT = "|".join(re.escape(v) + "/" for v in VARIANTS)  # a script variant's folder
 _PAGE = re.compile(
-    r"^(?:zh-Hans/|zh-Hant/|zh-Hant-TW/|zh-Hant-HK/)?(?P<site>site/(?:zh-Hans/|zh-Hant/|zh-Hant-TW/|zh-Hant-HK/)?)?"
+    rf"^(?:{_VARIANT})?(?P<site>site/(?:{_VARIANT})?)?"
     r"pages/(?P<cat>[a-z0-9][a-z0-9_-]{0,39})/(?P<id>[A-Za-z0-9][A-Za-z0-9_-]{0,63})\.(?P<ext>md|html)$")
 
 
