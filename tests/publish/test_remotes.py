@@ -26,6 +26,20 @@ def git(repo: Path, *args: str) -> str:
     return proc.stdout.strip()
 
 
+def commit_file(repo: Path, name: str, text: str) -> None:
+    """A commit made by someone else (not newsmirror) adding one file."""
+    (repo / name).write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "-m", f"add {name}")
+
+
+def new_repo(path: Path) -> Path:
+    """A repository with one commit."""
+    subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True)
+    commit_file(path, "a.md", "a\n")
+    return path
+
+
 def bare(path: Path) -> Path:
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(path)], check=True)
     return path
@@ -125,11 +139,7 @@ url = "git://127.0.0.1:{port}/away.git"
 
 def test_no_force_push_unless_the_remote_says_so(demo_server, tmp_path):
     theirs = bare(tmp_path / "theirs.git")
-    other = tmp_path / "other"
-    subprocess.run(["git", "init", "-q", "-b", "main", str(other)], check=True)
-    (other / "README.md").write_text("made on the host\n")
-    git(other, "add", "-A")
-    git(other, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "-m", "initial commit on the host")
+    other = new_repo(tmp_path / "other")  # an initial commit made on the host
     git(other, "push", "-q", str(theirs), "main")
     foreign = ref(theirs)
     cfg = demo_config(tmp_path, demo_server.base)
@@ -170,9 +180,7 @@ def test_a_squash_remote_holds_one_commit_of_the_current_tree(demo_server, tmp_p
     # someone else pushed to the squashed branch: the lease refuses to overwrite it
     other = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", "-b", "pages", str(slim), str(other)], check=True)
-    (other / "NOTE.md").write_text("a note\n")
-    git(other, "add", "-A")
-    git(other, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "-m", "a note")
+    commit_file(other, "NOTE.md", "a note\n")
     git(other, "push", "-q", "origin", "pages")
     theirs = ref(slim, "pages")
     cfg.write_text(cfg.read_text(encoding="utf-8").replace("回首页", "首页"), encoding="utf-8")
@@ -210,11 +218,7 @@ url = "http://x-access-token:${{MIRROR_TOKEN}}@127.0.0.1:{port}/mirror.git"
 
 
 def test_retries_back_off_and_a_refusal_is_not_retried(tmp_path):
-    repo = tmp_path / "repo"
-    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-    (repo / "a.md").write_text("a\n")
-    git(repo, "add", "-A")
-    git(repo, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "-m", "a")
+    repo = new_repo(tmp_path / "repo")
     refusing = bare(tmp_path / "refusing.git")
     (refusing / "hooks" / "pre-receive").write_text("#!/bin/sh\nexit 1\n")
     (refusing / "hooks" / "pre-receive").chmod(0o755)
@@ -243,11 +247,7 @@ def test_redact_blanks_userinfo(text, secret):
 
 
 def test_a_remote_that_never_answers_is_stopped_at_the_timeout(tmp_path):
-    repo = tmp_path / "repo"
-    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-    (repo / "a.md").write_text("a\n")
-    git(repo, "add", "-A")
-    git(repo, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "-m", "a")
+    repo = new_repo(tmp_path / "repo")
     with socket.socket() as silent:  # accepts the connection (the kernel does), then says nothing
         silent.bind(("127.0.0.1", 0))
         silent.listen()
