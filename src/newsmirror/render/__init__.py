@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from .. import __version__
@@ -27,7 +26,7 @@ from ..ids import safe_id
 from ..models import Listed, StoredArticle
 from ..transform import apply_link_policy
 from ..transform.images import rewrite_images
-from ..transform.script import VARIANTS, keep
+from ..transform.script import VARIANTS, ScriptConverter, keep
 from .markdown import md_text, md_url
 
 log = logging.getLogger("newsmirror.render")
@@ -144,7 +143,7 @@ class Renderer:
         self.site = cfg.site if script is None else cfg.site.model_copy(update={"language": script})
         self.layout = layout
         self.script = script
-        self._converter: Any = None
+        self._converter: ScriptConverter | None = None
         self.versions: list[tuple[str, Layout]] = []  # (label, layout) of every variant of this format
         self._env = None
         self.key_fingerprint: str | None = None  # the signing key's, shown on the home page
@@ -153,9 +152,7 @@ class Renderer:
         """The text files in this renderer's script (no change without one)."""
         if self.script is None:
             return files
-        if self._converter is None:
-            from ..transform.script import ScriptConverter
-
+        if self._converter is None:  # OpenCC's dictionaries are loaded on first use
             self._converter = ScriptConverter(self.script)
         return {p: self._converter.page(d.decode("utf-8")).encode("utf-8") if p.endswith(TEXT_FILES) else d
                 for p, d in files.items()}
