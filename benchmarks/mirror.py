@@ -1,6 +1,6 @@
 """End-to-end mirror benchmark: `newsmirror run` against a synthetic Chinese news site on 127.0.0.1.
 
-    python benchmarks/mirror.py [--sizes 1000,10000] [--modes rules,generic] [--keep DIR]
+    python benchmarks/mirror.py [--sizes 1000,10000] [--modes rules,generic] [--keep DIR] [--out mirror.md]
     python benchmarks/mirror.py --profile [--sizes 1000] [--stages-only]   # where the time goes (rules mode)
 
 For each size N a site server starts in a process of its own (`--serve`, aiohttp). It makes N
@@ -506,9 +506,11 @@ def write_config(folder: Path, base: str, n: int, mode: str) -> Path:
     for name, cat in SOURCES:
         lines += ["[[sources]]", f"name = {q(name)}", 'kind = "rss"', f"url = {q(f'{base}/feeds/{name}.xml')}",
                   f"category = {q(cat)}", f"limit = {max(1, -(-n // 10))}", ""]
-        if mode == "rules":
+        if mode in ("rules", "rules-text"):
             lines += ["[sources.rules]"] + [f"{k} = {q(v) if isinstance(v, str) else json.dumps(v)}"
                                             for k, v in RULES.items()] + [""]
+    if mode == "rules-text":  # the text pipeline alone: images linked where they are, not mirrored
+        lines += ["[images]", "download = false", ""]
     path = folder / "newsmirror.toml"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
@@ -1254,7 +1256,9 @@ def profile(n: int, keep: Path | None, no_write: bool, stages_only: bool) -> Non
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1000,10000", help="article counts, comma-separated")
-    ap.add_argument("--modes", default="rules,generic", help="rules and/or generic")
+    ap.add_argument("--modes", default="rules,generic",
+                    help="rules and/or generic; rules-text: rules with [images] download = false")
+    ap.add_argument("--out", default="mirror.md", help="the table's file name in benchmarks/results/")
     ap.add_argument("--keep", type=Path, help="keep each run's folder (config, store, WARC, mirror, log) here")
     ap.add_argument("--sample", type=int, default=2000, help="articles checked against the generator per run")
     ap.add_argument("--no-write", action="store_true", help="print the tables only")
@@ -1273,8 +1277,8 @@ def main() -> None:
         return
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    if bad := [m for m in modes if m not in ("rules", "generic")]:
-        raise SystemExit(f"--modes: unknown mode {bad[0]!r}; use rules and/or generic")
+    if bad := [m for m in modes if m not in ("rules", "generic", "rules-text")]:
+        raise SystemExit(f"--modes: unknown mode {bad[0]!r}; use rules, generic or rules-text")
     keep = args.keep.resolve() if args.keep else None
     if args.profile:
         profile(sizes[0], keep, args.no_write, args.stages_only)
@@ -1350,7 +1354,7 @@ def main() -> None:
         + "\n\n## Output\n\n" + disk_t + "\n"
     )
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "mirror.md"
+    out = RESULTS / args.out
     out.write_text(text, encoding="utf-8")
     print(f"wrote {out}", file=sys.stderr)
 
