@@ -25,6 +25,22 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+def _key_name(value: str, what: str) -> str:
+    """A name used as a key (a source's, a remote's): 1-40 of a-z, 0-9, '-' and '_'."""
+    if not KEY_RE.match(value):
+        raise ValueError(f"a {what} name is 1-40 of a-z, 0-9, '-' and '_', starting with a letter or digit")
+    return value
+
+
+def _twice(items: list, what: str) -> None:
+    """Raise on the first name used twice in a list of named entries (`what`: the list's key)."""
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        if item.name in seen:
+            raise ValueError(f"{what}s[{i}].name: {item.name!r} is used twice; give each {what} its own name")
+        seen.add(item.name)
+
+
 def _http_url(value: str, what: str) -> str:
     if not re.match(r"^https?://[^/\s]+", value):
         raise ValueError(f"{what} must be an http:// or https:// URL")
@@ -182,9 +198,7 @@ class Remote(_Model):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not KEY_RE.match(v):
-            raise ValueError("a remote name is 1-40 of a-z, 0-9, '-' and '_', starting with a letter or digit")
-        return v
+        return _key_name(v, "remote")
 
     @field_validator("branch")
     @classmethod
@@ -249,9 +263,7 @@ class Source(_Model):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not KEY_RE.match(v):
-            raise ValueError("a source name is 1-40 of a-z, 0-9, '-' and '_', starting with a letter or digit")
-        return v
+        return _key_name(v, "source")
 
     @field_validator("link_pattern")
     @classmethod
@@ -307,7 +319,6 @@ class Config(_Model):
 
     @model_validator(mode="after")
     def _cross(self) -> Config:
-        names = set()
         for i, src in enumerate(self.sources):
             if src.category not in self.categories:
                 known = ", ".join(sorted(self.categories))
@@ -315,14 +326,8 @@ class Config(_Model):
                     f"sources[{i}].category: {src.category!r} is not a category; "
                     f"add [categories.{src.category}] or use one of: {known}"
                 )
-            if src.name in names:
-                raise ValueError(f"sources[{i}].name: {src.name!r} is used twice; give each source its own name")
-            names.add(src.name)
-        seen = set()
-        for i, rem in enumerate(self.remotes):
-            if rem.name in seen:
-                raise ValueError(f"remotes[{i}].name: {rem.name!r} is used twice; give each remote its own name")
-            seen.add(rem.name)
+        _twice(self.sources, "source")
+        _twice(self.remotes, "remote")
         return self
 
     # -- paths, all relative to the config file's folder
