@@ -99,8 +99,7 @@ class Counter:
     def __init__(self, settings: Settings) -> None:
         self.s = settings
         self.pending: dict[tuple[str, str], int] = {}
-        self.answered = 0  # pixels answered (counted or deduplicated) since start
-        self.counted = 0
+        self.counted = 0  # views counted since start, for the log
         self._day = ""
         self._day_start = 0.0  # the UTC midnight that began self._day
         self._key = b""
@@ -147,7 +146,6 @@ class Counter:
         client = self._mac(address.encode()) if self.s.rate_limit or self.s.dedupe_window > 0 else b""
         if not self._allowed(client, now):
             return "limited"
-        self.answered += 1
         if self.s.dedupe_window > 0:
             seen = self._mac(client + key.encode())
             last = self._seen.pop(seen, None)
