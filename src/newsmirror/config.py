@@ -174,7 +174,10 @@ class Images(_Model):
                                                      "links them where they are (readers behind a firewall "
                                                      "may not see them)")
     max_width: int = Field(default=960, ge=64, le=8192, description="wider images are scaled down (pixels)")
-    quality: int = Field(default=80, ge=30, le=95, description="JPEG quality")
+    quality: int = Field(default=80, ge=30, le=95, description="JPEG quality of a re-encoded image")
+    reencode: bool = Field(default=False, description="re-encode every image; off: a JPEG that is upright, at most "
+                                                      "max_width wide and not over-heavy is kept as the site made "
+                                                      "it, only its metadata (EXIF, GPS, XMP, comments) cut out")
     max_bytes: int = Field(default=8_000_000, ge=1000, description="largest image download")
     max_pixels: int = Field(default=40_000_000, ge=10_000, description="width × height cap (decompression bombs)")
     max_attempts: int = Field(default=3, ge=1, le=100, description="runs that try a failing image")

@@ -147,8 +147,8 @@ def analyse_page(resp: Response, rules: Rules | None, warc: bool) -> tuple[Analy
     return analysed, (warc_records(resp) if warc and not isinstance(analysed, str) else None)
 
 
-def _process_image(data: bytes, max_width: int, max_pixels: int, quality: int):  # -> ProcessedImage
-    return process_image(data, max_width=max_width, max_pixels=max_pixels, quality=quality)
+def _process_image(data: bytes, max_width: int, max_pixels: int, quality: int, reencode: bool):  # -> ProcessedImage
+    return process_image(data, max_width=max_width, max_pixels=max_pixels, quality=quality, reencode=reencode)
 
 
 def content_hash(title: str, text: str) -> str:
@@ -530,7 +530,7 @@ class Mirror:
                 ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
                 if ctype.startswith(("text/", "application/json", "application/xhtml")):
                     raise ImageError(f"not an image (Content-Type: {ctype})")
-                args = (resp.body, cfg.max_width, cfg.max_pixels, cfg.quality)
+                args = (resp.body, cfg.max_width, cfg.max_pixels, cfg.quality, cfg.reencode)
                 if self.pool is not None:
                     image = await asyncio.get_running_loop().run_in_executor(self.pool, _process_image, *args)
                 else:

@@ -8,7 +8,7 @@ import struct
 import zlib
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from newsmirror.transform.images import ImageError, asset_path, image_urls, process_image, rewrite_images
 
@@ -94,3 +94,83 @@ def test_rewrite_points_at_our_copy_and_shows_alt_text_for_a_missing_one():
     assert "[图片]" in out and "前" in out and "中" in out
     quiet = rewrite_images(body, ours.get, link_missing=False)
     assert "<em>[图片：坏图]</em>" in quiet and "bad.jpg" not in quiet
+
+
+# -- a JPEG that already fits is kept as the site made it, its metadata cut out losslessly
+
+
+def photo_jpeg(w: int = 320, h: int = 200, **save: object) -> bytes:
+    """A JPEG with detail in it (a gradient and noise), so that re-encoding would change its pixels."""
+    noise = Image.effect_noise((w, h), 30).convert("L").filter(ImageFilter.BoxBlur(1))
+    img = Image.merge("RGB", [noise, Image.linear_gradient("L").resize((w, h)), noise.transpose(Image.FLIP_LEFT_RIGHT)])
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", **save)
+    return buf.getvalue()
+
+
+def pixels(data: bytes) -> bytes:
+    img = Image.open(io.BytesIO(data))
+    img.load()
+    return img.tobytes()
+
+
+def segment(marker: int, payload: bytes) -> bytes:
+    return bytes((0xFF, marker)) + struct.pack(">H", len(payload) + 2) + payload
+
+
+def with_metadata(data: bytes) -> bytes:
+    """The JPEG's own bytes with EXIF (a camera make, a GPS position), an ICC profile, XMP and a comment put
+    in after its JFIF header, and a second picture after its end (as multi-picture files carry)."""
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCam"
+    exif.get_ifd(0x8825)[2] = (39.0, 54.0, 23.0)  # GPS latitude
+    jfif_end = 4 + struct.unpack(">H", data[4:6])[0]
+    added = (segment(0xE1, exif.tobytes()) + segment(0xE2, b"ICC_PROFILE\0\1\1" + b"\0" * 128 + b"fake-profile")
+             + segment(0xE1, b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta>SecretPlace</x:xmpmeta>")
+             + segment(0xFE, b"shot by SecretPerson"))
+    return data[:jfif_end] + added + data[jfif_end:] + jpeg(8, 8)
+
+
+def test_a_jpeg_that_fits_is_kept_pixel_for_pixel_without_its_metadata():
+    original = photo_jpeg(quality=85)
+    data = with_metadata(original)
+    out = process_image(data, max_width=960, quality=60)
+    assert (out.width, out.height, out.ext) == (320, 200, "jpg")
+    assert pixels(out.data) == pixels(original)  # not re-encoded: the same picture, no generation lost
+    for secret in (b"SecretCam", b"Exif\0", b"SecretPlace", b"SecretPerson"):
+        assert secret not in out.data
+    assert out.data.endswith(b"\xff\xd9") and out.data.count(b"\xff\xd8") == 1  # the second picture is gone
+    assert Image.open(io.BytesIO(out.data)).info.get("icc_profile", b"").endswith(b"fake-profile")  # colours kept
+    assert len(out.data) < len(data)
+
+
+def test_a_progressive_jpeg_that_fits_is_kept():
+    original = photo_jpeg(quality=80, progressive=True)
+    out = process_image(original)
+    assert pixels(out.data) == pixels(original)
+    assert Image.open(io.BytesIO(out.data)).info.get("progressive")  # shows a coarse preview first on a slow line
+
+
+@pytest.mark.parametrize("why, data, options", [
+    ("too wide", photo_jpeg(1200, 300, quality=80), {"max_width": 960}),
+    ("over-heavy (quality 100)", photo_jpeg(quality=100), {}),
+    ("asked to", photo_jpeg(quality=80), {"reencode": True}),
+])
+def test_other_jpegs_are_reencoded(why, data, options):
+    out = process_image(data, quality=60, **options)
+    assert out.ext == "jpg" and out.data != data, why
+    assert pixels(out.data) != pixels(data) or out.width != Image.open(io.BytesIO(data)).width
+
+
+def test_a_cmyk_jpeg_is_reencoded_as_rgb():
+    buf = io.BytesIO()
+    Image.new("CMYK", (64, 48), (0, 200, 200, 0)).save(buf, format="JPEG")
+    out = process_image(buf.getvalue())
+    assert Image.open(io.BytesIO(out.data)).mode == "RGB"
+
+
+@pytest.mark.parametrize("cut", [100, 2000])
+def test_a_truncated_jpeg_that_would_be_kept_is_refused(cut):
+    data = photo_jpeg(quality=85)
+    with pytest.raises(ImageError, match="broken image"):
+        process_image(data[:-cut])

@@ -1,11 +1,14 @@
 """Images: an article's lead and in-body pictures, mirrored into the tree and never hotlinked.
 
 - `image_urls()`: the http(s) image URLs of an article, lead image first.
-- `process_image()`: the bytes as downloaded → the bytes to publish. Pillow decodes them only
-  when the header's size is inside the pixel cap (a decompression bomb is refused unread),
-  turns them upright by their EXIF orientation, scales them down to `max_width` and re-encodes
-  them (JPEG; PNG when they have transparency), which also drops their metadata. Pure, so worker
-  processes run it.
+- `process_image()`: the bytes as downloaded → the bytes to publish. Pillow reads them only
+  when the header's size is inside the pixel cap (a decompression bomb is refused unread).
+  A JPEG that already fits (upright, at most `max_width` wide, colour or grey, at most
+  `KEEP_BITS_PER_PIXEL`) is kept as the site made it, as static-site generators and archivers
+  keep pictures: its metadata segments are cut out losslessly (`strip_jpeg_metadata()`) and the
+  result is decoded at 1/8 scale to check that every scan is there. Any other image is turned
+  upright by its EXIF orientation, scaled down to `max_width` and re-encoded (JPEG; PNG when it
+  has transparency), which also drops its metadata. Pure, so worker processes run it.
 - `asset_path()`: where those bytes live in the tree, by their SHA-256 (`assets/ab/abcd….jpg`):
   an image shared by many pages is stored once, and a changed image never overwrites another.
 - `rewrite_images()`: a body's `<img>` pointed at our copies; one we could not mirror becomes
@@ -27,6 +30,9 @@ from ..htmlfrag import inner_html
 
 ASSETS = "assets"
 ORIENTATION = 0x0112  # the EXIF tag
+# a JPEG that fits is kept unless it is heavier than this (a photo at quality 90 or so is 2-3 bits per pixel;
+# one saved at 95-100 is 4-8, and is re-encoded at images.quality to spare readers on slow lines)
+KEEP_BITS_PER_PIXEL = 3.0
 
 
 class ImageError(Exception):
@@ -55,9 +61,60 @@ def image_urls(lead: str | None, body: str | lxml.html.HtmlElement) -> list[str]
     return urls
 
 
+def strip_jpeg_metadata(data: bytes) -> bytes:
+    """A JPEG's bytes without its metadata: EXIF and XMP (APP1: camera, GPS position, software, dates),
+    IPTC (APP13), comments and makers' segments are cut out, and whatever follows the end of the picture (a
+    second picture or a gain map of multi-picture files, trailing junk) is dropped. Kept: the JFIF header, the
+    ICC colour profile and the Adobe segment (colours), the tables and every scan, byte for byte, so the
+    picture is the same. Raises ValueError when the marker structure is broken (a truncated file)."""
+    if data[:2] != b"\xff\xd8":
+        raise ValueError("no JPEG start-of-image marker")
+    out = [b"\xff\xd8"]
+    i, n = 2, len(data)
+    while True:
+        while i < n and data[i] != 0xFF:  # tolerate junk between segments, as decoders do
+            i += 1
+        while i < n and data[i] == 0xFF:  # fill bytes
+            i += 1
+        if i >= n:
+            raise ValueError("the file ends before the end-of-image marker (truncated)")
+        marker = data[i]
+        i += 1
+        if marker == 0xD9:  # end of image
+            out.append(b"\xff\xd9")
+            return b"".join(out)
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # standalone markers
+            out.append(bytes((0xFF, marker)))
+            continue
+        if i + 2 > n:
+            raise ValueError("the file ends inside a segment header (truncated)")
+        end = i + int.from_bytes(data[i:i + 2], "big")
+        if end > n or end < i + 2:
+            raise ValueError("a segment runs past the end of the file (truncated)")
+        segment = data[i - 2:end]
+        i = end
+        if 0xE0 <= marker <= 0xEF or marker == 0xFE:  # APPn and COM: metadata, but for what the colours need
+            if not (marker == 0xE0 or marker == 0xEE or (marker == 0xE2 and segment[4:16] == b"ICC_PROFILE\x00")):
+                continue
+        out.append(segment)
+        if marker == 0xDA:  # start of scan: entropy-coded data up to the next marker (FF 00 and RSTn are in it)
+            j = i
+            while True:
+                j = data.find(b"\xff", j)
+                if j < 0 or j + 1 >= n:
+                    raise ValueError("the file ends inside a scan (truncated)")
+                if data[j + 1] == 0x00 or 0xD0 <= data[j + 1] <= 0xD7:
+                    j += 2
+                    continue
+                break
+            out.append(data[i:j])
+            i = j
+
+
 def process_image(data: bytes, *, max_width: int = 960, max_pixels: int = 40_000_000,
-                  quality: int = 80) -> ProcessedImage:
-    """Decode, check, orient, scale and re-encode one downloaded image. Raises ImageError."""
+                  quality: int = 80, reencode: bool = False) -> ProcessedImage:
+    """Check one downloaded image, and keep it (a JPEG that fits, metadata stripped) or orient, scale and
+    re-encode it; `reencode` re-encodes every image. Raises ImageError."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
@@ -70,15 +127,19 @@ def process_image(data: bytes, *, max_width: int = 960, max_pixels: int = 40_000
             if width * height > max_pixels:
                 raise ImageError(f"{width}×{height} pixels is over images.max_pixels ({max_pixels}): "
                                  "a decompression bomb, or raise the cap")
-            turned = img.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8)  # shown on its side: width is height
+            orientation = img.getexif().get(ORIENTATION, 1)
+            turned = orientation in (5, 6, 7, 8)  # shown on its side: width is height
             shown_w, shown_h = (height, width) if turned else (width, height)
             size = (max_width, max(1, round(shown_h * max_width / shown_w))) if shown_w > max_width else None
+            if (not reencode and size is None and orientation == 1 and img.format == "JPEG"
+                    and img.mode in ("RGB", "L") and len(data) * 8 <= KEEP_BITS_PER_PIXEL * width * height):
+                return _kept_jpeg(data, width, height)
             if size is not None and img.format == "JPEG":
                 # a JPEG at least twice too wide is decoded at 1/2, 1/4 or 1/8 of its size (DCT scaling, far
                 # cheaper than decoding every pixel), never below the size it is scaled to
                 img.draft("RGB", (size[1], size[0]) if turned else size)
             img.load()
-            if img.getexif().get(ORIENTATION, 1) != 1:
+            if orientation != 1:
                 img = ImageOps.exif_transpose(img)
     except ImageError:
         raise
@@ -105,6 +166,18 @@ def process_image(data: bytes, *, max_width: int = 960, max_pixels: int = 40_000
         img.save(out, format="JPEG", quality=quality, optimize=True)
         ext = "jpg"
     return ProcessedImage(out.getvalue(), ext, img.width, img.height)
+
+
+def _kept_jpeg(data: bytes, width: int, height: int) -> ProcessedImage:
+    """A JPEG published as the site made it, without its metadata; checked by decoding it at 1/8 scale (every
+    scan is read, which a truncated or cut file fails, for an eighth of the work of a full decode)."""
+    from PIL import Image
+
+    slim = strip_jpeg_metadata(data)
+    check = Image.open(io.BytesIO(slim))
+    check.draft(check.mode, (max(1, width // 8), max(1, height // 8)))
+    check.load()
+    return ProcessedImage(slim, "jpg", width, height)
 
 
 def asset_path(image: ProcessedImage) -> str:
