@@ -8,7 +8,6 @@ message and the exit code.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import fcntl
 import gc
 import hashlib
@@ -30,7 +29,8 @@ import lxml.html
 
 from . import __version__
 from .config import Config, ConfigError, Rules
-from .fetch import Fetcher, FetchError
+from .config import Images as ImagesConfig
+from .fetch import Fetcher, FetchError, decode_response
 from .fetch.warc import WarcRecords, WarcRef, WarcWriter, read_page, warc_records
 from .fsutil import remove_stale_temps, write_if_changed
 from .ids import article_id, normalise_url
@@ -141,14 +141,30 @@ def analyse(html: str, url: str, rules: Rules | None) -> Analysed | str:
     return art, content_hash(art.title, text), link_targets(body), image_urls(art.image, body)
 
 
-def analyse_page(resp: Response, rules: Rules | None, warc: bool) -> tuple[Analysed | str, WarcRecords | None]:
-    """analyse() a fetched page, and make its WARC records when it yields an article (and `warc`)."""
+def analyse_page(resp: Response, rules: Rules | None, warc: bool,
+                 cap: int) -> tuple[Analysed | str, WarcRecords | None]:
+    """Decode a page as received (at most `cap` bytes once decompressed), analyse() it, and make its WARC
+    records when it yields an article (and `warc`). The worker processes do all of it: the run only hands
+    them the bytes as they came, often gzip-coded, which is a third of the page's size."""
+    try:
+        resp = decode_response(resp, cap)
+    except FetchError as exc:
+        return exc.reason, None
     analysed = analyse(resp.text, resp.final_url, rules)
     return analysed, (warc_records(resp) if warc and not isinstance(analysed, str) else None)
 
 
-def _process_image(data: bytes, max_width: int, max_pixels: int, quality: int, reencode: bool):  # -> ProcessedImage
-    return process_image(data, max_width=max_width, max_pixels=max_pixels, quality=quality, reencode=reencode)
+def mirror_image(data: bytes, cfg: ImagesConfig, out: Path, bases: list[str],
+                 tmp_dir: Path) -> tuple[str, int, int, int]:
+    """Check (and perhaps scale and re-encode) one downloaded image and write it into the tree under each
+    format's `assets/` (bases: "", "site/"), whole or not at all: its asset path, width, height and bytes.
+    Done in a worker process, so only the small answer travels back. Raises ImageError."""
+    image = process_image(data, max_width=cfg.max_width, max_pixels=cfg.max_pixels, quality=cfg.quality,
+                          reencode=cfg.reencode)
+    asset = asset_path(image)
+    for base in bases:
+        write_if_changed(out / (base + asset), image.data, tmp_dir)
+    return asset, image.width, image.height, len(image.data)
 
 
 def content_hash(title: str, text: str) -> str:
@@ -523,6 +539,8 @@ class Mirror:
             return
         arrived: list[str] = []
         self.progress.start("images", len(due))
+        bases = list(dict.fromkeys(r.layout.asset("") for r in self.renderers))  # site/ holds its own copy
+        self.store.set_meta("uncommitted", "1")  # before the tree changes: the next run commits it
 
         async def one(url: str) -> None:
             try:
@@ -530,17 +548,13 @@ class Mirror:
                 ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
                 if ctype.startswith(("text/", "application/json", "application/xhtml")):
                     raise ImageError(f"not an image (Content-Type: {ctype})")
-                args = (resp.body, cfg.max_width, cfg.max_pixels, cfg.quality, cfg.reencode)
+                args = (resp.body, cfg, self.out, bases, self.tmp_dir)
                 if self.pool is not None:
-                    image = await asyncio.get_running_loop().run_in_executor(self.pool, _process_image, *args)
+                    asset, width, height, size = await asyncio.get_running_loop().run_in_executor(
+                        self.pool, mirror_image, *args)
                 else:
-                    image = _process_image(*args)
-                asset = asset_path(image)
-                if self.store.get_meta("uncommitted") != "1":
-                    self.store.set_meta("uncommitted", "1")  # before the tree changes: the next run commits it
-                for path in {r.layout.asset(asset) for r in self.renderers}:  # site/ holds its own copy
-                    write_if_changed(self.out / path, image.data, self.tmp_dir)
-                self.store.image_done(url, asset, image.width, image.height, len(image.data))
+                    asset, width, height, size = mirror_image(*args)
+                self.store.image_done(url, asset, width, height, size)
                 arrived.append(url)
             except (FetchError, ImageError) as exc:
                 reason = exc.reason if isinstance(exc, FetchError) else str(exc)
@@ -571,7 +585,7 @@ class Mirror:
 
     async def _mirror_one(self, c: Candidate, fetcher: Fetcher, report: RunReport) -> str | None:
         try:
-            resp = await fetcher.get(c.url, obey_robots=self._obey(c.source))
+            resp = await fetcher.get(c.url, obey_robots=self._obey(c.source), decoded=False)
         except FetchError as exc:
             self._fail(c, exc.reason, report)
             return None
@@ -580,13 +594,11 @@ class Mirror:
             self._fail(c, f"not an HTML page (Content-Type: {ctype.split(';')[0]})", report)
             return None
 
-        rules = self._rules(c.source)
+        args = (resp, self._rules(c.source), bool(self.warc), self.cfg.fetch.max_bytes)
         if self.pool is not None:
-            slim = dataclasses.replace(resp, body=b"")  # the worker needs the text and what the WARC keeps
-            loop = asyncio.get_running_loop()
-            analysed, records = await loop.run_in_executor(self.pool, analyse_page, slim, rules, bool(self.warc))
+            analysed, records = await asyncio.get_running_loop().run_in_executor(self.pool, analyse_page, *args)
         else:
-            analysed, records = analyse_page(resp, rules, bool(self.warc))
+            analysed, records = analyse_page(*args)
 
         def archive() -> WarcRef | None:
             return self.warc.append(records) if self.warc and records else None

@@ -12,6 +12,7 @@ received are kept (for the WARC record) and a compression bomb is stopped at
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import email.utils
 import logging
 import time
@@ -134,12 +135,14 @@ class Fetcher:
             self._next_at[host] = max(now, self._next_at.get(host, 0.0)) + delay
 
     async def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-                  obey_robots: bool | None = None, as_text: bool = True, max_bytes: int | None = None) -> Response:
+                  obey_robots: bool | None = None, as_text: bool = True, max_bytes: int | None = None,
+                  decoded: bool = True) -> Response:
         """Fetch one URL, retrying what is worth retrying. Raises FetchError.
 
         With `etag` / `last_modified` the request is conditional and a 304 comes back as a
         Response with status 304 and no body. `as_text=False` (an image) leaves `text` empty;
-        `max_bytes` overrides fetch.max_bytes for this URL.
+        `max_bytes` overrides fetch.max_bytes for this URL. `decoded=False` returns the body as
+        received only (`raw_body`), for `decode_response()` to decode elsewhere (a worker process).
         """
         obey = self.cfg.obey_robots if obey_robots is None else obey_robots
         delay = self.cfg.rate_limit
@@ -162,7 +165,7 @@ class Fetcher:
             try:
                 async with self._host_sem(url), self._all:
                     await self._wait_turn(url, delay)
-                    return await self._once(url, conditional, as_text, max_bytes)
+                    return await self._once(url, conditional, as_text, max_bytes, decoded)
             except FetchError as exc:
                 if not exc.retry or attempt >= self.cfg.retries:
                     raise
@@ -175,7 +178,7 @@ class Fetcher:
                 await asyncio.sleep(wait)
 
     async def _once(self, url: str, extra_headers: dict[str, str] | None = None, as_text: bool = True,
-                    max_bytes: int | None = None) -> Response:
+                    max_bytes: int | None = None, decoded: bool = True) -> Response:
         cap = max_bytes or self.cfg.max_bytes
         assert self._session is not None, "use Fetcher as an async context manager"
         current = url
@@ -206,16 +209,15 @@ class Fetcher:
                         raise FetchError(url, brief(f"HTTP {resp.status} {resp.reason or ''}"), status=resp.status,
                                          retry=retry, retry_after=parse_retry_after(resp.headers.get("Retry-After")))
                     raw = await self._read_capped(url, resp, cap)
-                    body = decompress(raw, headers.get("content-encoding"), cap, url)
-                    text, enc = decode(body, headers.get("content-type")) if as_text else ("", "")
                     raw_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.raw_headers]
-                    return Response(
-                        url=url, final_url=str(resp.url), status=resp.status, headers=headers, body=body,
-                        text=text, encoding=enc, raw_body=raw, raw_headers=raw_headers,
+                    received = Response(
+                        url=url, final_url=str(resp.url), status=resp.status, headers=headers, body=b"",
+                        text="", encoding="", raw_body=raw, raw_headers=raw_headers,
                         request_headers=list(resp.request_info.headers.items()),
                         http_version=f"{resp.version.major}.{resp.version.minor}" if resp.version else "1.1",
                         reason=resp.reason or "",
                     )
+                    return decode_response(received, cap, as_text) if decoded else received
             except FetchError:
                 raise
             except (TimeoutError, aiohttp.ServerTimeoutError):
@@ -247,6 +249,14 @@ class Fetcher:
                 raise FetchError(url, f"body is over fetch.max_bytes ({cap} bytes)")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def decode_response(resp: Response, cap: int, as_text: bool = True) -> Response:
+    """A response as received (`raw_body`) with its content coding undone (`body`, at most `cap` bytes) and,
+    `as_text`, turned to text by its charset. Pure, so a worker process can do it. Raises FetchError."""
+    body = decompress(resp.raw_body, resp.headers.get("content-encoding"), cap, resp.url)
+    text, enc = decode(body, resp.headers.get("content-type")) if as_text else ("", "")
+    return dataclasses.replace(resp, body=body, text=text, encoding=enc)
 
 
 def decompress(raw: bytes, encoding: str | None, cap: int, url: str = "") -> bytes:
