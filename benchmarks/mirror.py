@@ -13,11 +13,10 @@ source, 2 sources per category, N/10 items each; item links carry `?from=rss`) a
 robots.txt that allows everything. Pages are made before the server says it is ready, so
 serving is a dictionary lookup. Every image path (`/images/…`: each article's lead image, and the
 in-body pictures of about 18% of them, 1.18 per article) gets a real JPEG of its own: 50 photo-like
-pictures (quality 85) are made with Pillow at startup, 45 of them 800 pixels wide (28-45 KB: the mirror
-keeps these as they are, metadata cut) and 5 of them 1600 pixels wide (the mirror scales these down
-to 960 and re-encodes them), and a path gets one of them, picked by its hash, with a few quantisation
-steps nudged by the hash so that it decodes to slightly different pixels (the mirror checks and
-stores each as a file of its own, as it would a real site's pictures).
+800-pixel-wide pictures (quality 85, 28-45 KB) are made with Pillow at startup, and a path gets one
+of them, picked by its hash, with a few quantisation steps nudged by the hash so that it decodes to
+slightly different pixels (the mirror downloads, decodes, re-encodes and stores each as a file of
+its own, as it would a real site's pictures).
 
 For each mode (`rules`: per-source CSS rules that match the markup; `generic`: none) the real
 mirror runs as a subprocess, `python -m newsmirror --config … -q run`, in a fresh folder:
@@ -347,17 +346,14 @@ PHOTOS = 50  # distinct pictures the site server makes at startup
 
 
 def photo(k: int) -> bytes:
-    """Picture k of the site: a deterministic photo-like JPEG (quality 85), 800 pixels wide (about 28-45 KB), or
-    1600 for every tenth (wider than images.max_width): smooth colour fields, shapes with blurred edges and a
-    little grain."""
+    """Picture k of the site: a deterministic photo-like 800-pixel-wide JPEG (quality 85, about 28-45 KB):
+    smooth colour fields, shapes with blurred edges and a little grain."""
     import io
 
     from PIL import Image, ImageDraw, ImageFilter
 
     r = random.Random(f"photo-{k}")
     w, h = 800, r.choice([450, 533, 600])
-    if k % 10 == 0:
-        w, h = 2 * w, 2 * h
     noise = Image.effect_noise((w // 16, h // 16), 40).convert("L")
     channels = []
     for _ in range(3):  # each channel the noise, scaled and shifted: a colour cast of its own
@@ -1326,9 +1322,8 @@ def main() -> None:
         "Each run: `python -m newsmirror --config newsmirror.toml -q run` in a fresh folder against a synthetic "
         "Chinese news site served from another process on 127.0.0.1 (10 RSS feeds of N/10 items, 5 categories, "
         "robots.txt allowing all, gzip + ETag; every article's lead image and in-body pictures, 1.18 per article, "
-        "are real JPEGs of their own that the mirror downloads, checks and stores under assets/: nine in ten are "
-        "800 pixels wide, 28-45 KB, and kept as they are (metadata cut), one in ten is 1600 pixels wide and is "
-        "scaled down to 960 and re-encoded); `[fetch]` concurrency = 32, per_host = 32, obey_robots = true, "
+        "are real JPEGs of their own, 800 pixels wide, 28-45 KB, that the mirror downloads, checks, re-encodes and "
+        "stores under assets/); `[fetch]` concurrency = 32, per_host = 32, obey_robots = true, "
         "warc = true; `site.base_url` set, so every page gets a QR PNG; `rules` gives every source CSS rules that "
         "match the markup, `generic` none, `rules-text` the same rules with `[images] download = false` (the "
         "images are linked where they are, not downloaded: the text pipeline alone). "
