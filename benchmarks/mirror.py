@@ -15,8 +15,10 @@ serving is a dictionary lookup. Every image path (`/images/…`: each article's 
 in-body pictures of about 18% of them, 1.18 per article) gets a real JPEG of its own: 50 photo-like
 800-pixel-wide pictures (quality 85, 28-45 KB) are made with Pillow at startup, and a path gets one
 of them, picked by its hash, with a few quantisation steps nudged by the hash so that it decodes to
-slightly different pixels (the mirror downloads, decodes, re-encodes and stores each as a file of
-its own, as it would a real site's pictures).
+slightly different pixels (the mirror downloads, checks and stores each as a file of its own, as it
+would a real site's pictures). 800 pixels is what the reference site serves (its article's lead image
+is 800×450), and it fits images.max_width, so the mirror keeps these JPEGs as they are, metadata cut;
+what scaling a wider picture costs is measured by benchmarks/images.py.
 
 For each mode (`rules`: per-source CSS rules that match the markup; `generic`: none) the real
 mirror runs as a subprocess, `python -m newsmirror --config … -q run`, in a fresh folder:
@@ -345,15 +347,17 @@ def feed_xml(source_index: int, n: int, base: str) -> str:
 PHOTOS = 50  # distinct pictures the site server makes at startup
 
 
-def photo(k: int) -> bytes:
-    """Picture k of the site: a deterministic photo-like 800-pixel-wide JPEG (quality 85, about 28-45 KB):
-    smooth colour fields, shapes with blurred edges and a little grain."""
+def photo(k: int, width: int = 800, quality: int = 85, **save: object) -> bytes:
+    """Picture k of the site: a deterministic photo-like JPEG, 800 pixels wide (quality 85: about 28-45 KB) unless
+    asked otherwise: smooth colour fields, shapes with blurred edges and a little grain."""
     import io
 
     from PIL import Image, ImageDraw, ImageFilter
 
     r = random.Random(f"photo-{k}")
     w, h = 800, r.choice([450, 533, 600])
+    if width != w:
+        w, h = width, round(h * width / w)
     noise = Image.effect_noise((w // 16, h // 16), 40).convert("L")
     channels = []
     for _ in range(3):  # each channel the noise, scaled and shifted: a colour cast of its own
@@ -370,7 +374,7 @@ def photo(k: int) -> bytes:
     grain = Image.effect_noise((w, h), 8).convert("L")
     img = Image.blend(img, Image.merge("RGB", [grain] * 3), 0.03)
     out = io.BytesIO()
-    img.save(out, "JPEG", quality=85)
+    img.save(out, "JPEG", quality=quality, **save)
     return out.getvalue()
 
 
@@ -1322,8 +1326,10 @@ def main() -> None:
         "Each run: `python -m newsmirror --config newsmirror.toml -q run` in a fresh folder against a synthetic "
         "Chinese news site served from another process on 127.0.0.1 (10 RSS feeds of N/10 items, 5 categories, "
         "robots.txt allowing all, gzip + ETag; every article's lead image and in-body pictures, 1.18 per article, "
-        "are real JPEGs of their own, 800 pixels wide, 28-45 KB, that the mirror downloads, checks, re-encodes and "
-        "stores under assets/); `[fetch]` concurrency = 32, per_host = 32, obey_robots = true, "
+        "are real JPEGs of their own, 800 pixels wide like the reference site's, 28-45 KB, that the mirror downloads, "
+        "checks and stores under assets/, kept as they are with their metadata cut, as they fit images.max_width; "
+        "benchmarks/images.py measures what scaling wider ones costs); `[fetch]` concurrency = 32, per_host = 32, "
+        "obey_robots = true, "
         "warc = true; `site.base_url` set, so every page gets a QR PNG; `rules` gives every source CSS rules that "
         "match the markup, `generic` none, `rules-text` the same rules with `[images] download = false` (the "
         "images are linked where they are, not downloaded: the text pipeline alone). "
