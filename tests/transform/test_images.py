@@ -120,14 +120,15 @@ def segment(marker: int, payload: bytes) -> bytes:
 
 def with_metadata(data: bytes) -> bytes:
     """The JPEG's own bytes with EXIF (a camera make, a GPS position), an ICC profile, XMP and a comment put
-    in after its JFIF header, and a second picture after its end (as multi-picture files carry)."""
+    in after its JFIF header, with a JFIF extension (a thumbnail's place), and a second picture after its end
+    (as multi-picture files carry)."""
     exif = Image.Exif()
     exif[0x010F] = "SecretCam"
     exif.get_ifd(0x8825)[2] = (39.0, 54.0, 23.0)  # GPS latitude
     jfif_end = 4 + struct.unpack(">H", data[4:6])[0]
     added = (segment(0xE1, exif.tobytes()) + segment(0xE2, b"ICC_PROFILE\0\1\1" + b"\0" * 128 + b"fake-profile")
              + segment(0xE1, b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta>SecretPlace</x:xmpmeta>")
-             + segment(0xFE, b"shot by SecretPerson"))
+             + segment(0xFE, b"shot by SecretPerson") + segment(0xE0, b"JFXX\0\x10SecretThumb"))
     return data[:jfif_end] + added + data[jfif_end:] + jpeg(8, 8)
 
 
@@ -137,7 +138,7 @@ def test_a_jpeg_that_fits_is_kept_pixel_for_pixel_without_its_metadata():
     out = process_image(data, max_width=960, quality=60)
     assert (out.width, out.height, out.ext) == (320, 200, "jpg")
     assert pixels(out.data) == pixels(original)  # not re-encoded: the same picture, no generation lost
-    for secret in (b"SecretCam", b"Exif\0", b"SecretPlace", b"SecretPerson"):
+    for secret in (b"SecretCam", b"Exif\0", b"SecretPlace", b"SecretPerson", b"SecretThumb"):
         assert secret not in out.data
     assert out.data.endswith(b"\xff\xd9") and out.data.count(b"\xff\xd8") == 1  # the second picture is gone
     assert Image.open(io.BytesIO(out.data)).info.get("icc_profile", b"").endswith(b"fake-profile")  # colours kept

@@ -64,9 +64,10 @@ def image_urls(lead: str | None, body: str | lxml.html.HtmlElement) -> list[str]
 def strip_jpeg_metadata(data: bytes) -> bytes:
     """A JPEG's bytes without its metadata: EXIF and XMP (APP1: camera, GPS position, software, dates),
     IPTC (APP13), comments and makers' segments are cut out, and whatever follows the end of the picture (a
-    second picture or a gain map of multi-picture files, trailing junk) is dropped. Kept: the JFIF header, the
-    ICC colour profile and the Adobe segment (colours), the tables and every scan, byte for byte, so the
-    picture is the same. Raises ValueError when the marker structure is broken (a truncated file)."""
+    second picture or a gain map of multi-picture files, trailing junk) is dropped, and so is a JFIF extension
+    (a thumbnail). Kept: the JFIF header, the ICC colour profile and the Adobe segment (colours), the tables
+    and every scan, byte for byte, so the picture is the same. Raises ValueError when the marker structure is
+    broken (a truncated file)."""
     if data[:2] != b"\xff\xd8":
         raise ValueError("no JPEG start-of-image marker")
     out = [b"\xff\xd8"]
@@ -94,7 +95,8 @@ def strip_jpeg_metadata(data: bytes) -> bytes:
         segment = data[i - 2:end]
         i = end
         if 0xE0 <= marker <= 0xEF or marker == 0xFE:  # APPn and COM: metadata, but for what the colours need
-            if not (marker == 0xE0 or marker == 0xEE or (marker == 0xE2 and segment[4:16] == b"ICC_PROFILE\x00")):
+            if not ((marker == 0xE0 and segment[4:9] == b"JFIF\x00") or (marker == 0xEE and segment[4:9] == b"Adobe")
+                    or (marker == 0xE2 and segment[4:16] == b"ICC_PROFILE\x00")):
                 continue
         out.append(segment)
         if marker == 0xDA:  # start of scan: entropy-coded data up to the next marker (FF 00 and RSTn are in it)
