@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-import gc
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +30,6 @@ from .fetch import Fetcher, FetchError, decode_response
 from .fetch.warc import WarcRecords, WarcRef, WarcWriter, read_page, warc_records
 from .fsutil import remove_stale_temps, write_if_changed
 from .ids import article_id, normalise_url
-from .memory import release_free_memory
 from .models import Article, Candidate, Listed, Response, RunReport, StoredArticle
 from .publish import commit_all, ensure_repo
 from .publish.git import clear_stale_git_locks
@@ -44,59 +39,12 @@ from .store import Store, now
 from .transform import link_targets, sanitize
 from .transform.images import ASSETS, ImageError, asset_path, image_urls, process_image
 from .transform.script import VARIANTS
+from .workers import LOCK_FDS, Calls, pool_size, worker_pool
 
 log = logging.getLogger("newsmirror")
 
 MANAGED_DIRS = ("pages", "indexes", "assets", "site", *VARIANTS)  # a script variant's pages are in a folder of its name
 HTML_TYPES = re.compile(r"^(text/html|application/xhtml\+xml|text/plain|application/xml|text/xml)\b", re.I)
-
-
-PARALLEL_FROM = 200  # pages or articles: below this, a worker pool costs more than it saves
-
-
-def pool_size() -> int:
-    return min(os.cpu_count() or 1, 8)
-
-
-@contextmanager
-def worker_pool(n_items: int) -> Iterator[ProcessPoolExecutor | None]:
-    """Worker processes for CPU-bound work (extraction; Markdown and QR codes) when there is much of it.
-
-    Forked, so nothing is imported again; None (work inline) for small jobs or where fork is missing.
-    """
-    workers = pool_size()
-    if n_items < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        yield None
-        return
-    release_free_memory()  # what the last phase freed is not copied into every worker
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init,
-                               initargs=(_LOCK_FDS.copy(),))
-    # what the run holds now is shared with the workers it forks: kept out of their garbage collections, which
-    # would otherwise write to every object and so give each worker its own copy of the pages they live on
-    gc.freeze()
-    try:
-        yield pool
-    finally:
-        pool.shutdown(cancel_futures=True)
-        gc.unfreeze()
-
-
-_LOCK_FDS: list[int] = []  # the run lock's descriptor: workers must not keep it (nor outlive the run)
-
-
-def _worker_init(lock_fds: list[int]) -> None:
-    for fd in lock_fds:
-        try:
-            os.close(fd)  # a forked worker shares the parent's flock; closing its copy keeps the lock the run's
-        except OSError:
-            pass
-    try:  # Linux: die with the run, even when it is killed with SIGKILL
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def batched(items: list, n: int) -> Iterator[list]:
@@ -277,7 +225,7 @@ class Mirror:
         self._lock_fd: int | None = None
         self.warc: WarcWriter | None = None
         self._started = time.monotonic()
-        self.pool: ProcessPoolExecutor | None = None
+        self.calls = Calls(None)  # the worker processes of the stage at work, if it has any
 
     # -- locking: one run at a time per store; the OS drops the lock when a process dies
     def lock(self) -> None:
@@ -290,13 +238,13 @@ class Mirror:
             raise RunLocked(f"another newsmirror run is in progress on {self.cfg.store_path}; "
                             f"wait for it to finish") from None
         self._lock_fd = fd
-        _LOCK_FDS.append(fd)
+        LOCK_FDS.append(fd)
 
     def close(self) -> None:
         self.store.close()
         if self._lock_fd is not None:
-            if self._lock_fd in _LOCK_FDS:
-                _LOCK_FDS.remove(self._lock_fd)
+            if self._lock_fd in LOCK_FDS:
+                LOCK_FDS.remove(self._lock_fd)
             os.close(self._lock_fd)
             self._lock_fd = None
 
@@ -474,9 +422,12 @@ class Mirror:
         if not todo:
             return changed
         self.progress.start("fetching", len(todo))
-        with worker_pool(len(todo)) as self.pool, self.store.grouped():
-            await self._fetch_each(todo, fetcher, report, changed)
-        self.pool = None
+        with worker_pool(len(todo)) as pool, self.store.grouped():
+            self.calls = Calls(pool)
+            try:
+                await self._fetch_each(todo, fetcher, report, changed)
+            finally:
+                self.calls = Calls(None)
         self.progress.stop()
         # pages that link to an article we just got now point at our copy
         if self.cfg.site.link_policy == "mirror" and changed:
@@ -527,7 +478,7 @@ class Mirror:
             for item in queue:
                 await one(item)
 
-        lanes = self.cfg.fetch.per_host + (pool_size() if self.pool is not None else 0) + 2
+        lanes = self.cfg.fetch.per_host + (self.calls.batch * pool_size() if self.calls.pool is not None else 0) + 2
         await asyncio.gather(*(drain(q) for group in by_host.values() for q in [iter(group)] * min(len(group), lanes)))
 
     async def _mirror_images(self, fetcher: Fetcher, report: RunReport, changed: set[str]) -> None:
@@ -549,11 +500,7 @@ class Mirror:
                 if ctype.startswith(("text/", "application/json", "application/xhtml")):
                     raise ImageError(f"not an image (Content-Type: {ctype})")
                 args = (resp.body, cfg, self.out, bases, self.tmp_dir)
-                if self.pool is not None:
-                    asset, width, height, size = await asyncio.get_running_loop().run_in_executor(
-                        self.pool, mirror_image, *args)
-                else:
-                    asset, width, height, size = mirror_image(*args)
+                asset, width, height, size = await self.calls(mirror_image, *args)
                 self.store.image_done(url, asset, width, height, size)
                 arrived.append(url)
             except (FetchError, ImageError) as exc:
@@ -564,9 +511,12 @@ class Mirror:
             finally:
                 self.progress.advance()
 
-        with worker_pool(len(due)) as self.pool, self.store.grouped():
-            await self._by_host_lanes(due, lambda u: u, one)
-        self.pool = None
+        with worker_pool(len(due)) as pool, self.store.grouped():
+            self.calls = Calls(pool)
+            try:
+                await self._by_host_lanes(due, lambda u: u, one)
+            finally:
+                self.calls = Calls(None)
         self.progress.stop()
         report.images = len(arrived)
         changed |= self.store.articles_showing(arrived)
@@ -595,10 +545,7 @@ class Mirror:
             return None
 
         args = (resp, self._rules(c.source), bool(self.warc), self.cfg.fetch.max_bytes)
-        if self.pool is not None:
-            analysed, records = await asyncio.get_running_loop().run_in_executor(self.pool, analyse_page, *args)
-        else:
-            analysed, records = analyse_page(*args)
+        analysed, records = await self.calls(analyse_page, *args)
 
         def archive() -> WarcRef | None:
             return self.warc.append(records) if self.warc and records else None

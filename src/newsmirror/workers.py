@@ -1,0 +1,141 @@
+"""Worker processes for the CPU-bound work of a run (analysing pages, images, rendering).
+
+- `worker_pool(n)`: a forked process pool when there is enough work to pay for it, else None.
+- `Calls`: how the fetch stages hand work to the pool. Each page or image is one call, but the
+  calls that arrive together travel as one task: a process pool task costs the run about half a
+  millisecond of its one busy process (pickling, pipes, a thread hand-off each way), more than
+  some calls themselves. Without a pool, a call simply runs in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+from .memory import release_free_memory
+
+PARALLEL_FROM = 200  # pages or articles: below this, a worker pool costs more than it saves
+
+
+def pool_size() -> int:
+    return min(os.cpu_count() or 1, 8)
+
+
+@contextmanager
+def worker_pool(n_items: int) -> Iterator[ProcessPoolExecutor | None]:
+    """Worker processes for CPU-bound work (extraction; Markdown and QR codes) when there is much of it.
+
+    Forked, so nothing is imported again; None (work inline) for small jobs or where fork is missing.
+    """
+    workers = pool_size()
+    if n_items < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        yield None
+        return
+    release_free_memory()  # what the last phase freed is not copied into every worker
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init,
+                               initargs=(LOCK_FDS.copy(),))
+    # what the run holds now is shared with the workers it forks: kept out of their garbage collections, which
+    # would otherwise write to every object and so give each worker its own copy of the pages they live on
+    gc.freeze()
+    try:
+        yield pool
+    finally:
+        pool.shutdown(cancel_futures=True)
+        gc.unfreeze()
+
+
+LOCK_FDS: list[int] = []  # the run lock's descriptor: workers must not keep it (nor outlive the run)
+
+
+def _worker_init(lock_fds: list[int]) -> None:
+    for fd in lock_fds:
+        try:
+            os.close(fd)  # a forked worker shares the parent's flock; closing its copy keeps the lock the run's
+        except OSError:
+            pass
+    try:  # Linux: die with the run, even when it is killed with SIGKILL
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _run_batch(calls: list[tuple[Callable[..., Any], tuple]]) -> list[tuple[bool, Any]]:
+    """In a worker: each call's result, or the exception it raised (which goes back to that call alone)."""
+    out: list[tuple[bool, Any]] = []
+    for fn, args in calls:
+        try:
+            out.append((True, fn(*args)))
+        except Exception as exc:  # noqa: BLE001 (handed to the caller, which decides)
+            out.append((False, exc))
+    return out
+
+
+class Calls:
+    """`await calls(fn, *args)`: fn(*args) in a worker process of `pool`, or here when `pool` is None.
+
+    Calls made while others wait are gathered: a batch goes to the pool once it holds `batch` calls, or
+    `delay` seconds after its first call, whichever comes first. `fn` and its arguments must pickle.
+    """
+
+    def __init__(self, pool: ProcessPoolExecutor | None, batch: int = 8, delay: float = 0.002) -> None:
+        self.pool = pool
+        self.batch = batch
+        self.delay = delay
+        self.tasks = 0  # batches sent to the pool
+        self._waiting: list[tuple[Callable[..., Any], tuple, asyncio.Future]] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def __call__(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self.pool is None:
+            return fn(*args)
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        self._waiting.append((fn, args, fut))
+        if len(self._waiting) >= self.batch:
+            self._send()
+        elif self._timer is None:
+            self._timer = loop.call_later(self.delay, self._send)
+        return await fut
+
+    def _send(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        waiting, self._waiting = self._waiting, []
+        if not waiting:
+            return
+        assert self.pool is not None
+        loop = asyncio.get_running_loop()
+        futures = [f for _, _, f in waiting]
+        try:
+            task = self.pool.submit(_run_batch, [(fn, args) for fn, args, _ in waiting])
+        except RuntimeError as exc:  # a broken or shut-down pool
+            for f in futures:
+                if not f.done():
+                    f.set_exception(exc)
+            return
+        self.tasks += 1
+
+        def done(task: Future) -> None:
+            exc = task.exception()
+            results = [(False, exc)] * len(futures) if exc is not None else task.result()
+            for f, (ok, value) in zip(futures, results, strict=True):
+                if not f.done():  # a caller cancelled meanwhile
+                    f.set_result(value) if ok else f.set_exception(value)
+
+        def back(task: Future) -> None:  # in the pool's thread: the results are handed to the event loop
+            try:
+                loop.call_soon_threadsafe(done, task)
+            except RuntimeError:  # the loop is closed: the run is over, nobody waits for these
+                pass
+
+        task.add_done_callback(back)

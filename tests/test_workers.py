@@ -1,0 +1,65 @@
+"""Calls to worker processes: gathered into batches, each answer (or error) back to its own caller."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+
+from newsmirror.workers import Calls, worker_pool
+
+
+def square_in(x: int) -> tuple[int, int]:
+    if x == 13:
+        raise ValueError("thirteen is refused")
+    return x * x, os.getpid()
+
+
+async def call_all(calls: Calls, xs: list[int]) -> list:
+    return await asyncio.gather(*(calls(square_in, x) for x in xs), return_exceptions=True)
+
+
+def test_calls_made_together_travel_in_batches_and_each_gets_its_own_answer():
+    with worker_pool(1000) as pool:
+        assert pool is not None
+        calls = Calls(pool, batch=8)
+        out = asyncio.run(call_all(calls, list(range(20, 60))))
+    assert [r[0] for r in out] == [x * x for x in range(20, 60)]
+    assert os.getpid() not in {r[1] for r in out}  # done by the workers
+    assert calls.tasks == 5  # 40 calls, 8 to a task
+
+
+def test_an_error_reaches_only_the_call_that_raised_it():
+    with worker_pool(1000) as pool:
+        out = asyncio.run(call_all(Calls(pool, batch=8), [11, 12, 13, 14]))
+    assert [r[0] for r in out if not isinstance(r, Exception)] == [121, 144, 196]
+    assert isinstance(out[2], ValueError) and "thirteen" in str(out[2])
+
+
+def test_a_part_batch_goes_after_the_delay():
+    async def go(calls: Calls) -> list:
+        first = await call_all(calls, [1, 2, 3])  # fewer than a batch: nothing else comes
+        second = await call_all(calls, [4])
+        return first + second
+
+    with worker_pool(1000) as pool:
+        calls = Calls(pool, batch=8, delay=0.01)
+        out = asyncio.run(asyncio.wait_for(go(calls), 30))
+    assert [r[0] for r in out] == [1, 4, 9, 16]
+    assert calls.tasks == 2
+
+
+def test_without_a_pool_a_call_runs_in_place():
+    calls = Calls(None)
+    out = asyncio.run(call_all(calls, [5, 13]))
+    assert out[0] == (25, os.getpid())
+    assert isinstance(out[1], ValueError)
+    assert calls.tasks == 0
+
+
+def test_a_pool_that_is_shut_down_fails_its_callers_instead_of_leaving_them_waiting():
+    with worker_pool(1000) as pool:
+        pass
+    with pytest.raises(RuntimeError):
+        asyncio.run(asyncio.wait_for(Calls(pool, batch=1)(square_in, 2), 30))
