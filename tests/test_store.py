@@ -99,6 +99,18 @@ def test_links_table_finds_pages_that_link_to_a_url(tmp_path):
     assert s.linking_to(["https://x.example/b.html"]) == set()
 
 
+def test_links_and_urls_of_many_articles_are_found_past_one_statements_limit(tmp_path):
+    s = Store(tmp_path / "s.db")
+    with s.tx():
+        for i in range(1200):
+            s.save_article(art(f"a{i}", f"https://x.example/a{i}.html"), f"h{i}", pick=False)
+            s.set_links(f"a{i}", {f"https://x.example/t{i}.html"})
+    targets = [f"https://x.example/t{i}.html" for i in range(0, 1200, 2)] + ["https://x.example/none.html"] * 700
+    assert s.linking_to(targets) == {f"a{i}" for i in range(0, 1200, 2)}
+    urls = s.urls_of([f"a{i}" for i in range(1200)] + ["missing"])
+    assert urls == {f"https://x.example/a{i}.html" for i in range(1200)}
+
+
 def test_a_corrupt_store_gives_a_clear_error(tmp_path):
     bad = tmp_path / "s.db"
     bad.write_bytes(b"this is not sqlite" * 100)

@@ -431,11 +431,7 @@ class Mirror:
         self.progress.stop()
         # pages that link to an article we just got now point at our copy
         if self.cfg.site.link_policy == "mirror" and changed:
-            urls: set[str] = set()
-            for aid in changed:
-                a = self.store.article(aid)
-                if a:
-                    urls.update({a.url, a.canonical_url})
+            urls = self.store.urls_of(changed)
             urls.update(c.url for c in todo)
             changed |= self.store.linking_to(urls)
         return changed

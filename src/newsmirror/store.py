@@ -129,6 +129,12 @@ def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+def _chunks(items: list, n: int = 500) -> Iterator[list]:
+    """`items` in lists of at most `n`: as many values as one statement may bind."""
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
 def _ts(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -511,9 +517,20 @@ class Store:
                                     "ORDER BY last_seen DESC LIMIT ?", (limit,)))
 
     def linking_to(self, targets: Iterable[str]) -> set[str]:
+        """The articles whose bodies link to any of these URLs."""
         out: set[str] = set()
-        for t in targets:
-            out.update(r["article_id"] for r in self.db.execute("SELECT article_id FROM links WHERE target=?", (t,)))
+        for chunk in _chunks(list(targets)):
+            out.update(r[0] for r in self.db.execute(
+                f"SELECT DISTINCT article_id FROM links WHERE target IN ({','.join('?' * len(chunk))})", chunk))
+        return out
+
+    def urls_of(self, ids: Iterable[str]) -> set[str]:
+        """The URLs (fetched and canonical) of these articles."""
+        out: set[str] = set()
+        for chunk in _chunks(list(ids)):
+            for r in self.db.execute(
+                    f"SELECT url, canonical_url FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+                out.update((r[0], r[1]))
         return out
 
     def url_index(self) -> dict[str, tuple[str, str]]:
