@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import errno
+import itertools
 import os
-import tempfile
 from pathlib import Path
+
+_serial = itertools.count()
+
+
+def _temp_file(folder: Path, name: str) -> tuple[int, str]:
+    """A new file in `folder`, opened for writing: `.name.<pid>.<n>.tmp`, created (never reused) with the
+    mode a new file gets here (0666 less the umask), so a published file is as readable as any other."""
+    while True:
+        tmp = f"{folder}/.{name[:100]}.{os.getpid()}.{next(_serial)}.tmp"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666), tmp
+        except FileExistsError:  # left by a killed process that had this pid: take the next number
+            continue
 
 
 def atomic_write(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
@@ -14,12 +27,12 @@ def atomic_write(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
     folder = path.parent if tmp_dir is None else tmp_dir
     # the folders are made when missing, found so by the calls that need them (not asked before every file)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp", dir=folder)
+        fd, tmp = _temp_file(folder, path.name)
     except FileNotFoundError:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp", dir=folder)
+        fd, tmp = _temp_file(folder, path.name)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(fd, "wb") as f:
             f.write(data)
         try:
             try:

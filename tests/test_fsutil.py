@@ -1,0 +1,47 @@
+"""Files are written whole, through a temp file, with the mode any new file gets; stale temps are swept."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from newsmirror import fsutil
+from newsmirror.fsutil import atomic_write, remove_stale_temps, write_if_changed
+
+
+def mode(p) -> int:
+    return stat.S_IMODE(os.stat(p).st_mode)
+
+
+def test_a_written_file_is_readable_as_the_umask_allows_and_no_temp_is_left(tmp_path):
+    tmp = tmp_path / "tmp"
+    old = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "out" / "a.md", b"hello", tmp)  # both folders are made when missing
+        os.umask(0o027)
+        atomic_write(tmp_path / "out" / "b.md", b"world", tmp)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out" / "a.md").read_bytes() == b"hello"
+    assert mode(tmp_path / "out" / "a.md") == 0o644  # a web server serving site/ as another user can read it
+    assert mode(tmp_path / "out" / "b.md") == 0o640
+    assert list(tmp.iterdir()) == [] and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.md", "b.md"]
+
+
+def test_a_temp_name_left_by_a_killed_process_is_not_reused(tmp_path):
+    n = next(fsutil._serial) + 1  # the number the next write takes
+    stale = tmp_path / f".a.md.{os.getpid()}.{n}.tmp"
+    stale.write_bytes(b"half-written by a killed run")
+    atomic_write(tmp_path / "a.md", b"whole", tmp_path)
+    assert (tmp_path / "a.md").read_bytes() == b"whole"
+    assert stale.read_bytes() == b"half-written by a killed run"  # not overwritten, nor renamed into place
+    assert remove_stale_temps(tmp_path) == 1 and not stale.exists()
+
+
+def test_write_if_changed_leaves_an_equal_file_alone(tmp_path):
+    p = tmp_path / "a.md"
+    assert write_if_changed(p, "一", tmp_path) is True
+    before = os.stat(p).st_ino
+    assert write_if_changed(p, "一", tmp_path) is False
+    assert os.stat(p).st_ino == before
+    assert write_if_changed(p, "二", tmp_path) is True and p.read_text(encoding="utf-8") == "二"
