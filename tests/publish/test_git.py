@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
+import time
+
+import pytest
 
 from newsmirror.publish import commit_all, ensure_repo
 
@@ -51,3 +56,53 @@ def test_files_go_into_packs_and_stored_folders_are_kept_as_they_are(tmp_path):
 def _loose_ids(repo) -> list[str]:
     objects = repo / ".git" / "objects"
     return [d.name + f.name for d in objects.iterdir() if len(d.name) == 2 for f in d.iterdir()]
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                fields = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(d))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is dead
+    except OSError:
+        return False
+
+
+def _until(cond, timeout: float = 30.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.01)  # polling a condition, not waiting for time to pass
+    return False
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the kernel's parent-death signal is Linux's")
+def test_a_git_the_run_started_dies_with_the_run(tmp_path):
+    """A run killed mid-commit must not leave git running: it would hold index.lock and then write the index
+    under the next run. Here git waits forever (cat-file --batch on a stdin this test holds open)."""
+    repo = tmp_path / "out"
+    ensure_repo(repo)
+    code = f"from newsmirror.publish.git import run_git; run_git({str(repo)!r}, 'cat-file', '--batch')"
+    run = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE)
+    try:
+        assert _until(lambda: any(_alive(c) for c in _children(run.pid))), "git never started"
+        git = _children(run.pid)[0]
+        assert "git" in open(f"/proc/{git}/cmdline").read()
+        run.kill()
+        run.wait()
+        assert _until(lambda: not _alive(git), timeout=10), "git outlived the run that started it"
+    finally:
+        run.stdin.close()
+        run.kill()
+        run.wait()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
 import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -29,10 +32,23 @@ def git_env() -> dict[str, str]:
     return env
 
 
+@functools.cache
+def _git_command() -> tuple[str, ...]:
+    """How git is started: on Linux through setpriv (util-linux), which asks the kernel to kill it when the run
+    dies. A git left running by a killed run would still hold .git/index.lock, and would write the index
+    under the next run, which takes that lock for a stale one."""
+    git = shutil.which("git")
+    if git is None:
+        raise GitError("git is not installed; install it (apt-get install git)")
+    setpriv = shutil.which("setpriv") if sys.platform == "linux" else None
+    return (setpriv, "--pdeathsig", "KILL", "--", git) if setpriv else (git,)
+
+
 def run_git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = git_env()
     try:
-        proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, env=env, timeout=300)
+        proc = subprocess.run([*_git_command(), "-C", str(repo), *args], capture_output=True, text=True, env=env,
+                              timeout=300)
     except FileNotFoundError:
         raise GitError("git is not installed; install it (apt-get install git)") from None
     if check and proc.returncode != 0:
