@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import subprocess
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from .fsutil import remove_stale_temps, write_if_changed
 from .ids import article_id, normalise_url
 from .models import Article, Candidate, Listed, Response, RunReport, StoredArticle
 from .publish import commit_all, ensure_repo
-from .publish.git import clear_stale_git_locks
+from .publish.git import clear_stale_git_locks, stage_stored
 from .render import HTML, Renderer, heavy_work, page_path, renderers_for
 from .sources import SourceError, discover_source
 from .store import Store, now
@@ -226,6 +227,7 @@ class Mirror:
         self.warc: WarcWriter | None = None
         self._started = time.monotonic()
         self.calls = Calls(None)  # the worker processes of the stage at work, if it has any
+        self._staging: subprocess.Popen | None = None  # git staging the new images while pages are rendered
 
     # -- locking: one run at a time per store; the OS drops the lock when a process dies
     def lock(self) -> None:
@@ -322,7 +324,12 @@ class Mirror:
         return report
 
     def _finish(self, report: RunReport, changed: set[str]) -> None:
-        result = self.build(changed=changed)
+        try:
+            result = self.build(changed=changed)
+        finally:
+            if self._staging is not None:  # it holds the index's lock until it is done
+                self._staging.wait()
+                self._staging = None
         report.removed = result.pages_removed
         msg = f"newsmirror: {report.new} new, {report.updated} updated, {report.removed} removed"
         # commit what the tree holds: this run's pages, or those of a run killed before its commit
@@ -363,8 +370,7 @@ class Mirror:
         if self.store.get_meta("uncommitted") != "1" and (self.out / ".git" / "HEAD").exists() and \
                 self.store.get_meta("committed_once") == "1":
             return False
-        stored = list(dict.fromkeys(r.layout.asset(ASSETS) for r in self.renderers))  # the image folders
-        committed = commit_all(self.out, message, stored=stored)
+        committed = commit_all(self.out, message, stored=self._image_dirs())
         with self.store.tx():
             self.store.set_meta("uncommitted", "0")
             self.store.set_meta("committed_once", "1")
@@ -516,6 +522,12 @@ class Mirror:
         self.progress.stop()
         report.images = len(arrived)
         changed |= self.store.articles_showing(arrived)
+        if arrived:
+            self._staging = stage_stored(self.out, self._image_dirs())
+
+    def _image_dirs(self) -> list[str]:
+        """The image folders of the tree: assets/, and site/assets/ when the HTML site is on."""
+        return list(dict.fromkeys(r.layout.asset(ASSETS) for r in self.renderers))
 
     def _fail(self, c: Candidate, reason: str, report: RunReport) -> None:
         log.error("failed %s: %s", c.url, reason)

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from newsmirror.publish import commit_all, ensure_repo
+from newsmirror.publish.git import stage_stored
 
 
 def log(repo) -> list[str]:
@@ -106,3 +107,20 @@ def test_a_git_the_run_started_dies_with_the_run(tmp_path):
         run.stdin.close()
         run.kill()
         run.wait()
+
+
+def test_image_folders_staged_in_the_background_are_committed_with_the_rest(tmp_path):
+    repo = tmp_path / "out"
+    ensure_repo(repo)
+    assert stage_stored(repo, ["assets"]) is None  # no such folder: nothing to start
+    (repo / "assets" / "ab").mkdir(parents=True)
+    (repo / "assets" / "ab" / "ab12.jpg").write_bytes(b"\xff\xd8 a picture")
+    (repo / "pages").mkdir()
+    (repo / "pages" / "a.md").write_text("a page")
+    staging = stage_stored(repo, ["assets", "site/assets"])
+    assert staging is not None and staging.wait(timeout=60) == 0
+    staged = subprocess.run(["git", "-C", str(repo), "diff", "--cached", "--name-only"], capture_output=True, text=True)
+    assert staged.stdout.split() == ["assets/ab/ab12.jpg"]  # the images only: pages are staged at the commit
+    assert commit_all(repo, "one commit", stored=["assets"])
+    files = subprocess.run(["git", "-C", str(repo), "ls-files"], capture_output=True, text=True).stdout.split()
+    assert files == ["assets/ab/ab12.jpg", "pages/a.md"]

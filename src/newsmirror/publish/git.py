@@ -79,6 +79,18 @@ def clear_stale_git_locks(repo: Path) -> list[str]:
 _INTO_PACK = ("-c", "core.bigFileThreshold=1")
 
 
+def stage_stored(repo: Path, stored: Iterable[str]) -> subprocess.Popen | None:
+    """Start staging folders of compressed files (images) in the background and return the git process, or
+    None when there is nothing to stage. A run does this once its images are in, so that git hashes and
+    packs them while the pages are rendered rather than after; `commit_all` then finds them staged. Wait for
+    the process before committing. It dies with the run, like any git the run starts."""
+    as_is = [d for d in stored if (repo / d).is_dir()]
+    if not as_is or not (repo / ".git").is_dir():
+        return None
+    return subprocess.Popen([*_git_command(), "-C", str(repo), *_INTO_PACK, "-c", "pack.compression=0", "add", "-A",
+                             "--", *as_is], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=git_env())
+
+
 def commit_all(repo: Path, message: str, stored: Iterable[str] = ()) -> bool:
     """Stage everything and commit; False (and no commit) when nothing changed.
 
