@@ -250,3 +250,20 @@ def test_a_body_without_any_title_is_an_error():
     with pytest.raises(ExtractError) as exc:
         extract(html, URL)
     assert exc.value.reason == "no title found"
+
+
+def test_remove_rules_clean_the_page_for_the_generic_extractor_when_the_body_rule_fails():
+    a = extract(RULES_PAGE, URL, Rules(body="div.redesigned-body", remove=[".junk"]))
+    assert a.extracted_by == "generic (rules failed)"
+    assert PARA in text_of(a.body_html) and "推广内容" not in a.body_html
+
+
+def test_remove_rules_apply_inside_every_body_match_and_can_drop_a_match():
+    junk_match = '<div class="content junk">推广正文区块</div>'
+    page = RULES_PAGE.replace('<div class="content">', junk_match + '<div class="content">')
+    second = f'<div class="content"><p>{PARA}第三段。</p><div class="junk">又一个推广内容</div></div>'
+    page = page.replace("</body>", second + "</body>")
+    a = extract(page, URL, Rules(body="div.content", remove=[".junk"]))
+    assert a.extracted_by == "rules"
+    assert "推广" not in a.body_html  # the ad block in both matches, and the match that is itself junk
+    assert PARA + "第二段。" in text_of(a.body_html) and PARA + "第三段。" in text_of(a.body_html)

@@ -109,25 +109,37 @@ def _rule_fields(doc: lxml.html.HtmlElement, rules: Rules, url: str | None) -> t
 
 
 def _rule_body(doc: lxml.html.HtmlElement, rules: Rules) -> tuple[lxml.html.HtmlElement | None, list[str]]:
-    """The element holding the body the rules select, after their `remove` selectors (applied to the page
-    itself); several matches are gathered under one new <div>."""
-    for sel in rules.remove:
-        for el in _css(sel)(doc):
+    """The element holding the body the rules select, without what their `remove` selectors match inside it;
+    several matches are gathered under one new <div>. Without a body (no `body` rule, or it found nothing),
+    the `remove` selectors clean the whole page instead, for the generic extractor that then reads it.
+    (Looking for them only inside the body spares a search of the whole page per selector.)"""
+    nodes = _css(rules.body)(doc) if rules.body else []
+    outer = [n for n in nodes if not any(a in nodes for a in n.iterancestors())]  # a match inside another: with it
+    kept: list[lxml.html.HtmlElement] = []
+    for n in outer:
+        hits = [el for sel in rules.remove for el in _css(sel)(n)]
+        if any(el is n for el in hits):
+            continue  # the match itself is to be removed
+        for el in hits:
             if el.getparent() is not None:
                 el.drop_tree()
-    if not rules.body:
-        return None, []
-    nodes = _css(rules.body)(doc)
-    if not nodes:
-        return None, [f"body {rules.body!r} matched nothing"]
-    if sum(len(_text(n)) for n in nodes) < MIN_BODY_CHARS:
-        return None, [f"body {rules.body!r} matched no text"]
-    if len(nodes) == 1:
-        return nodes[0], []
+        kept.append(n)
+    missed: list[str] = []
+    if rules.body and not kept:
+        missed = [f"body {rules.body!r} matched nothing"]
+    elif rules.body and sum(len(_text(n)) for n in kept) < MIN_BODY_CHARS:
+        missed = [f"body {rules.body!r} matched no text"]
+    if not rules.body or missed:
+        for sel in rules.remove:
+            for el in _css(sel)(doc):
+                if el.getparent() is not None:
+                    el.drop_tree()
+        return None, missed
+    if len(kept) == 1:
+        return kept[0], []
     holder = lxml.html.Element("div")
-    for n in nodes:
-        if not any(a in nodes for a in n.iterancestors()):  # a match inside another comes along with it
-            holder.append(n)
+    for n in kept:
+        holder.append(n)
     return holder, []
 
 
