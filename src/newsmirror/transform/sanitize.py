@@ -49,20 +49,29 @@ def _is_pixel(img: lxml.html.HtmlElement) -> bool:
     return bool(_TRACKER.search(img.get("src") or ""))
 
 
+def _absolute(url: str, base_url: str | None) -> str | None:
+    """`url` resolved against the page's address; None for one that is not a URL (a bad IPv6 host…)."""
+    if not base_url:
+        return url
+    try:
+        return urljoin(base_url, url)
+    except ValueError:
+        return None
+
+
 def sanitize(body_html: str, base_url: str | None = None) -> str:
     """A safe HTML fragment: absolute http(s) links and images, no active content, no ads or pixels."""
     if not body_html.strip():
         return ""
     frag = lxml.html.fragment_fromstring(body_html, create_parent="div")
-    if base_url:
-        frag.make_links_absolute(base_url, resolve_base_href=False, handle_failures="discard")
     for el in list(frag.iter()):
         if not isinstance(el.tag, str) or el is frag:
             continue
         if el.getparent() is None:
             continue
         if el.tag in ("iframe", "embed", "object", "video", "audio"):
-            src = el.get("src") or el.get("data") or ""
+            src = (el.get("src") or el.get("data") or "").strip()
+            src = (_absolute(src, base_url) or "") if src else ""
             if src.startswith(("http://", "https://")):
                 link = lxml.html.fromstring(f'<p><a href="">{el.tag}</a></p>')
                 link[0].set("href", src)
@@ -79,10 +88,17 @@ def sanitize(body_html: str, base_url: str | None = None) -> str:
         elif el.tag == "img":
             # a lazy image's real URL is in data-src/data-original; its src is then only a placeholder
             src = (el.get("data-src") or el.get("data-original") or el.get("src") or "").strip()
-            if not src or _is_pixel(el):
+            if not src or _is_pixel(el) or (src := _absolute(src, base_url)) is None:
                 el.drop_tree()
             else:
-                el.set("src", urljoin(base_url, src) if base_url else src)
+                el.set("src", src)
+        elif el.tag == "a" and base_url and (href := el.get("href")) is not None:
+            # links made absolute (the only other address the allowlist keeps); one that is not a URL goes
+            absolute = _absolute(href.strip(), base_url)
+            if absolute is None:
+                del el.attrib["href"]
+            else:
+                el.set("href", absolute)
     return nh3.clean(
         inner_html(frag),
         tags=ALLOWED_TAGS,
