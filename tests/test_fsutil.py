@@ -25,17 +25,23 @@ def test_a_written_file_is_readable_as_the_umask_allows_and_no_temp_is_left(tmp_
     assert (tmp_path / "out" / "a.md").read_bytes() == b"hello"
     assert mode(tmp_path / "out" / "a.md") == 0o644  # a web server serving site/ as another user can read it
     assert mode(tmp_path / "out" / "b.md") == 0o640
-    assert list(tmp.iterdir()) == [] and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.md", "b.md"]
+    assert [p for p in tmp.rglob("*") if p.is_file()] == []
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.md", "b.md"]
+    assert [p.name for p in tmp.iterdir()] == [f".process-{os.getpid()}"]  # this process's own temp folder
+    remove_stale_temps(tmp)  # the next run sweeps the (empty) folders of processes gone
+    assert list(tmp.iterdir()) == []
 
 
 def test_a_temp_name_left_by_a_killed_process_is_not_reused(tmp_path):
     n = next(fsutil._serial) + 1  # the number the next write takes
-    stale = tmp_path / f".a.md.{os.getpid()}.{n}.tmp"
+    own = tmp_path / f".process-{os.getpid()}"
+    own.mkdir()
+    stale = own / f".a.md.{os.getpid()}.{n}.tmp"
     stale.write_bytes(b"half-written by a killed run")
     atomic_write(tmp_path / "a.md", b"whole", tmp_path)
     assert (tmp_path / "a.md").read_bytes() == b"whole"
     assert stale.read_bytes() == b"half-written by a killed run"  # not overwritten, nor renamed into place
-    assert remove_stale_temps(tmp_path) == 1 and not stale.exists()
+    assert remove_stale_temps(tmp_path) == 1 and not stale.exists() and not own.exists()
 
 
 def test_write_if_changed_leaves_an_equal_file_alone(tmp_path):

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 _serial = itertools.count()
+PROCESS_DIR = ".process-"  # + pid: a process's own folder in a temp folder
 
 
 def _temp_file(folder: Path, name: str) -> tuple[int, str]:
@@ -23,8 +24,10 @@ def _temp_file(folder: Path, name: str) -> tuple[int, str]:
 
 def atomic_write(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
     """Write whole or not at all. With `tmp_dir` (on the same file system) the temp file never appears
-    beside the target, so even a SIGKILL leaves nothing half-written in the target's folder."""
-    folder = path.parent if tmp_dir is None else tmp_dir
+    beside the target, so even a SIGKILL leaves nothing half-written in the target's folder. Each process
+    has a folder of its own in `tmp_dir`: processes that create files in one folder queue for its lock (on
+    this machine that doubled the cost of a file for two worker processes)."""
+    folder = path.parent if tmp_dir is None else tmp_dir / f"{PROCESS_DIR}{os.getpid()}"
     # the folders are made when missing, found so by the calls that need them (not asked before every file)
     try:
         fd, tmp = _temp_file(folder, path.name)
@@ -67,11 +70,17 @@ def write_if_changed(path: Path, data: bytes | str, tmp_dir: Path | None = None)
 
 
 def remove_stale_temps(root: Path) -> int:
-    """Delete temp files a killed run left behind (`.name.XXXX.tmp`)."""
+    """Delete temp files a killed run left behind (`.name.XXXX.tmp`), and the processes' temp folders
+    (then empty) that earlier runs left in `root`."""
     n = 0
     if root.exists():
         for p in root.rglob(".*.tmp"):
             if ".git" not in p.parts:
                 p.unlink(missing_ok=True)
                 n += 1
+        for d in root.glob(f"{PROCESS_DIR}*"):
+            try:
+                d.rmdir()
+            except OSError:  # not empty (someone else's), or gone
+                pass
     return n
