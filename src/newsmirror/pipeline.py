@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -251,10 +252,10 @@ class Mirror:
             self._lock_fd = None
 
     # -- run
-    @property
+    @functools.cached_property
     def tmp_dir(self) -> Path:
         """Where files are written before they are renamed into the output tree (never inside it)."""
-        return self.cfg.store_path.parent / ".newsmirror-tmp"
+        return self.cfg.store_path.parent / ".newsmirror-tmp"  # (store_path resolves symlinks: asked once)
 
     @property
     def warc_dir(self) -> Path:
