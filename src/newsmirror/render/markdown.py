@@ -45,6 +45,8 @@ _BACKTICKS = re.compile(r"`+")
 _PRE_LEAD = re.compile(r"^[ \n]*\n")
 _PRE_TRAIL = re.compile(r"[ \n]*$")
 _ROOT = "[root]"
+_TRAILING_WS = re.compile(r"[ \t]+\n")
+_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def _tag(el: object) -> str | None:
@@ -332,6 +334,10 @@ def html_to_markdown(body_html: str) -> str:
         return "\n"
     root = lxml.html.fragment_fromstring(body_html, create_parent="div")
     md = _Converter(root).convert(root, frozenset()).strip("\n")
-    md = re.sub(r"[ \t]+\n", "\n", md)
-    md = re.sub(r"\n{3,}", "\n\n", md)
+    # (each regex pass over a long CJK text costs more than the whole conversion's other string work: asked
+    # for only when there is something to mend)
+    if " \n" in md or "\t\n" in md:
+        md = _TRAILING_WS.sub("\n", md)
+    if "\n\n\n" in md:
+        md = _BLANK_LINES.sub("\n\n", md)
     return md.strip() + "\n"
