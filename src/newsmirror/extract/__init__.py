@@ -157,8 +157,8 @@ def _drop_lead_image(frag: lxml.html.HtmlElement, image: str, caption: str | Non
             if target is not frag:
                 target.drop_tree()
                 changed = True
-    if caption:
-        want = " ".join(caption.split())
+    want = " ".join(caption.split()) if caption else ""
+    if want and want in " ".join(frag.text_content().split()):  # (else no element of the body can hold it)
         for el in list(frag.iter()):
             if el is not frag and isinstance(el.tag, str) and el.getparent() is not None \
                     and " ".join(el.text_content().split()) == want:
