@@ -177,6 +177,7 @@ class Renderer:
                 lstrip_blocks=True,
                 undefined=jinja2.StrictUndefined,
                 autoescape=self.layout.format == "html",
+                auto_reload=False,  # a run's templates do not change under it: no stat of each file per page
             )
             self._env.globals["site"] = self.site
             self._env.filters["md"] = md_text
