@@ -120,3 +120,13 @@ def test_a_corrupt_store_gives_a_clear_error(tmp_path):
         assert "s.db" in str(exc) and "move it aside" in str(exc)
     else:
         raise AssertionError("no StoreError")
+
+
+def test_an_articles_warc_reference_is_kept_when_an_update_brings_none(tmp_path):
+    s = Store(tmp_path / "s.db")
+    s.save_article(art("a1", "https://x.example/a1.html"), "h1", pick=False, warc=("run1.warc.gz", 10, "<urn:1>", "d1"))
+    assert s.warc_ref("a1") == ("run1.warc.gz", 10, "<urn:1>", "d1")
+    s.save_article(art("a1", "https://x.example/a1.html"), "h2", pick=False)  # a run with warc = false
+    assert s.warc_ref("a1") == ("run1.warc.gz", 10, "<urn:1>", "d1")
+    s.save_article(art("a1", "https://x.example/a1.html"), "h3", pick=False, warc=("run2.warc.gz", 5, "<urn:2>", "d2"))
+    assert s.warc_ref("a1") == ("run2.warc.gz", 5, "<urn:2>", "d2")

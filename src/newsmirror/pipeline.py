@@ -604,11 +604,10 @@ class Mirror:
             report.new += 1
         ref = archive()
         with self.store.tx():
-            self.store.save_article(art, h, c.pick)
-            if ref is not None:
-                self.store.set_warc(art.id, ref.file, ref.offset, ref.record_id, ref.payload_digest)
-            self.store.set_links(art.id, targets)
-            self.store.set_article_images(art.id, images)
+            warc = (ref.file, ref.offset, ref.record_id, ref.payload_digest) if ref is not None else None
+            self.store.save_article(art, h, c.pick, warc)
+            self.store.set_links(art.id, targets, new=existing is None)
+            self.store.set_article_images(art.id, images, new=existing is None)
             self.store.mark_url(c.url, c.source, "ok", article_id=art.id, reason=note)
             if art.canonical_url != c.url:
                 self.store.mark_url(art.canonical_url, c.source, "ok", article_id=art.id)

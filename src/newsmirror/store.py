@@ -189,10 +189,6 @@ class Store:
         )
 
     # -- provenance and render state
-    def set_warc(self, article_id: str, warc_file: str, offset: int, record_id: str, digest: str) -> None:
-        self.db.execute("UPDATE articles SET warc_file=?, warc_offset=?, warc_record_id=?, warc_digest=? WHERE id=?",
-                        (warc_file, offset, record_id, digest, article_id))
-
     def warc_ref(self, article_id: str) -> tuple[str, int, str, str] | None:
         r = self.db.execute("SELECT warc_file, warc_offset, warc_record_id, warc_digest FROM articles WHERE id=?",
                             (article_id,)).fetchone()
@@ -396,22 +392,31 @@ class Store:
         out.sort(key=lambda a: (a.sort_date, a.id), reverse=True)
         return out
 
-    def save_article(self, a: Article, content_hash: str, pick: bool) -> None:
+    def save_article(self, a: Article, content_hash: str, pick: bool,
+                     warc: tuple[str, int, str, str] | None = None) -> None:
+        """Insert or update an article; `warc`: where its response is archived (file, offset, record id, payload
+        digest), kept from before when None."""
         t = _ts(now())
+        w = warc or (None, None, None, None)
         self.db.execute(
             """INSERT INTO articles(id, url, canonical_url, source, category, title, body_html, published, updated,
-                 author, image, caption, language, content_hash, extracted_by, pick, first_seen, last_seen, fetched_at)
-               VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                 author, image, caption, language, content_hash, extracted_by, pick, first_seen, last_seen, fetched_at,
+                 warc_file, warc_offset, warc_record_id, warc_digest)
+               VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                ON CONFLICT(id) DO UPDATE SET url=excluded.url, canonical_url=excluded.canonical_url,
                  source=excluded.source, category=excluded.category, title=excluded.title,
                  body_html=excluded.body_html, published=excluded.published, updated=excluded.updated,
                  author=excluded.author, image=excluded.image, caption=excluded.caption, language=excluded.language,
                  content_hash=excluded.content_hash, extracted_by=excluded.extracted_by,
                  pick=MAX(articles.pick, excluded.pick), last_seen=excluded.last_seen,
-                 fetched_at=excluded.fetched_at, dirty=1""",
+                 fetched_at=excluded.fetched_at, dirty=1,
+                 warc_file=COALESCE(excluded.warc_file, articles.warc_file),
+                 warc_offset=COALESCE(excluded.warc_offset, articles.warc_offset),
+                 warc_record_id=COALESCE(excluded.warc_record_id, articles.warc_record_id),
+                 warc_digest=COALESCE(excluded.warc_digest, articles.warc_digest)""",
             (a.id, a.url, a.canonical_url, a.source, a.category, a.title, a.body_html, _ts(a.published),
              _ts(a.updated), a.author, a.image, a.caption, a.language, content_hash, a.extracted_by, int(pick),
-             t, t, t),
+             t, t, t, *w),
         )
         self.db.execute("INSERT INTO meta(key, value) VALUES('articles_version', '1') ON CONFLICT(key) DO UPDATE "
                         "SET value=CAST(value AS INTEGER) + 1")
@@ -423,14 +428,18 @@ class Store:
     def touch_article(self, article_id: str) -> None:
         self.db.execute("UPDATE articles SET last_seen=? WHERE id=?", (_ts(now()), article_id))
 
-    def set_links(self, article_id: str, targets: Iterable[str]) -> None:
-        self.db.execute("DELETE FROM links WHERE article_id=?", (article_id,))
+    def set_links(self, article_id: str, targets: Iterable[str], new: bool = False) -> None:
+        """The URLs an article's body links to, replacing those it had (`new`: it had none)."""
+        if not new:
+            self.db.execute("DELETE FROM links WHERE article_id=?", (article_id,))
         self.db.executemany("INSERT OR IGNORE INTO links(article_id, target) VALUES(?,?)",
                             [(article_id, t) for t in targets])
 
     # -- images
-    def set_article_images(self, article_id: str, urls: Iterable[str]) -> None:
-        self.db.execute("DELETE FROM article_images WHERE article_id=?", (article_id,))
+    def set_article_images(self, article_id: str, urls: Iterable[str], new: bool = False) -> None:
+        """The images an article shows, replacing those it showed (`new`: it had none)."""
+        if not new:
+            self.db.execute("DELETE FROM article_images WHERE article_id=?", (article_id,))
         self.db.executemany("INSERT OR IGNORE INTO article_images(article_id, url) VALUES(?,?)",
                             [(article_id, u) for u in urls])
 
