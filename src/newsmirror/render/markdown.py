@@ -14,14 +14,14 @@ import re
 
 import lxml.html
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
+_MD_ESCAPES = str.maketrans({c: "\\" + c for c in "\\`*_[]<>#|"})  # each character Markdown gives a meaning
 
 
 def md_text(text: str | None) -> str:
     """Plain text made safe to stand inside Markdown (link text, headings, emphasis)."""
     if not text:
         return ""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    return " ".join(str(text).split()).translate(_MD_ESCAPES)
 
 
 def md_url(url: str) -> str:
