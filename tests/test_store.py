@@ -130,3 +130,13 @@ def test_an_articles_warc_reference_is_kept_when_an_update_brings_none(tmp_path)
     assert s.warc_ref("a1") == ("run1.warc.gz", 10, "<urn:1>", "d1")
     s.save_article(art("a1", "https://x.example/a1.html"), "h3", pick=False, warc=("run2.warc.gz", 5, "<urn:2>", "d2"))
     assert s.warc_ref("a1") == ("run2.warc.gz", 5, "<urn:2>", "d2")
+
+
+def test_articles_by_id_in_the_order_asked_without_the_missing(tmp_path):
+    s = Store(tmp_path / "s.db")
+    with s.tx():
+        for i in range(700):
+            s.save_article(art(f"a{i}", f"https://x.example/a{i}.html"), f"h{i}", pick=False)
+    ids = [f"a{i}" for i in range(699, -1, -3)] + ["nope"]
+    assert [a.id for a in s.articles_by_id(ids)] == ids[:-1]
+    assert s.articles_by_id(["a5"])[0].body_html == "<p>body</p>"

@@ -717,9 +717,17 @@ class Mirror:
         global _PAGES
         _PAGES = PageWriter(self.renderers, self.cfg.images.download, self.out, self.tmp_dir)  # forked workers use it
         try:
+            def collect(arts: list[StoredArticle], done: Iterable[list[str]]) -> None:
+                for a, written in zip(arts, done, strict=True):
+                    result.written.extend(written)
+                    result.rendered.add(a.id)
+
             with worker_pool(len(todo)) as pool:
+                # a batch of articles at a time (bounded memory), the next one sent before the last one's
+                # pages are collected, so that the workers never wait for the store
+                previous: tuple[list[StoredArticle], Iterable[list[str]]] | None = None
                 for batch in batched(todo, 256):
-                    arts = [a for a in (self.store.article(x.id) for x in batch) if a is not None]
+                    arts = self.store.articles_by_id([x.id for x in batch])
                     ids = [a.id for a in arts]
                     links, images = self.store.page_links(ids), self.store.page_images(ids)
                     # a page's QR code only changes with its share URL (base_url: a full build)
@@ -728,9 +736,11 @@ class Mirror:
                              {url: (cat, aid) for url, (aid, cat) in links[a.id].items() if aid in kept_ids},
                              images[a.id]) for a in arts]
                     done = pool.map(render_page, jobs, chunksize=16) if pool else map(render_page, jobs)
-                    for a, written in zip(arts, done, strict=True):
-                        result.written.extend(written)
-                        result.rendered.add(a.id)
+                    if previous is not None:
+                        collect(*previous)
+                    previous = (arts, done)
+                if previous is not None:
+                    collect(*previous)
         finally:
             _PAGES = None
         result.rendered |= due - kept_ids  # not in the tree (retention): nothing to render

@@ -357,6 +357,14 @@ class Store:
         r = self.db.execute("SELECT * FROM articles WHERE id=?", (article_id,)).fetchone()
         return self._article(r) if r else None
 
+    def articles_by_id(self, ids: list[str]) -> list[StoredArticle]:
+        """These articles, in this order (those not in the store left out), in a few statements."""
+        found: dict[str, StoredArticle] = {}
+        for chunk in _chunks(ids):
+            for r in self.db.execute(f"SELECT * FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+                found[r["id"]] = self._article(r)
+        return [found[i] for i in ids if i in found]
+
     def article_by_url(self, url: str) -> StoredArticle | None:
         """The article at this URL: its canonical URL, the URL it was fetched from, or a URL that led to it."""
         r = self.db.execute(  # three indexed lookups in one statement, in this order of preference
