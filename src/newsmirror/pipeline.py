@@ -723,10 +723,10 @@ class Mirror:
                     result.rendered.add(a.id)
 
             with worker_pool(len(todo)) as pool:
-                # a batch of articles at a time (bounded memory), the next one sent before the last one's
+                # 128 articles at a time (bounded memory), the next batch sent before the last one's
                 # pages are collected, so that the workers never wait for the store
                 previous: tuple[list[StoredArticle], Iterable[list[str]]] | None = None
-                for batch in batched(todo, 256):
+                for batch in batched(todo, 128):
                     arts = self.store.articles_by_id([x.id for x in batch])
                     ids = [a.id for a in arts]
                     links, images = self.store.page_links(ids), self.store.page_images(ids)
