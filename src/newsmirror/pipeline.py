@@ -18,6 +18,7 @@ import re
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -252,6 +253,16 @@ class Mirror:
             self._lock_fd = None
 
     # -- run
+    @contextmanager
+    def _workers(self, n_items: int) -> Iterator[None]:
+        """Worker processes (when `n_items` is worth them) that `self.calls` hands work to, for a stage."""
+        with worker_pool(n_items) as pool:
+            self.calls = Calls(pool)
+            try:
+                yield
+            finally:
+                self.calls = Calls(None)
+
     @functools.cached_property
     def tmp_dir(self) -> Path:
         """Where files are written before they are renamed into the output tree (never inside it)."""
@@ -429,12 +440,8 @@ class Mirror:
         if not todo:
             return changed
         self.progress.start("fetching", len(todo))
-        with worker_pool(len(todo)) as pool, self.store.grouped():
-            self.calls = Calls(pool)
-            try:
-                await self._fetch_each(todo, fetcher, report, changed)
-            finally:
-                self.calls = Calls(None)
+        with self._workers(len(todo)), self.store.grouped():
+            await self._fetch_each(todo, fetcher, report, changed)
         self.progress.stop()
         # pages that link to an article we just got now point at our copy
         if self.cfg.site.link_policy == "mirror" and changed:
@@ -514,12 +521,8 @@ class Mirror:
             finally:
                 self.progress.advance()
 
-        with worker_pool(len(due)) as pool, self.store.grouped():
-            self.calls = Calls(pool)
-            try:
-                await self._by_host_lanes(due, lambda u: u, one)
-            finally:
-                self.calls = Calls(None)
+        with self._workers(len(due)), self.store.grouped():
+            await self._by_host_lanes(due, lambda u: u, one)
         self.progress.stop()
         report.images = len(arrived)
         changed |= self.store.articles_showing(arrived)
