@@ -38,7 +38,7 @@ from .publish import commit_all, ensure_repo
 from .publish.git import clear_stale_git_locks, stage_stored
 from .render import HTML, Renderer, heavy_work, page_path, renderers_for
 from .sources import SourceError, discover_source
-from .store import Store, now
+from .store import Store, batched, now
 from .transform import link_targets, sanitize
 from .transform.images import ASSETS, ImageError, asset_path, image_urls, process_image
 from .transform.script import VARIANTS
@@ -48,11 +48,6 @@ log = logging.getLogger("newsmirror")
 
 MANAGED_DIRS = ("pages", "indexes", "assets", "site", *VARIANTS)  # a script variant's pages are in a folder of its name
 HTML_TYPES = re.compile(r"^(text/html|application/xhtml\+xml|text/plain|application/xml|text/xml)\b", re.I)
-
-
-def batched(items: list, n: int) -> Iterator[list]:
-    for i in range(0, len(items), n):
-        yield items[i : i + n]
 
 
 class RunLocked(Exception):

@@ -129,8 +129,8 @@ def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def _chunks(items: list, n: int = 500) -> Iterator[list]:
-    """`items` in lists of at most `n`: as many values as one statement may bind."""
+def batched(items: list, n: int) -> Iterator[list]:
+    """`items` in lists of at most `n`."""
     for i in range(0, len(items), n):
         yield items[i : i + n]
 
@@ -357,12 +357,14 @@ class Store:
         r = self.db.execute("SELECT * FROM articles WHERE id=?", (article_id,)).fetchone()
         return self._article(r) if r else None
 
+    def _rows_in(self, query: str, values: Iterable[str]) -> Iterator[sqlite3.Row]:
+        """The rows of `query` ("… IN ({})") for all `values`, bound 500 at a time (what one statement may hold)."""
+        for chunk in batched(list(values), 500):
+            yield from self.db.execute(query.format(",".join("?" * len(chunk))), chunk)
+
     def articles_by_id(self, ids: list[str]) -> list[StoredArticle]:
         """These articles, in this order (those not in the store left out), in a few statements."""
-        found: dict[str, StoredArticle] = {}
-        for chunk in _chunks(ids):
-            for r in self.db.execute(f"SELECT * FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk):
-                found[r["id"]] = self._article(r)
+        found = {r["id"]: self._article(r) for r in self._rows_in("SELECT * FROM articles WHERE id IN ({})", ids)}
         return [found[i] for i in ids if i in found]
 
     def article_by_url(self, url: str) -> StoredArticle | None:
@@ -535,19 +537,13 @@ class Store:
 
     def linking_to(self, targets: Iterable[str]) -> set[str]:
         """The articles whose bodies link to any of these URLs."""
-        out: set[str] = set()
-        for chunk in _chunks(list(targets)):
-            out.update(r[0] for r in self.db.execute(
-                f"SELECT DISTINCT article_id FROM links WHERE target IN ({','.join('?' * len(chunk))})", chunk))
-        return out
+        return {r[0] for r in self._rows_in("SELECT DISTINCT article_id FROM links WHERE target IN ({})", targets)}
 
     def urls_of(self, ids: Iterable[str]) -> set[str]:
         """The URLs (fetched and canonical) of these articles."""
         out: set[str] = set()
-        for chunk in _chunks(list(ids)):
-            for r in self.db.execute(
-                    f"SELECT url, canonical_url FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk):
-                out.update((r[0], r[1]))
+        for r in self._rows_in("SELECT url, canonical_url FROM articles WHERE id IN ({})", ids):
+            out.update((r[0], r[1]))
         return out
 
     def url_index(self) -> dict[str, tuple[str, str]]:
