@@ -41,13 +41,14 @@ def worker_pool(n_items: int) -> Iterator[ProcessPoolExecutor | None]:
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init,
                                initargs=(LOCK_FDS.copy(),))
     # what the run holds now is shared with the workers it forks: kept out of their garbage collections, which
-    # would otherwise write to every object and so give each worker its own copy of the pages they live on
+    # would otherwise write to every object and so give each worker its own copy of the pages they live on.
+    # It stays frozen after the pool: most of it (modules, config, store) lives as long as the run, and each
+    # later collection, automatic or before the next pool, then scans only what was made since
     gc.freeze()
     try:
         yield pool
     finally:
         pool.shutdown(cancel_futures=True)
-        gc.unfreeze()
 
 
 LOCK_FDS: list[int] = []  # the run lock's descriptor: workers must not keep it (nor outlive the run)
