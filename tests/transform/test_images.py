@@ -175,3 +175,46 @@ def test_a_truncated_jpeg_that_would_be_kept_is_refused(cut):
     data = photo_jpeg(quality=85)
     with pytest.raises(ImageError, match="broken image"):
         process_image(data[:-cut])
+
+
+def test_a_jpeg_without_picture_data_is_refused():
+    """Headers and tables but no scan: Pillow reads the frame header, a browser shows nothing."""
+    data = photo_jpeg(quality=85)
+    sos, eoi = data.index(b"\xff\xda"), data.rindex(b"\xff\xd9")
+    with pytest.raises(ImageError, match="no scan"):
+        process_image(data[:sos] + data[eoi:])
+
+
+def test_a_thumbnail_in_the_jfif_header_is_dropped():
+    original = photo_jpeg(quality=85)
+    assert original[6:11] == b"JFIF\0"
+    length = struct.unpack(">H", original[4:6])[0]
+    thumb = b"THUMBPIXELS!"  # a 2×2 RGB preview (12 bytes), as a camera or editor may leave there
+    app0 = b"\xff\xe0" + struct.pack(">H", 16 + len(thumb)) + original[6:18] + b"\x02\x02" + thumb
+    data = original[:2] + app0 + original[4 + length:]
+    out = process_image(data)
+    assert pixels(out.data) == pixels(original)
+    assert out.data[2:6] == b"\xff\xe0\x00\x10" and out.data[18:20] == b"\x00\x00"
+    assert thumb not in out.data
+
+
+@pytest.mark.parametrize("frame", [0xC3, 0xC9, 0xCA])
+def test_lossless_and_arithmetic_coded_jpegs_are_not_published_as_they_are(frame):
+    """Browsers show baseline and progressive Huffman-coded JPEGs; any other kind is decoded and re-encoded,
+    or refused when it cannot be decoded."""
+    original = photo_jpeg(quality=85)
+    sof = original.index(b"\xff\xc0")
+    data = original[:sof + 1] + bytes((frame,)) + original[sof + 2:]
+    try:
+        out = process_image(data)
+    except ImageError:
+        return
+    assert out.data != data and b"\xff" + bytes((frame,)) not in out.data[:out.data.index(b"\xff\xda")]
+
+
+def test_an_extended_sequential_jpeg_is_kept():
+    original = photo_jpeg(quality=85)
+    sof = original.index(b"\xff\xc0")
+    data = original[:sof + 1] + b"\xc1" + original[sof + 2:]
+    out = process_image(data)
+    assert out.data[sof:sof + 2] == b"\xff\xc1" and pixels(out.data) == pixels(original)

@@ -61,17 +61,27 @@ def image_urls(lead: str | None, body: str | lxml.html.HtmlElement) -> list[str]
     return urls
 
 
+class UnusualJpeg(ValueError):
+    """A well-formed JPEG of a kind that is not published as it is: it is decoded and re-encoded instead."""
+
+
+# start-of-frame markers other than baseline (C0), extended (C1) and progressive (C2) Huffman-coded ones
+_UNUSUAL_FRAMES = frozenset((0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF))
+
+
 def strip_jpeg_metadata(data: bytes) -> bytes:
     """A JPEG's bytes without its metadata: EXIF and XMP (APP1: camera, GPS position, software, dates),
     IPTC (APP13), comments and makers' segments are cut out, and whatever follows the end of the picture (a
     second picture or a gain map of multi-picture files, trailing junk) is dropped, and so is a JFIF extension
-    (a thumbnail). Kept: the JFIF header, the ICC colour profile and the Adobe segment (colours), the tables
-    and every scan, byte for byte, so the picture is the same. Raises ValueError when the marker structure is
-    broken (a truncated file)."""
+    (a thumbnail), and so is a thumbnail inside the JFIF header. Kept: the JFIF header, the ICC colour profile
+    and the Adobe segment (colours), the tables and every scan, byte for byte, so the picture is the same.
+    Raises ValueError when the marker structure is broken (a truncated file, no scan), and UnusualJpeg for a
+    kind of JPEG browsers may not show (lossless, hierarchical or arithmetic-coded)."""
     if data[:2] != b"\xff\xd8":
         raise ValueError("no JPEG start-of-image marker")
     out = [b"\xff\xd8"]
     i, n = 2, len(data)
+    scans = 0
     while True:
         while i < n and data[i] != 0xFF:  # tolerate junk between segments, as decoders do
             i += 1
@@ -82,6 +92,8 @@ def strip_jpeg_metadata(data: bytes) -> bytes:
         marker = data[i]
         i += 1
         if marker == 0xD9:  # end of image
+            if not scans:
+                raise ValueError("no picture data (the file has no scan)")
             out.append(b"\xff\xd9")
             return b"".join(out)
         if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # standalone markers
@@ -94,12 +106,17 @@ def strip_jpeg_metadata(data: bytes) -> bytes:
             raise ValueError("a segment runs past the end of the file (truncated)")
         segment = data[i - 2:end]
         i = end
+        if marker in _UNUSUAL_FRAMES:
+            raise UnusualJpeg(f"a JPEG of frame type {marker - 0xC0} (lossless, hierarchical or arithmetic-coded)")
         if 0xE0 <= marker <= 0xEF or marker == 0xFE:  # APPn and COM: metadata, but for what the colours need
-            if not ((marker == 0xE0 and segment[4:9] == b"JFIF\x00") or (marker == 0xEE and segment[4:9] == b"Adobe")
-                    or (marker == 0xE2 and segment[4:16] == b"ICC_PROFILE\x00")):
+            if marker == 0xE0 and segment[4:9] == b"JFIF\x00" and len(segment) > 18:
+                segment = b"\xff\xe0\x00\x10" + segment[4:16] + b"\x00\x00"  # no thumbnail in it
+            elif not ((marker == 0xE0 and segment[4:9] == b"JFIF\x00") or (marker == 0xEE and segment[4:9] == b"Adobe")
+                      or (marker == 0xE2 and segment[4:16] == b"ICC_PROFILE\x00")):
                 continue
         out.append(segment)
         if marker == 0xDA:  # start of scan: entropy-coded data up to the next marker (FF 00 and RSTn are in it)
+            scans += 1
             j = i
             while True:
                 j = data.find(b"\xff", j)
@@ -135,7 +152,10 @@ def process_image(data: bytes, *, max_width: int = 960, max_pixels: int = 40_000
             size = (max_width, max(1, round(shown_h * max_width / shown_w))) if shown_w > max_width else None
             if (not reencode and size is None and orientation == 1 and img.format == "JPEG"
                     and img.mode in ("RGB", "L") and len(data) * 8 <= KEEP_BITS_PER_PIXEL * width * height):
-                return _kept_jpeg(data, width, height)
+                try:
+                    return _kept_jpeg(data, width, height)
+                except UnusualJpeg:
+                    pass  # decoded and re-encoded as a baseline JPEG below
             if size is not None and img.format == "JPEG":
                 # a JPEG at least twice too wide is decoded at 1/2, 1/4 or 1/8 of its size (DCT scaling, far
                 # cheaper than decoding every pixel), never below the size it is scaled to
