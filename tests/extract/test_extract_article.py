@@ -267,3 +267,14 @@ def test_remove_rules_apply_inside_every_body_match_and_can_drop_a_match():
     assert a.extracted_by == "rules"
     assert "推广" not in a.body_html  # the ad block in both matches, and the match that is itself junk
     assert PARA + "第二段。" in text_of(a.body_html) and PARA + "第三段。" in text_of(a.body_html)
+
+
+def test_remove_rules_may_name_what_is_around_the_body():
+    page = RULES_PAGE.replace('<div class="content">', '<div id="main"><div class="content">', 1)
+    page = page.replace("</body>", "</div></body>")
+    page = page.replace(f"<p>{PARA}第二段。</p>", f'<p>{PARA}第二段。</p><div class="share">分享到微博</div>', 1)
+    assert page.count("分享到微博") == 1 and '<div id="main">' in page
+    a = extract(page, URL, Rules(body="div.content", remove=["#main .share", "body .junk"]))
+    assert a.extracted_by == "rules"
+    assert "分享到微博" not in a.body_html and "推广内容" not in a.body_html
+    assert PARA + "第二段。" in text_of(a.body_html)

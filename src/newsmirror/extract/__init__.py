@@ -71,6 +71,16 @@ def _css(selector: str) -> CSSSelector:
     return CSSSelector(selector)
 
 
+_BRACKETED = re.compile(r"\[[^\]]*\]|\([^)]*\)|\"[^\"]*\"|'[^']*'")
+
+
+@functools.lru_cache(maxsize=512)
+def _has_combinator(selector: str) -> bool:
+    """Whether a CSS selector relates elements (descendant, child or sibling combinators), outside its
+    attribute tests and pseudo-class arguments: then it may name elements outside the one it is run on."""
+    return bool(re.search(r"[\s>+~]", _BRACKETED.sub("", selector.strip())))
+
+
 def _rule_fields(doc: lxml.html.HtmlElement, rules: Rules, url: str | None) -> tuple[dict, list[str]]:
     """The fields other than the body that the rules find (the page is only read), and what they missed."""
     found: dict = {}
@@ -112,12 +122,16 @@ def _rule_body(doc: lxml.html.HtmlElement, rules: Rules) -> tuple[lxml.html.Html
     """The element holding the body the rules select, without what their `remove` selectors match inside it;
     several matches are gathered under one new <div>. Without a body (no `body` rule, or it found nothing),
     the `remove` selectors clean the whole page instead, for the generic extractor that then reads it.
-    (Looking for them only inside the body spares a search of the whole page per selector.)"""
+    Only what the `remove` selectors match inside a body match (or the match itself) goes. A selector that
+    may name what is around the body (`#main .share`) is matched against the whole page; a plain one (`.ad`)
+    gives the same inside the match alone, and is looked for only there, which is far cheaper."""
     nodes = _css(rules.body)(doc) if rules.body else []
     outer = [n for n in nodes if not any(a in nodes for a in n.iterancestors())]  # a match inside another: with it
+    in_page = [el for sel in rules.remove if _has_combinator(sel) for el in _css(sel)(doc)] if outer else []
     kept: list[lxml.html.HtmlElement] = []
     for n in outer:
-        hits = [el for sel in rules.remove for el in _css(sel)(n)]
+        hits = [el for sel in rules.remove if not _has_combinator(sel) for el in _css(sel)(n)]
+        hits += [el for el in in_page if el is n or any(a is n for a in el.iterancestors())]
         if any(el is n for el in hits):
             continue  # the match itself is to be removed
         for el in hits:
