@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from newsmirror import workers
 from newsmirror.demo.server import SiteServer
 from newsmirror.store import Store
 
@@ -99,3 +100,48 @@ def test_the_seed_lead_image_is_served_from_the_mirror(ntd_server, tmp_path):
     assert "i.ntdtv.com" not in page and "GettyImages" not in page
     assert "/assets/uploads/" in " ".join(ntd_server.requests)  # fetched from the (local) image host
     assert NTD.is_dir() and SEED_PATH in ntd_server.requests
+
+
+def test_pictures_waiting_for_the_workers_are_few(tmp_path, monkeypatch):
+    """A downloaded picture waits for a worker holding its bytes: however many lanes fetch, no more than
+    fetch.concurrency + 8 may wait at once (here: 60 pictures, fetched far faster than they are scaled)."""
+    site = tmp_path / "site"
+    (site / "a").mkdir(parents=True)
+    (site / "img").mkdir()
+    big = jpeg(2400, 1600)  # wider than images.max_width: decoded and scaled, slow next to a local download
+    imgs = "".join(f'<p><img src="https://img.example/img/{k}.jpg" alt="图{k}"></p>' for k in range(60))
+    page = re.sub(r"<figure>.*?</figure>|<p><img.*?</p>", "", ARTICLE.format(title="很多图的文章"), flags=re.S)
+    (site / "a/p1.html").write_text(page.replace("</article>", imgs + "</article>"), encoding="utf-8")
+    for k in range(60):
+        (site / f"img/{k}.jpg").write_bytes(big)
+    (site / "feed.xml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>f</title>'
+        "<item><title>很多图的文章</title><link>https://site.example/a/p1.html</link></item></channel></rss>",
+        encoding="utf-8")
+    waiting = peak = 0
+    real_call = workers.Calls.__call__
+
+    async def counted(self, fn, *args):
+        nonlocal waiting, peak
+        if getattr(fn, "__name__", "") != "mirror_image":
+            return await real_call(self, fn, *args)
+        waiting += 1
+        peak = max(peak, waiting)
+        try:
+            return await real_call(self, fn, *args)
+        finally:
+            waiting -= 1
+
+    monkeypatch.setattr(workers.Calls, "__call__", counted)
+    monkeypatch.setattr(workers, "PARALLEL_FROM", 2)  # a real pool of worker processes, as a big run has
+    with SiteServer(site, ["https://site.example", "https://img.example"]) as s:
+        plain = s.content_type
+        s.content_type = lambda p: "image/jpeg" if p.suffix == ".jpg" else plain(p)  # type: ignore[method-assign]
+        extra = "\n[fetch]\nconcurrency = 4\nper_host = 4\nretries = 1\nbackoff = 0\n"
+        cfg = minimal_config(tmp_path, s.base, extra=extra)
+        cfg.path.write_text(cfg.path.read_text(encoding="utf-8").replace("/gb/prog204/feed", "/feed.xml"),
+                            encoding="utf-8")
+        res = cli_run(cfg.path, "run")
+    assert res.exit_code == 0, res.output
+    assert "images: 60 mirrored" in res.output
+    assert 4 < peak <= 4 + 8

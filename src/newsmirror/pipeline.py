@@ -449,8 +449,7 @@ class Mirror:
                           changed: set[str]) -> None:
         deadline = self._started + self.cfg.fetch.max_run_seconds
         deferred: list[str] = []
-        # bounded memory: a page fetched waits for extraction holding its body; so few may wait at once
-        inflight = asyncio.Semaphore(self.cfg.fetch.concurrency + 8)
+        inflight = self._inflight()
 
         async def one(c: Candidate) -> None:
             try:
@@ -469,6 +468,11 @@ class Mirror:
             report.deferred = len(deferred)
             log.warning("fetch.max_run_seconds (%s s) reached: %d URLs left for the next run",
                         self.cfg.fetch.max_run_seconds, len(deferred))
+
+    def _inflight(self) -> asyncio.Semaphore:
+        """Bounded memory: a page or picture fetched waits for its worker holding its bytes (a picture up to
+        images.max_bytes), so only a few more than are fetched at once may wait; the lanes are more than that."""
+        return asyncio.Semaphore(self.cfg.fetch.concurrency + 8)
 
     async def _by_host_lanes(self, items: list, url_of: Callable[[Any], str],
                              one: Callable[[Any], Awaitable[None]]) -> None:
@@ -498,14 +502,17 @@ class Mirror:
         bases = list(dict.fromkeys(r.layout.asset("") for r in self.renderers))  # site/ holds its own copy
         self.store.set_meta("uncommitted", "1")  # before the tree changes: the next run commits it
 
+        inflight = self._inflight()
+
         async def one(url: str) -> None:
             try:
-                resp = await fetcher.get(url, as_text=False, max_bytes=cfg.max_bytes)
-                ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
-                if ctype.startswith(("text/", "application/json", "application/xhtml")):
-                    raise ImageError(f"not an image (Content-Type: {ctype})")
-                args = (resp.body, cfg, self.out, bases, self.tmp_dir)
-                asset, width, height, size = await self.calls(mirror_image, *args)
+                async with inflight:
+                    resp = await fetcher.get(url, as_text=False, max_bytes=cfg.max_bytes)
+                    ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
+                    if ctype.startswith(("text/", "application/json", "application/xhtml")):
+                        raise ImageError(f"not an image (Content-Type: {ctype})")
+                    args = (resp.body, cfg, self.out, bases, self.tmp_dir)
+                    asset, width, height, size = await self.calls(mirror_image, *args)
                 self.store.image_done(url, asset, width, height, size)
                 arrived.append(url)
             except (FetchError, ImageError) as exc:
