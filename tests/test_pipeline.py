@@ -499,3 +499,24 @@ def test_duplicates_by_canonical_url_and_by_content_are_mirrored_once(tmp_path):
         assert cli_run(cfg.path, "run").exit_code == 0
         assert [p for p in s.requests if p.startswith("/a/")] == []
     assert [p.name for p in (cfg.output_dir / "pages").rglob("*.md")] == ["a103612902.md"]
+
+
+def test_a_page_that_breaks_sanitising_fails_alone(monkeypatch):
+    """A bug past extraction (here: sanitising raises) makes that page fail with the reason; it does not
+    escape the worker and stop the run."""
+    import newsmirror.pipeline as pipeline
+    from newsmirror.models import Response
+
+    page = ("<html><head><title>标题</title></head><body><article><h1>标题</h1>"
+            + "<p>这是一段足够长的正文，用来确认提取成功，然后在清理时出错。</p>" * 5 + "</article></body></html>")
+    resp = Response(url="http://127.0.0.1/a", final_url="http://127.0.0.1/a", status=200,
+                    headers={"content-type": "text/html; charset=utf-8"}, body=page.encode(), text=page,
+                    encoding="utf-8", raw_body=page.encode())
+    assert not isinstance(pipeline.analyse_page(resp, None, True, 10**7)[0], str)
+
+    def broken(body_html: str, base_url: str | None = None) -> str:
+        raise KeyError("never")
+
+    monkeypatch.setattr(pipeline, "sanitize", broken)
+    analysed, records = pipeline.analyse_page(resp, None, True, 10**7)
+    assert analysed == "sanitising crashed (KeyError: 'never')" and records is None

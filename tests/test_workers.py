@@ -63,3 +63,39 @@ def test_a_pool_that_is_shut_down_fails_its_callers_instead_of_leaving_them_wait
         pass
     with pytest.raises(RuntimeError):
         asyncio.run(asyncio.wait_for(Calls(pool, batch=1)(square_in, 2), 30))
+
+
+class Unbuildable(Exception):
+    """Pickles, but cannot be rebuilt from its args (its __init__ wants two)."""
+
+    def __init__(self, a: str, b: str) -> None:
+        super().__init__(f"{a}/{b}")
+
+
+class Unpicklable(Exception):
+    def __init__(self) -> None:
+        super().__init__("holds a lock")
+        self.lock = __import__("threading").Lock()
+
+
+def raise_odd(x: int) -> int:
+    if x == 1:
+        raise Unbuildable("a", "b")
+    if x == 2:
+        raise Unpicklable()
+    return x * 10
+
+
+async def call_odd(calls: Calls, xs: list[int]) -> list:
+    return await asyncio.gather(*(calls(raise_odd, x) for x in xs), return_exceptions=True)
+
+
+def test_an_error_that_cannot_make_the_trip_back_fails_only_its_call_and_not_the_pool():
+    with worker_pool(1000) as pool:
+        calls = Calls(pool, batch=8)
+        out = asyncio.run(call_odd(calls, [0, 1, 2, 3]))
+        again = asyncio.run(call_odd(calls, [4, 5]))  # the pool still works
+    assert out[0] == 0 and out[3] == 30
+    assert isinstance(out[1], RuntimeError) and "Unbuildable: a/b" in str(out[1])
+    assert isinstance(out[2], RuntimeError) and "Unpicklable: holds a lock" in str(out[2])
+    assert again == [40, 50]

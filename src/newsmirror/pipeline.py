@@ -79,12 +79,15 @@ def analyse(html: str, url: str, rules: Rules | None) -> Analysed | str:
         return exc.reason
     except Exception as exc:  # a page that breaks the parser must not break the run
         return f"extraction crashed ({type(exc).__name__}: {exc})"
-    art.body_html = sanitize(art.body_html, url)
-    body = lxml.html.fragment_fromstring(art.body_html or "<p></p>", create_parent="div")  # parsed once for all three
-    text = body.text_content()
-    if len(text.strip()) < 20:
-        return "no content left after removing scripts, ads and embeds"
-    return art, content_hash(art.title, text), link_targets(body), image_urls(art.image, body)
+    try:
+        art.body_html = sanitize(art.body_html, url)
+        body = lxml.html.fragment_fromstring(art.body_html or "<p></p>", create_parent="div")  # once for all three
+        text = body.text_content()
+        if len(text.strip()) < 20:
+            return "no content left after removing scripts, ads and embeds"
+        return art, content_hash(art.title, text), link_targets(body), image_urls(art.image, body)
+    except Exception as exc:  # nor one that breaks sanitising: that page fails, the run goes on
+        return f"sanitising crashed ({type(exc).__name__}: {exc})"
 
 
 def analyse_page(resp: Response, rules: Rules | None, warc: bool,
@@ -96,8 +99,15 @@ def analyse_page(resp: Response, rules: Rules | None, warc: bool,
         resp = decode_response(resp, cap)
     except FetchError as exc:
         return exc.reason, None
+    except Exception as exc:  # noqa: BLE001 (one page's failure, reported as such)
+        return f"decoding crashed ({type(exc).__name__}: {exc})", None
     analysed = analyse(resp.text, resp.final_url, rules)
-    return analysed, (warc_records(resp) if warc and not isinstance(analysed, str) else None)
+    if not warc or isinstance(analysed, str):
+        return analysed, None
+    try:
+        return analysed, warc_records(resp)
+    except Exception as exc:  # noqa: BLE001 (an article is kept only with its provenance)
+        return f"WARC record failed ({type(exc).__name__}: {exc})", None
 
 
 def mirror_image(data: bytes, cfg: ImagesConfig, out: Path, bases: list[str],

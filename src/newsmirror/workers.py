@@ -13,6 +13,7 @@ import asyncio
 import gc
 import multiprocessing
 import os
+import pickle
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -76,8 +77,18 @@ def _run_batch(calls: list[tuple[Callable[..., Any], tuple]]) -> list[tuple[bool
         try:
             out.append((True, fn(*args)))
         except Exception as exc:  # noqa: BLE001 (handed to the caller, which decides)
-            out.append((False, exc))
+            out.append((False, portable(exc)))
     return out
+
+
+def portable(exc: Exception) -> Exception:
+    """`exc` if it survives the trip back from a worker, else a RuntimeError that says what it was. One that
+    does not pickle would fail its whole batch; one that pickles but cannot be rebuilt would break the pool."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:  # noqa: BLE001 (any failure to make the trip)
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
 
 
 class Calls:

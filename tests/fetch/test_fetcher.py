@@ -414,3 +414,12 @@ def test_parse_retry_after_http_date():
 @pytest.mark.parametrize("value", [None, "", "soon", "-5", "1.5e3", "\xb2", "\u0663"])
 def test_parse_retry_after_garbage_is_none(value):
     assert parse_retry_after(value) is None
+
+
+def test_a_fetch_error_survives_the_trip_from_a_worker_process():
+    import pickle
+
+    err = FetchError("http://127.0.0.1/x", "HTTP 429 Too Many Requests", status=429, retry=True, retry_after=3.0)
+    back = pickle.loads(pickle.dumps(err))
+    assert (back.url, back.reason, back.status, back.retry, back.retry_after, str(back)) == \
+        (err.url, err.reason, 429, True, 3.0, str(err))

@@ -43,6 +43,9 @@ class FetchError(Exception):
         self.retry = retry
         self.retry_after = retry_after
 
+    def __reduce__(self) -> tuple:  # rebuilt from its own fields (its message is not its first argument)
+        return type(self), (self.url, self.reason), dict(self.__dict__)
+
 
 def brief(text: object, limit: int = 200) -> str:
     """Text that may quote what a server sent (a reason phrase, a Location, a parser error showing the
