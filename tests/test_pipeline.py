@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import socket
@@ -520,3 +521,44 @@ def test_a_page_that_breaks_sanitising_fails_alone(monkeypatch):
     monkeypatch.setattr(pipeline, "sanitize", broken)
     analysed, records = pipeline.analyse_page(resp, None, True, 10**7)
     assert analysed == "sanitising crashed (KeyError: 'never')" and records is None
+
+
+def die_in_worker(*args: object) -> None:
+    """What a worker process killed by the kernel (out of memory) looks like to the run: it is gone."""
+    os._exit(9)
+
+
+def test_a_worker_that_dies_ends_the_run_with_one_line_and_the_next_run_completes(ntd_server, tmp_path,
+                                                                                    monkeypatch):
+    import newsmirror.pipeline as pipeline
+    from newsmirror import workers
+
+    cfg = minimal_config(tmp_path, ntd_server.base, extra=FAST_FETCH)
+    monkeypatch.setattr(workers, "PARALLEL_FROM", 1)  # the one article goes to a real worker process
+    monkeypatch.setattr(pipeline, "analyse_page", die_in_worker)
+    res = cli_run(cfg.path, "run")
+    assert res.exit_code == 1
+    assert "a worker process died" in res.output and "run again" in res.output
+    assert "Traceback" not in res.output
+    status = cli_run(cfg.path, "status").output
+    assert "a worker process died while working on it" in status  # a failed attempt: given up if it goes on
+    monkeypatch.undo()
+    res = cli_run(cfg.path, "run")
+    assert res.exit_code == 0, res.output
+    assert (cfg.output_dir / SEED_PAGE).is_file()
+
+
+def test_a_page_that_kills_its_worker_every_time_is_given_up(ntd_server, tmp_path, monkeypatch):
+    import newsmirror.pipeline as pipeline
+    from newsmirror import workers
+
+    cfg = minimal_config(tmp_path, ntd_server.base, extra=FAST_FETCH + "max_attempts = 2\n")
+    monkeypatch.setattr(workers, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(pipeline, "analyse_page", die_in_worker)
+    assert [cli_run(cfg.path, "run").exit_code for _ in range(2)] == [1, 1]
+    res = cli_run(cfg.path, "run")  # the third run does not die on it again
+    assert "a worker process died" not in res.output and res.exit_code in (0, 1), res.output
+    store = Store(cfg.store_path)
+    row = store.url_row(f"{ntd_server.base}{SEED_PATH}")
+    store.close()
+    assert row is not None and row["status"] in ("failed", "gave_up") and row["attempts"] == 2  # not tried again

@@ -11,6 +11,7 @@ import logging
 import shutil
 import sys
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,9 @@ def _with_mirror(ctx: click.Context, fn: Callable[[Mirror], int], lock: bool = T
         code = fn(mirror)
     except RunLocked as exc:
         fail(str(exc))
+    except BrokenProcessPool:
+        fail("a worker process died (killed for lack of memory?); what was mirrored so far is kept, and the "
+             "next run goes on from there: run again, or lower fetch.max_bytes or images.max_pixels", 1)
     finally:
         mirror.close()
     sys.exit(code)

@@ -18,6 +18,7 @@ import re
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,7 @@ from .workers import LOCK_FDS, Calls, pool_size, worker_pool
 
 log = logging.getLogger("newsmirror")
 
+WORKER_DIED = "a worker process died while working on it (killed for lack of memory?)"
 MANAGED_DIRS = ("pages", "indexes", "assets", "site", *VARIANTS)  # a script variant's pages are in a folder of its name
 HTML_TYPES = re.compile(r"^(text/html|application/xhtml\+xml|text/plain|application/xml|text/xml)\b", re.I)
 
@@ -522,7 +524,11 @@ class Mirror:
                     if ctype.startswith(("text/", "application/json", "application/xhtml")):
                         raise ImageError(f"not an image (Content-Type: {ctype})")
                     args = (resp.body, cfg, self.out, bases, self.tmp_dir)
-                    asset, width, height, size = await self.calls(mirror_image, *args)
+                    try:
+                        asset, width, height, size = await self.calls(mirror_image, *args)
+                    except BrokenProcessPool:  # as for a page: a failed attempt, then the run ends
+                        self.store.image_failed(url, WORKER_DIED)
+                        raise
                 self.store.image_done(url, asset, width, height, size)
                 arrived.append(url)
             except (FetchError, ImageError) as exc:
@@ -569,7 +575,11 @@ class Mirror:
             return None
 
         args = (resp, self._rules(c.source), bool(self.warc), self.cfg.fetch.max_bytes)
-        analysed, records = await self.calls(analyse_page, *args)
+        try:
+            analysed, records = await self.calls(analyse_page, *args)
+        except BrokenProcessPool:  # the run ends; this page counts a failed attempt, so one that kills its
+            self._fail(c, WORKER_DIED, report)  # worker every time is given up after fetch.max_attempts
+            raise
 
         def archive() -> WarcRef | None:
             return self.warc.append(records) if self.warc and records else None
