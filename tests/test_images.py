@@ -145,3 +145,26 @@ def test_pictures_waiting_for_the_workers_are_few(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     assert "images: 60 mirrored" in res.output
     assert 4 < peak <= 4 + 8
+
+
+def test_a_picture_whose_worker_dies_counts_a_failed_attempt(ntd_server, tmp_path, monkeypatch):
+    from newsmirror import pipeline
+
+    from .test_pipeline import die_in_worker
+
+    cfg = minimal_config(tmp_path, ntd_server.base, extra=FAST_FETCH)
+    monkeypatch.setattr(workers, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(pipeline, "mirror_image", die_in_worker)
+    res = cli_run(cfg.path, "run")
+    assert res.exit_code == 1 and "a worker process died" in res.output
+    store = Store(cfg.store_path)
+    failed = store.image_failures()
+    store.close()
+    assert failed and all("worker process died" in r["reason"] and r["attempts"] == 1 for r in failed)
+    monkeypatch.undo()
+    res = cli_run(cfg.path, "run")  # tried again, and this time it arrives
+    assert res.exit_code == 0, res.output
+    store = Store(cfg.store_path)
+    assert store.image_failures() == []
+    store.close()
+    assert f"images: {len(failed)} mirrored" in res.output
