@@ -100,9 +100,12 @@ def write_config(folder: Path, text: str, **fmt: str) -> Path:
     return p
 
 
-def minimal_config(folder: Path, base: str, extra_site: str = "", extra: str = "") -> Config:
-    """The README's minimal config pointed at `base`, plus optional extra [site] keys and tables."""
+def minimal_config(folder: Path, base: str, extra_site: str = "", extra: str = "", feed: str | None = None) -> Config:
+    """The README's minimal config pointed at `base`, plus optional extra [site] keys and tables; `feed`: the
+    source's feed at another path of `base` than the seed's."""
     text = MINIMAL.replace("{base}", base)
+    if feed is not None:
+        text = text.replace("/gb/prog204/feed", feed)
     if extra_site:
         text = text.replace('[categories.intl]', textwrap.dedent(extra_site) + "\n[categories.intl]", 1)
     text += textwrap.dedent(extra)

@@ -51,9 +51,7 @@ def test_images_are_mirrored_and_failures_keep_their_alt_text_until_a_retry_work
     with SiteServer(site, ["https://site.example", "https://img.example"], routes=routes) as s:
         plain = s.content_type
         s.content_type = lambda p: "image/jpeg" if p.suffix == ".jpg" else plain(p)  # type: ignore[method-assign]
-        cfg = minimal_config(tmp_path, s.base, extra=FAST_FETCH + "\n[images]\nmax_width = 800\n")
-        cfg.path.write_text(cfg.path.read_text(encoding="utf-8").replace("/gb/prog204/feed", "/feed.xml"),
-                            encoding="utf-8")
+        cfg = minimal_config(tmp_path, s.base, extra=FAST_FETCH + "\n[images]\nmax_width = 800\n", feed="/feed.xml")
         res = cli_run(cfg.path, "run")
         assert res.exit_code == 0, res.output  # a failed image does not fail the run
         assert "images: 1 mirrored, 3 failed" in res.output
@@ -138,9 +136,7 @@ def test_pictures_waiting_for_the_workers_are_few(tmp_path, monkeypatch):
         plain = s.content_type
         s.content_type = lambda p: "image/jpeg" if p.suffix == ".jpg" else plain(p)  # type: ignore[method-assign]
         extra = "\n[fetch]\nconcurrency = 4\nper_host = 4\nretries = 1\nbackoff = 0\n"
-        cfg = minimal_config(tmp_path, s.base, extra=extra)
-        cfg.path.write_text(cfg.path.read_text(encoding="utf-8").replace("/gb/prog204/feed", "/feed.xml"),
-                            encoding="utf-8")
+        cfg = minimal_config(tmp_path, s.base, extra=extra, feed="/feed.xml")
         res = cli_run(cfg.path, "run")
     assert res.exit_code == 0, res.output
     assert "images: 60 mirrored" in res.output

@@ -398,9 +398,7 @@ def test_broken_articles_are_recorded_and_never_written(tmp_path):
     (site / "a/shell3.html").write_text('<html><head><script src="app.js"></script></head><body><div id="app">'
                                         "</div><script>render()</script></body></html>", encoding="utf-8")
     with SiteServer(site, ["https://site.example", "https://www.ntdtv.com"]) as s:
-        cfg = minimal_config(tmp_path, s.base, extra=FAST_FETCH)
-        cfg.path.write_text(cfg.path.read_text(encoding="utf-8").replace("/gb/prog204/feed", "/feed.xml"),
-                            encoding="utf-8")
+        cfg = minimal_config(tmp_path, s.base, extra=FAST_FETCH, feed="/feed.xml")
         res = cli_run(cfg.path, "run")
         assert res.exit_code == 1
         status = cli_run(cfg.path, "status").output
@@ -490,9 +488,7 @@ def test_duplicates_by_canonical_url_and_by_content_are_mirrored_once(tmp_path):
     no_canon = re.sub(r'<link rel="canonical"[^>]*>|<meta property="og:url"[^>]*>', "", seed)
     (site / "a/copy2.html").write_text(no_canon, encoding="utf-8")  # other URL, same text
     with SiteServer(site, ["https://site.example", "https://www.ntdtv.com"]) as s:
-        cfg = minimal_config(tmp_path, s.base, extra=FAST_FETCH)
-        cfg.path.write_text(cfg.path.read_text(encoding="utf-8").replace("/gb/prog204/feed", "/feed.xml"),
-                            encoding="utf-8")
+        cfg = minimal_config(tmp_path, s.base, extra=FAST_FETCH, feed="/feed.xml")
         res = cli_run(cfg.path, "run")
         assert res.exit_code == 0, res.output
         assert "1 new" in res.output
