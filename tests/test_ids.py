@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsmirror.ids import article_id, normalise_url, safe_id, url_id
+from newsmirror.ids import absolute_url, article_id, normalise_url, safe_id, url_id
 
 
 @pytest.mark.parametrize("url, expected", [
@@ -35,3 +35,22 @@ def test_article_id_is_stable_unique_and_path_safe():
 def test_normalise_url_drops_fragments_tracking_and_default_ports():
     assert normalise_url("HTTPS://News.Example:443/a.html?utm_source=x&id=3#top") == "https://news.example/a.html?id=3"
     assert normalise_url("http://x.example") == "http://x.example/"
+
+
+@pytest.mark.parametrize("link, expected", [
+    ("/a/1.html?utm_source=x#top", "https://news.example/a/1.html"),
+    ("HTTP://News.Example:80/b", "http://news.example/b"),
+    ("mailto:someone@news.example", None),
+    ("javascript:void(0)", None),
+    ("http://[oops/c.html", None),  # an IPv6 address left open
+    ("http://www..example.com/d", None),  # an empty host label
+    ("http://" + "x" * 64 + ".example/e", None),  # a host label over 63 characters
+    ("http://[::1]:8080/f", "http://[::1]:8080/f"),
+])
+def test_absolute_url_gives_a_fetchable_url_or_none(link, expected):
+    assert absolute_url("https://news.example/list/", link) == expected
+
+
+def test_absolute_url_can_leave_a_url_as_it_is():
+    assert absolute_url("https://news.example/", "/sitemap.xml?from=1", normalise=False) == \
+        "https://news.example/sitemap.xml?from=1"

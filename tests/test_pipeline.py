@@ -558,3 +558,28 @@ def test_a_page_that_kills_its_worker_every_time_is_given_up(ntd_server, tmp_pat
     row = store.url_row(f"{ntd_server.base}{SEED_PATH}")
     store.close()
     assert row is not None and row["status"] in ("failed", "gave_up") and row["attempts"] == 2  # not tried again
+
+
+def test_a_source_whose_reading_crashes_fails_alone(ntd_server, tmp_path, monkeypatch):
+    """A bug in reading one source (simulated: it raises) is that source's failure; the others are mirrored."""
+    import newsmirror.pipeline as pipeline
+
+    cfg = minimal_config(tmp_path, ntd_server.base, extra=FAST_FETCH + """
+        [[sources]]
+        name = "broken"
+        kind = "rss"
+        url = "{base}/other/feed"
+        category = "intl"
+        """.replace("{base}", ntd_server.base))
+    real = pipeline.discover_source
+
+    async def discover(source, *args):
+        if source.name == "broken":
+            raise RuntimeError("a bug in the reader")
+        return await real(source, *args)
+
+    monkeypatch.setattr(pipeline, "discover_source", discover)
+    res = cli_run(cfg.path, "run")
+    assert res.exit_code == 1
+    assert "broken: reading it crashed (RuntimeError: a bug in the reader)" in res.output
+    assert "Traceback" not in res.output and (cfg.output_dir / SEED_PAGE).is_file()

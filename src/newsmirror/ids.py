@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|spm|from|share_token|ref|src)$", re.IGNORECASE)
@@ -21,6 +21,25 @@ def normalise_url(url: str) -> str:
         netloc = netloc.rsplit(":", 1)[0]
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+
+
+def absolute_url(base: str, link: str, normalise: bool = True) -> str | None:
+    """The absolute http(s) URL of a link found at `base`, normalised (`normalise_url`) unless told not to;
+    None for one that cannot be fetched: another scheme, or not a URL at all (a broken IPv6 address, a host
+    with an empty or over-long label)."""
+    try:
+        url = urljoin(base, link.strip())
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https"):
+            return None
+        host = parts.hostname
+        if not host:
+            return None
+        if not host.startswith("["):
+            host.encode("idna")  # what the resolver will be asked for: refused here rather than there
+        return normalise_url(url) if normalise else url
+    except (ValueError, UnicodeError):
+        return None
 
 
 def is_safe_id(value: str) -> bool:

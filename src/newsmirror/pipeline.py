@@ -31,6 +31,7 @@ from . import __version__
 from .config import Config, ConfigError, Rules
 from .config import Images as ImagesConfig
 from .fetch import Fetcher, FetchError, decode_response
+from .fetch.fetcher import brief
 from .fetch.warc import WarcRecords, WarcRef, WarcWriter, read_page, warc_records
 from .fsutil import remove_stale_temps, write_if_changed
 from .ids import article_id, normalise_url
@@ -398,8 +399,9 @@ class Mirror:
     async def _discover(self, source, fetcher: Fetcher, report: RunReport) -> list[Candidate]:
         try:
             found = await discover_source(source, fetcher, self.cfg.root, self.store.validators)
-        except (FetchError, SourceError) as exc:
-            reason = exc.reason if isinstance(exc, FetchError) else str(exc)
+        except Exception as exc:  # noqa: BLE001 (one source's failure, whatever it is, is that source's alone)
+            reason = exc.reason if isinstance(exc, FetchError) else str(exc) if isinstance(exc, SourceError) \
+                else f"reading it crashed ({type(exc).__name__}: {brief(exc)})"
             log.error("source %s: %s", source.name, reason)
             self.store.source_ran(source.name, source.kind, reason)
             report.source_errors += 1

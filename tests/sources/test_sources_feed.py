@@ -248,3 +248,20 @@ def test_feeds_the_fast_reader_leaves_to_feedparser():
     found = parse_feed(RSS2.replace("<title>有链接</title>", "<title>A &amp;amp; B</title>").encode(),
                        "https://feeds.example/feed.xml", source)
     assert found[0].title == "A &amp; B" and len(found) == 5  # feedparser read it, as before
+
+
+def test_an_item_that_is_not_a_url_or_has_an_impossible_date_costs_only_itself():
+    """One broken item (an IPv6 address left open, a host with an empty label, the year 1 with an offset)
+    must not take the feed's other items with it, nor stop the run."""
+    rss = """<?xml version="1.0" encoding="utf-8"?><rss version="2.0"
+      xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>f</title>
+      <item><title>坏链接</title><link>http://[oops/a.html</link></item>
+      <item><title>空标签主机</title><link>http://www..example.com/b.html</link></item>
+      <item><title>远古日期</title><link>https://news.example/c.html</link><dc:date>0001-01-01T00:00:00+01:00</dc:date></item>
+      <item><title>好的</title><link>https://news.example/d.html</link>
+        <pubDate>Wed, 08 May 2024 09:30:00 +0800</pubDate></item>
+    </channel></rss>"""
+    source = Source(name="f", kind="rss", url="https://news.example/feed", category="intl")
+    found = parse_feed(rss.encode(), "https://news.example/feed", source)
+    assert [c.url for c in found] == ["https://news.example/c.html", "https://news.example/d.html"]
+    assert found[0].published is None and found[1].published == datetime(2024, 5, 8, 1, 30, tzinfo=UTC)

@@ -183,3 +183,11 @@ def test_listing_pagination_loop_stops():
 def test_parse_listing_blank_page():
     source = Source(name="x", kind="listing", url="https://news.example/", category="intl", link_pattern="a")
     assert parse_listing("   \n", "https://news.example/", source) == ([], None)
+
+
+def test_a_link_that_is_not_a_url_is_skipped():
+    source = Source(name="l", kind="listing", url="https://news.example/", category="intl", link_pattern=r"\.html$")
+    html = ('<a href="http://[oops/x.html">坏</a><a href="http://www..example.com/y.html">坏</a>'
+            '<a href="/news/a1.html">好</a><a rel="next" href="http://[oops/p2">下一页</a>')
+    found, nxt = parse_listing(html, "https://news.example/", source)
+    assert [c.url for c in found] == ["https://news.example/news/a1.html"] and nxt is None

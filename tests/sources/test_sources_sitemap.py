@@ -163,3 +163,16 @@ def test_entity_bomb_is_refused_and_conditional_get_parses_nothing_on_304():
     assert first.validators == {f"{base}/plain.xml": ('"v1"', None)}
     assert again.candidates == [] and again.not_modified == [f"{base}/plain.xml"]
     assert hits["/plain.xml"] == 2
+
+
+def test_a_loc_that_is_not_a_url_is_skipped():
+    from newsmirror.sources.sitemap import parse_sitemap
+
+    body = b"""<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+      <url><loc>http://[oops/a.html</loc></url><url><loc>https://news.example/b.html</loc></url></urlset>"""
+    children, pages = parse_sitemap(body, "https://news.example/sitemap.xml", 10**6)
+    assert children == [] and [p[0] for p in pages] == ["https://news.example/b.html"]
+    index = b"""<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+      <sitemap><loc>http://www..example.com/s1.xml</loc></sitemap><sitemap><loc>/s2.xml</loc></sitemap></sitemapindex>"""
+    children, pages = parse_sitemap(index, "https://news.example/sitemap.xml", 10**6)
+    assert [c[0] for c in children] == ["https://news.example/s2.xml"] and pages == []

@@ -13,12 +13,11 @@ import codecs
 import email.utils
 import re
 from datetime import UTC, datetime
-from urllib.parse import urljoin
 
 import lxml.etree
 
 from ..config import Source
-from ..ids import normalise_url
+from ..ids import absolute_url
 from ..models import Candidate
 from .http import SourceHTTP
 
@@ -114,7 +113,10 @@ def _date(text: str | None) -> datetime | None:
         raise _Unusual from None
     if when.tzinfo is None:
         raise _Unusual  # feedparser's reading of a zone-less date is the one we keep
-    return when.astimezone(UTC)
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 with an offset: no date worth keeping
+        return None
 
 
 def _child_text(el: lxml.etree._Element, *tags: str) -> str | None:
@@ -202,11 +204,11 @@ def parse_feed(body: bytes, url: str, source: Source) -> list[Candidate]:
         link = link or (entry_id if str(entry_id or "").startswith("http") else None)
         if not link:
             continue
-        link = urljoin(url, link.strip())
-        if not link.startswith(("http://", "https://")):
+        link = absolute_url(url, link)
+        if link is None:
             continue
         out.append(Candidate(
-            url=normalise_url(link), source=source.name, category=source.category,
+            url=link, source=source.name, category=source.category,
             title=(title or "").strip() or None, published=published, updated=updated, pick=source.is_pick,
         ))
     return out

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin
 
 import lxml.etree
 import lxml.html
 from lxml.cssselect import CSSSelector
 
 from ..config import Source
-from ..ids import normalise_url
+from ..ids import absolute_url
 from ..models import Candidate
 from .http import SourceHTTP
 
@@ -36,13 +35,13 @@ def parse_listing(html: str, url: str, source: Source) -> tuple[list[Candidate],
         href = a.get("href")
         if not href:
             continue
-        link = urljoin(url, href.strip())
-        if not link.startswith(("http://", "https://")):
+        link = absolute_url(url, href)
+        if link is None:
             continue
         if pattern and not pattern.search(link):
             continue
         title = " ".join(a.text_content().split()) or None
-        out.append(Candidate(url=normalise_url(link), source=source.name, category=source.category, title=title,
+        out.append(Candidate(url=link, source=source.name, category=source.category, title=title,
                              pick=source.is_pick))
     nxt = None
     if source.next_selector:
@@ -50,8 +49,7 @@ def parse_listing(html: str, url: str, source: Source) -> tuple[list[Candidate],
     else:
         found = doc.xpath('//a[@rel="next"] | //link[@rel="next"]')
     for el in found:
-        if el.get("href"):
-            nxt = urljoin(url, el.get("href").strip())
+        if el.get("href") and (nxt := absolute_url(url, el.get("href"), normalise=False)) is not None:
             break
     return out, nxt
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 from collections import deque
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from lxml import etree
 
 from ..config import Source
 from ..extract.meta import parse_date
 from ..fetch.fetcher import FetchError, decompress
-from ..ids import normalise_url
+from ..ids import absolute_url
 from ..models import Candidate
 from .feed import refuses_entities
 from .http import SourceHTTP
@@ -64,14 +64,14 @@ def parse_sitemap(body: bytes, url: str, cap: int) -> tuple[list[tuple[str, date
     if kind == "sitemapindex":
         for sm in root:
             loc = _child_text(sm, "loc")
-            if loc:
-                children.append((urljoin(url, loc), parse_date(_child_text(sm, "lastmod"))))
+            if loc and (child := absolute_url(url, loc, normalise=False)) is not None:
+                children.append((child, parse_date(_child_text(sm, "lastmod"))))
     elif kind == "urlset":
         for u in root:
             if _local(u.tag) != "url":
                 continue
             loc = _child_text(u, "loc")
-            if not loc:
+            if not loc or (loc := absolute_url(url, loc)) is None:
                 continue
             when = parse_date(_child_text(u, "lastmod"))
             title = None
@@ -79,7 +79,7 @@ def parse_sitemap(body: bytes, url: str, cap: int) -> tuple[list[tuple[str, date
                 if _local(news.tag) == "news":
                     when = parse_date(_child_text(news, "publication_date")) or when
                     title = _child_text(news, "title")
-            pages.append((urljoin(url, loc), when, title))
+            pages.append((loc, when, title))
             if len(pages) >= MAX_URLS_PER_FILE:
                 break
     else:
@@ -137,7 +137,7 @@ async def discover_sitemap(source: Source, http: SourceHTTP) -> list[Candidate]:
         for loc, when, title in pages:
             if not loc.startswith(("http://", "https://")) or (when is not None and when < cutoff):
                 continue
-            out.append((when, Candidate(url=normalise_url(loc), source=source.name, category=source.category,
+            out.append((when, Candidate(url=loc, source=source.name, category=source.category,
                                         title=title, published=when, pick=source.is_pick)))
     if queue and fetched >= source.max_sitemaps:
         log.warning("source %s: stopped after max_sitemaps (%d) sitemap files", source.name, source.max_sitemaps)
