@@ -423,3 +423,70 @@ def test_a_fetch_error_survives_the_trip_from_a_worker_process():
     back = pickle.loads(pickle.dumps(err))
     assert (back.url, back.reason, back.status, back.retry, back.retry_after, str(back)) == \
         (err.url, err.reason, 429, True, 3.0, str(err))
+
+
+def robots_app(robots: str, redirects: dict[str, str]) -> web.Application:
+    """A site with this robots.txt whose paths in `redirects` answer 302 to their target; others 200."""
+    app = web.Application(middlewares=[count_hits])
+    app[HITS] = Counter()
+
+    async def handle(request: web.Request) -> web.Response:
+        if request.path == "/robots.txt":
+            return web.Response(text=robots)
+        if request.path in redirects:
+            raise web.HTTPFound(redirects[request.path])
+        return web.Response(text=f"<p>{request.path}</p>", content_type="text/html")
+
+    app.router.add_get("/{tail:.*}", handle)
+    return app
+
+
+def test_a_redirect_into_a_disallowed_path_is_not_followed():
+    async def go() -> tuple[object, Counter]:
+        app = robots_app("User-agent: *\nDisallow: /private/\n", {"/open/a1": "/private/a1"})
+        async with serve_app(app) as server, Fetcher(fast()) as f:
+            try:
+                return await f.get(url(server, "/open/a1")), app[HITS]
+            except FetchError as exc:
+                return exc, app[HITS]
+
+    err, hits = asyncio.run(go())
+    assert isinstance(err, FetchError) and "redirected to" in err.reason and "robots.txt" in err.reason
+    assert hits["/open/a1"] == 1 and hits["/private/a1"] == 0
+
+
+def test_a_redirect_to_another_host_obeys_that_hosts_robots_and_pace():
+    async def go() -> tuple[object, object, Counter]:
+        other = robots_app("User-agent: *\nDisallow: /closed/\nCrawl-delay: 0.3\n", {})
+        async with serve_app(other) as there:
+            here = robots_app("", {"/x": url(there, "/closed/x"), "/y": url(there, "/open/y"),
+                                   "/z": url(there, "/open/z")})
+            async with serve_app(here) as server, Fetcher(fast()) as f:
+                try:
+                    await f.get(url(server, "/x"))
+                    closed: object = None
+                except FetchError as exc:
+                    closed = exc
+                t = asyncio.get_running_loop().time()
+                await asyncio.gather(f.get(url(server, "/y")), f.get(url(server, "/z")))
+                return closed, asyncio.get_running_loop().time() - t, other[HITS]
+
+    closed, took, hits = asyncio.run(go())
+    assert isinstance(closed, FetchError) and "robots.txt" in closed.reason and hits["/closed/x"] == 0
+    assert hits["/open/y"] == 1 and hits["/open/z"] == 1
+    assert took >= 0.3  # the other host's Crawl-delay spaced the two redirected requests
+
+
+def test_a_redirect_to_a_host_that_is_not_a_host_fails_that_url_alone():
+    async def go() -> tuple[object, object]:
+        app = robots_app("", {"/bad": "http://www..example.com/x"})
+        async with serve_app(app) as server, Fetcher(fast()) as f:
+            try:
+                bad: object = await f.get(url(server, "/bad"))
+            except FetchError as exc:
+                bad = exc
+            return bad, await f.get(url(server, "/fine"))
+
+    bad, fine = asyncio.run(go())
+    assert isinstance(bad, FetchError) and "not a URL that can be fetched" in bad.reason and not bad.retry
+    assert fine.text == "<p>/fine</p>"

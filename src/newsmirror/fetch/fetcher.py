@@ -23,12 +23,14 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 
 from ..config import Fetch
+from ..ids import absolute_url
 from ..models import Response
 from .decode import decode
 
 log = logging.getLogger("newsmirror.fetch")
 
 RETRY_STATUSES = {429, 500, 502, 503, 504, 520, 521, 522, 523, 524}
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 
 
 class FetchError(Exception):
@@ -45,6 +47,17 @@ class FetchError(Exception):
 
     def __reduce__(self) -> tuple:  # rebuilt from its own fields (its message is not its first argument)
         return type(self), (self.url, self.reason), dict(self.__dict__)
+
+
+def _check_target(url: str, current: str) -> None:
+    """Raise FetchError unless `current` (`url`, or where it redirected) is an http(s) URL with a real host."""
+    scheme = current.split(":", 1)[0].lower() if ":" in current else ""
+    if scheme not in ("http", "https"):
+        raise FetchError(url, f"redirected to a {brief(scheme, 20) or 'relative'}: URL ({brief(current)}); "
+                              "only http(s) is followed")
+    if absolute_url(current, current, normalise=False) is None:  # a broken IPv6 address, an empty host label…
+        where = "" if current == url else f"redirected to {brief(current)}, which is "
+        raise FetchError(url, f"{where}not a URL that can be fetched")
 
 
 def brief(text: object, limit: int = 200) -> str:
@@ -148,27 +161,48 @@ class Fetcher:
         received only (`raw_body`), for `decode_response()` to decode elsewhere (a worker process).
         """
         obey = self.cfg.obey_robots if obey_robots is None else obey_robots
-        delay = self.cfg.rate_limit
-        if obey:
-            rules = await self.robots.rules_for(url)
-            if rules is not None:
-                if not rules.can_fetch(url, self.cfg.user_agent):
-                    raise FetchError(url, "disallowed by the site's robots.txt (set obey_robots = false on the "
-                                          "source to override)")
-                crawl_delay = rules.crawl_delay(self.cfg.user_agent)
-                if crawl_delay:
-                    delay = max(delay, min(float(crawl_delay), self.cfg.max_crawl_delay))
         conditional = {}
         if etag:
             conditional["If-None-Match"] = etag
         if last_modified:
             conditional["If-Modified-Since"] = last_modified
+        # each hop of a redirect is a request of its own: robots.txt, Crawl-delay and the per-host limits of
+        # the host it goes to apply to it
+        current = url
+        for _hop in range(self.cfg.max_redirects + 1):
+            _check_target(url, current)
+            delay = await self._permitted(url, current, obey)
+            resp = await self._retrying(url, current, conditional, delay, as_text, max_bytes, decoded)
+            if resp.status not in REDIRECT_STATUSES:
+                return resp
+            current = resp.final_url
+        raise FetchError(url, f"more than {self.cfg.max_redirects} redirects (fetch.max_redirects)")
+
+    async def _permitted(self, url: str, current: str, obey: bool) -> float:
+        """Raise FetchError when robots.txt disallows `current` (`url`, or where it redirected); else the
+        seconds to leave between requests to its host."""
+        delay = self.cfg.rate_limit
+        if obey:
+            rules = await self.robots.rules_for(current)
+            if rules is not None:
+                if not rules.can_fetch(current, self.cfg.user_agent):
+                    what = "disallowed" if current == url else f"redirected to {brief(current)}, which is disallowed"
+                    raise FetchError(url, f"{what} by the site's robots.txt (set obey_robots = false on the "
+                                          "source to override)")
+                crawl_delay = rules.crawl_delay(self.cfg.user_agent)
+                if crawl_delay:
+                    delay = max(delay, min(float(crawl_delay), self.cfg.max_crawl_delay))
+        return delay
+
+    async def _retrying(self, url: str, current: str, conditional: dict[str, str], delay: float, as_text: bool,
+                        max_bytes: int | None, decoded: bool) -> Response:
+        """One request for `current` (a hop of `url`), in turn with its host, retried when worth it."""
         attempt = 0
         while True:
             try:
-                async with self._host_sem(url), self._all:
-                    await self._wait_turn(url, delay)
-                    return await self._once(url, conditional, as_text, max_bytes, decoded)
+                async with self._host_sem(current), self._all:
+                    await self._wait_turn(current, delay)
+                    return await self._once(url, conditional, as_text, max_bytes, decoded, at=current, follow=False)
             except FetchError as exc:
                 if not exc.retry or attempt >= self.cfg.retries:
                     raise
@@ -181,15 +215,15 @@ class Fetcher:
                 await asyncio.sleep(wait)
 
     async def _once(self, url: str, extra_headers: dict[str, str] | None = None, as_text: bool = True,
-                    max_bytes: int | None = None, decoded: bool = True) -> Response:
+                    max_bytes: int | None = None, decoded: bool = True, at: str | None = None,
+                    follow: bool = True) -> Response:
+        """One request for `url` (or for `at`, a hop of it), following redirects, or with `follow=False`
+        answering one with a Response of its status whose final_url is where it leads. Raises FetchError."""
         cap = max_bytes or self.cfg.max_bytes
         assert self._session is not None, "use Fetcher as an async context manager"
-        current = url
+        current = at or url
         for _hop in range(self.cfg.max_redirects + 1):
-            scheme = urlsplit(current).scheme.lower()
-            if scheme not in ("http", "https"):
-                raise FetchError(url, f"redirected to a {brief(scheme, 20) or 'relative'}: URL ({brief(current)}); "
-                                      "only http(s) is followed")
+            _check_target(url, current)
             try:
                 async with self._session.get(
                     current,
@@ -197,11 +231,14 @@ class Fetcher:
                     headers=extra_headers or None,
                     proxy=self.cfg.proxy if self.cfg.proxy and not self.cfg.proxy.startswith("socks") else None,
                 ) as resp:
-                    if resp.status in (301, 302, 303, 307, 308):
+                    if resp.status in REDIRECT_STATUSES:
                         loc = resp.headers.get("Location")
                         if not loc:
                             raise FetchError(url, f"HTTP {resp.status} redirect without a Location", status=resp.status)
                         current = urljoin(current, loc)
+                        if not follow:
+                            return Response(url=url, final_url=current, status=resp.status, headers={}, body=b"",
+                                            text="", encoding="")
                         continue
                     headers = {k.lower(): v for k, v in resp.headers.items()}
                     if resp.status == 304:
@@ -238,6 +275,8 @@ class Fetcher:
                 raise FetchError(url, f"bad HTTP response ({brief(exc.message)})", retry=True) from None
             except aiohttp.ClientError as exc:
                 raise FetchError(url, f"{type(exc).__name__}: {brief(exc)}", retry=True) from None
+            except ValueError as exc:  # a URL Python refuses (UnicodeError: a host label empty or too long)
+                raise FetchError(url, f"not a URL that can be fetched ({brief(current)}: {brief(exc)})") from None
         raise FetchError(url, f"more than {self.cfg.max_redirects} redirects (fetch.max_redirects)")
 
     async def _read_capped(self, url: str, resp: aiohttp.ClientResponse, cap: int) -> bytes:
