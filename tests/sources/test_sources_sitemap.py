@@ -160,7 +160,7 @@ def test_entity_bomb_is_refused_and_conditional_get_parses_nothing_on_304():
 
     first, again, base = run(go)
     assert [c.url for c in first.candidates] == [f"{base}/a/p1.html", f"{base}/a/p2.html"]
-    assert first.validators == {f"{base}/plain.xml": ('"v1"', None)}
+    assert first.validators == {f"{base}/plain.xml#urlset": ('"v1"', None)}
     assert again.candidates == [] and again.not_modified == [f"{base}/plain.xml"]
     assert hits["/plain.xml"] == 2
 
@@ -176,3 +176,52 @@ def test_a_loc_that_is_not_a_url_is_skipped():
       <sitemap><loc>http://www..example.com/s1.xml</loc></sitemap><sitemap><loc>/s2.xml</loc></sitemap></sitemapindex>"""
     children, pages = parse_sitemap(index, "https://news.example/sitemap.xml", 10**6)
     assert [c[0] for c in children] == ["https://news.example/s2.xml"] and pages == []
+
+
+def test_a_sitemap_index_is_read_every_run_so_that_what_its_sitemaps_gain_is_found():
+    """The index is a static file (its ETag never changes); the news sitemap it lists gains articles."""
+    news = {"paths": [("/a/s1.html", 0.1)], "etag": '"n1"'}
+    hits: dict[str, int] = {}
+
+    def app() -> web.Application:
+        a = web.Application()
+
+        async def index(request: web.Request) -> web.Response:
+            hits["index"] = hits.get("index", 0) + 1
+            if request.headers.get("If-None-Match") == '"i1"':
+                return web.Response(status=304)
+            base = f"{request.scheme}://{request.host}"
+            body = ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                    f"<sitemap><loc>{base}/news.xml</loc></sitemap></sitemapindex>")
+            return web.Response(text=body, content_type="application/xml", headers={"ETag": '"i1"'})
+
+        async def news_xml(request: web.Request) -> web.Response:
+            if request.headers.get("If-None-Match") == news["etag"]:
+                return web.Response(status=304)
+            base = f"{request.scheme}://{request.host}"
+            return web.Response(text=urlset(base, news["paths"], news=True), content_type="application/xml",
+                                headers={"ETag": news["etag"]})
+
+        a.router.add_get("/index.xml", index)
+        a.router.add_get("/news.xml", news_xml)
+        return a
+
+    async def go():
+        saved: dict = {}
+        runs = []
+        async with serve_base(app()) as base, Fetcher(FAST) as f:
+            for change in (None, [("/a/s2.html", 0.05)], None):
+                if change:
+                    news["paths"] = news["paths"] + change
+                    news["etag"] = '"n2"'
+                found = await discover_source(source(base + "/index.xml"), f, Path("."),
+                                              lambda u: saved.get(u, (None, None)))
+                saved.update(found.validators)
+                runs.append(([c.url.removeprefix(base) for c in found.candidates], found.not_modified))
+            return runs, base, saved
+
+    runs, base, saved = run(go)
+    assert runs[0] == (["/a/s1.html"], [])
+    assert sorted(runs[1][0]) == ["/a/s1.html", "/a/s2.html"]  # found although the index did not change
+    assert runs[2] == ([], [f"{base}/news.xml"])  # nothing new: the news sitemap's 304 parses nothing
+    assert hits["index"] == 3 and not any("index.xml" in k for k in saved)  # read whole each time

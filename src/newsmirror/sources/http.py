@@ -26,11 +26,13 @@ class SourceHTTP:
         self.validators: dict[str, Validators] = {}
         self.not_modified: list[str] = []
 
-    async def get(self, url: str, conditional: bool = True) -> Response | None:
-        etag, last_modified = self.lookup(url) if conditional else (None, None)
+    async def get(self, url: str, conditional: bool = True, key: str | None = None) -> Response | None:
+        """`key`: what the validators are kept under, when not the URL itself."""
+        key = key or url
+        etag, last_modified = self.lookup(key) if conditional else (None, None)
         resp = await self.fetcher.get(url, etag=etag, last_modified=last_modified, obey_robots=self.obey_robots)
         if resp.status == 304:
             self.not_modified.append(url)
             return None
-        self.validators[url] = (resp.headers.get("etag"), resp.headers.get("last-modified"))
+        self.validators[key] = (resp.headers.get("etag"), resp.headers.get("last-modified"))
         return resp

@@ -92,6 +92,11 @@ def _looks_like_sitemap(url: str) -> bool:
     return path.endswith((".xml", ".xml.gz", ".gz")) or "sitemap" in path
 
 
+# the validators of a sitemap are kept under its URL and this mark, and only for a list of pages (urlset):
+# one kept by an older version under the bare URL may belong to an index, and is not used
+LIST_OF_PAGES = "#urlset"
+
+
 async def discover_sitemap(source: Source, http: SourceHTTP) -> list[Candidate]:
     from . import SourceError
 
@@ -117,17 +122,19 @@ async def discover_sitemap(source: Source, http: SourceHTTP) -> list[Candidate]:
         seen.add(url)
         fetched += 1
         try:
-            resp = await http.get(url)
+            resp = await http.get(url, key=url + LIST_OF_PAGES)
         except FetchError as exc:
             errors.append(f"{url}: {exc.reason}")
             continue
-        if resp is None:  # 304
+        if resp is None:  # 304: a list of pages, unchanged
             continue
         try:
             children, pages = parse_sitemap(resp.body, resp.final_url, http.fetcher.cfg.max_bytes)
         except (SourceError, FetchError) as exc:
             errors.append(str(exc) if isinstance(exc, SourceError) else f"{url}: {exc.reason}")
             continue
+        if children:  # an index is read whole every run: its 304 would hide what changed in the sitemaps it
+            http.validators.pop(url + LIST_OF_PAGES, None)  # lists, or one that failed or was not reached
         for child, lastmod in children:
             if depth >= source.max_depth:
                 errors.append(f"{child}: deeper than max_depth ({source.max_depth}); skipped")
