@@ -164,3 +164,21 @@ def test_a_picture_whose_worker_dies_counts_a_failed_attempt(ntd_server, tmp_pat
     assert store.image_failures() == []
     store.close()
     assert f"images: {len(failed)} mirrored" in res.output
+
+
+def test_pictures_not_started_by_max_run_seconds_are_left_for_the_next_run(tmp_path):
+    site = tmp_path / "site"
+    make_site(site)
+    with SiteServer(site, ["https://site.example", "https://img.example"]) as s:
+        plain = s.content_type
+        s.content_type = lambda p: "image/jpeg" if p.suffix == ".jpg" else plain(p)  # type: ignore[method-assign]
+        cfg = minimal_config(tmp_path, s.base, extra=FAST_FETCH, feed="/feed.xml")
+        assert "images: 1 mirrored, 3 failed" in cli_run(cfg.path, "run").output
+        text = cfg.path.read_text(encoding="utf-8")
+        cfg.path.write_text(text.replace("[fetch]", "[fetch]\nmax_run_seconds = 0.000001"), encoding="utf-8")
+        res = cli_run(cfg.path, "run")
+    assert "3 images left for the next run" in res.output
+    store = Store(cfg.store_path)
+    attempts = sorted(r["attempts"] for r in store.image_failures())
+    store.close()
+    assert attempts == [1, 1, 1]  # not tried, so no attempt spent

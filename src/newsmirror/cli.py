@@ -110,6 +110,7 @@ def _summary(report: RunReport) -> int:
         + (f"; images: {report.images} mirrored, {report.images_failed} failed (shown as their alt text, "
            f"tried again next run)" if report.images_failed else
            (f"; images: {report.images} mirrored" if report.images else ""))
+        + (f"; {report.images_deferred} images left for the next run" if report.images_deferred else "")
         + ("; committed" if report.committed else "; nothing to commit")
         + (f"; pushed to {', '.join(report.pushed)}" if report.pushed else "")
         + (f"; push failed: {', '.join(n for n, _ in report.push_failures)}" if report.push_failures else "")

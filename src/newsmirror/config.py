@@ -158,7 +158,8 @@ class Fetch(_Model):
     rate_limit: float = Field(default=0.0, ge=0, le=600, description="seconds between two requests to one host")
     max_crawl_delay: float = Field(default=30, ge=0, le=3600, description="cap on a robots.txt Crawl-delay")
     max_run_seconds: float = Field(default=3000, gt=0, le=86400,
-                                   description="articles not started by then are left for the next run")
+                                   description="articles, pictures and further sitemap files or listing pages not "
+                                               "started by then are left for the next run")
     warc: bool = True
 
     @field_validator("proxy")

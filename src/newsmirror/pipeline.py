@@ -396,9 +396,13 @@ class Mirror:
             self.store.set_meta("committed_once", "1")
         return committed
 
+    def _deadline(self) -> float:
+        """When the run stops starting work (time.monotonic()): fetch.max_run_seconds after it began."""
+        return self._started + self.cfg.fetch.max_run_seconds
+
     async def _discover(self, source, fetcher: Fetcher, report: RunReport) -> list[Candidate]:
         try:
-            found = await discover_source(source, fetcher, self.cfg.root, self.store.validators)
+            found = await discover_source(source, fetcher, self.cfg.root, self.store.validators, self._deadline())
         except Exception as exc:  # noqa: BLE001 (one source's failure, whatever it is, is that source's alone)
             reason = exc.reason if isinstance(exc, FetchError) else str(exc) if isinstance(exc, SourceError) \
                 else f"reading it crashed ({type(exc).__name__}: {brief(exc)})"
@@ -461,7 +465,7 @@ class Mirror:
 
     async def _fetch_each(self, todo: list[Candidate], fetcher: Fetcher, report: RunReport,
                           changed: set[str]) -> None:
-        deadline = self._started + self.cfg.fetch.max_run_seconds
+        deadline = self._deadline()
         deferred: list[str] = []
         inflight = self._inflight()
 
@@ -517,9 +521,13 @@ class Mirror:
         self.store.set_meta("uncommitted", "1")  # before the tree changes: the next run commits it
 
         inflight = self._inflight()
+        deadline = self._deadline()
 
         async def one(url: str) -> None:
             try:
+                if time.monotonic() > deadline:  # bounded runs: it stays due for the next one
+                    report.images_deferred += 1
+                    return
                 async with inflight:
                     resp = await fetcher.get(url, as_text=False, max_bytes=cfg.max_bytes)
                     ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -544,6 +552,9 @@ class Mirror:
         with self._workers(len(due)), self.store.grouped():
             await self._by_host_lanes(due, lambda u: u, one)
         self.progress.stop()
+        if report.images_deferred:
+            log.warning("fetch.max_run_seconds (%s s) reached: %d images left for the next run",
+                        self.cfg.fetch.max_run_seconds, report.images_deferred)
         report.images = len(arrived)
         changed |= self.store.articles_showing(arrived)
         if arrived:

@@ -144,11 +144,19 @@ def listing_app() -> web.Application:
     async def loop_b(request: web.Request) -> web.Response:
         return web.Response(text=LOOP_PAGE.format(n=2, next="/loop-a.html"), content_type="text/html")
 
+    async def broken_next(request: web.Request) -> web.Response:
+        return web.Response(text=LOOP_PAGE.format(n=1, next="/broken-2.html"), content_type="text/html")
+
+    async def broken_2(request: web.Request) -> web.Response:
+        raise web.HTTPInternalServerError()
+
     app.router.add_get("/xhtml.html", xhtml)
     app.router.add_get("/page-2.html", page2)
     app.router.add_get("/comment.html", comment_only)
     app.router.add_get("/loop-a.html", loop_a)
     app.router.add_get("/loop-b.html", loop_b)
+    app.router.add_get("/broken-next.html", broken_next)
+    app.router.add_get("/broken-2.html", broken_2)
     return app
 
 
@@ -191,3 +199,8 @@ def test_a_link_that_is_not_a_url_is_skipped():
             '<a href="/news/a1.html">好</a><a rel="next" href="http://[oops/p2">下一页</a>')
     found, nxt = parse_listing(html, "https://news.example/", source)
     assert [c.url for c in found] == ["https://news.example/news/a1.html"] and nxt is None
+
+
+def test_a_later_page_that_fails_keeps_the_links_of_the_pages_before_it():
+    found, base = discover_from_app("/broken-next.html", max_pages=3)
+    assert [c.url for c in found] == [f"{base}/loop/1.html"]

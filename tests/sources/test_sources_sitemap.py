@@ -225,3 +225,23 @@ def test_a_sitemap_index_is_read_every_run_so_that_what_its_sitemaps_gain_is_fou
     assert sorted(runs[1][0]) == ["/a/s1.html", "/a/s2.html"]  # found although the index did not change
     assert runs[2] == ([], [f"{base}/news.xml"])  # nothing new: the news sitemap's 304 parses nothing
     assert hits["index"] == 3 and not any("index.xml" in k for k in saved)  # read whole each time
+
+
+def test_past_the_deadline_a_sitemap_source_asks_for_its_first_file_only():
+    """fetch.max_run_seconds bounds discovery too: an index is read, the sitemaps it lists are left for the
+    next run (and said so), instead of being fetched one after another for as long as they take."""
+    import time
+
+    hits: dict[str, int] = {}
+
+    async def go():
+        async with serve_base(make_app(hits)) as base, Fetcher(FAST) as f:
+            with pytest.raises(SourceError) as exc:
+                await discover_source(source(base + "/sitemap_index.xml"), f, Path("."),
+                                      deadline=time.monotonic() - 1)
+            return exc.value
+
+    err = run(go)
+    assert hits.get("/sitemap_index.xml") == 1
+    assert not any(p in hits for p in ("/news.xml.gz", "/old.xml", "/nested_index.xml"))
+    assert "fetch.max_run_seconds" in str(err)

@@ -24,14 +24,16 @@ class Discovery:
 
 
 async def discover_source(source: Source, fetcher: Fetcher, root: Path,
-                          lookup: Callable[[str], Validators] | None = None) -> Discovery:
-    """The candidates of one source, newest first as the source lists them, capped at `source.limit`."""
+                          lookup: Callable[[str], Validators] | None = None,
+                          deadline: float | None = None) -> Discovery:
+    """The candidates of one source, newest first as the source lists them, capped at `source.limit`.
+    After `deadline` (time.monotonic()) it asks for nothing more than its first page or file."""
     from .feed import discover_feed
     from .listing import discover_listing
     from .sitemap import discover_sitemap
     from .urls import discover_urls
 
-    http = SourceHTTP(fetcher, lookup, source.obey_robots)
+    http = SourceHTTP(fetcher, lookup, source.obey_robots, deadline)
     if source.kind in ("rss", "atom"):
         found = await discover_feed(source, http)
     elif source.kind == "listing":

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
-from ..fetch import Fetcher
+from ..fetch import Fetcher, FetchError
 from ..models import Response
 
 Validators = tuple[str | None, str | None]  # (ETag, Last-Modified)
@@ -19,15 +20,21 @@ class SourceHTTP:
     """
 
     def __init__(self, fetcher: Fetcher, lookup: Callable[[str], Validators] | None = None,
-                 obey_robots: bool | None = None) -> None:
+                 obey_robots: bool | None = None, deadline: float | None = None) -> None:
         self.fetcher = fetcher
         self.lookup = lookup or (lambda _url: (None, None))
         self.obey_robots = obey_robots
+        self.deadline = deadline
+        self.asked = 0
         self.validators: dict[str, Validators] = {}
         self.not_modified: list[str] = []
 
     async def get(self, url: str, conditional: bool = True, key: str | None = None) -> Response | None:
-        """`key`: what the validators are kept under, when not the URL itself."""
+        """`key`: what the validators are kept under, when not the URL itself. Past the deadline only the
+        source's first request is made; later ones raise FetchError (bounded runs: asked again next run)."""
+        if self.asked and self.deadline is not None and time.monotonic() > self.deadline:
+            raise FetchError(url, "not fetched: fetch.max_run_seconds reached (asked again next run)")
+        self.asked += 1
         key = key or url
         etag, last_modified = self.lookup(key) if conditional else (None, None)
         resp = await self.fetcher.get(url, etag=etag, last_modified=last_modified, obey_robots=self.obey_robots)

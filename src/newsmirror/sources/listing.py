@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import lxml.etree
@@ -9,9 +10,12 @@ import lxml.html
 from lxml.cssselect import CSSSelector
 
 from ..config import Source
+from ..fetch import FetchError
 from ..ids import absolute_url
 from ..models import Candidate
 from .http import SourceHTTP
+
+log = logging.getLogger("newsmirror")
 
 
 def parse_listing(html: str, url: str, source: Source) -> tuple[list[Candidate], str | None]:
@@ -64,7 +68,14 @@ async def discover_listing(source: Source, http: SourceHTTP) -> list[Candidate]:
             break
         first = not seen_pages
         seen_pages.add(url)
-        resp = await http.get(url, conditional=first)  # only the front page is asked conditionally
+        try:
+            resp = await http.get(url, conditional=first)  # only the front page is asked conditionally
+        except FetchError as exc:
+            if first:
+                raise
+            log.warning("source %s: page %s: %s; keeping the links of the pages before it", source.name, url,
+                        exc.reason)
+            break
         if resp is None:  # 304: the front page is unchanged, so are the articles it lists
             return []
         found, url = parse_listing(resp.text, resp.final_url, source)
