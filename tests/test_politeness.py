@@ -18,6 +18,7 @@ class Site:
 
     def __init__(self, robots: str, flaky: str | None = None) -> None:
         self.robots = robots
+        self.updated: str | None = None  # when set, every item says it was updated then (and the ETag changes)
         self.flaky = flaky  # this article answers 500 twice (a run retries once), then 200
         self.log: list[tuple[float, str, dict]] = []
         self._failures = 0
@@ -62,12 +63,15 @@ class Site:
         if request.path == "/robots.txt":
             return web.Response(text=self.robots)
         if request.path == "/feed.xml":
-            if request.headers.get("If-None-Match") == '"f1"':
+            etag = '"f1"' if self.updated is None else '"f2"'
+            if request.headers.get("If-None-Match") == etag:
                 return web.Response(status=304)
-            items = "".join(f"<item><title>t{i}</title><link>{self.base}/a/a10361290{i}.html</link></item>"
+            date = f"<dc:date>{self.updated}</dc:date>" if self.updated else ""
+            items = "".join(f"<item><title>t{i}</title><link>{self.base}/a/a10361290{i}.html</link>{date}</item>"
                             for i in range(3))
-            return web.Response(text=f'<rss version="2.0"><channel><title>f</title>{items}</channel></rss>',
-                                content_type="application/rss+xml", headers={"ETag": '"f1"'})
+            return web.Response(text='<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>'
+                                     f"<title>f</title>{items}</channel></rss>",
+                                content_type="application/rss+xml", headers={"ETag": etag})
         if request.path.startswith("/a/"):
             if request.path == self.flaky and self._failures < 2:
                 self._failures += 1
@@ -151,3 +155,22 @@ def test_a_run_stops_starting_articles_at_max_run_seconds_and_the_next_run_finis
         cfg.write_text(text, encoding="utf-8")
         res = cli_run(cfg, "run")  # the feed answers 304 now; the pending URLs are still fetched
         assert res.exit_code == 0 and "3 new" in res.output
+
+
+def test_an_update_the_feed_announced_is_fetched_even_if_the_run_stops_first(tmp_path):
+    """An item whose date says it changed after we fetched it is due until it is fetched again: a run that
+    stops first (killed, or at max_run_seconds) leaves it to the next, even when the feed then answers 304."""
+    with Site("User-agent: *\nAllow: /\n") as site:
+        cfg = config(tmp_path, site.base)
+        text = cfg.read_text(encoding="utf-8")
+        assert "3 new" in cli_run(cfg, "run").output
+        site.updated = "2099-01-01T00:00:00Z"
+        cfg.write_text(text.replace("[fetch]", "[fetch]\nmax_run_seconds = 0.000001"), encoding="utf-8")
+        assert "3 left for the next run" in cli_run(cfg, "run").output
+        cfg.write_text(text, encoding="utf-8")
+        site.log.clear()
+        res = cli_run(cfg, "run")
+        assert res.exit_code == 0, res.output
+        assert "not modified" in res.output  # the feed: 304
+        assert sorted(p for p in site.paths() if p.startswith("/a/")) == \
+            [f"/a/a10361290{i}.html" for i in range(3)]  # fetched again all the same

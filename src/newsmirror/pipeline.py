@@ -436,7 +436,10 @@ class Mirror:
             have = None if row is not None and row["status"] in ("pending", "failed", "gave_up") \
                 else self.store.article_by_url(c.url)
             if have is not None:
-                if c.updated and c.updated > have.fetched_at:
+                if c.updated and c.updated > max(have.fetched_at, have.last_seen):  # since we last read it
+                    # due until it is fetched again: a run that stops first leaves it to the next, which may
+                    # find the feed unchanged (304) and so not see this item again
+                    self.store.mark_url(c.url, c.source, "pending", article_id=have.id)
                     todo.append(c)
                 continue
             if row is not None and row["status"] == "gave_up":
