@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import lxml.html
+import pytest
 from click.testing import CliRunner, Result
 
 from newsmirror.cli import cli
@@ -583,3 +584,26 @@ def test_a_source_whose_reading_crashes_fails_alone(ntd_server, tmp_path, monkey
     assert res.exit_code == 1
     assert "broken: reading it crashed (RuntimeError: a bug in the reader)" in res.output
     assert "Traceback" not in res.output and (cfg.output_dir / SEED_PAGE).is_file()
+
+
+class KilledBeforeBuild(BaseException):
+    """Stands for a SIGKILL between the fetch and the build (the crash test kills real runs; this one must land
+    at that moment exactly)."""
+
+
+def test_a_late_article_turns_old_links_into_mirror_links_even_after_a_run_killed_before_its_build(
+        demo_server, tmp_path, monkeypatch):
+    cfg = demo_config(tmp_path, demo_server.base)
+    assert cli_run(cfg, "run", "--source", "culture").exit_code == 0
+    page = tmp_path / "out/pages/culture/n3001.md"
+    assert f"]({demo_server.base}{SEED_PATH})" in page.read_text(encoding="utf-8")
+
+    def killed(self, changed=None):
+        raise KilledBeforeBuild
+
+    monkeypatch.setattr(Mirror, "build", killed)
+    with pytest.raises(KilledBeforeBuild):
+        cli_run(cfg, "run", "--source", "intl")
+    monkeypatch.undo()
+    assert cli_run(cfg, "run").exit_code == 0  # the intl article is in the store: nothing new is fetched
+    assert "](../intl/a103612902.md)" in page.read_text(encoding="utf-8")

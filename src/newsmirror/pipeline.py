@@ -463,7 +463,7 @@ class Mirror:
         if self.cfg.site.link_policy == "mirror" and changed:
             urls = self.store.urls_of(changed)
             urls.update(c.url for c in todo)
-            changed |= self.store.linking_to(urls)
+            changed |= self._due(self.store.linking_to(urls))
         return changed
 
     async def _fetch_each(self, todo: list[Candidate], fetcher: Fetcher, report: RunReport,
@@ -559,9 +559,16 @@ class Mirror:
             log.warning("fetch.max_run_seconds (%s s) reached: %d images left for the next run",
                         self.cfg.fetch.max_run_seconds, report.images_deferred)
         report.images = len(arrived)
-        changed |= self.store.articles_showing(arrived)
+        changed |= self._due(self.store.articles_showing(arrived))
         if arrived:
             self._staging = stage_stored(self.out, self._image_dirs())
+
+    def _due(self, ids: set[str]) -> set[str]:
+        """Pages that must be rendered again, remembered in the store before the build does it: a run killed
+        first leaves them to the next, which knows nothing of what this one found."""
+        with self.store.tx():
+            self.store.mark_dirty(ids)
+        return ids
 
     def _image_dirs(self) -> list[str]:
         """The image folders of the tree: assets/, and site/assets/ when the HTML site is on."""
