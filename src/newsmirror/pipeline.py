@@ -705,6 +705,10 @@ class Mirror:
         """Render pages and indexes from the store: the pages of `changed` articles and of those not yet
         committed (dirty), or every page when `changed` is None or the config or templates changed."""
         ensure_repo(self.out)
+        # the tree changed since the last commit (a run killed after writing pages, before its commit):
+        # what is made from the whole tree (search index, signed manifest) is made again even if this build
+        # itself writes nothing, as the files it would write are there already
+        stale = self.store.get_meta("uncommitted") == "1"
         fp = self.renderer.fingerprint()
         full = changed is None or self.store.get_meta("render_fingerprint") != fp
         qr_base = self.cfg.site.base_url or ""
@@ -793,8 +797,8 @@ class Mirror:
             _PAGES = None
         result.rendered |= due - kept_ids  # not in the tree (retention): nothing to render
         if same:
-            self._search_index(result, will_change_tree)
-            self._sign(result, write)
+            self._search_index(result, will_change_tree, stale)
+            self._sign(result, write, stale)
             self.store.set_meta("index_key", quick)
             return result
         files: dict[str, bytes] = {}
@@ -809,8 +813,8 @@ class Mirror:
                 (self.out / rel_path).unlink()
                 result.removed.append(rel_path)
             _remove_empty_dirs(self.out / d)
-        self._search_index(result, will_change_tree)
-        self._sign(result, write)
+        self._search_index(result, will_change_tree, stale)
+        self._sign(result, write, stale)
         with self.store.tx():  # only now is the tree what the digest says
             self.store.set_meta("index_digest", digest)
             self.store.set_meta("index_files", json.dumps(sorted(files)))
@@ -818,7 +822,7 @@ class Mirror:
         self.store.set_meta("qr_base_url", qr_base)
         return result
 
-    def _sign(self, result: BuildResult, write: Callable[[str, bytes], None]) -> None:
+    def _sign(self, result: BuildResult, write: Callable[[str, bytes], None], stale: bool = False) -> None:
         """With signing.key: manifest.json (SHA-256 of every file) and its Ed25519 signature, when the tree
         changed or has none."""
         key = self.cfg.signing_key
@@ -826,16 +830,16 @@ class Mirror:
             return
         from .publish.manifest import MANIFEST, write_manifest
 
-        if result.written or result.removed or not (self.out / MANIFEST).is_file():
+        if stale or result.written or result.removed or not (self.out / MANIFEST).is_file():
             for rel_path, data in write_manifest(self.out, key, f"newsmirror {__version__}").items():
                 write(rel_path, data)
 
-    def _search_index(self, result: BuildResult, will_change_tree: Callable[[], None]) -> None:
+    def _search_index(self, result: BuildResult, will_change_tree: Callable[[], None], stale: bool = False) -> None:
         """Index the HTML site for search when any of its pages changed (or it has no index yet)."""
         if "html" not in self.cfg.site.formats:
             return
         site = self.out / HTML.root.rstrip("/")
-        changed = any(p.startswith(HTML.root) for p in result.written + result.removed)
+        changed = stale or any(p.startswith(HTML.root) for p in result.written + result.removed)
         if site.is_dir() and (changed or not (site / "pagefind" / "pagefind.js").is_file()):
             from .render.search import build_search_index
 

@@ -62,3 +62,28 @@ def test_a_bad_signing_key_is_one_clear_line(demo_server, tmp_path):
     cfg.write_text(cfg.read_text(encoding="utf-8") + '\n[signing]\nkey = "bad.key"\n', encoding="utf-8")
     res = cli_run(cfg, "run")
     assert res.exit_code == 2 and "signing.key" in res.output and "newsmirror keygen" in res.output
+
+
+def test_a_run_killed_before_it_signed_is_signed_by_the_next(demo_server, tmp_path, monkeypatch):
+    """The next run writes nothing new (the pages are there already), yet the manifest must cover them."""
+    import pytest
+
+    from newsmirror.pipeline import Mirror
+    from tests.test_pipeline import KilledBeforeBuild
+
+    key = tmp_path / "mirror.key"
+    assert cli_run(tmp_path / "none.toml", "keygen", str(key)).exit_code == 0
+    cfg = demo_config(tmp_path, demo_server.base)
+    cfg.write_text(cfg.read_text(encoding="utf-8") + f'\n[signing]\nkey = "{key}"\n', encoding="utf-8")
+    assert cli_run(cfg, "run", "--source", "culture").exit_code == 0
+
+    def killed(self, *args):
+        raise KilledBeforeBuild
+
+    monkeypatch.setattr(Mirror, "_sign", killed)
+    with pytest.raises(KilledBeforeBuild):
+        cli_run(cfg, "run")
+    monkeypatch.undo()
+    assert cli_run(cfg, "run").exit_code == 0
+    res = cli_run(cfg, "verify", str(tmp_path / "out"), "--pubkey", str(key) + ".pub")
+    assert res.exit_code == 0 and "ok: every file is as signed" in res.output, res.output
