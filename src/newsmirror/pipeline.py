@@ -81,7 +81,7 @@ def analyse(html: str, url: str, rules: Rules | None) -> Analysed | str:
     except ExtractError as exc:
         return exc.reason
     except Exception as exc:  # a page that breaks the parser must not break the run
-        return f"extraction crashed ({type(exc).__name__}: {exc})"
+        return f"extraction crashed ({type(exc).__name__}: {brief(exc)})"
     try:
         art.body_html = sanitize(art.body_html, url)
         body = lxml.html.fragment_fromstring(art.body_html or "<p></p>", create_parent="div")  # once for all three
@@ -90,7 +90,7 @@ def analyse(html: str, url: str, rules: Rules | None) -> Analysed | str:
             return "no content left after removing scripts, ads and embeds"
         return art, content_hash(art.title, text), link_targets(body), image_urls(art.image, body)
     except Exception as exc:  # nor one that breaks sanitising: that page fails, the run goes on
-        return f"sanitising crashed ({type(exc).__name__}: {exc})"
+        return f"sanitising crashed ({type(exc).__name__}: {brief(exc)})"
 
 
 def analyse_page(resp: Response, rules: Rules | None, warc: bool,
@@ -103,14 +103,14 @@ def analyse_page(resp: Response, rules: Rules | None, warc: bool,
     except FetchError as exc:
         return exc.reason, None
     except Exception as exc:  # noqa: BLE001 (one page's failure, reported as such)
-        return f"decoding crashed ({type(exc).__name__}: {exc})", None
+        return f"decoding crashed ({type(exc).__name__}: {brief(exc)})", None
     analysed = analyse(resp.text, resp.final_url, rules)
     if not warc or isinstance(analysed, str):
         return analysed, None
     try:
         return analysed, warc_records(resp)
     except Exception as exc:  # noqa: BLE001 (an article is kept only with its provenance)
-        return f"WARC record failed ({type(exc).__name__}: {exc})", None
+        return f"WARC record failed ({type(exc).__name__}: {brief(exc)})", None
 
 
 def mirror_image(data: bytes, cfg: ImagesConfig, out: Path, bases: list[str],
