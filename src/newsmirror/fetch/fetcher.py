@@ -218,12 +218,12 @@ class Fetcher:
                     max_bytes: int | None = None, decoded: bool = True, at: str | None = None,
                     follow: bool = True) -> Response:
         """One request for `url` (or for `at`, a hop of it), following redirects, or with `follow=False`
-        answering one with a Response of its status whose final_url is where it leads. Raises FetchError."""
+        answering one with a Response of its status whose final_url is where it leads. Raises FetchError.
+        The first URL is the caller's to check (`_check_target`); the redirects it follows are checked here."""
         cap = max_bytes or self.cfg.max_bytes
         assert self._session is not None, "use Fetcher as an async context manager"
         current = at or url
         for _hop in range(self.cfg.max_redirects + 1):
-            _check_target(url, current)
             try:
                 async with self._session.get(
                     current,
@@ -239,6 +239,7 @@ class Fetcher:
                         if not follow:
                             return Response(url=url, final_url=current, status=resp.status, headers={}, body=b"",
                                             text="", encoding="")
+                        _check_target(url, current)
                         continue
                     headers = {k.lower(): v for k, v in resp.headers.items()}
                     if resp.status == 304:

@@ -142,7 +142,7 @@ async def discover_sitemap(source: Source, http: SourceHTTP) -> list[Candidate]:
             if lastmod is None or lastmod >= cutoff:
                 queue.append((child, depth + 1))
         for loc, when, title in pages:
-            if not loc.startswith(("http://", "https://")) or (when is not None and when < cutoff):
+            if when is not None and when < cutoff:
                 continue
             out.append((when, Candidate(url=loc, source=source.name, category=source.category,
                                         title=title, published=when, pick=source.is_pick)))
