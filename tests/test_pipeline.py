@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from newsmirror.cli import cli
-from newsmirror.demo.server import SiteServer
+from newsmirror.demo.server import DEMO_SITE, SiteServer
 from newsmirror.pipeline import Mirror
 from newsmirror.render import HOT
 from newsmirror.store import Store
@@ -278,6 +278,35 @@ def test_retention_keeps_the_newest_pages_per_category(demo_server, tmp_path):
     assert "n3001.md" not in home and "n3003.md" in home
     for link in relative_links((out / "pages/intl/n2002.md").read_text(encoding="utf-8")):
         assert ((out / "pages/intl") / link.split("?")[0]).exists(), link
+
+
+def test_a_page_pushed_out_by_retention_is_no_longer_linked_to(tmp_path):
+    site = tmp_path / "site"
+    shutil.copytree(DEMO_SITE, site)
+    feed = site / "gb/prog204/feed.xml"
+    full_feed = feed.read_text(encoding="utf-8")
+    n2002 = site / "news/intl/2024/05/04/n2002.html"
+    # a newer article that also links to n2001, announced only from the second run on
+    n2003 = (n2002.read_text(encoding="utf-8").replace("n2002", "n2003").replace("2024-05-04", "2024-05-09")
+             .replace("卡伦山", "卡伦岭"))
+    (site / "news/intl/2024/05/09").mkdir(parents=True)
+    (site / "news/intl/2024/05/09/n2003.html").write_text(n2003, encoding="utf-8")
+    with SiteServer(site) as s:
+        cfg = demo_config(tmp_path, s.base, site_extra="retention = 2")
+        assert cli_run(cfg, "run", "--source", "intl").exit_code == 0
+        linker = tmp_path / "out/pages/intl/n2002.md"
+        assert "](n2001.md)" in linker.read_text(encoding="utf-8")
+        feed.write_text(full_feed.replace("<item>", "<item><title>n</title><link>https://demo-news.example/news/"
+                                          "intl/2024/05/09/n2003.html</link></item>\n <item>", 1), encoding="utf-8")
+        assert cli_run(cfg, "run", "--source", "intl").exit_code == 0
+    out = tmp_path / "out"
+    assert sorted(p.name for p in (out / "pages/intl").glob("*.md")) == ["n2002.md", "n2003.md"]
+    for page in ("n2002.md", "n2003.md"):
+        text = (out / "pages/intl" / page).read_text(encoding="utf-8")
+        assert "n2001.md" not in text, page
+        assert f"]({s.base}/news/intl/2024/05/02/n2001.html)" in text, page
+        for link in relative_links(text):
+            assert ((out / "pages/intl") / link.split("?")[0]).exists(), link
 
 
 # -- other source kinds and encodings --------------------------------------------------------------

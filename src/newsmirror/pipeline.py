@@ -736,6 +736,14 @@ class Mirror:
                      f"{a.fetched_at.isoformat()}\x1e".encode())
         digest = h.hexdigest()
         same = not full and digest == self.store.get_meta("index_digest") and indexes_present
+        # pages that came into the tree or left it since the last build (site.retention): the pages that link
+        # to them must link to the copy, or to the original again
+        if self.cfg.site.retention:
+            flipped = self.store.tree_ids() ^ kept_ids
+        else:
+            flipped = self.store.tree_ids(in_tree=False)
+        if flipped and self.cfg.site.link_policy == "mirror":
+            due |= self.store.linking_to(self.store.urls_of(flipped)) & kept_ids
 
         def will_change_tree() -> None:
             if not result.written and not result.removed:
@@ -796,6 +804,10 @@ class Mirror:
         finally:
             _PAGES = None
         result.rendered |= due - kept_ids  # not in the tree (retention): nothing to render
+        if flipped:  # only now are the pages that link to them written
+            with self.store.tx():
+                self.store.set_in_tree(flipped & kept_ids, True)
+                self.store.set_in_tree(flipped - kept_ids, False)
         if same:
             self._search_index(result, will_change_tree, stale)
             self._sign(result, write, stale)

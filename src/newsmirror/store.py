@@ -108,6 +108,7 @@ MIGRATIONS = [
     ("articles", "warc_record_id", "TEXT"),
     ("articles", "warc_digest", "TEXT"),
     ("articles", "dirty", "INTEGER NOT NULL DEFAULT 1"),
+    ("articles", "in_tree", "INTEGER NOT NULL DEFAULT 1"),  # its page was in the tree at the last build
     ("urls", "category", "TEXT"),
     ("urls", "pick", "INTEGER NOT NULL DEFAULT 0"),
     ("urls", "title", "TEXT"),
@@ -205,6 +206,14 @@ class Store:
             self.db.execute("UPDATE articles SET dirty=0 WHERE dirty=1")
         else:
             self.db.executemany("UPDATE articles SET dirty=0 WHERE id=?", [(i,) for i in ids])
+
+    def tree_ids(self, in_tree: bool = True) -> set[str]:
+        """The articles whose page the last build left in the tree (or, in_tree=False, left out of it:
+        site.retention)."""
+        return {r[0] for r in self.db.execute("SELECT id FROM articles WHERE in_tree=?", (int(in_tree),))}
+
+    def set_in_tree(self, ids: Iterable[str], in_tree: bool) -> None:
+        self.db.executemany("UPDATE articles SET in_tree=? WHERE id=?", [(int(in_tree), i) for i in ids])
 
     def mark_dirty(self, ids: set[str]) -> None:
         self.db.executemany("UPDATE articles SET dirty=1 WHERE id=?", [(i,) for i in ids])
@@ -540,10 +549,13 @@ class Store:
         return {r[0] for r in self._rows_in("SELECT DISTINCT article_id FROM links WHERE target IN ({})", targets)}
 
     def urls_of(self, ids: Iterable[str]) -> set[str]:
-        """The URLs (fetched and canonical) of these articles."""
+        """The URLs that lead to these articles: fetched, canonical, and those found to be duplicates."""
+        ids = list(ids)
         out: set[str] = set()
         for r in self._rows_in("SELECT url, canonical_url FROM articles WHERE id IN ({})", ids):
             out.update((r[0], r[1]))
+        out.update(r[0] for r in self._rows_in(
+            "SELECT url FROM urls WHERE status IN ('ok', 'duplicate') AND article_id IN ({})", ids))
         return out
 
     def url_index(self) -> dict[str, tuple[str, str]]:
