@@ -309,6 +309,24 @@ def test_a_page_pushed_out_by_retention_is_no_longer_linked_to(tmp_path):
             assert ((out / "pages/intl") / link.split("?")[0]).exists(), link
 
 
+def test_turning_image_downloads_off_rewrites_every_page_before_the_pictures_go(demo_server, tmp_path):
+    cfg = demo_config(tmp_path, demo_server.base)
+    assert cli_run(cfg, "run", "--source", "culture").exit_code == 0
+    out = tmp_path / "out"
+    assert list((out / "assets").rglob("*.jpg"))
+    cfg.write_text(cfg.read_text(encoding="utf-8") + "\n[images]\ndownload = false\n", encoding="utf-8")
+    assert cli_run(cfg, "run", "--source", "intl").exit_code == 0  # saves new articles: a build that prunes
+    assert not [p for p in (out / "assets").rglob("*") if p.is_file()]
+    pages = list((out / "pages").rglob("*.md"))
+    assert len(pages) == 6
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert not [link for link in relative_links(text) if "assets/" in link], page.name
+        for link in relative_links(text):
+            assert (page.parent / link.split("?")[0]).exists(), (page.name, link)
+    assert f"({demo_server.base}/images/n3001-lead.jpg)" in (out / "pages/culture/n3001.md").read_text(encoding="utf-8")
+
+
 # -- other source kinds and encodings --------------------------------------------------------------
 
 

@@ -189,7 +189,8 @@ class Renderer:
         h = hashlib.sha256(__version__.encode())
         h.update(self.cfg.site.model_dump_json().encode())
         h.update(json.dumps({k: v.title for k, v in self.cfg.categories.items()}, sort_keys=True).encode())
-        h.update(f"formats={self.site.formats} key={self.key_fingerprint}".encode())
+        # images.download decides whether a page shows its pictures from the tree or where they are
+        h.update(f"formats={self.site.formats} key={self.key_fingerprint} images={self.cfg.images.download}".encode())
         templates: dict[str, bytes] = {}
         for d in self.template_dirs:  # the file Jinja2 would load for each name
             for f in d.rglob("*"):
