@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from markdown_it import MarkdownIt
 
-from newsmirror.render.markdown import html_to_markdown, md_text, md_url
+from newsmirror.render.markdown import html_to_markdown, md_bare_url, md_text, md_url
 
 
 def md(html: str) -> str:
@@ -138,6 +139,39 @@ def test_html_looking_text_does_not_become_html():
     assert "\\<script>alert(1)\\</script>" in out and "\\<b>粗\\</b>" in out
 
 
+def rendered(markdown: str) -> str:
+    """The HTML a CommonMark renderer with GitHub's tables and strikethrough makes of it."""
+    return MarkdownIt("gfm-like", {"linkify": False}).render(markdown)
+
+
+def test_text_that_reads_as_a_link_stays_text():
+    out = md("<p>见 [点此](https://evil.example/) 或 ![图](https://evil.example/x.png)</p>")
+    html = rendered(out)
+    assert "<a" not in html and "<img" not in html
+    assert "见 [点此](https://evil.example/) 或 ![图](https://evil.example/x.png)" in html
+
+
+def test_text_with_bars_and_backslashes_stays_as_written():
+    html = rendered(md("<p>甲 | 乙<br>|---|---|</p><p>C:\\dir\\*x* 和 `y`</p>"))
+    assert "<table" not in html and "<em>" not in html and "<code>" not in html
+    assert "甲 | 乙<br />\n|---|---|" in html and "C:\\dir\\*x* 和 `y`" in html
+
+
+@pytest.mark.parametrize("line", ["# 不是标题", "1. 不是列表", "2) 也不是", "- 不是列表", "+ 不是列表", "> 不是引用",
+                                  "===", "---", "~~~"])
+def test_text_at_the_start_of_a_line_makes_no_block(line):
+    for html in (f"<p>{line}</p>", f"<p>首行<br>{line}</p>", f"<p>首行\n{line}</p>", f"<div>{line}</div>",
+                 f"<ul><li>{line}</li></ul>", f"<p><span>{line}</span></p>"):
+        out = rendered(md(html))
+        assert not re.search(r"<(h\d|ol|blockquote|pre|hr)", out), (html, out)
+        assert out.count("<ul>") == html.count("<ul>") and out.count("<li>") == html.count("<li>"), (html, out)
+        assert line.replace(">", "&gt;") in out, (html, out)
+
+
+def test_numbers_and_marks_inside_a_line_are_left_alone():
+    assert md("<p>2024.5 亿元，增长 1.5%，A-B 与 #标签</p>") == "2024.5 亿元，增长 1.5%，A-B 与 #标签\n"
+
+
 # -- md_text / md_url ---------------------------------------------------------------------------------
 
 
@@ -155,6 +189,11 @@ def test_md_text_collapses_whitespace_and_handles_empty():
 def test_md_url():
     assert md_url("https://x.example/a b(c)<d>") == "https://x.example/a%20b%28c%29%3Cd%3E"
     assert md_url("../../README.md?a1") == "../../README.md?a1"
+
+
+def test_md_bare_url_encodes_only_what_markdown_or_html_would_read():
+    assert md_bare_url("https://x.example/新闻/a_b-c?d=1&e=(2)#f") == "https://x.example/新闻/a_b-c?d=1&e=(2)#f"
+    assert md_bare_url("https://x.example/a b<c>\"d`e|f*g[h]") == "https://x.example/a%20b%3Cc%3E%22d%60e%7Cf%2Ag%5Bh%5D"
 
 
 def test_pre_keeps_its_lines_and_ordered_list_its_start():

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import zxingcpp
+from markdown_it import MarkdownIt
 from PIL import Image
 
 from newsmirror.config import Config, parse_config
@@ -206,10 +207,22 @@ def test_provenance_comment_is_json_and_cannot_close_the_comment(tmp_path):
     assert m
     assert page.count("-->") == 1
     data = json.loads(m.group(1))
+    assert data["url"] == "https://src.example/a--b-->.html"  # kept exactly
     assert data["id"] == "n1" and data["source"] == "src-rss" and data["extracted_by"] == "rules"
     assert data["published"] == "2024-01-01T00:00:00+00:00"
     assert data["content_sha256"] == "ab" * 32
     assert data["generator"].startswith("newsmirror ")
+
+
+def test_a_hostile_original_address_cannot_hide_the_footer_or_make_markup(tmp_path):
+    r = Renderer(make_config(tmp_path))
+    url = "https://src.example/x<!--y*z*[a]`b` c"
+    page = page_text(r, make_article(canonical_url=url))
+    html = MarkdownIt("gfm-like", {"linkify": False}).render(page)
+    assert "https://src.example/x%3C!%2Dy" not in page  # nothing more than needed is changed
+    assert "https://src.example/x%3C!--y%2Az%2A%5Ba%5D%60b%60%20c" in page
+    assert "<!--y" not in html and "<em>" not in html and "<code>" not in html
+    assert html.count("热点推荐") == 2  # the navigation under it is still shown
 
 
 def test_unsafe_ids_and_categories_are_refused(tmp_path):

@@ -27,7 +27,7 @@ from ..models import Listed, StoredArticle
 from ..transform import apply_link_policy
 from ..transform.images import rewrite_images
 from ..transform.script import VARIANTS, ScriptConverter, keep
-from .markdown import md_text, md_url
+from .markdown import md_bare_url, md_text, md_url
 
 log = logging.getLogger("newsmirror.render")
 
@@ -182,6 +182,7 @@ class Renderer:
             self._env.globals["site"] = self.site
             self._env.filters["md"] = md_text
             self._env.filters["mdurl"] = md_url
+            self._env.filters["mdbare"] = md_bare_url
         return self._env
 
     # -- fingerprint of everything that shapes the output, so a changed config or template rebuilds all
@@ -313,7 +314,7 @@ class Renderer:
             "fetched": a.fetched_at.isoformat(), "content_sha256": a.content_hash,
             "extracted_by": a.extracted_by, "warc_record_id": a.warc_record_id, "warc_payload_digest": a.warc_digest,
             "generator": f"newsmirror {__version__}",
-        }, ensure_ascii=False).replace("--", "‐‐")
+        }, ensure_ascii=False).replace("--", "-\\u002d")  # the same JSON, and nothing that ends the comment
         text = self.template("article").render(
             a=_ArticleView(a), lead=lead, site=self.site, nav=self.nav(here, a.category, a.id),
             promos=self.promos(here, a.id), body=body, share_url=share or here, qr=qr,

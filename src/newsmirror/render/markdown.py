@@ -4,8 +4,13 @@ HTML stays only where Markdown cannot say it (<sub>/<sup>).
 
 The body has been through `transform.sanitize` (nh3), so its tags are a short, known list. The
 conversion follows markdownify's rules (whitespace next to blocks dropped, newlines between
-blocks collapsed, `*` `_` `<` escaped in text), walking the lxml tree the rest of the pipeline
-already uses; at 10,000 pages a run, BeautifulSoup's parse alone cost more than all of this.
+blocks collapsed), walking the lxml tree the rest of the pipeline already uses; at 10,000 pages
+a run, BeautifulSoup's parse alone cost more than all of this.
+
+Text stays text: every character that Markdown reads as syntax inside a line (`\\` `` ` `` `*` `_` `[` `]`
+`<` `|`) is escaped, and so is what would start a heading, list, quote or fence at the start of a line. So a
+page that writes out "[text](url)" or "<script>" shows those characters, and link_policy = "neutralize"
+makes no link of it (GitHub still shows a bare address in the text as one, as it does in any text).
 """
 
 from __future__ import annotations
@@ -28,6 +33,45 @@ def md_url(url: str) -> str:
     """A URL made safe inside Markdown's (…) link target."""
     return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
 
+
+# a bare URL written as text (the original's address): what would end it early, start HTML or a comment, or
+# read as emphasis or link syntax is percent-encoded; what a URL may hold is kept as it is
+_BARE_URL_UNSAFE = re.compile(r"[\x00-\x20\x7f<>\"`{}|\\^*\[\]]")
+
+
+def md_bare_url(url: str) -> str:
+    """A URL made safe to stand alone in Markdown text, where GitHub shows it as a link."""
+    return _BARE_URL_UNSAFE.sub(lambda m: f"%{ord(m.group(0)):02X}", url)
+
+
+# in body text: each character that could start Markdown syntax anywhere in a line (emphasis, code, links, raw
+# HTML, table cells) gets a backslash, the backslash itself first
+_TEXT_SPECIAL = re.compile(r"[\\`*_\[\]<|]")
+# at the start of a line: what would make it a heading, quote, list item or setext underline
+# or code fence ("1." is escaped as "1\.", a backslash before a digit being no escape)
+_LINE_START_SPECIAL = re.compile(r"^(#{1,6}|>|[-+]|=+|-+|~{3,}|\d{1,9}[.)])(?=[ \t]|$)", re.MULTILINE)
+
+
+def _escape_line_start(m: re.Match[str]) -> str:
+    mark = m.group(1)
+    return mark[:-1] + "\\" + mark[-1] if mark[0].isdigit() else "\\" + mark
+
+
+def _escape_line_starts(text: str, first: bool = True) -> str:
+    """`text` with what would start a block escaped at the start of each line (but its first when not `first`)."""
+    if "\n" in text:
+        if first:
+            return _LINE_START_SPECIAL.sub(_escape_line_start, text)
+        head, _, rest = text.partition("\n")
+        return head + "\n" + _LINE_START_SPECIAL.sub(_escape_line_start, rest)
+    if first and text[:1] in _LINE_START_CHARS:
+        m = _LINE_START_SPECIAL.match(text)
+        if m:
+            return _escape_line_start(m) + text[m.end():]
+    return text
+
+
+_LINE_START_CHARS = frozenset("#>-+=~0123456789")
 
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
 # blocks: whitespace just inside and just outside them is not content
@@ -89,12 +133,17 @@ class _Converter:
                 text = _WS.sub(" ", text)
         if "_noformat" not in ctx:
             # "<" too: text that reads "<script>" in the page must not become raw HTML in the Markdown
-            text = text.replace("*", r"\*").replace("_", r"\_").replace("<", r"\<")
+            if _TEXT_SPECIAL.search(text):
+                text = _TEXT_SPECIAL.sub(r"\\\g<0>", text)
         inside = _block(parent, self.root)
         if _block_or_pre(prev) or (inside and prev is None):
             text = text.lstrip(" \t\r\n")
         if _block_or_pre(nxt) or (inside and nxt is None):
             text = text.rstrip()
+        # "# ", "1. ", "> " … where a line starts: text, not a heading, list or quote
+        if "_noformat" not in ctx and (text[:1] in _LINE_START_CHARS or "\n" in text):
+            text = _escape_line_starts(text, prev is None and (inside or parent is self.root)
+                                       or _block_or_pre(prev) or _tag(prev) == "br")
         return text
 
     def _ignorable(self, text: str, parent, prev, nxt) -> bool:
@@ -174,6 +223,7 @@ class _Converter:
         text = text.strip(" \t\r\n")
         if "_inline" in ctx:
             return f" {text} "
+        text = _escape_line_starts(text)  # a paragraph's lines hold no block of their own (<p><span># …)
         return f"\n\n{text}\n\n" if text else ""
 
     def c_div(self, el, text: str, ctx) -> str:
