@@ -17,7 +17,7 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Container, Iterable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -132,9 +132,10 @@ def content_hash(title: str, text: str) -> str:
     return hashlib.sha256(norm.encode("utf-8")).hexdigest()
 
 
-def _stale_files(out: Path, top: str, expected: set[str]) -> list[str]:
+def _stale_files(out: Path, top: str, expected: set[str], keep: Container[str] = ()) -> list[str]:
     """Files under `out/top` the tree should no longer hold (pages and QR codes; under assets/, any file), as
-    paths relative to `out`. (os.scandir and strings: at 10,000 pages, a Path per file costs tens of MB.)"""
+    paths relative to `out`; folders in `keep` are left alone. (os.scandir and strings: at 10,000 pages, a
+    Path per file costs tens of MB.)"""
     stale: list[str] = []
     stack = [top]
     while stack:
@@ -145,8 +146,8 @@ def _stale_files(out: Path, top: str, expected: set[str]) -> list[str]:
             continue
         for e in entries:
             rel_path = f"{rel_dir}/{e.name}"
-            if rel_path == "site/pagefind":
-                continue  # the search index: Pagefind rewrites it whole
+            if rel_path in keep:
+                continue
             if e.is_dir(follow_symlinks=False):
                 stack.append(rel_path)
             elif (top in ("assets", "site") or e.name.endswith((".md", ".png"))) and rel_path not in expected:
@@ -819,8 +820,10 @@ class Mirror:
         for rel_path, data in files.items():
             expected.add(rel_path)
             write(rel_path, data)
+        # the search index, which Pagefind rewrites whole, while the HTML site is made
+        keep = {HTML.root + "pagefind"} if "html" in self.cfg.site.formats else set()
         for d in MANAGED_DIRS:
-            for rel_path in _stale_files(self.out, d, expected):
+            for rel_path in _stale_files(self.out, d, expected, keep):
                 will_change_tree()
                 (self.out / rel_path).unlink()
                 result.removed.append(rel_path)

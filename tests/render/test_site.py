@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
+import subprocess
 from pathlib import Path
 
 import lxml.etree
@@ -109,3 +110,16 @@ def test_formats_must_keep_markdown(tmp_path, demo_server):
     cfg = demo_config(tmp_path, demo_server.base, site_extra='formats = ["html"]')
     res = cli_run(cfg, "run")
     assert res.exit_code == 2 and 'formats must include "markdown"' in res.output
+
+
+def test_dropping_html_from_formats_removes_the_whole_site_with_its_search_index(demo_server, tmp_path):
+    out = built_site(demo_server, tmp_path)
+    assert (out / "site/pagefind/pagefind.js").is_file()
+    cfg = tmp_path / "newsmirror.toml"
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace('formats = ["markdown", "html"]', ""), encoding="utf-8")
+    res = cli_run(cfg, "build")
+    assert res.exit_code == 0, res.output
+    assert not (out / "site").exists() or not [p for p in (out / "site").rglob("*") if p.is_file()]
+    tracked = subprocess.run(["git", "-C", str(out), "ls-files", "site"], capture_output=True, text=True, check=True)
+    assert tracked.stdout == ""
+    assert (out / "pages/intl/a103612902.md").is_file()
