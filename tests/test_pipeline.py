@@ -327,6 +327,43 @@ def test_turning_image_downloads_off_rewrites_every_page_before_the_pictures_go(
     assert f"({demo_server.base}/images/n3001-lead.jpg)" in (out / "pages/culture/n3001.md").read_text(encoding="utf-8")
 
 
+@pytest.fixture
+def other_fs_dir(tmp_path):
+    """A folder on another file system than tmp_path (/dev/shm is a tmpfs on Linux)."""
+    import tempfile
+
+    d = Path(tempfile.mkdtemp(dir="/dev/shm"))
+    assert os.stat(d).st_dev != os.stat(tmp_path).st_dev, "needs /dev/shm on a file system of its own"
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_a_store_on_another_file_system_than_the_output(demo_server, tmp_path, other_fs_dir):
+    cfg = demo_config(tmp_path, demo_server.base, site_extra='formats = ["markdown", "html"]')
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace(
+        'output = "out"', f'output = "out"\nstore = "{other_fs_dir}/newsmirror.db"'), encoding="utf-8")
+    res = cli_run(cfg, "run")
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "out"
+    assert len(list((out / "pages").rglob("*.md"))) == 6
+    assert (out / "site/pagefind/pagefind.js").is_file()  # the search index was swapped in
+    assert (other_fs_dir / "newsmirror.db").is_file()
+    assert not [p for p in out.rglob("*.tmp")]  # no temp file left beside a page (the cross-device fallback)
+    status = subprocess.run(["git", "-C", str(out), "status", "--porcelain"], capture_output=True, text=True)
+    assert status.stdout == ""
+
+
+def test_an_output_that_cannot_be_written_stops_with_one_line(ntd_server, tmp_path):
+    cfg = minimal_config(tmp_path, ntd_server.base, extra=FAST_FETCH)
+    cfg.output_dir.write_text("not a folder", encoding="utf-8")
+    res = CliRunner().invoke(cli, ["--config", str(cfg.path), "run"])
+    assert res.exit_code == 1
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert "Traceback" not in res.output
+    lines = [ln for ln in res.output.splitlines() if ln.startswith("newsmirror:")]
+    assert len(lines) == 1 and str(cfg.output_dir) in lines[0] and "run again" in lines[0]
+
+
 # -- other source kinds and encodings --------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ from . import __version__
 from .config import Config, ConfigError, load_config
 from .models import RunReport
 from .pipeline import Mirror, Progress, RunLocked
+from .publish.git import GitError
 from .store import StoreError
 
 log = logging.getLogger("newsmirror")
@@ -97,6 +98,9 @@ def _with_mirror(ctx: click.Context, fn: Callable[[Mirror], int], lock: bool = T
     except BrokenProcessPool:
         fail("a worker process died (killed for lack of memory?); what was mirrored so far is kept, and the "
              "next run goes on from there: run again, or lower fetch.max_bytes or images.max_pixels", 1)
+    except (OSError, GitError) as exc:  # a full disk, a folder that cannot be written, git failing
+        fail(f"stopped: {' '.join(str(exc).split())[:300]}; what was mirrored so far is kept: mend this and run "
+             "again", 1)
     finally:
         mirror.close()
     sys.exit(code)

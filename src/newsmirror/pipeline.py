@@ -132,6 +132,16 @@ def content_hash(title: str, text: str) -> str:
     return hashlib.sha256(norm.encode("utf-8")).hexdigest()
 
 
+def _device(path: Path) -> int:
+    """The file system `path` is on (or will be on, when it does not exist yet)."""
+    for p in (path, *path.parents):
+        try:
+            return os.stat(p).st_dev
+        except FileNotFoundError:
+            continue
+    return -1
+
+
 def _stale_files(out: Path, top: str, expected: set[str], keep: Container[str] = ()) -> list[str]:
     """Files under `out/top` the tree should no longer hold (pages and QR codes; under assets/, any file), as
     paths relative to `out`; folders in `keep` are left alone. (os.scandir and strings: at 10,000 pages, a
@@ -274,8 +284,13 @@ class Mirror:
 
     @functools.cached_property
     def tmp_dir(self) -> Path:
-        """Where files are written before they are renamed into the output tree (never inside it)."""
-        return self.cfg.store_path.parent / ".newsmirror-tmp"  # (store_path resolves symlinks: asked once)
+        """Where files are written before they are renamed into the output tree (never inside the tree): beside
+        the store, or in the tree's .git folder when the store is on another file system, as a rename cannot
+        cross from one to the other. (store_path resolves symlinks: asked once.)"""
+        store_dir = self.cfg.store_path.parent
+        if _device(store_dir) != _device(self.out):
+            return self.out / ".git" / "newsmirror-tmp"
+        return store_dir / ".newsmirror-tmp"
 
     @property
     def warc_dir(self) -> Path:
