@@ -7,6 +7,7 @@ pre-receive hook): the good one is updated, the others are reported in the summa
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from newsmirror.publish.remotes import PushTarget, push_all, redact
+from newsmirror.store import Store
 from tests.test_pipeline import cli_run, demo_config
 
 
@@ -188,6 +190,35 @@ def test_a_squash_remote_holds_one_commit_of_the_current_tree(demo_server, tmp_p
     res = cli_run(cfg, "publish")
     assert res.exit_code == 1 and ref(slim, "pages") == theirs
     assert "changed since newsmirror last pushed" in res.output
+
+
+def test_a_squash_push_the_store_did_not_record_is_recognised_as_ours(demo_server, tmp_path):
+    slim = bare(tmp_path / "slim.git")
+    cfg = demo_config(tmp_path, demo_server.base)
+    add_remotes(cfg, f'[[remotes]]\nname = "slim"\nurl = "{slim}"\nbranch = "pages"\nsquash = true\n')
+    out = tmp_path / "out"
+    assert cli_run(cfg, "run").exit_code == 0
+    first = ref(slim, "pages")
+
+    def change_and_publish(label: str):
+        text = re.sub(r"(?m)^home_label = .*\n", "", cfg.read_text(encoding="utf-8"))
+        cfg.write_text(text.replace("[site]\n", f"[site]\nhome_label = \"{label}\"\n", 1), encoding="utf-8")
+        assert cli_run(cfg, "build").exit_code == 0
+        return cli_run(cfg, "publish")
+
+    assert change_and_publish("回首页").exit_code == 0
+    second = ref(slim, "pages")
+    assert second != first
+    # a run killed after that push went through, before the store recorded it: the store still names the first
+    store = Store(tmp_path / "newsmirror.db")
+    store.remote_pushed("slim", first)
+    store.close()
+    res = change_and_publish("返回首页")
+    assert res.exit_code == 0, res.output
+    assert git(slim, "rev-list", "--count", "pages") == "1"
+    assert git(slim, "rev-parse", "pages^{tree}") == git(out, "rev-parse", "HEAD^{tree}")
+    assert "返回首页" in git(slim, "show", "pages:README.md")
+    assert "up to date" in cli_run(cfg, "status").output.split("slim (")[1]
 
 
 def test_credentials_never_appear_in_output_log_or_status(demo_server, tmp_path, monkeypatch):

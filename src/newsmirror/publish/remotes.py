@@ -9,7 +9,9 @@ it missed, because a push sends the whole branch.
 No force-push unless the remote's entry says `force = true`. A `squash`
 remote gets one parentless commit holding the current tree, so its history
 stays one commit deep; replacing it is a push with a lease on the commit
-pushed last, so nothing someone else pushed is overwritten.
+pushed last (or, when the remote holds another, on the one made for it last
+time, which a run killed before the store recorded its push left there), so
+nothing someone else pushed is overwritten.
 
 Credentials: the URL reaches git through the environment
 (GIT_CONFIG_COUNT), never argv or .git/config, and every message that
@@ -83,6 +85,10 @@ class PushError(Exception):
     """A push that will not succeed by trying again (refused, non-fast-forward, bad config)."""
 
 
+class _Stale(PushError):
+    """A push refused by its lease: the remote's branch is not at the commit it names."""
+
+
 class _Transient(Exception):
     """A push that may succeed later (unreachable host, timeout)."""
 
@@ -102,16 +108,17 @@ def is_current(repo: Path, commit: str | None) -> bool:
     return bool(trees[0]) and trees[0] == trees[1]
 
 
-def squashed_commit(repo: Path, name: str, message: str) -> str:
-    """A parentless commit of HEAD's tree for remote `name`: the same one again while the tree is unchanged."""
+def squashed_commit(repo: Path, name: str, message: str) -> tuple[str, str | None]:
+    """A parentless commit of HEAD's tree for remote `name` (the same one again while the tree is unchanged),
+    and the one made for it before: the one a push killed before the store recorded it may have left there."""
     ref = f"refs/newsmirror/squash/{name}"
     tree = run_git(repo, "rev-parse", "HEAD^{tree}").stdout.strip()
-    prev = run_git(repo, "rev-parse", "--verify", "-q", ref, check=False).stdout.strip()
+    prev = run_git(repo, "rev-parse", "--verify", "-q", ref, check=False).stdout.strip() or None
     if prev and run_git(repo, "rev-parse", f"{prev}^{{tree}}").stdout.strip() == tree:
-        return prev
+        return prev, prev
     commit = run_git(repo, "commit-tree", tree, "-m", message).stdout.strip()
     run_git(repo, "update-ref", ref, commit)  # keeps it (and only it) from git gc
-    return commit
+    return commit, prev
 
 
 def _classify(out: str) -> str | None:
@@ -134,8 +141,9 @@ def _classify(out: str) -> str | None:
 
 
 def push_one(repo: Path, target: PushTarget, commit: str, *, timeout: float,
-             environ: dict[str, str] | None = None) -> str:
-    """Push `commit` to the target's branch once: "pushed" or "up to date"; PushError or _Transient otherwise."""
+             environ: dict[str, str] | None = None, lease: str | None = None) -> str:
+    """Push `commit` to the target's branch once: "pushed" or "up to date"; PushError or _Transient otherwise.
+    A squash push replaces only the commit `lease` names (default: the one pushed last)."""
     url, secrets = expand_url(target.url, environ)
     env = git_env()
     if environ is not None:
@@ -148,7 +156,7 @@ def push_one(repo: Path, target: PushTarget, commit: str, *, timeout: float,
     if target.force:
         args.append("--force")
     elif target.squash:
-        args.append(f"--force-with-lease=refs/heads/{target.branch}:{target.last_pushed or ''}")
+        args.append(f"--force-with-lease=refs/heads/{target.branch}:{lease or target.last_pushed or ''}")
     args += [_PUSH_REMOTE, f"{commit}:refs/heads/{target.branch}"]
     # a session of its own, so a push that hangs is stopped with its helpers (git-remote-https, ssh)
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
@@ -164,7 +172,7 @@ def push_one(repo: Path, target: PushTarget, commit: str, *, timeout: float,
         return "up to date" if re.search(r"^=\t", stdout, re.M) else "pushed"
     permanent = _classify(out)
     if permanent:
-        raise PushError(permanent)
+        raise (_Stale if re.search(r"\[rejected\].*stale info", out) else PushError)(permanent)
     lines = [x.strip() for x in out.splitlines() if x.strip() and not x.startswith(("To ", "Done"))]
     start = next((i for i, x in enumerate(lines) if x.startswith(("fatal:", "error:"))), 0)
     raise _Transient(" ".join(lines[start:start + 2])[:300] or "git push failed")
@@ -180,19 +188,34 @@ def push_all(repo: Path, targets: list[PushTarget], *, message: str, retries: in
         return [PushResult(t.name, False, None, "nothing to publish yet: the mirror has no commit", 0,
                            redact(t.url)) for t in targets]
     commits: dict[str, str] = {}
+    # a squash remote may also hold the commit made for it last time: pushed by a run killed before the store
+    # recorded it. That one is ours to replace too.
+    also_ours: dict[str, str] = {}
     for t in targets:  # squashed commits are made here, one at a time: git writes to the repository for them
         try:
-            commits[t.name] = squashed_commit(repo, t.name, message) if t.squash else head
+            if t.squash:
+                commits[t.name], prev = squashed_commit(repo, t.name, message)
+                if prev and prev != t.last_pushed:
+                    also_ours[t.name] = prev
+            else:
+                commits[t.name] = head
         except GitError as exc:
             results[t.name] = PushResult(t.name, False, None, redact(str(exc)), 0, redact(t.url))
 
     def one(t: PushTarget) -> None:
         attempt = 0
+        lease = None
         while True:
             attempt += 1
             try:
-                detail = push_one(repo, t, commits[t.name], timeout=timeout, environ=environ)
+                detail = push_one(repo, t, commits[t.name], timeout=timeout, environ=environ, lease=lease)
                 results[t.name] = PushResult(t.name, True, commits[t.name], detail, attempt, redact(t.url))
+                return
+            except _Stale as exc:
+                if lease is None and t.name in also_ours:
+                    lease = also_ours[t.name]
+                    continue
+                results[t.name] = PushResult(t.name, False, None, str(exc), attempt, redact(t.url))
                 return
             except PushError as exc:
                 results[t.name] = PushResult(t.name, False, None, str(exc), attempt, redact(t.url))
