@@ -364,6 +364,38 @@ def test_an_output_that_cannot_be_written_stops_with_one_line(ntd_server, tmp_pa
     assert len(lines) == 1 and str(cfg.output_dir) in lines[0] and "run again" in lines[0]
 
 
+def test_a_page_whose_rendering_crashes_fails_alone_and_is_made_once_it_works(demo_server, tmp_path, monkeypatch):
+    from newsmirror.render import Renderer
+
+    real = Renderer.compose
+
+    def compose(self, a, *args, **kw):
+        if a.id == "n2001":
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(self, a, *args, **kw)
+
+    monkeypatch.setattr(Renderer, "compose", compose)  # the worker processes are forked: they have it too
+    cfg = demo_config(tmp_path, demo_server.base)
+    res = cli_run(cfg, "run")
+    assert res.exit_code == 1
+    assert "n2001.html: rendering its page crashed (RecursionError: maximum recursion depth exceeded)" in res.output
+    out = tmp_path / "out"
+    assert sorted(p.name for p in (out / "pages").rglob("*.md")) == [
+        "a103612902.md", "n2002.md", "n3001.md", "n3002.md", "n3003.md"]
+    for index in [out / "README.md", *(out / "indexes").rglob("*.md")]:
+        assert "n2001.md" not in index.read_text(encoding="utf-8"), index.name  # no link to a missing page
+    assert git_count(out) == 1 and "committed" in res.output  # the rest is published
+    res = cli_run(cfg, "build")
+    assert res.exit_code == 1 and "1 failed to render" in res.output
+
+    monkeypatch.setattr(Renderer, "compose", real)  # fixed: the next run makes the page and lists it
+    res = cli_run(cfg, "run")
+    assert res.exit_code == 0, res.output
+    assert (out / "pages/intl/n2001.md").is_file()
+    assert "n2001.md" in (out / "indexes/intl.md").read_text(encoding="utf-8")
+    assert "n2001.md" in (out / "README.md").read_text(encoding="utf-8")
+
+
 # -- other source kinds and encodings --------------------------------------------------------------
 
 

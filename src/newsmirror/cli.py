@@ -209,8 +209,11 @@ def build(ctx: click.Context, reextract: bool) -> None:
             return _summary(m.reextract())
         result, committed = m.rebuild()
         click.echo(f"{len(result.written)} files written, {len(result.removed)} removed"
+                   + (f", {len(result.failed)} failed to render" if result.failed else "")
                    + ("; committed" if committed else "; nothing to commit"))
-        return 0
+        for what, reason in result.failed[:20]:
+            click.echo(f"  failed: {what}: {reason}")
+        return 1 if result.failed else 0
 
     _with_mirror(ctx, go)
 

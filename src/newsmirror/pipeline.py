@@ -187,30 +187,37 @@ class PageWriter:
     tmp_dir: Path
 
     def __call__(self, a: StoredArticle, with_qr: bool, links: dict[str, tuple[str, str]],
-                 images: dict[str, str]) -> list[str]:
+                 images: dict[str, str]) -> list[str] | str:
         """`links`: the URLs the body links to that are kept articles → (category, id); `images`: the article's
-        image URLs → the paths of our copies. Both are the article's own, sent with it (small)."""
-        written: list[str] = []
+        image URLs → the paths of our copies. Both are the article's own, sent with it (small).
+
+        The paths written; or, when rendering failed (a bug: the body is sanitised), why, and nothing is
+        written, so that one article cannot stop every build nor leave half of its files."""
+        files: dict[str, bytes] = {}
         qr_codes: dict[str, bytes | None] = {}
         assets = images if self.images else None
-        for r in self.renderers:
-            body, qr_url = r.prepare(a, links.get, with_qr, assets)
-            known = qr_url in qr_codes  # the same code for both formats is made once
-            body, qr_bytes = heavy_work((body, None if known else qr_url), r.layout.format)
-            if qr_url and known:
-                qr_bytes = qr_codes[qr_url]
-            elif qr_url:
-                qr_codes[qr_url] = qr_bytes
-            written += [rel_path for rel_path, data in r.compose(a, body, qr_bytes, assets).items()
-                        if write_if_changed(self.out / rel_path, data, self.tmp_dir)]
-        return written
+        try:
+            for r in self.renderers:
+                body, qr_url = r.prepare(a, links.get, with_qr, assets)
+                known = qr_url in qr_codes  # the same code for both formats is made once
+                body, qr_bytes = heavy_work((body, None if known else qr_url), r.layout.format)
+                if qr_url and known:
+                    qr_bytes = qr_codes[qr_url]
+                elif qr_url:
+                    qr_codes[qr_url] = qr_bytes
+                files.update(r.compose(a, body, qr_bytes, assets))
+        except Exception as exc:
+            return f"rendering its page crashed ({type(exc).__name__}: {brief(exc)})"
+        return [rel_path for rel_path, data in files.items()
+                if write_if_changed(self.out / rel_path, data, self.tmp_dir)]
 
 
 _PAGES: PageWriter | None = None  # set by build() before its worker pool forks
 
 
-def render_page(job: tuple[StoredArticle, bool, dict[str, tuple[str, str]], dict[str, str]]) -> list[str]:
-    """One article's page (and QR code) rendered and written if changed: the paths written. Runs in workers."""
+def render_page(job: tuple[StoredArticle, bool, dict[str, tuple[str, str]], dict[str, str]]) -> list[str] | str:
+    """One article's page (and QR code) rendered and written if changed: the paths written, or why rendering
+    failed. Runs in workers."""
     assert _PAGES is not None, "render_page() outside build()"
     return _PAGES(*job)
 
@@ -220,6 +227,7 @@ class BuildResult:
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     rendered: set[str] = field(default_factory=set)  # ids whose pages are now up to date in the tree
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (URL, why) of articles whose page failed
 
     @property
     def pages_removed(self) -> int:
@@ -367,6 +375,8 @@ class Mirror:
                 self._staging.wait()
                 self._staging = None
         report.removed = result.pages_removed
+        report.failed += len(result.failed)
+        report.failures.extend(result.failed)
         msg = f"newsmirror: {report.new} new, {report.updated} updated, {report.removed} removed"
         # commit what the tree holds: this run's pages, or those of a run killed before its commit
         report.committed = self._commit(msg)
@@ -792,16 +802,22 @@ class Mirror:
             will_change_tree()  # pages are written by worker processes, which do not touch the store
         global _PAGES
         _PAGES = PageWriter(self.renderers, self.cfg.images.download, self.out, self.tmp_dir)  # forked workers use it
+        unrendered: set[str] = set()
         try:
-            def collect(arts: list[StoredArticle], done: Iterable[list[str]]) -> None:
+            def collect(arts: list[StoredArticle], done: Iterable[list[str] | str]) -> None:
                 for a, written in zip(arts, done, strict=True):
+                    if isinstance(written, str):  # stays dirty: the next build tries it again
+                        log.error("%s: %s; its page is left as it was", a.url, written)
+                        result.failed.append((a.url, written))
+                        unrendered.add(a.id)
+                        continue
                     result.written.extend(written)
                     result.rendered.add(a.id)
 
             with worker_pool(len(todo)) as pool:
                 # 128 articles at a time (bounded memory), the next batch sent before the last one's
                 # pages are collected, so that the workers never wait for the store
-                previous: tuple[list[StoredArticle], Iterable[list[str]]] | None = None
+                previous: tuple[list[StoredArticle], Iterable[list[str] | str]] | None = None
                 for batch in batched(todo, 128):
                     arts = self.store.articles_by_id([x.id for x in batch])
                     ids = [a.id for a in arts]
@@ -819,6 +835,13 @@ class Mirror:
                     collect(*previous)
         finally:
             _PAGES = None
+        if unrendered:  # a page that failed and is not in the tree is left out of the indexes, until it works
+            missing = {x.id for x in kept if x.id in unrendered and not all(
+                (self.out / r.layout.page(x.category, x.id)).exists() for r in self.renderers)}
+            if missing:
+                kept = [x for x in kept if x.id not in missing]
+                same = False
+                digest = ""  # not what the indexes show: the next build makes them again
         result.rendered |= due - kept_ids  # not in the tree (retention): nothing to render
         if flipped:  # only now are the pages that link to them written
             with self.store.tx():
