@@ -168,6 +168,18 @@ def test_text_at_the_start_of_a_line_makes_no_block(line):
         assert line.replace(">", "&gt;") in out, (html, out)
 
 
+@pytest.mark.parametrize("html", [
+    '<pre>x\n```\n&lt;img src="https://evil.example/p.gif"&gt;\n&lt;iframe src="https://evil.example/f"&gt;</pre>',
+    '<pre>````\n&lt;script&gt;alert(1)&lt;/script&gt;</pre>',
+    "<p>见 <code>foo\n&lt;img src=https://evil.example/q.gif&gt;\n&lt;script&gt;alert(1)&lt;/script&gt;</code></p>",
+    "<p>见 <code>foo\n\n&lt;div onclick=x&gt;</code></p>",
+])
+def test_code_cannot_end_early_and_let_its_text_become_html(html):
+    out = MarkdownIt("gfm-like", {"linkify": False, "html": True}).render(md(html))  # raw HTML on, as on GitHub
+    assert not re.search(r"<(img|iframe|script|div)\b", out), out
+    assert "evil.example" in out or "alert" in out or "onclick" in out  # the text is still shown, as code
+
+
 def test_numbers_and_marks_inside_a_line_are_left_alone():
     assert md("<p>2024.5 亿元，增长 1.5%，A-B 与 #标签</p>") == "2024.5 亿元，增长 1.5%，A-B 与 #标签\n"
 

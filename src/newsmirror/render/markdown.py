@@ -207,6 +207,8 @@ class _Converter:
         prefix, suffix, text = _chomp(text)
         if not text:
             return ""
+        if "\n" in text or "\r" in text:  # a code span is one line (a line starting "<div" would be raw HTML)
+            text = _ALL_WS.sub(" ", text)
         longest = max((len(m) for m in _BACKTICKS.findall(text)), default=0)
         fence = "`" * (longest + 1)
         if longest:
@@ -284,7 +286,9 @@ class _Converter:
     def c_pre(self, el, text: str, ctx) -> str:
         if not text:
             return ""
-        return f"\n\n```\n{_PRE_TRAIL.sub('', _PRE_LEAD.sub('', text))}\n```\n\n"
+        # a fence longer than any run of backticks inside: the text cannot close it and go on as Markdown
+        fence = "`" * max(3, 1 + max((len(m) for m in _BACKTICKS.findall(text)), default=0))
+        return f"\n\n{fence}\n{_PRE_TRAIL.sub('', _PRE_LEAD.sub('', text))}\n{fence}\n\n"
 
     def c_ul(self, el, text: str, ctx) -> str:
         before_paragraph = _next_content_tag(el) not in (None, "ul", "ol")
