@@ -5,8 +5,9 @@ from newsmirror.store import Store, StoreError
 
 
 def art(i: str, url: str, **kw) -> Article:
-    return Article(url=url, canonical_url=url, title=f"t{i}", body_html="<p>body</p>", id=i, category="intl",
-                   source="s", **kw)
+    fields = dict(url=url, canonical_url=url, title=f"t{i}", body_html="<p>body</p>", id=i, category="intl",
+                  source="s")
+    return Article(**{**fields, **kw})
 
 
 def test_store_round_trip_wal_and_lookups(tmp_path):
@@ -140,3 +141,17 @@ def test_articles_by_id_in_the_order_asked_without_the_missing(tmp_path):
     ids = [f"a{i}" for i in range(699, -1, -3)] + ["nope"]
     assert [a.id for a in s.articles_by_id(ids)] == ids[:-1]
     assert s.articles_by_id(["a5"])[0].body_html == "<p>body</p>"
+
+
+def test_a_canonical_url_that_is_not_http_is_replaced_once_by_the_fetched_url(tmp_path):
+    s = Store(tmp_path / "s.db")
+    s.save_article(art("a1", "https://x.example/a1.html", canonical_url="javascript:alert(1)"), "h1", pick=False)
+    s.save_article(art("a2", "https://x.example/a2.html", canonical_url="https://x.example/c2"), "h2", pick=False)
+    s.db.execute("DELETE FROM meta WHERE key='canonical_http'")  # as a store made by an older version
+    s.mark_clean()
+    s.close()
+    s = Store(tmp_path / "s.db")
+    assert s.article("a1").canonical_url == "https://x.example/a1.html"
+    assert s.article("a2").canonical_url == "https://x.example/c2"
+    assert s.dirty_ids() == {"a1"}  # its page is made again
+    s.close()

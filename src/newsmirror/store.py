@@ -170,6 +170,13 @@ class Store:
             have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
             if column not in have:
                 self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+        if self.get_meta("canonical_http") is None:
+            # older versions took a page's canonical link as it was: one that is not http(s) (javascript:…)
+            # would be published as the link to the original; the fetched URL stands in for it
+            with self.tx():
+                self.db.execute("UPDATE OR IGNORE articles SET canonical_url=url, dirty=1 WHERE lower(substr("
+                                "canonical_url, 1, 7)) != 'http://' AND lower(substr(canonical_url, 1, 8)) != 'https://'")
+                self.set_meta("canonical_http", "1")
 
     def close(self) -> None:
         self.db.close()

@@ -94,6 +94,16 @@ def test_seed_with_tracking_url_gets_a_clean_canonical():
     assert a.url == SEED_URL
 
 
+@pytest.mark.parametrize("bad", ["javascript:alert(document.domain)", "data:text/html,<script>x</script>",
+                                 "vbscript:msgbox", "//"])
+def test_a_canonical_link_or_lead_image_that_is_not_http_is_not_taken(bad):
+    html = seed_html().replace('<head>', f'<head><link rel="canonical" href="{bad}">'
+                                         f'<meta property="og:image" content="{bad}">', 1)
+    art = extract(html, SEED_URL)
+    assert art.canonical_url == SEED_URL
+    assert art.image is None or art.image.startswith("https://")
+
+
 def test_package_api_extract():
     a = newsmirror.extract(seed_html(), SEED_URL)
     assert isinstance(a, Article)

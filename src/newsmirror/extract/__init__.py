@@ -20,7 +20,7 @@ from lxml.cssselect import CSSSelector
 
 from ..config import Rules
 from ..htmlfrag import inner_html
-from ..ids import normalise_url
+from ..ids import absolute_url, normalise_url
 from ..models import Article
 from .density import NotAnArticle, find_content
 from .headline import best_title, find_date
@@ -229,6 +229,8 @@ def extract(html: str, url: str | None = None, rules: Rules | None = None) -> Ar
     if published is None:
         published = find_date(doc, title_el, url)
     image = found.get("image") or meta.image
+    if image and url:  # a lead image is one we can fetch: http(s), not javascript: or data:
+        image = absolute_url(url, image, normalise=False)
     caption = found.get("caption")
     if image and not caption:
         el = found.get("_image_el")
@@ -265,7 +267,9 @@ def extract(html: str, url: str | None = None, rules: Rules | None = None) -> Ar
     assert body_el is not None
     if (image and _drop_lead_image(body_el, image, caption, url)) or body_html is None:
         body_html = inner_html(body_el)
-    canonical = normalise_url(meta.canonical) if meta.canonical else (normalise_url(url) if url else "")
+    # the canonical address is published as the link to the original: http(s) only, else the page's own
+    canonical = absolute_url(url or "", meta.canonical) if meta.canonical else None
+    canonical = canonical or (normalise_url(url) if url else "")
     return Article(
         url=normalise_url(url) if url else canonical,
         canonical_url=canonical,
