@@ -9,6 +9,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import lxml.etree
 import pytest
 import zxingcpp
 from markdown_it import MarkdownIt
@@ -484,3 +485,19 @@ def test_every_relative_index_link_resolves_inside_the_tree(tmp_path):
                 continue
             target = posixpath.normpath(posixpath.join(posixpath.dirname(path), link.split("?")[0]))
             assert target in tree, (path, link, target)
+
+
+def test_the_feeds_stay_valid_xml_and_json_whatever_a_title_holds(tmp_path):
+    from newsmirror.render import renderers_for
+
+    cfg = make_config(tmp_path, site='formats = ["markdown", "html"]')
+    cfg.site.title = "新闻 镜像"
+    html = [r for r in renderers_for(cfg) if r.layout.format == "html"][0]
+    arts = [make_article("n1", title="控制\x01\x1b字符\uffff与\ufffe ]]> <b>&amp;"), make_article("n2", day=1)]
+    files = html.indexes(arts, None)
+    atom = lxml.etree.fromstring(files["site/feed.xml"])  # raises on a character XML does not allow
+    titles = [e.findtext("{http://www.w3.org/2005/Atom}title") for e in atom.iter("{http://www.w3.org/2005/Atom}entry")]
+    assert "控制字符与 ]]> <b>&amp;" in titles
+    assert " " not in atom.findtext("{http://www.w3.org/2005/Atom}id")  # an IRI: no spaces in it
+    feed = json.loads(files["site/feed.json"])
+    assert len(feed["items"]) == 2

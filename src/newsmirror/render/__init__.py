@@ -13,11 +13,14 @@ import json
 import logging
 import posixpath
 import random
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote as quote_url
+from xml.sax.saxutils import escape as xml_escape
 from zoneinfo import ZoneInfo
 
 from .. import __version__
@@ -383,8 +386,6 @@ class Renderer:
 
     def site_files(self, kept: list[Indexed]) -> dict[str, bytes]:
         """The HTML site's stylesheet, and its Atom and JSON feeds of the latest articles."""
-        from xml.sax.saxutils import escape as xml
-
         root = self.layout.root
         latest = kept[: self.site.feed_items]
         base = self.site.html_url
@@ -398,7 +399,7 @@ class Renderer:
         atom = ['<?xml version="1.0" encoding="utf-8"?>',
                 f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{xml(self.site.language)}">',
                 f"<title>{xml(self.site.title)}</title>",
-                f"<id>{xml(base + '/' if base else 'urn:newsmirror:' + self.site.title)}</id>",
+                f"<id>{xml(base + '/' if base else 'urn:newsmirror:' + quote_url(self.site.title))}</id>",
                 f"<updated>{stamp}</updated>", '<link rel="self" href="feed.xml"/>', '<link href="index.html"/>',
                 f"<generator>newsmirror {__version__}</generator>"]
         items = []
@@ -475,6 +476,15 @@ def heavy_work(work: tuple[str, str | None], fmt: str = "markdown") -> tuple[str
 
     body, qr_url = work
     return html_to_markdown(body) if fmt == "markdown" else body, (qr_png(qr_url) if qr_url else None)
+
+
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml(text: str, entities: dict[str, str] | None = None) -> str:
+    """Text escaped for XML, without the characters XML 1.0 does not allow (control characters, U+FFFE…),
+    which a hostile title may hold and which make a whole feed unreadable."""
+    return xml_escape(_NOT_XML.sub("", text), entities or {})
 
 
 class _ArticleView:
