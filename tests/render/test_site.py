@@ -123,3 +123,30 @@ def test_dropping_html_from_formats_removes_the_whole_site_with_its_search_index
     tracked = subprocess.run(["git", "-C", str(out), "ls-files", "site"], capture_output=True, text=True, check=True)
     assert tracked.stdout == ""
     assert (out / "pages/intl/a103612902.md").is_file()
+
+
+def test_without_image_downloads_or_base_url_the_site_still_loads_nothing_from_elsewhere(demo_server, tmp_path):
+    cfg = demo_config(tmp_path, demo_server.base, site_extra='formats = ["markdown", "html"]')
+    cfg.write_text(cfg.read_text(encoding="utf-8") + "\n[images]\ndownload = false\n", encoding="utf-8")
+    res = cli_run(cfg, "run")
+    assert res.exit_code == 0, res.output
+    site = tmp_path / "out/site"
+    pages = list((site / "pages").rglob("*.html"))
+    assert len(pages) == 6
+    for page in pages:
+        doc = lxml.html.document_fromstring(page.read_text(encoding="utf-8"))
+        for img in doc.iter("img"):
+            assert "://" not in img.get("src", ""), f"{page.name}: {img.get('src')}"
+        share = doc.cssselect("section.share a")[0].get("href")  # no base_url: the share link is the page itself
+        assert (page.parent / share).resolve() == page.resolve()
+    seed = (site / "pages/intl/a103612902.html").read_text(encoding="utf-8")
+    assert "image not mirrored" in seed  # the lead image, not loaded from its host
+
+
+def test_a_traditional_page_shares_the_traditional_markdown_page(demo_server, tmp_path):
+    out = built_site(demo_server, tmp_path)
+    page = out / "site/zh-Hant/pages/intl/a103612902.html"
+    doc = lxml.html.document_fromstring(page.read_text(encoding="utf-8"))
+    share = doc.cssselect("section.share a")[0].get("href")
+    assert share == "https://github.com/example/news/blob/main/zh-Hant/pages/intl/a103612902.md"
+    assert (out / "zh-Hant/pages/intl/a103612902.md").is_file()

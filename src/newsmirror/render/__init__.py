@@ -282,25 +282,29 @@ class Renderer:
             return rel(here, target) if target and target != here else None
 
         body = apply_link_policy(a.body_html, self.site.link_policy, ours)
-        if assets is not None:
-            body = rewrite_images(body, lambda u: rel(here, lay.asset(assets[u])) if u in assets else None,
+        if assets is not None or lay.format == "html":  # the HTML site loads nothing from another host
+            have = assets or {}
+            body = rewrite_images(body, lambda u: rel(here, lay.asset(have[u])) if u in have else None,
                                   link_missing=self.site.link_policy in ("mirror", "keep"))
         share = self.qr_url(a)
         return body, share if with_qr else None
 
     def qr_url(self, a: Indexed) -> str | None:
-        """What the page's QR code says: its share URL, or the Markdown page's when it has none of its own."""
-        return self.share_url(self.layout.page(a.category, a.id)) or self.share_url(page_path(a.category, a.id))
+        """What the page's QR code says: its share URL, or (for the HTML site) that of the Markdown page in the
+        same script when it has none of its own."""
+        page = self.layout.page(a.category, a.id)
+        return self.share_url(page) or self.share_url(
+            self.layout.root.removeprefix(self.layout.base) + page_path(a.category, a.id))
 
     def compose(self, a: StoredArticle, body: str, qr_bytes: bytes | None,
                 assets: dict[str, str] | None = None) -> dict[str, bytes]:
         """The page's files from its body (Markdown, or HTML for the site) and QR PNG."""
         lay = self.layout
         here = lay.page(a.category, a.id)
-        if assets is None:
+        if assets is None and lay.format == "markdown":
             lead = a.image  # images are not mirrored: shown from where they are
         else:
-            lead = rel(here, lay.asset(assets[a.image])) if a.image in assets else None
+            lead = rel(here, lay.asset(assets[a.image])) if assets and a.image in assets else None
         share = self.qr_url(a)
         files: dict[str, bytes] = {}
         qr = None
@@ -320,8 +324,9 @@ class Renderer:
         }, ensure_ascii=False).replace("--", "-\\u002d")  # the same JSON, and nothing that ends the comment
         text = self.template("article").render(
             a=_ArticleView(a), lead=lead, site=self.site, nav=self.nav(here, a.category, a.id),
-            promos=self.promos(here, a.id), body=body, share_url=share or here, qr=qr,
-            counter=counter, provenance=provenance, css=rel(here, lay.stylesheet),
+            promos=self.promos(here, a.id), body=body, qr=qr, counter=counter, provenance=provenance,
+            share_url=share or here, share_href=share or posixpath.basename(here),  # without base_url: the page itself
+            css=rel(here, lay.stylesheet),
             other=None,
         )
         files[here] = text.encode("utf-8")
