@@ -501,3 +501,24 @@ def test_the_feeds_stay_valid_xml_and_json_whatever_a_title_holds(tmp_path):
     assert " " not in atom.findtext("{http://www.w3.org/2005/Atom}id")  # an IRI: no spaces in it
     feed = json.loads(files["site/feed.json"])
     assert len(feed["items"]) == 2
+
+
+def test_nav_links_to_pages_of_the_tree_lead_to_this_formats_pages(tmp_path):
+    from newsmirror.render import renderers_for
+
+    nav = "".join(f'\n[[site.nav]]\ntitle = "{t}"\nurl = "{u}"\n' for t, u in [
+        ("首页", "README.md"), ("归档", "indexes/archive/README.md"), ("指南", "docs/guide.md"),
+        ("一篇", "pages/intl/n1.md")])
+    cfg = make_config(tmp_path, site='formats = ["markdown", "html"]\nbase_url = "https://github.com/o/r/blob/main"',
+                      extra=nav)
+    md, html = renderers_for(cfg)[:2]
+    here = html.layout.page("intl", "n2")
+    hrefs = {item.label: item.href for item in html.nav(here) if item.label in ("首页", "归档", "指南", "一篇")}
+    resolved = {t: posixpath.normpath(posixpath.join(posixpath.dirname(here), h)) for t, h in hrefs.items()
+                if "://" not in h}
+    assert resolved == {"首页": "site/index.html", "归档": "site/indexes/archive/index.html",
+                        "一篇": "site/pages/intl/n1.html"}
+    assert hrefs["指南"] == "https://github.com/o/r/blob/main/docs/guide.md"  # not copied into the site
+    md_here = md.layout.page("intl", "n2")
+    md_hrefs = {item.label: item.href for item in md.nav(md_here)}
+    assert md_hrefs["指南"] == "../../docs/guide.md" and md_hrefs["首页"] == "../../README.md"

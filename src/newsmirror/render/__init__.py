@@ -214,11 +214,16 @@ class Renderer:
         url = link.url if isinstance(link, Link) else link.href
         if "://" in url or url.startswith(("mailto:", "#")):
             return self._href(url)
+        lay = self.layout
         target = posixpath.normpath(url)
-        if self.layout.format == "html" and target.endswith(".md"):  # a page of the tree: its HTML twin
-            target = self.layout.root + target[:-3] + ".html"
-        elif target == HOME or target.startswith(("pages/", "indexes/")):  # a page: this variant's version
-            target = self.layout.root + target
+        if target == HOME:  # the pages we make: this format's and this variant's version
+            target = lay.home
+        elif target == ARCHIVE:
+            target = lay.archive
+        elif target.startswith(("pages/", "indexes/")):
+            target = lay.root + (target[:-3] + lay.ext if target.endswith(".md") else target)
+        elif lay.format == "html" and self.site.base_url:  # another file of the repository (docs/guide.md): the
+            return self._href(f"{self.site.base_url}/{target}")  # site holds no copy; the host shows it
         target = rel(here, target)
         return self._href(target + (f"?{tag}" if tag and self.site.tag_links else ""))
 
