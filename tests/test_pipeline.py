@@ -382,8 +382,10 @@ def test_a_page_whose_rendering_crashes_fails_alone_and_is_made_once_it_works(de
     out = tmp_path / "out"
     assert sorted(p.name for p in (out / "pages").rglob("*.md")) == [
         "a103612902.md", "n2002.md", "n3001.md", "n3002.md", "n3003.md"]
-    for index in [out / "README.md", *(out / "indexes").rglob("*.md")]:
-        assert "n2001.md" not in index.read_text(encoding="utf-8"), index.name  # no link to a missing page
+    for page in [out / "README.md", *(out / "indexes").rglob("*.md"), *(out / "pages").rglob("*.md")]:
+        assert "n2001.md" not in page.read_text(encoding="utf-8"), page.name  # no link to a missing page
+    assert f"]({demo_server.base}/news/intl/2024/05/02/n2001.html)" in (out / "pages/intl/n2002.md").read_text(
+        encoding="utf-8")  # the page that links to it links to the original instead
     assert git_count(out) == 1 and "committed" in res.output  # the rest is published
     res = cli_run(cfg, "build")
     assert res.exit_code == 1 and "1 failed to render" in res.output
@@ -394,6 +396,36 @@ def test_a_page_whose_rendering_crashes_fails_alone_and_is_made_once_it_works(de
     assert (out / "pages/intl/n2001.md").is_file()
     assert "n2001.md" in (out / "indexes/intl.md").read_text(encoding="utf-8")
     assert "n2001.md" in (out / "README.md").read_text(encoding="utf-8")
+    assert "](n2001.md)" in (out / "pages/intl/n2002.md").read_text(encoding="utf-8")  # and is linked to again
+    res = cli_run(cfg, "run")
+    assert res.exit_code == 0 and "nothing to commit" in res.output
+
+
+def test_a_page_brought_back_by_retention_whose_rendering_crashes_is_tried_again(demo_server, tmp_path, monkeypatch):
+    from newsmirror.render import Renderer
+
+    cfg = demo_config(tmp_path, demo_server.base, site_extra="retention = 2")
+    assert cli_run(cfg, "run", "--source", "intl").exit_code == 0
+    out = tmp_path / "out"
+    assert not (out / "pages/intl/a103612902.md").exists()  # the oldest of three
+    store = Store(tmp_path / "newsmirror.db")  # n2002 is found to be older than it said: a103612902 is back in
+    store.db.execute("UPDATE articles SET published='2020-01-01T00:00:00+00:00', dirty=1 WHERE id='n2002'")
+    store.db.execute("UPDATE meta SET value=CAST(value AS INTEGER)+1 WHERE key='articles_version'")
+    store.close()
+    real = Renderer.compose
+
+    def compose(self, a, *args, **kw):
+        if a.id == "a103612902":
+            raise RecursionError("boom")
+        return real(self, a, *args, **kw)
+
+    monkeypatch.setattr(Renderer, "compose", compose)
+    assert cli_run(cfg, "run", "--source", "intl").exit_code == 1
+    assert not (out / "pages/intl/a103612902.md").exists()
+    monkeypatch.setattr(Renderer, "compose", real)
+    assert cli_run(cfg, "run", "--source", "intl").exit_code == 0
+    assert (out / "pages/intl/a103612902.md").exists()
+    assert "a103612902.md" in (out / "indexes/intl.md").read_text(encoding="utf-8")
 
 
 # -- other source kinds and encodings --------------------------------------------------------------

@@ -800,49 +800,23 @@ class Mirror:
                 todo.append(lite)
         if todo:
             will_change_tree()  # pages are written by worker processes, which do not touch the store
-        global _PAGES
-        _PAGES = PageWriter(self.renderers, self.cfg.images.download, self.out, self.tmp_dir)  # forked workers use it
-        unrendered: set[str] = set()
-        try:
-            def collect(arts: list[StoredArticle], done: Iterable[list[str] | str]) -> None:
-                for a, written in zip(arts, done, strict=True):
-                    if isinstance(written, str):  # stays dirty: the next build tries it again
-                        log.error("%s: %s; its page is left as it was", a.url, written)
-                        result.failed.append((a.url, written))
-                        unrendered.add(a.id)
-                        continue
-                    result.written.extend(written)
-                    result.rendered.add(a.id)
-
-            with worker_pool(len(todo)) as pool:
-                # 128 articles at a time (bounded memory), the next batch sent before the last one's
-                # pages are collected, so that the workers never wait for the store
-                previous: tuple[list[StoredArticle], Iterable[list[str] | str]] | None = None
-                for batch in batched(todo, 128):
-                    arts = self.store.articles_by_id([x.id for x in batch])
-                    ids = [a.id for a in arts]
-                    links, images = self.store.page_links(ids), self.store.page_images(ids)
-                    # a page's QR code only changes with its share URL (base_url: a full build)
-                    jobs = [(a, all_qr or not all((self.out / r.layout.qr(a.category, a.id)).exists()
-                                                  for r in self.renderers if r.qr_url(a)),
-                             {url: (cat, aid) for url, (aid, cat) in links[a.id].items() if aid in kept_ids},
-                             images[a.id]) for a in arts]
-                    done = pool.map(render_page, jobs, chunksize=16) if pool else map(render_page, jobs)
-                    if previous is not None:
-                        collect(*previous)
-                    previous = (arts, done)
-                if previous is not None:
-                    collect(*previous)
-        finally:
-            _PAGES = None
-        if unrendered:  # a page that failed and is not in the tree is left out of the indexes, until it works
+        unrendered = self._render_pages(todo, kept_ids, all_qr, result)
+        if unrendered:  # stays dirty: the next build tries it again
+            self._due(unrendered)
+            # one that is not in the tree is left out of the indexes, and the pages just made that link to it
+            # are made again to link to the original, until it works
             missing = {x.id for x in kept if x.id in unrendered and not all(
                 (self.out / r.layout.page(x.category, x.id)).exists() for r in self.renderers)}
             if missing:
                 kept = [x for x in kept if x.id not in missing]
+                kept_ids -= missing
                 same = False
                 digest = ""  # not what the indexes show: the next build makes them again
-        result.rendered |= due - kept_ids  # not in the tree (retention): nothing to render
+                linking = self.store.linking_to(self.store.urls_of(missing)) & result.rendered & kept_ids
+                self._render_pages([x for x in kept if x.id in linking], kept_ids, False, result)
+                with self.store.tx():  # once it works, the pages that link to it are made again (`flipped`)
+                    self.store.set_in_tree(missing, False)
+        result.rendered |= due - kept_ids - unrendered  # not in the tree (retention): nothing to render
         if flipped:  # only now are the pages that link to them written
             with self.store.tx():
                 self.store.set_in_tree(flipped & kept_ids, True)
@@ -871,9 +845,49 @@ class Mirror:
         with self.store.tx():  # only now is the tree what the digest says
             self.store.set_meta("index_digest", digest)
             self.store.set_meta("index_files", json.dumps(sorted(files)))
-            self.store.set_meta("index_key", quick)
+            self.store.set_meta("index_key", quick if digest else "")
         self.store.set_meta("qr_base_url", qr_base)
         return result
+
+    def _render_pages(self, todo: list[Listed], kept_ids: set[str], all_qr: bool, result: BuildResult) -> set[str]:
+        """Render the pages of these articles in worker processes, linking to the articles in `kept_ids`; the
+        paths written go into `result`. Returns the ids whose rendering failed (nothing of them written)."""
+        global _PAGES
+        _PAGES = PageWriter(self.renderers, self.cfg.images.download, self.out, self.tmp_dir)  # forked workers use it
+        unrendered: set[str] = set()
+        try:
+            def collect(arts: list[StoredArticle], done: Iterable[list[str] | str]) -> None:
+                for a, written in zip(arts, done, strict=True):
+                    if isinstance(written, str):
+                        log.error("%s: %s; its page is left as it was", a.url, written)
+                        result.failed.append((a.url, written))
+                        unrendered.add(a.id)
+                        continue
+                    result.written.extend(written)
+                    result.rendered.add(a.id)
+
+            with worker_pool(len(todo)) as pool:
+                # 128 articles at a time (bounded memory), the next batch sent before the last one's
+                # pages are collected, so that the workers never wait for the store
+                previous: tuple[list[StoredArticle], Iterable[list[str] | str]] | None = None
+                for batch in batched(todo, 128):
+                    arts = self.store.articles_by_id([x.id for x in batch])
+                    ids = [a.id for a in arts]
+                    links, images = self.store.page_links(ids), self.store.page_images(ids)
+                    # a page's QR code only changes with its share URL (base_url: a full build)
+                    jobs = [(a, all_qr or not all((self.out / r.layout.qr(a.category, a.id)).exists()
+                                                  for r in self.renderers if r.qr_url(a)),
+                             {url: (cat, aid) for url, (aid, cat) in links[a.id].items() if aid in kept_ids},
+                             images[a.id]) for a in arts]
+                    done = pool.map(render_page, jobs, chunksize=16) if pool else map(render_page, jobs)
+                    if previous is not None:
+                        collect(*previous)
+                    previous = (arts, done)
+                if previous is not None:
+                    collect(*previous)
+        finally:
+            _PAGES = None
+        return unrendered
 
     def _sign(self, result: BuildResult, write: Callable[[str, bytes], None], stale: bool = False) -> None:
         """With signing.key: manifest.json (SHA-256 of every file) and its Ed25519 signature, when the tree
