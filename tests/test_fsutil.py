@@ -51,3 +51,15 @@ def test_write_if_changed_leaves_an_equal_file_alone(tmp_path):
     assert write_if_changed(p, "一", tmp_path) is False
     assert os.stat(p).st_ino == before
     assert write_if_changed(p, "二", tmp_path) is True and p.read_text(encoding="utf-8") == "二"
+
+
+def test_stale_temps_are_removed_from_a_temp_folder_inside_git_but_not_from_git_itself(tmp_path):
+    tmp = tmp_path / "out/.git/newsmirror-tmp"
+    (tmp / ".process-123").mkdir(parents=True)
+    (tmp / ".process-123/.page.md.ab12.tmp").write_bytes(b"half")
+    assert remove_stale_temps(tmp) == 1
+    assert not (tmp / ".process-123").exists()
+    (tmp_path / "out/.git/objects").mkdir()
+    (tmp_path / "out/.git/objects/.keep.tmp").write_bytes(b"git's")
+    assert remove_stale_temps(tmp_path / "out") == 0
+    assert (tmp_path / "out/.git/objects/.keep.tmp").exists()

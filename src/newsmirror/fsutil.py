@@ -75,7 +75,7 @@ def remove_stale_temps(root: Path) -> int:
     n = 0
     if root.exists():
         for p in root.rglob(".*.tmp"):
-            if ".git" not in p.parts:
+            if ".git" not in p.relative_to(root).parts:  # (root itself may be inside .git)
                 p.unlink(missing_ok=True)
                 n += 1
         for d in root.glob(f"{PROCESS_DIR}*"):
