@@ -161,10 +161,13 @@ def test_text_with_bars_and_backslashes_stays_as_written():
                                   "===", "---", "~~~"])
 def test_text_at_the_start_of_a_line_makes_no_block(line):
     for html in (f"<p>{line}</p>", f"<p>首行<br>{line}</p>", f"<p>首行\n{line}</p>", f"<div>{line}</div>",
-                 f"<ul><li>{line}</li></ul>", f"<p><span>{line}</span></p>"):
+                 f"<ul><li>{line}</li></ul>", f"<p><span>{line}</span></p>", f"<p>首行<br> {line}</p>",
+                 f"<p>首行<br>  <span>{line}</span></p>", f"<div><span>{line}</span></div>",
+                 f"<ul><li><span>{line}</span></li></ul>", f"<blockquote><span>{line}</span></blockquote>",
+                 f"<p>前</p><span>{line}</span>", f"<p>首行\n<b></b><span>{line}</span></p>"):
         out = rendered(md(html))
-        assert not re.search(r"<(h\d|ol|blockquote|pre|hr)", out), (html, out)
-        assert out.count("<ul>") == html.count("<ul>") and out.count("<li>") == html.count("<li>"), (html, out)
+        for tag in ("<h", "<ol", "<ul", "<li", "<blockquote", "<pre", "<hr"):  # no block the page did not have
+            assert out.count(tag) == html.count(tag), (tag, html, out)
         assert line.replace(">", "&gt;") in out, (html, out)
 
 
@@ -178,6 +181,28 @@ def test_code_cannot_end_early_and_let_its_text_become_html(html):
     out = MarkdownIt("gfm-like", {"linkify": False, "html": True}).render(md(html))  # raw HTML on, as on GitHub
     assert not re.search(r"<(img|iframe|script|div)\b", out), out
     assert "evil.example" in out or "alert" in out or "onclick" in out  # the text is still shown, as code
+
+
+def test_a_paragraph_indented_with_ideographic_spaces_keeps_them_and_is_no_list():
+    out = md("<p>\u3000\u30001. 第一</p><p>二</p>")
+    assert out.startswith("\u3000\u3000") and "<ol" not in rendered(out)
+
+
+def test_tildes_and_entities_written_out_stay_as_written():
+    html = rendered(md("<p>价格5~10元，温度3~8度，&amp;copy; 与 &amp;#169;</p>"))
+    assert "<del>" not in html and "价格5~10元，温度3~8度，&amp;copy; 与 &amp;#169;" in html
+
+
+def test_a_web_address_in_the_text_is_left_as_github_will_link_it():
+    url = "https://e.example/s_1/a*b?q=a|b&x=[1]~2"
+    assert f"见 {url} 和 www.e.example/a_b_ 。" in md(f"<p>见 {url} 和 www.e.example/a_b_ 。</p>")
+    assert md(f'<p><a href="{url}">{url}</a></p>') == f"[https://e.example/s\\_1/a\\*b?q=a\\|b&x=\\[1\\]\\~2]({url})\n"
+
+
+def test_a_bar_in_a_table_cell_stays_in_its_cell_even_in_code():
+    out = md("<table><tr><th>h</th><th>g</th></tr><tr><td><code>p|q</code> a|b</td><td>z</td></tr></table>")
+    html = rendered(out)
+    assert html.count("<td>") == 2 and "<code>p|q</code> a|b" in html
 
 
 def test_numbers_and_marks_inside_a_line_are_left_alone():

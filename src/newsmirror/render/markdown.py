@@ -8,9 +8,11 @@ blocks collapsed), walking the lxml tree the rest of the pipeline already uses; 
 a run, BeautifulSoup's parse alone cost more than all of this.
 
 Text stays text: every character that Markdown reads as syntax inside a line (`\\` `` ` `` `*` `_` `[` `]`
-`<` `|`) is escaped, and so is what would start a heading, list, quote or fence at the start of a line. So a
-page that writes out "[text](url)" or "<script>" shows those characters, and link_policy = "neutralize"
-makes no link of it (GitHub still shows a bare address in the text as one, as it does in any text).
+`<` `|` `~`, and `&` before an entity name) is escaped, and so is what would start a heading, list, quote or
+fence at the start of a line (of a block, after a <br>, or after a newline in the text). So a page that
+writes out "[text](url)" or "<script>" shows those characters, and link_policy = "neutralize" makes no link
+of it. A bare web address in the text is left as it is: GitHub shows it as a link (as it does in any text),
+and a backslash in it would become part of that link.
 """
 
 from __future__ import annotations
@@ -46,15 +48,43 @@ def md_bare_url(url: str) -> str:
 
 # in body text: each character that could start Markdown syntax anywhere in a line (emphasis, code, links, raw
 # HTML, table cells) gets a backslash, the backslash itself first
-_TEXT_SPECIAL = re.compile(r"[\\`*_\[\]<|]")
+_TEXT_SPECIAL = re.compile(r"[\\`*_\[\]<|~]")
 # at the start of a line: what would make it a heading, quote, list item or setext underline
 # or code fence ("1." is escaped as "1\.", a backslash before a digit being no escape)
-_LINE_START_SPECIAL = re.compile(r"^(#{1,6}|>|[-+]|=+|-+|~{3,}|\d{1,9}[.)])(?=[ \t]|$)", re.MULTILINE)
+_LINE_START_SPECIAL = re.compile(r"^([ \t]{0,3})(#{1,6}|>|[-+]|=+|-+|~{3,}|\d{1,9}[.)])(?=[ \t]|$)", re.MULTILINE)
+# a web address GitHub shows as a link (its autolink extension): up to a space or "<" (the punctuation it
+# leaves out at the end stays unescaped too: a backslash would become the link's last character)
+_BARE_URL = re.compile(r"(?:https?://|www\.)[^\s<]*")
+# "&copy;" written out in the page: Markdown would show ©
+_ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
+_LINE_START = "_linestart"
+_CELL_BAR = re.compile(r"(?<!\\)\|")
 
 
 def _escape_line_start(m: re.Match[str]) -> str:
-    mark = m.group(1)
-    return mark[:-1] + "\\" + mark[-1] if mark[0].isdigit() else "\\" + mark
+    indent, mark = m.group(1), m.group(2)
+    return indent + (mark[:-1] + "\\" + mark[-1] if mark[0].isdigit() else "\\" + mark)
+
+
+def _escape_text(text: str, linkable: bool = True) -> str:
+    """Text with a backslash before each character Markdown would read as syntax; but a bare web address that
+    GitHub will show as a link is left as it is (a backslash in it would end up in the link), when `linkable`
+    (not inside a link's own text)."""
+    if not linkable or not ("://" in text or "www." in text):
+        return _escape_plain(text)
+    out: list[str] = []
+    last = 0
+    for m in _BARE_URL.finditer(text):
+        out.append(_escape_plain(text[last:m.start()]))
+        out.append(m.group(0))
+        last = m.end()
+    out.append(_escape_plain(text[last:]))
+    return "".join(out)
+
+
+def _escape_plain(text: str) -> str:
+    text = _TEXT_SPECIAL.sub(r"\\\g<0>", text)
+    return _ENTITY.sub(r"\\&", text) if "&" in text else text
 
 
 def _escape_line_starts(text: str, first: bool = True) -> str:
@@ -64,7 +94,7 @@ def _escape_line_starts(text: str, first: bool = True) -> str:
             return _LINE_START_SPECIAL.sub(_escape_line_start, text)
         head, _, rest = text.partition("\n")
         return head + "\n" + _LINE_START_SPECIAL.sub(_escape_line_start, rest)
-    if first and text[:1] in _LINE_START_CHARS:
+    if first and text.lstrip(" \t")[:1] in _LINE_START_CHARS:
         m = _LINE_START_SPECIAL.match(text)
         if m:
             return _escape_line_start(m) + text[m.end():]
@@ -77,6 +107,7 @@ _HEADINGS = {f"h{n}": n for n in range(1, 7)}
 # blocks: whitespace just inside and just outside them is not content
 _BLOCKS = frozenset({"p", "blockquote", "article", "div", "section", "ol", "ul", "li", "dl", "dt", "dd", "table",
                      "thead", "tbody", "tfoot", "tr", "td", "th", *_HEADINGS})
+_ENDS_LINE = frozenset({*_BLOCKS, "pre", "br"})
 _INLINE_MARKS = {"strong": "**", "b": "**", "em": "*", "i": "*", "del": "~~", "s": "~~"}
 _CODE = frozenset({"code", "kbd", "samp"})
 _DROP = frozenset({"script", "style"})
@@ -125,25 +156,24 @@ class _Converter:
         self.root = root
 
     # -- text
-    def text(self, text: str, parent, prev, nxt, ctx: frozenset[str]) -> str:
+    def text(self, text: str, parent, prev, nxt, ctx: frozenset[str], line_start: bool = False) -> str:
+        """`line_start`: the text begins a line of the Markdown (what comes before it ends one)."""
         if "pre" not in ctx:
             if "\n" in text or "\r" in text:
                 text = _NEWLINE_WS.sub("\n", text)
             if "\t" in text or "  " in text:
                 text = _WS.sub(" ", text)
-        if "_noformat" not in ctx:
+        if "_noformat" not in ctx and (_TEXT_SPECIAL.search(text) or "&" in text):
             # "<" too: text that reads "<script>" in the page must not become raw HTML in the Markdown
-            if _TEXT_SPECIAL.search(text):
-                text = _TEXT_SPECIAL.sub(r"\\\g<0>", text)
+            text = _escape_text(text, linkable="a" not in ctx)
         inside = _block(parent, self.root)
         if _block_or_pre(prev) or (inside and prev is None):
             text = text.lstrip(" \t\r\n")
         if _block_or_pre(nxt) or (inside and nxt is None):
             text = text.rstrip()
         # "# ", "1. ", "> " … where a line starts: text, not a heading, list or quote
-        if "_noformat" not in ctx and (text[:1] in _LINE_START_CHARS or "\n" in text):
-            text = _escape_line_starts(text, prev is None and (inside or parent is self.root)
-                                       or _block_or_pre(prev) or _tag(prev) == "br")
+        if "_noformat" not in ctx and (text.lstrip(" \t")[:1] in _LINE_START_CHARS or "\n" in text):
+            text = _escape_line_starts(text, line_start)
         return text
 
     def _ignorable(self, text: str, parent, prev, nxt) -> bool:
@@ -160,24 +190,36 @@ class _Converter:
         if tag in _DROP:
             return ""
         child_ctx = set(ctx)
+        child_ctx.discard(_LINE_START)
         child_ctx.add(name)
         if tag in _HEADINGS or tag in ("td", "th"):
             child_ctx.add("_inline")
         if tag == "pre" or tag in _CODE:
             child_ctx.add("_noformat")
         cctx = frozenset(child_ctx)
+        cctx_start = cctx | {_LINE_START}  # for a child that begins a line (<li><span>1. …)
         in_pre = in_pre or tag == "pre"
         parts: list[str] = []
         children = list(el)
+        # what begins a line: the start of a block (or of an element that begins one), what follows a block or
+        # a <br>, and what follows a newline in the text
+        at_start = el is self.root or _block(el) or _LINE_START in ctx
         if el.text and not self._ignorable(el.text, el, None, children[0] if children else None):
-            parts.append(self.text(el.text, el, None, children[0] if children else None, cctx))
+            parts.append(self.text(el.text, el, None, children[0] if children else None, cctx, at_start))
+        before = el.text
+        starts = at_start
         for i, child in enumerate(children):
-            if _tag(child) is not None:
-                parts.append(self.convert(child, cctx, in_pre))
-            if child.tail:
+            ctag = _tag(child)
+            if before and before.strip():
+                starts = before.rstrip(" \t").endswith("\n")
+            if ctag is not None:
+                parts.append(self.convert(child, cctx_start if starts else cctx, in_pre))
+            starts = ctag in _ENDS_LINE  # what follows this child begins a line
+            before = child.tail
+            if before:
                 nxt = children[i + 1] if i + 1 < len(children) else None
-                if not self._ignorable(child.tail, el, child, nxt):
-                    parts.append(self.text(child.tail, el, child, nxt, cctx))
+                if not self._ignorable(before, el, child, nxt):
+                    parts.append(self.text(before, el, child, nxt, cctx, starts))
         parts = [p for p in parts if p]
         if not in_pre:
             parts = _collapse_newlines(parts)
@@ -332,7 +374,8 @@ class _Converter:
         return text.strip() + "\n\n"
 
     def c_td(self, el, text: str, ctx) -> str:
-        return " " + text.strip().replace("\n", " ") + " |" * _colspan(el)
+        # a "|" ends the cell even inside a code span: GitHub's tables want "\|" there too
+        return " " + _CELL_BAR.sub(r"\\|", text.strip().replace("\n", " ")) + " |" * _colspan(el)
 
     c_th = c_td
 
@@ -394,4 +437,4 @@ def html_to_markdown(body_html: str) -> str:
         md = _TRAILING_WS.sub("\n", md)
     if "\n\n\n" in md:
         md = _BLANK_LINES.sub("\n\n", md)
-    return md.strip() + "\n"
+    return md.strip(" \t\r\n") + "\n"  # not a paragraph's ideographic indent (U+3000): "　1. …" is no list
