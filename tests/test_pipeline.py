@@ -325,6 +325,15 @@ def test_turning_image_downloads_off_rewrites_every_page_before_the_pictures_go(
         for link in relative_links(text):
             assert (page.parent / link.split("?")[0]).exists(), (page.name, link)
     assert f"({demo_server.base}/images/n3001-lead.jpg)" in (out / "pages/culture/n3001.md").read_text(encoding="utf-8")
+    # on again: the pictures the tree lost are fetched again, and every page shows them from the tree
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("download = false", "download = true"), encoding="utf-8")
+    res = cli_run(cfg, "run")
+    assert res.exit_code == 0, res.output
+    for page in pages:
+        links = relative_links(page.read_text(encoding="utf-8"))
+        assert all((page.parent / link.split("?")[0]).exists() for link in links), page.name
+    assert [link for link in relative_links((out / "pages/culture/n3001.md").read_text(encoding="utf-8"))
+            if "assets/" in link]
 
 
 @pytest.fixture

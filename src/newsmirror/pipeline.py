@@ -541,6 +541,12 @@ class Mirror:
         """Download the images articles show (new ones, and failed ones with tries left), check and re-encode
         them, and store them content-addressed in the tree; the pages showing one that arrived are re-rendered."""
         cfg = self.cfg.images
+        if cfg.download and self.store.get_meta("images_download") == "0":
+            # turned on again: the pictures the tree lost while it was off are fetched again
+            gone = [url for url, asset in self.store.image_assets().items() if not (self.out / asset).is_file()]
+            with self.store.tx():
+                self.store.forget_images(gone)
+                self.store.set_meta("images_download", "1")
         due = self.store.images_due(cfg.max_attempts) if cfg.download else []
         if not due:
             return
@@ -735,6 +741,8 @@ class Mirror:
         # what is made from the whole tree (search index, signed manifest) is made again even if this build
         # itself writes nothing, as the files it would write are there already
         stale = self.store.get_meta("uncommitted") == "1"
+        if not self.cfg.images.download and self.store.get_meta("images_download") != "0":
+            self.store.set_meta("images_download", "0")  # before the pictures leave the tree (see _mirror_images)
         fp = self.renderer.fingerprint()
         full = changed is None or self.store.get_meta("render_fingerprint") != fp
         qr_base = self.cfg.site.base_url or ""

@@ -469,6 +469,10 @@ class Store:
         self.db.executemany("INSERT OR IGNORE INTO article_images(article_id, url) VALUES(?,?)",
                             [(article_id, u) for u in urls])
 
+    def forget_images(self, urls: Iterable[str]) -> None:
+        """These images are to be fetched again, as if never seen."""
+        self.db.executemany("DELETE FROM images WHERE url=?", [(u,) for u in urls])
+
     def images_due(self, max_attempts: int) -> list[str]:
         """Images some article shows that are not mirrored yet: new ones, and failed ones with tries left."""
         return [r[0] for r in self.db.execute(
