@@ -213,6 +213,10 @@ def test_a_squash_push_the_store_did_not_record_is_recognised_as_ours(demo_serve
     store = Store(tmp_path / "newsmirror.db")
     store.remote_pushed("slim", first)
     store.close()
+    # and the next publish does not reach the remote (a new squashed commit is made, nothing pushed)
+    slim.rename(tmp_path / "away.git")
+    assert change_and_publish("主页").exit_code == 1
+    (tmp_path / "away.git").rename(slim)
     res = change_and_publish("返回首页")
     assert res.exit_code == 0, res.output
     assert git(slim, "rev-list", "--count", "pages") == "1"

@@ -9,9 +9,9 @@ it missed, because a push sends the whole branch.
 No force-push unless the remote's entry says `force = true`. A `squash`
 remote gets one parentless commit holding the current tree, so its history
 stays one commit deep; replacing it is a push with a lease on the commit
-pushed last (or, when the remote holds another, on the one made for it last
-time, which a run killed before the store recorded its push left there), so
-nothing someone else pushed is overwritten.
+pushed last (or, when the remote holds another squashed commit newsmirror made
+for it, which a run killed before the store recorded its push left there, on
+that one), so nothing someone else pushed is overwritten.
 
 Credentials: the URL reaches git through the environment
 (GIT_CONFIG_COUNT), never argv or .git/config, and every message that
@@ -99,6 +99,19 @@ def head_commit(repo: Path) -> str | None:
     return proc.stdout.strip() or None
 
 
+def _squash_ref(name: str) -> str:
+    return f"refs/newsmirror/squash/{name}"
+
+
+def squash_commits(repo: Path, name: str) -> set[str]:
+    """Every squashed commit made for remote `name` that its ref's log still holds: what a run killed after
+    pushing one, before the store recorded it, may have left on the remote."""
+    ref = _squash_ref(name)
+    proc = run_git(repo, "reflog", "show", "--format=%H", ref, "--", check=False)
+    head = run_git(repo, "rev-parse", "--verify", "-q", ref, check=False).stdout.strip()
+    return {c for c in proc.stdout.split() + [head] if c}
+
+
 def is_current(repo: Path, commit: str | None) -> bool:
     """Whether `commit` (the last one pushed to a remote) is HEAD, or a squashed commit of HEAD's tree."""
     if not commit:
@@ -108,17 +121,16 @@ def is_current(repo: Path, commit: str | None) -> bool:
     return bool(trees[0]) and trees[0] == trees[1]
 
 
-def squashed_commit(repo: Path, name: str, message: str) -> tuple[str, str | None]:
-    """A parentless commit of HEAD's tree for remote `name` (the same one again while the tree is unchanged),
-    and the one made for it before: the one a push killed before the store recorded it may have left there."""
-    ref = f"refs/newsmirror/squash/{name}"
+def squashed_commit(repo: Path, name: str, message: str) -> str:
+    """A parentless commit of HEAD's tree for remote `name`: the same one again while the tree is unchanged."""
+    ref = _squash_ref(name)
     tree = run_git(repo, "rev-parse", "HEAD^{tree}").stdout.strip()
-    prev = run_git(repo, "rev-parse", "--verify", "-q", ref, check=False).stdout.strip() or None
+    prev = run_git(repo, "rev-parse", "--verify", "-q", ref, check=False).stdout.strip()
     if prev and run_git(repo, "rev-parse", f"{prev}^{{tree}}").stdout.strip() == tree:
-        return prev, prev
+        return prev
     commit = run_git(repo, "commit-tree", tree, "-m", message).stdout.strip()
-    run_git(repo, "update-ref", ref, commit)  # keeps it (and only it) from git gc
-    return commit, prev
+    run_git(repo, "update-ref", "--create-reflog", ref, commit)  # keeps it from git gc, and logs it
+    return commit
 
 
 def _classify(out: str) -> str | None:
@@ -140,10 +152,10 @@ def _classify(out: str) -> str | None:
     return None
 
 
-def push_one(repo: Path, target: PushTarget, commit: str, *, timeout: float,
-             environ: dict[str, str] | None = None, lease: str | None = None) -> str:
-    """Push `commit` to the target's branch once: "pushed" or "up to date"; PushError or _Transient otherwise.
-    A squash push replaces only the commit `lease` names (default: the one pushed last)."""
+def _remote_git(repo: Path, target: PushTarget, args: list[str], timeout: float,
+                environ: dict[str, str] | None) -> tuple[int, str, str]:
+    """Run `git <args>` against the target, named _PUSH_REMOTE: (exit code, stdout, stdout + stderr with
+    credentials blanked); _Transient when it does not answer in time."""
     url, secrets = expand_url(target.url, environ)
     env = git_env()
     if environ is not None:
@@ -152,23 +164,38 @@ def push_one(repo: Path, target: PushTarget, commit: str, *, timeout: float,
     env.update({"GIT_CONFIG_COUNT": str(n + 1), f"GIT_CONFIG_KEY_{n}": f"remote.{_PUSH_REMOTE}.url",
                 f"GIT_CONFIG_VALUE_{n}": url})
     env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes -o ConnectTimeout=30")
-    args = ["git", "-C", str(repo), "push", "--porcelain"]
-    if target.force:
-        args.append("--force")
-    elif target.squash:
-        args.append(f"--force-with-lease=refs/heads/{target.branch}:{lease or target.last_pushed or ''}")
-    args += [_PUSH_REMOTE, f"{commit}:refs/heads/{target.branch}"]
-    # a session of its own, so a push that hangs is stopped with its helpers (git-remote-https, ssh)
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            start_new_session=True)
+    # a session of its own, so a command that hangs is stopped with its helpers (git-remote-https, ssh)
+    proc = subprocess.Popen(["git", "-C", str(repo), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, start_new_session=True)
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
         raise _Transient(f"no answer within {timeout:g} s") from None
-    out = redact(stdout + "\n" + stderr, secrets)
-    if proc.returncode == 0:
+    return proc.returncode, stdout, redact(stdout + "\n" + stderr, secrets)
+
+
+def remote_head(repo: Path, target: PushTarget, *, timeout: float,
+                environ: dict[str, str] | None = None) -> str | None:
+    """The commit the target's branch holds now (None: no such branch, or the remote did not say)."""
+    code, stdout, _ = _remote_git(repo, target, ["ls-remote", _PUSH_REMOTE, f"refs/heads/{target.branch}"],
+                                  timeout, environ)
+    return stdout.split()[0] if code == 0 and stdout.strip() else None
+
+
+def push_one(repo: Path, target: PushTarget, commit: str, *, timeout: float,
+             environ: dict[str, str] | None = None, lease: str | None = None) -> str:
+    """Push `commit` to the target's branch once: "pushed" or "up to date"; PushError or _Transient otherwise.
+    A squash push replaces only the commit `lease` names (default: the one pushed last)."""
+    args = ["push", "--porcelain"]
+    if target.force:
+        args.append("--force")
+    elif target.squash:
+        args.append(f"--force-with-lease=refs/heads/{target.branch}:{lease or target.last_pushed or ''}")
+    args += [_PUSH_REMOTE, f"{commit}:refs/heads/{target.branch}"]
+    code, stdout, out = _remote_git(repo, target, args, timeout, environ)
+    if code == 0:
         return "up to date" if re.search(r"^=\t", stdout, re.M) else "pushed"
     permanent = _classify(out)
     if permanent:
@@ -188,17 +215,9 @@ def push_all(repo: Path, targets: list[PushTarget], *, message: str, retries: in
         return [PushResult(t.name, False, None, "nothing to publish yet: the mirror has no commit", 0,
                            redact(t.url)) for t in targets]
     commits: dict[str, str] = {}
-    # a squash remote may also hold the commit made for it last time: pushed by a run killed before the store
-    # recorded it. That one is ours to replace too.
-    also_ours: dict[str, str] = {}
     for t in targets:  # squashed commits are made here, one at a time: git writes to the repository for them
         try:
-            if t.squash:
-                commits[t.name], prev = squashed_commit(repo, t.name, message)
-                if prev and prev != t.last_pushed:
-                    also_ours[t.name] = prev
-            else:
-                commits[t.name] = head
+            commits[t.name] = squashed_commit(repo, t.name, message) if t.squash else head
         except GitError as exc:
             results[t.name] = PushResult(t.name, False, None, redact(str(exc)), 0, redact(t.url))
 
@@ -212,9 +231,16 @@ def push_all(repo: Path, targets: list[PushTarget], *, message: str, retries: in
                 results[t.name] = PushResult(t.name, True, commits[t.name], detail, attempt, redact(t.url))
                 return
             except _Stale as exc:
-                if lease is None and t.name in also_ours:
-                    lease = also_ours[t.name]
-                    continue
+                # the remote does not hold what the store says was pushed last; if it holds another squashed
+                # commit of ours (pushed by a run killed before the store recorded it), that one is replaced
+                if lease is None:
+                    try:
+                        theirs = remote_head(repo, t, timeout=timeout, environ=environ)
+                    except _Transient:
+                        theirs = None
+                    if theirs and theirs in squash_commits(repo, t.name):
+                        lease = theirs
+                        continue
                 results[t.name] = PushResult(t.name, False, None, str(exc), attempt, redact(t.url))
                 return
             except PushError as exc:
