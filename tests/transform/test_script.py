@@ -30,6 +30,20 @@ def test_an_html_page_converts_text_alt_and_title_not_addresses():
     assert "<p>軟體 裡面 作為</p>" in ScriptConverter("zh-Hant-TW").page(page)  # with Taiwan's words too
 
 
+def test_a_url_with_parentheses_stays_whole_and_the_text_after_a_url_is_converted():
+    page = ("原文：https://example.com/专题(2024)/发展报告.html\n\n"
+            "详见https://x.example/a，这个国家的发展报告。\n")
+    out = ScriptConverter("zh-Hant").page(page)
+    assert "原文：https://example.com/专题(2024)/发展报告.html" in out
+    assert "詳見https://x.example/a，這個國家的發展報告。" in out
+
+
+def test_escaped_angle_brackets_in_markdown_text_are_not_taken_for_tags():
+    page = "甲 x\\<y 发展\n\n这个国家 z> 发展\n"
+    out = ScriptConverter("zh-Hant").page(page)
+    assert out == "甲 x\\<y 發展\n\n這個國家 z> 發展\n"
+
+
 def test_marked_spans_keep_their_script_and_lose_their_markers():
     out = ScriptConverter("zh-Hant").page(f"[首页](README.md) | [{keep('简体')}](../README.md)")
     assert out == "[首頁](README.md) | [简体](../README.md)"

@@ -36,9 +36,10 @@ _KEEP = re.compile(
     "|".join((
         f"{KEEP_START}.*?{KEEP_END}",  # marked by the renderer
         r"<!--.*?-->",  # comments: the provenance record
-        r"<[a-zA-Z/!][^>]*>",  # a tag (its alt and title are converted below)
+        r"(?<!\\)<[a-zA-Z/!][^>\n]*>",  # a tag (its alt and title are converted below); not an escaped \<
         r"\]\((?:[^()\s]|\([^()\s]*\))*\)",  # a Markdown link target
-        r"(?:https?|ftp|mailto|file):[^\s<>\])\"'`]+",  # a bare URL
+        # a bare URL, with balanced parentheses; it ends at CJK punctuation (详见https://x/a，这个…)
+        r"(?:https?|ftp|mailto|file):(?:[^\s<>\[\]()\"'`\u3000-\u303f\uff00-\uffef]|\([^()\s<>]*\))+",
     )),
     re.S,
 )
