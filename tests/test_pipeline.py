@@ -482,6 +482,17 @@ def test_add_mirrors_given_urls_as_picks(ntd_server, tmp_path):
     assert cli_run(cfg.path, "add", f"{ntd_server.base}/x", "--category", "nope").exit_code == 2
 
 
+def test_adding_an_article_already_mirrored_makes_it_a_pick(ntd_server, tmp_path):
+    cfg = minimal_config(tmp_path, ntd_server.base, extra=FAST_FETCH)
+    assert cli_run(cfg.path, "run").exit_code == 0
+    home = (cfg.output_dir / "README.md").read_text(encoding="utf-8")
+    assert "## 编辑推荐" not in home or "a103612902.md" not in home.split("## 编辑推荐")[1].split("## 最新文章")[0]
+    res = cli_run(cfg.path, "add", f"{ntd_server.base}{SEED_PATH}")
+    assert res.exit_code == 0, res.output
+    home = (cfg.output_dir / "README.md").read_text(encoding="utf-8")
+    assert "pages/intl/a103612902.md" in home.split("## 编辑推荐")[1].split("## 最新文章")[0]
+
+
 # -- rules, fallbacks and failures ---------------------------------------------------------------
 
 RULES_SOURCE = """

@@ -673,7 +673,8 @@ class Mirror:
             if existing.canonical_url != art.canonical_url and self.store.article_by_url(art.canonical_url) is None:
                 art.canonical_url = existing.canonical_url
             art.category = existing.category if c.source != "picks" else c.category
-            if existing.content_hash == h:
+            # unchanged, and not just made a pick (`add`) nor moved to another category by one
+            if existing.content_hash == h and not (c.pick and (not existing.pick or existing.category != art.category)):
                 self.store.touch_article(existing.id)
                 self.store.mark_url(c.url, c.source, "ok", article_id=existing.id, reason=note)
                 report.unchanged += 1
