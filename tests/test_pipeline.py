@@ -371,6 +371,14 @@ def test_an_output_that_cannot_be_written_stops_with_one_line(ntd_server, tmp_pa
     assert "Traceback" not in res.output
     lines = [ln for ln in res.output.splitlines() if ln.startswith("newsmirror:")]
     assert len(lines) == 1 and str(cfg.output_dir) in lines[0] and "run again" in lines[0]
+    # nor a store that cannot be made
+    cfg.output_dir.unlink()
+    (tmp_path / "blocker").write_text("not a folder", encoding="utf-8")
+    text = cfg.path.read_text(encoding="utf-8")
+    cfg.path.write_text(text.replace("[site]\n", '[site]\nstore = "blocker/newsmirror.db"\n', 1), encoding="utf-8")
+    res = CliRunner().invoke(cli, ["--config", str(cfg.path), "run"])
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert "cannot open the store" in res.output and "blocker" in res.output
 
 
 def test_a_page_whose_rendering_crashes_fails_alone_and_is_made_once_it_works(demo_server, tmp_path, monkeypatch):

@@ -89,6 +89,8 @@ def _with_mirror(ctx: click.Context, fn: Callable[[Mirror], int], lock: bool = T
         mirror = Mirror(cfg, _progress())
     except (StoreError, ConfigError) as exc:
         fail(str(exc))
+    except OSError as exc:  # the store's folder cannot be made or written
+        fail(f"cannot open the store: {' '.join(str(exc).split())[:300]}; check the path and its permissions", 1)
     try:
         if lock:
             mirror.lock()
