@@ -69,7 +69,7 @@ def test_images_are_mirrored_and_failures_keep_their_alt_text_until_a_retry_work
         assert "大图的图注" in page
 
         # failures: their alt text stays visible; each is recorded with its reason
-        assert "[图片：坏掉的图]" in page and "[图片：炸弹图]" in page and "[图片：其实是网页]" in page
+        assert "\\[图片：坏掉的图\\]" in page and "\\[图片：炸弹图\\]" in page and "\\[图片：其实是网页\\]" in page
         status = cli_run(cfg.path, "status").output
         assert "images: 1 mirrored, 3 failed" in status
         assert "broken image" in status and "images.max_pixels" in status and "Content-Type: text/html" in status
@@ -83,7 +83,7 @@ def test_images_are_mirrored_and_failures_keep_their_alt_text_until_a_retry_work
         res = cli_run(cfg.path, "run")
         assert res.exit_code == 0, res.output
         page = page_file.read_text(encoding="utf-8")
-        assert "[图片：坏掉的图]" not in page and "[图片：炸弹图]" in page
+        assert "\\[图片：坏掉的图\\]" not in page and "\\[图片：炸弹图\\]" in page
         assert len(list((out / "assets").rglob("*.jpg"))) == 2
         assert "images: 1 mirrored, 2 failed" in res.output
 
