@@ -158,12 +158,17 @@ def test_no_force_push_unless_the_remote_says_so(demo_server, tmp_path):
     assert ref(theirs) == git(tmp_path / "out", "rev-parse", "HEAD")
 
 
-def test_a_squash_remote_holds_one_commit_of_the_current_tree(demo_server, tmp_path):
+def squash_mirror(base: str, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A demo mirror, run once, with one squash remote (a bare repository): (remote, config, output)."""
     slim = bare(tmp_path / "slim.git")
-    cfg = demo_config(tmp_path, demo_server.base)
+    cfg = demo_config(tmp_path, base)
     add_remotes(cfg, f'[[remotes]]\nname = "slim"\nurl = "{slim}"\nbranch = "pages"\nsquash = true\n')
-    out = tmp_path / "out"
     assert cli_run(cfg, "run").exit_code == 0
+    return slim, cfg, tmp_path / "out"
+
+
+def test_a_squash_remote_holds_one_commit_of_the_current_tree(demo_server, tmp_path):
+    slim, cfg, out = squash_mirror(demo_server.base, tmp_path)
     assert git(slim, "rev-list", "--count", "pages") == "1"
     assert git(slim, "rev-parse", "pages^{tree}") == git(out, "rev-parse", "HEAD^{tree}")
     pushed = ref(slim, "pages")
@@ -193,11 +198,7 @@ def test_a_squash_remote_holds_one_commit_of_the_current_tree(demo_server, tmp_p
 
 
 def test_a_squash_push_the_store_did_not_record_is_recognised_as_ours(demo_server, tmp_path):
-    slim = bare(tmp_path / "slim.git")
-    cfg = demo_config(tmp_path, demo_server.base)
-    add_remotes(cfg, f'[[remotes]]\nname = "slim"\nurl = "{slim}"\nbranch = "pages"\nsquash = true\n')
-    out = tmp_path / "out"
-    assert cli_run(cfg, "run").exit_code == 0
+    slim, cfg, out = squash_mirror(demo_server.base, tmp_path)
     first = ref(slim, "pages")
 
     def change_and_publish(label: str):
