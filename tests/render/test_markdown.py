@@ -194,9 +194,31 @@ def test_tildes_and_entities_written_out_stay_as_written():
 
 
 def test_a_web_address_in_the_text_is_left_as_github_will_link_it():
-    url = "https://e.example/s_1/a*b?q=a|b&x=[1]~2"
+    url = "https://e.example/s_1/a*b?q=a|b&x=1~2"
     assert f"见 {url} 和 www.e.example/a_b_ 。" in md(f"<p>见 {url} 和 www.e.example/a_b_ 。</p>")
-    assert md(f'<p><a href="{url}">{url}</a></p>') == f"[https://e.example/s\\_1/a\\*b?q=a\\|b&x=\\[1\\]\\~2]({url})\n"
+    assert md(f'<p><a href="{url}">{url}</a></p>') == f"[https://e.example/s\\_1/a\\*b?q=a\\|b&x=1\\~2]({url})\n"
+    # its brackets are still escaped: what is not a link on GitHub (no host name, a letter before the scheme,
+    # "www." after a word) cannot become one
+    for text in ("详情见http://[点击这里](https://evil.example/phish)", "见www.example.com/![x](https://t.example/p.gif)",
+                 "xhttps://e.example/[a](https://evil.example/)", "https://e.example/[a](https://evil.example/)"):
+        html = rendered(md(f"<p>{text}</p>"))
+        assert "evil.example/phish\"" not in html and "<img" not in html and 'href="https://evil' not in html, html
+    # a line break after an address does not become part of it
+    assert md(f"<p>原文链接：{url}<br>责任编辑：张三</p>") == f"原文链接：{url} \\\n责任编辑：张三\n"
+
+
+def test_an_empty_inline_element_leaves_the_line_start_where_it_was():
+    for html in ("<ul><li><span></span>- 第一</li></ul>", "<div><span></span>1. 开头</div>",
+                 "<blockquote><span></span>&gt; 引</blockquote>", "<p>首行<br><!-- x --><span>1. 次行</span></p>"):
+        out = rendered(md(html))
+        for tag in ("<ol", "<ul", "<li", "<blockquote"):
+            assert out.count(tag) == html.count(tag), (html, out)
+
+
+def test_a_line_break_inside_bold_and_a_heading_ending_in_a_hash():
+    html = rendered(md("<p><strong>记者 张三<br></strong>北京报道</p>"))
+    assert html == "<p><strong>记者 张三</strong><br />\n北京报道</p>\n"
+    assert "<h2>热搜话题 #</h2>" in rendered(md("<h2>热搜话题 #</h2>"))
 
 
 def test_a_bar_in_a_table_cell_stays_in_its_cell_even_in_code():

@@ -54,7 +54,12 @@ _TEXT_SPECIAL = re.compile(r"[\\`*_\[\]<|~]")
 _LINE_START_SPECIAL = re.compile(r"^([ \t]{0,3})(#{1,6}|>|[-+]|=+|-+|~{3,}|\d{1,9}[.)])(?=[ \t]|$)", re.MULTILINE)
 # a web address GitHub shows as a link (its autolink extension): up to a space or "<" (the punctuation it
 # leaves out at the end stays unescaped too: a backslash would become the link's last character)
-_BARE_URL = re.compile(r"(?:https?://|www\.)[^\s<]*")
+# (GitHub: "www." after the start, a space or one of *_~( ; a scheme not after a letter or digit; then a host name
+# with a dot in it; the link goes on up to an ASCII space or "<")
+_BARE_URL = re.compile(r"(?:(?<![A-Za-z0-9])https?://|(?<![^ \t\n*_~(])www\.)[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+"
+                       r"[^ \t\n\r\f\v<]*")
+_BRACKETS = re.compile(r"[\[\]]")
+_URL_AT_END = re.compile(r"(?:https?://|www\.)[^ \t\n\r\f\v<]*$")
 # "&copy;" written out in the page: Markdown would show ©
 _ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
 _LINE_START = "_linestart"
@@ -67,16 +72,16 @@ def _escape_line_start(m: re.Match[str]) -> str:
 
 
 def _escape_text(text: str, linkable: bool = True) -> str:
-    """Text with a backslash before each character Markdown would read as syntax; but a bare web address that
-    GitHub will show as a link is left as it is (a backslash in it would end up in the link), when `linkable`
-    (not inside a link's own text)."""
+    """Text with a backslash before each character Markdown would read as syntax; but in a bare web address that
+    GitHub will show as a link, only its brackets (a backslash in it ends up in the link), when `linkable` (not
+    inside a link's own text)."""
     if not linkable or not ("://" in text or "www." in text):
         return _escape_plain(text)
     out: list[str] = []
     last = 0
     for m in _BARE_URL.finditer(text):
         out.append(_escape_plain(text[last:m.start()]))
-        out.append(m.group(0))
+        out.append(_BRACKETS.sub(r"\\\g<0>", m.group(0)))  # but "[" and "]", which could still make a link
         last = m.end()
     out.append(_escape_plain(text[last:]))
     return "".join(out)
@@ -213,8 +218,12 @@ class _Converter:
             if before and before.strip():
                 starts = before.rstrip(" \t").endswith("\n")
             if ctag is not None:
-                parts.append(self.convert(child, cctx_start if starts else cctx, in_pre))
-            starts = ctag in _ENDS_LINE  # what follows this child begins a line
+                done = self.convert(child, cctx_start if starts else cctx, in_pre)
+                if ctag == "br" and parts and _URL_AT_END.search(parts[-1][-300:]):
+                    parts[-1] += " "  # the hard break's "\\" would become the last character of the link
+                parts.append(done)
+                if done or ctag in _ENDS_LINE:  # an empty <span> leaves the line where it was
+                    starts = ctag in _ENDS_LINE  # what follows this child begins a line
             before = child.tail
             if before:
                 nxt = children[i + 1] if i + 1 < len(children) else None
@@ -239,8 +248,13 @@ class _Converter:
     def mark(symbol: str, text: str, ctx: frozenset[str]) -> str:
         if "_noformat" in ctx:
             return text
+        before = after = ""  # a line break just inside the mark goes outside it: "**a\\\n**" marks nothing
+        if text.startswith("\\\n"):
+            before, text = "\\\n", text[2:]
+        if text.endswith("\\\n"):
+            text, after = text[:-2], "\\\n"
         prefix, suffix, text = _chomp(text)
-        return f"{prefix}{symbol}{text}{symbol}{suffix}" if text else ""
+        return f"{before}{prefix}{symbol}{text}{symbol}{suffix}{after}" if text else before + after
 
     @staticmethod
     def code(text: str, ctx: frozenset[str]) -> str:
@@ -261,7 +275,10 @@ class _Converter:
     def heading(n: int, text: str, ctx: frozenset[str]) -> str:
         if "_inline" in ctx:
             return text
-        return f"\n\n{'#' * n} {_ALL_WS.sub(' ', text.strip())}\n\n"
+        text = _ALL_WS.sub(" ", text.strip())
+        if text.endswith("#"):  # "热搜话题 #": a trailing run of # would be read as the heading's closing marks
+            text = text[:-1] + "\\#"
+        return f"\n\n{'#' * n} {text}\n\n"
 
     def c_p(self, el, text: str, ctx) -> str:
         text = text.strip(" \t\r\n")
