@@ -36,6 +36,7 @@ def test_a_url_with_parentheses_stays_whole_and_the_text_after_a_url_is_converte
     out = ScriptConverter("zh-Hant").page(page)
     assert "原文：https://example.com/专题(2024)/发展报告.html" in out
     assert "詳見https://x.example/a，這個國家的發展報告。" in out
+    assert ScriptConverter("zh-Hant").page("见 www.example.com/国际/发展 与\n") == "見 www.example.com/国际/发展 與\n"
 
 
 def test_escaped_angle_brackets_in_markdown_text_are_not_taken_for_tags():

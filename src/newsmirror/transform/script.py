@@ -39,7 +39,7 @@ _KEEP = re.compile(
         r"(?<!\\)<[a-zA-Z/!][^>\n]*>",  # a tag (its alt and title are converted below); not an escaped \<
         r"\]\((?:[^()\s]|\([^()\s]*\))*\)",  # a Markdown link target
         # a bare URL, with balanced parentheses; it ends at CJK punctuation (详见https://x/a，这个…)
-        r"(?:https?|ftp|mailto|file):(?:[^\s<>\[\]()\"'`\u3000-\u303f\uff00-\uffef]|\([^()\s<>]*\))+",
+        r"(?:(?:https?|ftp|mailto|file):|www\.)(?:[^\s<>\[\]()\"'`\u3000-\u303f\uff00-\uffef]|\([^()\s<>]*\))+",
     )),
     re.S,
 )
