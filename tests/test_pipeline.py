@@ -362,6 +362,24 @@ def test_a_store_on_another_file_system_than_the_output(demo_server, tmp_path, o
     assert status.stdout == ""
 
 
+def test_an_output_that_is_a_git_worktree_with_the_store_elsewhere(demo_server, tmp_path, other_fs_dir):
+    main = tmp_path / "main"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(main)], check=True)
+    subprocess.run(["git", "-C", str(main), "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q",
+                    "--allow-empty", "-m", "start"], check=True)
+    subprocess.run(["git", "-C", str(main), "worktree", "add", "-q", "-b", "mirror", str(tmp_path / "out")],
+                   check=True)
+    assert (tmp_path / "out/.git").is_file()  # it points at main/.git/worktrees/out
+    cfg = demo_config(tmp_path, demo_server.base)
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace(
+        'output = "out"', f'output = "out"\nstore = "{other_fs_dir}/newsmirror.db"'), encoding="utf-8")
+    res = cli_run(cfg, "run")
+    assert res.exit_code == 0, res.output
+    assert len(list((tmp_path / "out/pages").rglob("*.md"))) == 6
+    log = subprocess.run(["git", "-C", str(main), "log", "--oneline", "mirror"], capture_output=True, text=True)
+    assert len(log.stdout.splitlines()) == 2  # the mirror's commit, on the worktree's branch
+
+
 def test_an_output_that_cannot_be_written_stops_with_one_line(ntd_server, tmp_path):
     cfg = minimal_config(tmp_path, ntd_server.base, extra=FAST_FETCH)
     cfg.output_dir.write_text("not a folder", encoding="utf-8")

@@ -37,7 +37,7 @@ from .fsutil import remove_stale_temps, write_if_changed
 from .ids import article_id, normalise_url
 from .models import Article, Candidate, Listed, Response, RunReport, StoredArticle
 from .publish import commit_all, ensure_repo
-from .publish.git import clear_stale_git_locks, stage_stored
+from .publish.git import clear_stale_git_locks, git_folder, stage_stored
 from .render import HTML, Renderer, heavy_work, page_path, renderers_for
 from .sources import SourceError, discover_source
 from .store import Store, batched, now
@@ -297,7 +297,9 @@ class Mirror:
         cross from one to the other. (store_path resolves symlinks: asked once.)"""
         store_dir = self.cfg.store_path.parent
         if _device(store_dir) != _device(self.out):
-            return self.out / ".git" / "newsmirror-tmp"
+            git_dir = git_folder(self.out)
+            if _device(git_dir) == _device(self.out):
+                return git_dir / "newsmirror-tmp"
         return store_dir / ".newsmirror-tmp"
 
     @property

@@ -63,11 +63,26 @@ def ensure_repo(repo: Path) -> None:
         run_git(repo, "init", "-q", "-b", "main")
 
 
+def git_folder(repo: Path) -> Path:
+    """The repository's git folder: `.git`, or where a `.git` file points (a worktree or a submodule)."""
+    dot_git = repo / ".git"
+    try:
+        text = dot_git.read_text(encoding="utf-8")
+    except (IsADirectoryError, FileNotFoundError, UnicodeDecodeError):
+        return dot_git
+    if text.startswith("gitdir:"):
+        return (repo / text.removeprefix("gitdir:").strip()).resolve()
+    return dot_git
+
+
 def clear_stale_git_locks(repo: Path) -> list[str]:
     """Remove lock files a killed git left behind. Call only while holding newsmirror's run lock."""
-    git = repo / ".git"
+    git = git_folder(repo)
+    common = git  # a worktree's branches live in the main repository's folder
+    if (git / "commondir").is_file():
+        common = (git / (git / "commondir").read_text(encoding="utf-8").strip()).resolve()
     removed = []
-    for lock in [git / "index.lock", git / "HEAD.lock", git / "config.lock", *git.glob("refs/heads/*.lock")]:
+    for lock in [git / "index.lock", git / "HEAD.lock", common / "config.lock", *common.glob("refs/heads/*.lock")]:
         if lock.exists():
             lock.unlink()
             removed.append(str(lock))
