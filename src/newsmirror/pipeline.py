@@ -543,8 +543,9 @@ class Mirror:
         """Download the images articles show (new ones, and failed ones with tries left), check and re-encode
         them, and store them content-addressed in the tree; the pages showing one that arrived are re-rendered."""
         cfg = self.cfg.images
-        if cfg.download and self.store.get_meta("images_download") == "0":
-            # turned on again: the pictures the tree lost while it was off are fetched again
+        if cfg.download and self.store.get_meta("images_download") != "1":
+            # turned on again (or a store from before this was noted): the pictures the tree lost while it was
+            # off are fetched again
             gone = [url for url, asset in self.store.image_assets().items() if not (self.out / asset).is_file()]
             with self.store.tx():
                 self.store.forget_images(gone)
@@ -812,12 +813,14 @@ class Mirror:
         if todo:
             will_change_tree()  # pages are written by worker processes, which do not touch the store
         unrendered = self._render_pages(todo, kept_ids, all_qr, result)
-        if unrendered:  # stays dirty: the next build tries it again
-            self._due(unrendered)
+        if unrendered:
             # one that is not in the tree is left out of the indexes, and the pages just made that link to it
             # are made again to link to the original, until it works
             missing = {x.id for x in kept if x.id in unrendered and not all(
                 (self.out / r.layout.page(x.category, x.id)).exists() for r in self.renderers)}
+            with self.store.tx():  # it stays dirty: the next build tries it again; once it works, the pages
+                self.store.mark_dirty(unrendered)  # that link to it are made again (`flipped`)
+                self.store.set_in_tree(missing, False)
             if missing:
                 kept = [x for x in kept if x.id not in missing]
                 kept_ids -= missing
@@ -825,8 +828,6 @@ class Mirror:
                 digest = ""  # not what the indexes show: the next build makes them again
                 linking = self.store.linking_to(self.store.urls_of(missing)) & result.rendered & kept_ids
                 self._render_pages([x for x in kept if x.id in linking], kept_ids, False, result)
-                with self.store.tx():  # once it works, the pages that link to it are made again (`flipped`)
-                    self.store.set_in_tree(missing, False)
         result.rendered |= due - kept_ids - unrendered  # not in the tree (retention): nothing to render
         if flipped:  # only now are the pages that link to them written
             with self.store.tx():
