@@ -45,6 +45,9 @@ BASE = MINIMAL.replace("{base}", "http://127.0.0.1:8000")
     (('[categories.intl]\ntitle = "国际"', '[categories.intl]\ntitle = ""'), "categories.intl.title"),
     (('output = "mirror"', 'output = "mirror"\nlink_policy = "nuke"'), "site.link_policy = 'nuke'"),
     (('output = "mirror"', 'output = "mirror"\ncounter_url = "https://c.example/x.gif"'), "{path}"),
+    (('output = "mirror"', 'output = "mirror"\ncounter_url = "https://c.example/{id}.gif"'), "{path}"),
+    (('output = "mirror"', 'output = "."'), "holds this config file, which would be published"),
+    (('output = "mirror"', 'output = "mirror"\nstore = "mirror/db/newsmirror.db"'), "holds the store"),
     (('title = "新闻镜像"', 'title = 新闻镜像'), "not valid TOML"),
 ])
 def test_bad_values_name_the_key(change, expected):
@@ -60,6 +63,13 @@ def test_listing_needs_a_selector_or_pattern_and_rules_must_parse():
     assert "link_selector" in errors(text)
     ok = text + 'link_selector = "a.x"\n[sources.rules]\nbody = "div["\n'
     assert "rules.body" in errors(ok)
+    assert "sources[1].link_selector" in errors(text + 'link_selector = "a[x"\n')
+    assert "sources[1].next_selector" in errors(text + 'link_selector = "a"\nnext_selector = "a.next["\n')
+    assert "rules.remove" in errors(text + 'link_selector = "a"\n[sources.rules]\nremove = [".ad", "div["]\n')
+
+
+def test_a_signing_key_inside_the_output_is_refused():
+    assert "holds the signing key" in errors(BASE + '\n[signing]\nkey = "mirror/keys/mirror.key"\n')
 
 
 def test_duplicate_source_names_and_missing_sections():

@@ -135,8 +135,8 @@ class Site(_Model):
         if v is None:
             return None
         _http_url(v, "a counter URL")
-        if "{path}" not in v and "{id}" not in v:
-            raise ValueError("a counter URL needs {path} or {id} in it, e.g. https://counter.example/{path}")
+        if "{path}" not in v:  # what the counter counts by ({id} alone would name no page it knows)
+            raise ValueError("a counter URL needs {path} in it, e.g. https://counter.example/{path}")
         return v
 
 
@@ -234,16 +234,22 @@ class Rules(_Model):
 
     @model_validator(mode="after")
     def _selectors_parse(self) -> Rules:
-        from cssselect import GenericTranslator, SelectorError
-
         for key in ("title", "body", "image", "caption", "date"):
-            sel = getattr(self, key)
-            if sel:
-                try:
-                    GenericTranslator().css_to_xpath(sel)
-                except SelectorError as exc:
-                    raise ValueError(f"rules.{key}: {sel!r} is not a CSS selector ({exc})") from None
+            _css(getattr(self, key), f"rules.{key}")
+        for i, sel in enumerate(self.remove):
+            _css(sel, f"rules.remove[{i}]")
         return self
+
+
+def _css(sel: str | None, key: str = "") -> None:
+    """A ValueError (naming `key`) unless `sel` is empty or a CSS selector."""
+    from cssselect import GenericTranslator, SelectorError
+
+    if sel:
+        try:
+            GenericTranslator().css_to_xpath(sel)
+        except SelectorError as exc:
+            raise ValueError(f"{key + ': ' if key else ''}{sel!r} is not a CSS selector ({exc})") from None
 
 
 class Source(_Model):
@@ -268,6 +274,12 @@ class Source(_Model):
     @classmethod
     def _name(cls, v: str) -> str:
         return _key_name(v, "source")
+
+    @field_validator("link_selector", "next_selector")
+    @classmethod
+    def _selector(cls, v: str | None) -> str | None:
+        _css(v)  # (the message names the key)
+        return v
 
     @field_validator("link_pattern")
     @classmethod
@@ -403,7 +415,22 @@ def parse_config(text: str, path: Path) -> Config:
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, path, data)) from None
     cfg.path = path.resolve()
+    _nothing_private_published(cfg, path)
     return cfg
+
+
+def _nothing_private_published(cfg: Config, path: Path) -> None:
+    """The output folder is published whole (`git add -A`): it must not hold the config, the store, the WARC
+    files or the signing key."""
+    out = cfg.output_dir
+    private = [("this config file", cfg.path), ("the store (site.store)", cfg.store_path),
+               ("the WARC files", cfg.store_path.parent / "warcs")]
+    if cfg.signing_key is not None:
+        private.append(("the signing key (signing.key)", cfg.signing_key))
+    for what, p in private:
+        if p == out or out in p.parents:
+            raise ConfigError(f"{path}: site.output = {cfg.site.output!r} holds {what}, which would be published; "
+                              'give the output a folder of its own, e.g. output = "mirror"')
 
 
 def load_config(path: str | Path) -> Config:
