@@ -382,7 +382,7 @@ def counter() -> None:
 @click.option("--mirror", type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="The mirror's output tree: only its pages are counted (read again every minute).")
 @click.option("--forwarded", is_flag=True,
-              help="Behind a reverse proxy: the client is the first X-Forwarded-For address.")
+              help="Behind a reverse proxy: the client is the last X-Forwarded-For address (the one it added).")
 def counter_serve(db: Path, host: str, port: int, dedupe_window: float, rate_limit: int, flush_interval: float,
                   prefix: str, mirror: Path | None, forwarded: bool) -> None:
     """Count page views: GET /<page path> answers a 1×1 GIF; GET /stats.json?days=7&limit=50 lists the top pages.

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Container, Iterable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -720,8 +721,9 @@ class Mirror:
         if site.counter_stats:
             from .counter.views import ViewsError, read_views
 
-            try:
-                views, span = read_views(site.counter_stats, self.cfg.root, site.hot_days, now().date())
+            try:  # finished days (up to yesterday, UTC): the published list says nothing of today's readers
+                views, span = read_views(site.counter_stats, self.cfg.root, site.hot_days,
+                                         now().date() - timedelta(days=1), lambda path: (self.out / path).is_file())
             except ViewsError as exc:
                 log.error("site.counter_stats: %s; the hot list falls back to recency", exc)
                 return None, ""

@@ -8,7 +8,7 @@ whom or when within the day.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -59,12 +59,21 @@ class CounterDB:
                 "ON CONFLICT(day, path) DO UPDATE SET views = views + excluded.views",
                 [(d, p, n) for (d, p), n in counts.items()])
 
-    def top(self, days: int, limit: int, today: date) -> list[tuple[str, int]]:
-        """(path, views) of the most-read pages over the last `days` days, most first (then by path)."""
+    def top(self, days: int, limit: int, today: date,
+            held: Callable[[str], bool] | None = None) -> list[tuple[str, int]]:
+        """(path, views) of the most-read pages over the `days` days up to `today`, most first (then by path);
+        with `held`, only the pages it says yes to."""
         first, last = window(days, today)
-        return [(r[0], r[1]) for r in self.db.execute(
-            "SELECT path, SUM(views) AS n FROM views WHERE day BETWEEN ? AND ? GROUP BY path "
-            "ORDER BY n DESC, path LIMIT ?", (first, last, limit))]
+        rows = self.db.execute("SELECT path, SUM(views) AS n FROM views WHERE day BETWEEN ? AND ? GROUP BY path "
+                               "ORDER BY n DESC, path" + ("" if held else " LIMIT ?"),
+                               (first, last) if held else (first, last, limit))
+        out: list[tuple[str, int]] = []
+        for path, n in rows:
+            if held is None or held(path):
+                out.append((path, n))
+                if len(out) >= limit:
+                    break
+        return out
 
     def total(self) -> int:
         return self.db.execute("SELECT COALESCE(SUM(views), 0) FROM views").fetchone()[0]

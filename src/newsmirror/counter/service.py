@@ -9,10 +9,12 @@ and counts nothing. With `mirror` (the output tree), only pages that exist
 there count.
 
 `GET /stats.json?days=7&limit=50` lists the most-read pages of the last
-days.
+finished days (up to yesterday, UTC): nobody can watch today's views come
+in. Each answer is made once a day and kept.
 
 What it keeps about readers: nothing on disk, and nothing in the log (no
-access log). To count a reader's repeat views within `dedupe_window`
+access log; aiohttp's own error lines are cut to the kind of error). To
+count a reader's repeat views within `dedupe_window`
 seconds once, and to rate-limit one client, it keeps in memory a keyed
 hash (BLAKE2b, keyed) of the client's address, with a random key made at
 start and replaced every UTC day (the old hashes are dropped with it).
@@ -38,7 +40,7 @@ import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -50,6 +52,7 @@ from .db import CounterDB, window
 log = logging.getLogger("newsmirror.counter")
 
 MAX_PATH = 300
+MAX_PAGES = 1000  # the most pages stats.json lists
 MAX_PENDING = 10_000  # distinct (day, page) pairs held before a flush is due at once
 # a 1×1 transparent GIF
 PIXEL = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
@@ -90,7 +93,7 @@ class Settings:
     max_clients: int = 100_000
     prefix: str = "/"
     mirror: Path | None = None  # the output tree: only its pages count
-    forwarded: bool = False  # the client is the first X-Forwarded-For address (behind a reverse proxy)
+    forwarded: bool = False  # the client is the last X-Forwarded-For address: the one our reverse proxy added
 
 
 class Counter:
@@ -172,6 +175,8 @@ class CounterApp:
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="counter-db")  # one writer, in order
         self._flusher: asyncio.Task | None = None
         self._wake = asyncio.Event()
+        self._stats: dict[tuple[int, date], list[tuple[str, int]]] = {}  # stats.json's rows, for the day
+        self._stats_lock = asyncio.Lock()
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         """Every request: aiohttp's low-level server (no router, no middleware: a third fewer CPU cycles)."""
@@ -231,8 +236,8 @@ class CounterApp:
     def _address(self, request: web.BaseRequest) -> str:
         if self.s.forwarded:
             fwd = request.headers.get("X-Forwarded-For", "")
-            if fwd:
-                return fwd.split(",")[0].strip()
+            if fwd:  # the last: what a client sends itself comes before it, and can be anything
+                return fwd.rsplit(",", 1)[-1].strip()
         return request.remote or ""
 
     async def pixel(self, request: web.BaseRequest) -> web.Response:
@@ -254,15 +259,22 @@ class CounterApp:
                 raise ValueError
         except ValueError:
             return web.json_response({"error": "days must be 1-366 and limit 1-1000"}, status=400)
-        today = datetime.now(UTC).date()
-        await self.flush()
-        rows = await asyncio.get_running_loop().run_in_executor(self._io, self.db.top, days, limit, today)
-        first, last = window(days, today)
-        body = {"days": days, "from": first, "to": last,
-                "generated": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-                "pages": [{"path": p, "views": n} for p, n in rows]}
+        # finished days only (up to yesterday, UTC): what today's views are, as they happen, is nobody's
+        # business; and so each answer is made once a day (at most MAX_PAGES pages), one at a time
+        last_day = datetime.now(UTC).date() - timedelta(days=1)
+        key = (days, last_day)
+        async with self._stats_lock:
+            rows = self._stats.get(key)
+            if rows is None:
+                rows = await asyncio.get_running_loop().run_in_executor(self._io, self.db.top, days, MAX_PAGES,
+                                                                        last_day)
+                if len(self._stats) >= 32 or any(k[1] != last_day for k in self._stats):
+                    self._stats.clear()
+                self._stats[key] = rows
+        first, last = window(days, last_day)
+        body = {"days": days, "from": first, "to": last, "pages": [{"path": p, "views": n} for p, n in rows[:limit]]}
         return web.Response(text=json.dumps(body, ensure_ascii=False), content_type="application/json",
-                            headers=NO_CACHE)
+                            headers={"Cache-Control": "max-age=600"})
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> None:
@@ -279,7 +291,20 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> None
         uvloop.run(_serve(app, host, port))
 
 
+class _Anonymous(logging.Filter):
+    """aiohttp's error lines name the client ("Error handling request from <address>") and quote what it sent:
+    they are logged as the kind of error alone."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        kind = record.exc_info[0].__name__ if record.exc_info and record.exc_info[0] else "no exception"
+        record.msg, record.args, record.exc_info, record.exc_text = f"a request failed ({kind})", (), None, None
+        record.stack_info = None
+        return True
+
+
 async def _serve(counter: CounterApp, host: str, port: int) -> None:
+    for name in ("aiohttp.server", "aiohttp.web", "aiohttp.access", "aiohttp.internal"):
+        logging.getLogger(name).addFilter(_Anonymous())
     await counter.start()
     runner = web.ServerRunner(web.Server(counter.handle, access_log=None), handle_signals=False,
                               shutdown_timeout=10)
