@@ -108,3 +108,16 @@ def test_python_api_even_after_the_subpackage_is_imported():
     a = newsmirror.extract(html, url="https://daily.example/culture/2024/03/12/c5501.html")
     assert a.title == "湖畔图书馆完成改建 新增古籍修复室"
     assert api_extract(html).canonical_url == "https://daily.example/culture/2024/03/12/c5501.html"
+
+
+def test_a_gzip_bomb_or_an_endless_file_is_refused_past_max_bytes(tmp_path):
+    bomb = tmp_path / "bomb.html.gz"
+    with gzip.open(bomb, "wb", compresslevel=9) as f:
+        for _ in range(20):
+            f.write(b"\0" * 1_000_000)  # 20 MB of text in about 20 KB
+    assert bomb.stat().st_size < 100_000
+    res = run(str(bomb), "/dev/zero", str(PAGES / "rich.html"), "--format", "jsonl")
+    assert res.exit_code == 1
+    bomb_row, zero_row, rich = jsonl(res.stdout)
+    assert "larger than 10,000,000 bytes" in bomb_row["error"] and "larger than" in zero_row["error"]
+    assert rich["is_article"]  # the others still run

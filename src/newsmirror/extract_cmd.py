@@ -24,11 +24,18 @@ class Source:
     error: str | None = None
 
 
-def read_file(path: str) -> str:
+class TooLarge(Exception):
+    pass
+
+
+def read_file(path: str, cap: int) -> str:
+    """A saved page's text: at most `cap` bytes, once decompressed (a gzip bomb, /dev/zero)."""
     p = Path(path)
-    data = p.read_bytes()
-    if p.suffix == ".gz":
-        data = gzip.decompress(data)
+    with open(p, "rb") as f:
+        opened = gzip.GzipFile(fileobj=f) if p.suffix == ".gz" else f
+        data = opened.read(cap + 1)
+    if len(data) > cap:
+        raise TooLarge(f"larger than {cap:,} bytes (fetch.max_bytes)")
     text, _ = decode(data)
     return text
 
@@ -60,9 +67,11 @@ def load_inputs(inputs: list[str], url: str | None, fetch_cfg: Fetch) -> list[So
             sources.append(Source(item, final or item, html, err))
             continue
         try:
-            sources.append(Source(item, url, read_file(item)))
+            sources.append(Source(item, url, read_file(item, fetch_cfg.max_bytes)))
         except FileNotFoundError:
             sources.append(Source(item, url, error="no such file"))
+        except TooLarge as exc:
+            sources.append(Source(item, url, error=str(exc)))
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             sources.append(Source(item, url, error=f"cannot read it ({exc})"))
     return sources

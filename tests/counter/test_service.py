@@ -249,3 +249,12 @@ def test_a_corrupt_database_is_one_clear_line(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "newsmirror", "counter", "serve", "--db", str(bad), "--port", "0"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "not a usable counter database" in proc.stderr and str(bad) in proc.stderr
+
+
+def test_a_database_whose_folder_cannot_be_made_is_one_clear_line(tmp_path):
+    (tmp_path / "junk.db").write_text("a file", encoding="utf-8")
+    bad = tmp_path / "junk.db" / "views.db"
+    proc = subprocess.run([sys.executable, "-m", "newsmirror", "counter", "serve", "--db", str(bad), "--port", "0"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "cannot make the counter database there" in proc.stderr
+    assert "--port" not in proc.stderr and "Traceback" not in proc.stderr

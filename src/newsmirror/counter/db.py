@@ -47,6 +47,9 @@ class CounterDB:
         except sqlite3.DatabaseError as exc:
             raise CounterDBError(f"{path}: not a usable counter database ({exc}); check the path, or move the "
                                  f"file aside to start a new one") from None
+        except OSError as exc:  # its folder cannot be made
+            raise CounterDBError(f"{path}: cannot make the counter database there ({exc.strerror or exc}); "
+                                 "check the path") from None
 
     def add(self, counts: Mapping[tuple[str, str], int]) -> None:
         """Add views per (day, path), all in one transaction."""
