@@ -70,3 +70,21 @@ def test_page_paths_are_normalised_or_refused(path, key):
 def test_a_prefix_must_be_there():
     assert page_key("/goodnews/pages/intl/a1.md", "/goodnews/") == "pages/intl/a1.md"
     assert page_key("/pages/intl/a1.md", "/goodnews/") is None
+
+
+def test_the_addresses_of_one_ipv6_line_are_one_reader():
+    c = counter(dedupe_window=1800, rate_limit=0)
+    results = [c.hit("pages/a/1.md", f"2001:db8:1:2::{i:x}", NOON) for i in range(1, 1001)]
+    assert results.count("counted") == 1
+    assert c.hit("pages/a/1.md", "2001:db8:1:3::1", NOON) == "counted"  # another /64: another reader
+    assert c.hit("pages/a/1.md", "not-an-address", NOON) == "counted"
+
+
+def test_what_cannot_be_written_is_held_up_to_a_bound(monkeypatch):
+    import newsmirror.counter.service as service
+
+    monkeypatch.setattr(service, "MAX_HELD", 50)
+    c = counter(dedupe_window=0, rate_limit=0)
+    results = [c.hit(f"pages/a/{i}.md", "192.0.2.1", NOON) for i in range(80)]
+    assert results.count("counted") == 50 and len(c.pending) == 50
+    assert c.hit("pages/a/1.md", "192.0.2.1", NOON) == "counted"  # a page already held still counts

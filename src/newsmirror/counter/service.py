@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import ipaddress
 import json
 import logging
 import os
@@ -54,6 +55,7 @@ log = logging.getLogger("newsmirror.counter")
 MAX_PATH = 300
 MAX_PAGES = 1000  # the most pages stats.json lists
 MAX_PENDING = 10_000  # distinct (day, page) pairs held before a flush is due at once
+MAX_HELD = 200_000  # distinct (day, page) pairs held at most, when they cannot be written (new ones dropped)
 # a 1×1 transparent GIF
 PIXEL = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
 NO_CACHE = {
@@ -94,6 +96,17 @@ class Settings:
     prefix: str = "/"
     mirror: Path | None = None  # the output tree: only its pages count
     forwarded: bool = False  # the client is the last X-Forwarded-For address: the one our reverse proxy added
+
+
+def _client(address: str) -> bytes:
+    """Who a request comes from: its IPv4 address, or the /64 network of an IPv6 one (one subscriber's line
+    gets a whole /64, and could otherwise be a thousand readers)."""
+    if ":" in address:
+        try:
+            return ipaddress.IPv6Network(f"{address.split('%')[0]}/64", strict=False).network_address.packed
+        except ValueError:
+            pass
+    return address.encode()
 
 
 class Counter:
@@ -146,7 +159,9 @@ class Counter:
     def hit(self, key: str, address: str, now: float) -> str:
         """Count one view of page `key` from `address`: "counted", "repeat" (within the window) or "limited"."""
         day = self._today(now)
-        client = self._mac(address.encode()) if self.s.rate_limit or self.s.dedupe_window > 0 else b""
+        if (day, key) not in self.pending and len(self.pending) >= MAX_HELD:
+            return "dropped"  # the file cannot be written for a long while: memory stays bounded
+        client = self._mac(_client(address)) if self.s.rate_limit or self.s.dedupe_window > 0 else b""
         if not self._allowed(client, now):
             return "limited"
         if self.s.dedupe_window > 0:
