@@ -47,6 +47,8 @@ BASE = MINIMAL.replace("{base}", "http://127.0.0.1:8000")
     (('output = "mirror"', 'output = "mirror"\ncounter_url = "https://c.example/x.gif"'), "{path}"),
     (('output = "mirror"', 'output = "mirror"\ncounter_url = "https://c.example/{id}.gif"'), "{path}"),
     (('output = "mirror"', 'output = "."'), "holds this config file, which would be published"),
+    (('output = "mirror"', 'output = "mirror"\ncounter_stats = "ftp://c.example/stats.json"'), "counter_stats"),
+    (('base_url = "https://github.com/example/news/blob/main"', 'base_url = "https://x.example/a b"'), "space"),
     (('output = "mirror"', 'output = "mirror"\nstore = "mirror/db/newsmirror.db"'), "holds the store"),
     (('title = "新闻镜像"', 'title = 新闻镜像'), "not valid TOML"),
 ])

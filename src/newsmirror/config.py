@@ -44,6 +44,8 @@ def _twice(items: list, what: str) -> None:
 def _http_url(value: str, what: str) -> str:
     if not re.match(r"^https?://[^/\s]+", value):
         raise ValueError(f"{what} must be an http:// or https:// URL")
+    if re.search(r"\s", value):
+        raise ValueError(f"{what} has a space in it; write it as %20")
     return value
 
 
@@ -128,6 +130,13 @@ class Site(_Model):
             raise ValueError("counts and counter_stats are both set; keep one (counter_stats: the counter's "
                              "database or stats.json URL)")
         return self
+
+    @field_validator("counter_stats")
+    @classmethod
+    def _stats_source(cls, v: str | None) -> str | None:
+        if v and "://" in v:
+            _http_url(v, "counter_stats (a stats.json URL, or the path of the counter's database)")
+        return v
 
     @field_validator("counter_url")
     @classmethod
