@@ -70,8 +70,10 @@ def test_listing_needs_a_selector_or_pattern_and_rules_must_parse():
     assert "rules.remove" in errors(text + 'link_selector = "a"\n[sources.rules]\nremove = [".ad", "div["]\n')
 
 
-def test_a_signing_key_inside_the_output_is_refused():
+def test_a_signing_key_or_counter_database_inside_the_output_is_refused():
     assert "holds the signing key" in errors(BASE + '\n[signing]\nkey = "mirror/keys/mirror.key"\n')
+    text = BASE.replace('output = "mirror"', 'output = "mirror"\ncounter_stats = "mirror/views.db"')
+    assert "holds the counter's database" in errors(text)
 
 
 def test_duplicate_source_names_and_missing_sections():

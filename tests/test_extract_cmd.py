@@ -121,3 +121,14 @@ def test_a_gzip_bomb_or_an_endless_file_is_refused_past_max_bytes(tmp_path):
     bomb_row, zero_row, rich = jsonl(res.stdout)
     assert "larger than 10,000,000 bytes" in bomb_row["error"] and "larger than" in zero_row["error"]
     assert rich["is_article"]  # the others still run
+
+
+def test_a_damaged_gzip_file_is_one_error_and_the_batch_goes_on(tmp_path):
+    bad = tmp_path / "bad.html.gz"
+    data = bytearray(gzip.compress((PAGES / "rich.html").read_bytes()))
+    data[20:40] = b"\xff" * 20
+    bad.write_bytes(bytes(data))
+    res = run(str(bad), str(PAGES / "rich.html"), "--format", "jsonl")
+    assert res.exit_code == 1
+    broken, rich = jsonl(res.stdout)
+    assert "cannot read it" in broken["error"] and rich["is_article"]

@@ -436,6 +436,9 @@ def _nothing_private_published(cfg: Config, path: Path) -> None:
                ("the WARC files", cfg.store_path.parent / "warcs")]
     if cfg.signing_key is not None:
         private.append(("the signing key (signing.key)", cfg.signing_key))
+    stats = cfg.site.counter_stats
+    if stats and "://" not in stats:  # the counter's database: today's views, page by page
+        private.append(("the counter's database (site.counter_stats)", (cfg.root / stats).resolve()))
     for what, p in private:
         if p == out or out in p.parents:
             raise ConfigError(f"{path}: site.output = {cfg.site.output!r} holds {what}, which would be published; "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,7 +73,7 @@ def load_inputs(inputs: list[str], url: str | None, fetch_cfg: Fetch) -> list[So
             sources.append(Source(item, url, error="no such file"))
         except TooLarge as exc:
             sources.append(Source(item, url, error=str(exc)))
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
             sources.append(Source(item, url, error=f"cannot read it ({exc})"))
     return sources
 

@@ -721,9 +721,11 @@ class Mirror:
         if site.counter_stats:
             from .counter.views import ViewsError, read_views
 
+            # the pages the tree holds (read once: the counter may list many made-up ones)
+            held = {f"pages/{e.parent.name}/{e.name}" for e in (self.out / "pages").glob("*/*.md")}
             try:  # finished days (up to yesterday, UTC): the published list says nothing of today's readers
                 views, span = read_views(site.counter_stats, self.cfg.root, site.hot_days,
-                                         now().date() - timedelta(days=1), lambda path: (self.out / path).is_file())
+                                         now().date() - timedelta(days=1), held.__contains__)
             except ViewsError as exc:
                 log.error("site.counter_stats: %s; the hot list falls back to recency", exc)
                 return None, ""

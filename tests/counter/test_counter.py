@@ -88,3 +88,42 @@ def test_what_cannot_be_written_is_held_up_to_a_bound(monkeypatch):
     results = [c.hit(f"pages/a/{i}.md", "192.0.2.1", NOON) for i in range(80)]
     assert results.count("counted") == 50 and len(c.pending) == 50
     assert c.hit("pages/a/1.md", "192.0.2.1", NOON) == "counted"  # a page already held still counts
+
+
+def test_ipv4_readers_seen_through_ipv6_stay_apart():
+    c = counter(dedupe_window=1800, rate_limit=0)
+    assert [c.hit("pages/a/1.md", f"::ffff:192.0.2.{i}", NOON) for i in range(1, 51)].count("counted") == 50
+    assert [c.hit("pages/a/1.md", f"64:ff9b::198.51.100.{i}", NOON) for i in range(1, 51)].count("counted") == 50
+    assert c.hit("pages/a/1.md", "192.0.2.7", NOON) == "repeat"  # the same reader as ::ffff:192.0.2.7
+
+
+def test_pairs_being_written_count_against_the_bound(monkeypatch):
+    import newsmirror.counter.service as service
+
+    monkeypatch.setattr(service, "MAX_HELD", 50)
+    c = counter(dedupe_window=0, rate_limit=0)
+    c.writing = 40  # a write of 40 pairs that may fail and put them back
+    assert [c.hit(f"pages/a/{i}.md", "192.0.2.1", NOON) for i in range(30)].count("counted") == 10
+
+
+def test_log_lines_lose_the_address_and_what_a_client_sent_but_our_own_errors_keep_their_traceback():
+    import logging
+    import sys
+
+    from aiohttp.http_exceptions import BadHttpMessage
+
+    from newsmirror.counter.service import _ANONYMOUS
+
+    def record(exc: BaseException) -> logging.LogRecord:
+        try:
+            raise exc
+        except BaseException:
+            info = sys.exc_info()
+        return logging.LogRecord("aiohttp.server", logging.ERROR, __file__, 1, "Error handling request from %s",
+                                 ("203.0.113.9",), info)
+
+    bad = record(BadHttpMessage("Invalid header token: b'secret-reader'"))
+    assert _ANONYMOUS.filter(bad) and bad.exc_info is None
+    assert "203.0.113.9" not in bad.getMessage() and "secret" not in bad.getMessage()
+    ours = record(RuntimeError("database is locked"))
+    assert _ANONYMOUS.filter(ours) and ours.exc_info is not None and "203.0.113.9" not in ours.getMessage()

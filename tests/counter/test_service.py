@@ -21,6 +21,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from multidict import CIMultiDict
 from PIL import Image
 
 from newsmirror.counter.db import CounterDB
@@ -258,3 +259,45 @@ def test_a_database_whose_folder_cannot_be_made_is_one_clear_line(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "cannot make the counter database there" in proc.stderr
     assert "--port" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+async def _in_process(db: Path, check) -> None:
+    """A CounterApp behind aiohttp's real server on 127.0.0.1, in this process; `check(app, base)` runs against it."""
+    from aiohttp.test_utils import RawTestServer
+
+    from newsmirror.counter.service import CounterApp, Settings
+
+    app = CounterApp(Settings(db=db, dedupe_window=1800, forwarded=True))
+    await app.start()
+    server = RawTestServer(app.handle, host="127.0.0.1")
+    await server.start_server()
+    try:
+        await check(app, f"http://127.0.0.1:{server.port}")
+    finally:
+        await server.close()
+        await app.stop()
+
+
+def test_a_proxy_header_line_of_its_own_is_the_one_believed(tmp_path):
+    async def check(app, base):
+        async with aiohttp.ClientSession() as session:
+            for forged in ("192.0.2.1", "192.0.2.2", "192.0.2.3"):  # the client's own line, then the proxy's
+                headers = CIMultiDict([("X-Forwarded-For", forged), ("X-Forwarded-For", "198.51.100.7")])
+                async with session.get(f"{base}/pages/intl/a1.md", headers=headers) as resp:
+                    assert resp.status == 200
+        await app.flush()
+
+    asyncio.run(_in_process(tmp_path / "v.db", check))
+    assert rows(tmp_path / "v.db") == {"pages/intl/a1.md": 1}
+
+
+def test_stats_right_after_midnight_include_the_views_still_in_memory(tmp_path):
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+
+    async def check(app, base):
+        app.counter.pending[(yesterday, "pages/intl/late.md")] = 5  # counted at 23:59:59, not written yet
+        async with aiohttp.ClientSession() as session, session.get(f"{base}/stats.json?days=1") as resp:
+            stats = await resp.json()
+        assert stats["pages"] == [{"path": "pages/intl/late.md", "views": 5}]
+
+    asyncio.run(_in_process(tmp_path / "v.db", check))

@@ -46,6 +46,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ..transform.script import VARIANTS
 from .db import CounterDB, window
@@ -103,10 +104,18 @@ def _client(address: str) -> bytes:
     gets a whole /64, and could otherwise be a thousand readers)."""
     if ":" in address:
         try:
-            return ipaddress.IPv6Network(f"{address.split('%')[0]}/64", strict=False).network_address.packed
+            ip = ipaddress.IPv6Address(address.split("%")[0])
         except ValueError:
-            pass
+            return address.encode()
+        if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d, from a dual-stack socket or proxy: an IPv4 reader
+            return str(ip.ipv4_mapped).encode()  # the same as when it comes as IPv4
+        if ip in _NAT64:  # 64:ff9b::a.b.c.d: IPv4 readers behind a translator, one each
+            return ip.packed
+        return ipaddress.IPv6Network(f"{ip}/64", strict=False).network_address.packed
     return address.encode()
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
 class Counter:
@@ -116,6 +125,7 @@ class Counter:
         self.s = settings
         self.pending: dict[tuple[str, str], int] = {}
         self.counted = 0  # views counted since start, for the log
+        self.writing = 0  # (day, page) pairs taken for a write that has not ended yet
         self._day = ""
         self._day_start = 0.0  # the UTC midnight that began self._day
         self._key = b""
@@ -159,7 +169,7 @@ class Counter:
     def hit(self, key: str, address: str, now: float) -> str:
         """Count one view of page `key` from `address`: "counted", "repeat" (within the window) or "limited"."""
         day = self._today(now)
-        if (day, key) not in self.pending and len(self.pending) >= MAX_HELD:
+        if (day, key) not in self.pending and len(self.pending) + self.writing >= MAX_HELD:
             return "dropped"  # the file cannot be written for a long while: memory stays bounded
         client = self._mac(_client(address)) if self.s.rate_limit or self.s.dedupe_window > 0 else b""
         if not self._allowed(client, now):
@@ -241,16 +251,19 @@ class CounterApp:
         batch = self.counter.take()
         if not batch:
             return
+        self.counter.writing = len(batch)
         try:
             await asyncio.get_running_loop().run_in_executor(self._io, self.db.add, batch)
         except Exception:
             for k, n in batch.items():  # put them back: nothing counted is lost
                 self.counter.pending[k] = self.counter.pending.get(k, 0) + n
             raise
+        finally:
+            self.counter.writing = 0
 
     def _address(self, request: web.BaseRequest) -> str:
         if self.s.forwarded:
-            fwd = request.headers.get("X-Forwarded-For", "")
+            fwd = ",".join(request.headers.getall("X-Forwarded-For", ()))  # a proxy may add a header line of its own
             if fwd:  # the last: what a client sends itself comes before it, and can be anything
                 return fwd.rsplit(",", 1)[-1].strip()
         return request.remote or ""
@@ -281,6 +294,7 @@ class CounterApp:
         async with self._stats_lock:
             rows = self._stats.get(key)
             if rows is None:
+                await self.flush()  # yesterday's last views may still be in memory
                 rows = await asyncio.get_running_loop().run_in_executor(self._io, self.db.top, days, MAX_PAGES,
                                                                         last_day)
                 if len(self._stats) >= 32 or any(k[1] != last_day for k in self._stats):
@@ -307,19 +321,26 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> None
 
 
 class _Anonymous(logging.Filter):
-    """aiohttp's error lines name the client ("Error handling request from <address>") and quote what it sent:
-    they are logged as the kind of error alone."""
+    """aiohttp's error lines name the client ("Error handling request from <address>"), and when a request
+    could not be parsed its traceback quotes what the client sent: the address goes, and such a request is
+    logged as the kind of error alone. Our own errors keep their traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        kind = record.exc_info[0].__name__ if record.exc_info and record.exc_info[0] else "no exception"
-        record.msg, record.args, record.exc_info, record.exc_text = f"a request failed ({kind})", (), None, None
-        record.stack_info = None
+        if record.args:
+            record.msg, record.args = "error handling a request", ()
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            record.msg = f"a request could not be read ({type(exc).__name__})"
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
         return True
+
+
+_ANONYMOUS = _Anonymous()
 
 
 async def _serve(counter: CounterApp, host: str, port: int) -> None:
     for name in ("aiohttp.server", "aiohttp.web", "aiohttp.access", "aiohttp.internal"):
-        logging.getLogger(name).addFilter(_Anonymous())
+        logging.getLogger(name).addFilter(_ANONYMOUS)  # (the same one: added once)
     await counter.start()
     runner = web.ServerRunner(web.Server(counter.handle, access_log=None), handle_signals=False,
                               shutdown_timeout=10)
