@@ -378,6 +378,10 @@ def test_an_output_that_is_a_git_worktree_with_the_store_elsewhere(demo_server, 
     assert len(list((tmp_path / "out/pages").rglob("*.md"))) == 6
     log = subprocess.run(["git", "-C", str(main), "log", "--oneline", "mirror"], capture_output=True, text=True)
     assert len(log.stdout.splitlines()) == 2  # the mirror's commit, on the worktree's branch
+    res = cli_run(cfg, "run")
+    assert res.exit_code == 0 and "nothing to commit" in res.output
+    fsck = subprocess.run(["git", "-C", str(tmp_path / "out"), "fsck", "--strict"], capture_output=True, text=True)
+    assert fsck.returncode == 0, fsck.stderr
 
 
 def test_an_output_that_cannot_be_written_stops_with_one_line(ntd_server, tmp_path):

@@ -416,7 +416,7 @@ class Mirror:
 
     def _commit(self, message: str) -> bool:
         """git commit when this or an earlier (killed) build changed the tree; git is not asked otherwise."""
-        if self.store.get_meta("uncommitted") != "1" and (self.out / ".git" / "HEAD").exists() and \
+        if self.store.get_meta("uncommitted") != "1" and (git_folder(self.out) / "HEAD").exists() and \
                 self.store.get_meta("committed_once") == "1":
             return False
         committed = commit_all(self.out, message, stored=self._image_dirs())

@@ -100,7 +100,7 @@ def stage_stored(repo: Path, stored: Iterable[str]) -> subprocess.Popen | None:
     packs them while the pages are rendered rather than after; `commit_all` then finds them staged. Wait for
     the process before committing. It dies with the run, like any git the run starts."""
     as_is = [d for d in stored if (repo / d).is_dir()]
-    if not as_is or not (repo / ".git").is_dir():
+    if not as_is or not (git_folder(repo) / "HEAD").exists():
         return None
     return subprocess.Popen([*_git_command(), "-C", str(repo), *_INTO_PACK, "-c", "pack.compression=0", "add", "-A",
                              "--", *as_is], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=git_env())
