@@ -719,10 +719,10 @@ class Mirror:
         """Views per page for the hot list, and a label saying where they come from (which days)."""
         site = self.cfg.site
         if site.counter_stats:
+            from .counter.db import tree_pages
             from .counter.views import ViewsError, read_views
 
-            # the pages the tree holds (read once: the counter may list many made-up ones)
-            held = {f"pages/{e.parent.name}/{e.name}" for e in (self.out / "pages").glob("*/*.md")}
+            held = tree_pages(self.out)  # read once: the counter may list many made-up pages
             try:  # finished days (up to yesterday, UTC): the published list says nothing of today's readers
                 views, span = read_views(site.counter_stats, self.cfg.root, site.hot_days,
                                          now().date() - timedelta(days=1), held.__contains__)

@@ -26,6 +26,11 @@ class CounterDBError(Exception):
     pass
 
 
+def tree_pages(out: Path) -> set[str]:
+    """The page paths (as the counter counts them: pages/<category>/<id>.md) the mirror's tree holds."""
+    return {f"pages/{e.parent.name}/{e.name}" for e in (out / "pages").glob("*/*.md")}
+
+
 def window(days: int, today: date) -> tuple[str, str]:
     """The first and last day (inclusive) of the last `days` days up to `today`."""
     return (today - timedelta(days=days - 1)).isoformat(), today.isoformat()

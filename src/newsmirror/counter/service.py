@@ -49,7 +49,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from ..transform.script import VARIANTS
-from .db import CounterDB, window
+from .db import CounterDB, tree_pages, window
 
 log = logging.getLogger("newsmirror.counter")
 
@@ -164,7 +164,7 @@ class Counter:
     def scan(self) -> None:
         """Read which pages the mirror's tree holds (run in a thread: the tree may hold many)."""
         if self.s.mirror is not None:
-            self._known = {f"pages/{e.parent.name}/{e.name}" for e in (self.s.mirror / "pages").glob("*/*.md")}
+            self._known = tree_pages(self.s.mirror)
 
     def hit(self, key: str, address: str, now: float) -> str:
         """Count one view of page `key` from `address`: "counted", "repeat" (within the window) or "limited"."""
