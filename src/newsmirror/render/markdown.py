@@ -52,10 +52,10 @@ _TEXT_SPECIAL = re.compile(r"[\\`*_\[\]<|~]")
 # at the start of a line: what would make it a heading, quote, list item or setext underline
 # or code fence ("1." is escaped as "1\.", a backslash before a digit being no escape)
 _LINE_START_SPECIAL = re.compile(r"^([ \t]{0,3})(#{1,6}|>|[-+]|=+|-+|~{3,}|\d{1,9}[.)])(?=[ \t]|$)", re.MULTILINE)
-# a web address GitHub shows as a link (its autolink extension): up to a space or "<" (the punctuation it
-# leaves out at the end stays unescaped too: a backslash would become the link's last character)
-# (GitHub: "www." after the start, a space or one of *_~( ; a scheme not after a letter or digit; then a host name
-# with a dot in it; the link goes on up to an ASCII space or "<")
+# a web address GitHub shows as a link (its autolink extension): "www." after the start, a space or one of *_~(,
+# or a scheme not after a letter or digit; then a host name with a dot in it; the link goes on up to an ASCII
+# space or "<" (the punctuation GitHub leaves out at the end stays unescaped too: a backslash there would
+# become the link's last character)
 _BARE_URL = re.compile(r"(?:(?<![A-Za-z0-9])https?://|(?<![^ \t\n*_~(])www\.)[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+"
                        r"[^ \t\n\r\f\v<]*")
 _BRACKETS = re.compile(r"[\[\]]")
