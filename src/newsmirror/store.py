@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS urls (
     last_seen TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS urls_source ON urls(source, status);
+CREATE INDEX IF NOT EXISTS urls_article ON urls(article_id);
 CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY,
     url TEXT NOT NULL,
