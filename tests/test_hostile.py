@@ -490,6 +490,7 @@ CASES = [
     Case("redirect-ftp", {"bad1.html": redirect("ftp://127.0.0.1/pub/bad1.html", "307 Temporary Redirect")},
          ("redirected to a ftp:",)),
     Case("http-404", {"bad1.html": not_found}, ("404",)),
+    Case("unsolicited-304", {"bad1.html": static(b"", status="304 Not Modified")}, ("304 Not Modified",)),
     Case("http-410", {"bad1.html": static("<h1>Gone</h1>", status="410 Gone")}, ("410",)),
     Case("http-500", {"bad1.html": static("<h1>oops</h1>", status="500 Internal Server Error")}, ("500",),
          check=check_retried_once),

@@ -13,7 +13,7 @@ from newsmirror.config import Fetch, Source
 from newsmirror.demo.server import DEMO_SITE, SiteServer
 from newsmirror.fetch import Fetcher
 from newsmirror.models import Candidate
-from newsmirror.sources import SourceError, discover
+from newsmirror.sources import SourceError, discover, discover_source
 from newsmirror.sources.listing import parse_listing
 from tests.conftest import serve_base
 
@@ -150,6 +150,15 @@ def listing_app() -> web.Application:
     async def broken_2(request: web.Request) -> web.Response:
         raise web.HTTPInternalServerError()
 
+    async def front_with_etag(request: web.Request) -> web.Response:
+        return web.Response(text=LOOP_PAGE.format(n=1, next="/unsolicited-304.html"), content_type="text/html",
+                            headers={"ETag": '"v1"'})
+
+    async def unsolicited_304(request: web.Request) -> web.Response:
+        return web.Response(status=304)
+
+    app.router.add_get("/front-etag.html", front_with_etag)
+    app.router.add_get("/unsolicited-304.html", unsolicited_304)
     app.router.add_get("/xhtml.html", xhtml)
     app.router.add_get("/page-2.html", page2)
     app.router.add_get("/comment.html", comment_only)
@@ -204,3 +213,15 @@ def test_a_link_that_is_not_a_url_is_skipped():
 def test_a_later_page_that_fails_keeps_the_links_of_the_pages_before_it():
     found, base = discover_from_app("/broken-next.html", max_pages=3)
     assert [c.url for c in found] == [f"{base}/loop/1.html"]
+
+
+def test_a_later_page_answering_304_unasked_keeps_the_links_and_the_front_page_is_read_in_full_next_time():
+    async def go():
+        async with serve_base(listing_app()) as base, Fetcher(FAST) as f:
+            source = Source(name="odd", kind="listing", url=base + "/front-etag.html", category="intl",
+                            link_selector="ul.list a", max_pages=3)
+            return await discover_source(source, f, Path("."), lambda url: (None, None)), base
+
+    found, base = asyncio.run(go())
+    assert [c.url for c in found.candidates] == [f"{base}/loop/1.html"]
+    assert found.validators[f"{base}/front-etag.html"] == (None, None)  # no ETag kept: no 304 skips page 2

@@ -173,6 +173,9 @@ class Fetcher:
             _check_target(url, current)
             delay = await self._permitted(url, current, obey)
             resp = await self._retrying(url, current, conditional, delay, as_text, max_bytes, decoded)
+            if resp.status == 304 and not conditional:  # "not modified" since nothing: no page at all
+                raise FetchError(url, "HTTP 304 Not Modified to a request that asked for no comparison (a broken "
+                                      "server or cache); tried again next run", status=304)
             if resp.status not in REDIRECT_STATUSES:
                 return resp
             current = resp.final_url

@@ -75,6 +75,8 @@ async def discover_listing(source: Source, http: SourceHTTP) -> list[Candidate]:
                 raise
             log.warning("source %s: page %s: %s; keeping the links of the pages before it", source.name, url,
                         exc.reason)
+            # and asking for the front page in full next time: a 304 to it would skip the pages not read
+            http.validators[source.url] = (None, None)
             break
         if resp is None:  # 304: the front page is unchanged, so are the articles it lists
             return []
