@@ -54,3 +54,12 @@ def test_absolute_url_gives_a_fetchable_url_or_none(link, expected):
 def test_absolute_url_can_leave_a_url_as_it_is():
     assert absolute_url("https://news.example/", "/sitemap.xml?from=1", normalise=False) == \
         "https://news.example/sitemap.xml?from=1"
+
+
+def test_normalising_keeps_the_query_as_it_was_written():
+    gbk = "http://news.example/search.asp?kw=%B1%B1%BE%A9&page=2"  # 北京 in GBK
+    assert normalise_url(gbk) == gbk
+    assert normalise_url("http://news.example/search.asp?kw=%C3%C0%B9%FA") != normalise_url(
+        "http://news.example/search.asp?kw=%B1%B1%BE%A9")
+    assert normalise_url("http://news.example/show.asp?12345") == "http://news.example/show.asp?12345"
+    assert normalise_url("http://news.example/a?id=1&utm_source=x&from=rss&b=c+d") == "http://news.example/a?id=1&b=c+d"

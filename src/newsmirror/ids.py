@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urljoin, urlsplit, urlunsplit
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|spm|from|share_token|ref|src)$", re.IGNORECASE)
@@ -19,7 +19,9 @@ def normalise_url(url: str) -> str:
     netloc = parts.netloc.lower()
     if (scheme == "http" and netloc.endswith(":80")) or (scheme == "https" and netloc.endswith(":443")):
         netloc = netloc.rsplit(":", 1)[0]
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
+    # the query as it was written, less tracking parameters: decoding it (as UTF-8) and encoding it again would
+    # turn GBK bytes (?kw=%B1%B1%BE%A9) into replacement characters and "?12345" into "?12345="
+    query = "&".join(p for p in parts.query.split("&") if p and not _TRACKING.match(unquote(p.split("=", 1)[0])))
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
 
 
