@@ -18,6 +18,7 @@ class Site:
 
     def __init__(self, robots: str, flaky: str | None = None) -> None:
         self.robots = robots
+        self.robots_status = 200
         self.updated: str | None = None  # when set, every item says it was updated then (and the ETag changes)
         self.flaky = flaky  # this article answers 500 twice (a run retries once), then 200
         self.log: list[tuple[float, str, dict]] = []
@@ -61,7 +62,7 @@ class Site:
     async def _handle(self, request: web.Request) -> web.Response:
         self.log.append((time.monotonic(), request.path, dict(request.headers)))
         if request.path == "/robots.txt":
-            return web.Response(text=self.robots)
+            return web.Response(text=self.robots, status=self.robots_status)
         if request.path == "/feed.xml":
             etag = '"f1"' if self.updated is None else '"f2"'
             if request.headers.get("If-None-Match") == etag:
@@ -118,6 +119,19 @@ def test_robots_disallow_is_obeyed_and_the_source_override_warns(tmp_path):
         assert res.exit_code == 0
         assert "/a/a103612901.html" in site.paths()
         assert res.output.count("ignores robots.txt") == 1
+
+
+def test_a_robots_txt_that_cannot_be_read_keeps_the_whole_site_out_of_the_run(tmp_path):
+    with Site("User-agent: *\nDisallow: /a/a103612901.html\n") as site:
+        site.robots_status = 503
+        cfg = config(tmp_path, site.base)
+        res = cli_run(cfg, "run")
+        assert res.exit_code == 1
+        assert site.paths() == ["/robots.txt"]  # not the feed, not an article (RFC 9309: a 5xx means disallow all)
+        assert "robots.txt" in cli_run(cfg, "status").output
+        site.robots_status = 200  # readable again: the next run mirrors what it allows
+        assert cli_run(cfg, "run").exit_code == 1  # a103612901 stays disallowed
+        assert "/a/a103612900.html" in site.paths() and "/a/a103612901.html" not in site.paths()
 
 
 def test_crawl_delay_spaces_requests_to_a_host(tmp_path):

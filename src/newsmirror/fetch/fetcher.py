@@ -189,6 +189,11 @@ class Fetcher:
             rules = await self.robots.rules_for(current)
             if rules is not None:
                 if not rules.can_fetch(current, self.cfg.user_agent):
+                    where = "" if current == url else f"redirected to {brief(current)}: "
+                    unread = self.robots.unavailable.get(self.robots.robots_url(current))
+                    if unread is not None:
+                        raise FetchError(url, f"{where}{unread}, reading the site's robots.txt: nothing of it is "
+                                              "fetched this run (RFC 9309); tried again next run")
                     what = "disallowed" if current == url else f"redirected to {brief(current)}, which is disallowed"
                     raise FetchError(url, f"{what} by the site's robots.txt (set obey_robots = false on the "
                                           "source to override)")

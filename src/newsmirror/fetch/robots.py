@@ -16,12 +16,14 @@ log = logging.getLogger("newsmirror.fetch")
 
 
 class RobotsCache:
-    """The robots rules of each host a run talks to; a missing or broken robots.txt allows all."""
+    """The robots rules of each host a run talks to. A missing (4xx) or unparsable robots.txt allows all; one
+    that cannot be read (5xx, 429, no answer) disallows all for this run, as RFC 9309 asks."""
 
     def __init__(self, fetcher: Fetcher) -> None:
         self.fetcher = fetcher
         self._rules: dict[str, Protego | None] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self.unavailable: dict[str, str] = {}  # robots.txt URL → why it could not be read
 
     @staticmethod
     def robots_url(url: str) -> str:
@@ -45,11 +47,12 @@ class RobotsCache:
         try:
             resp = await self.fetcher._once(robots_url)
         except FetchError as exc:
-            # 4xx: no rules. Unreachable or 5xx: we cannot know; allow, as most crawlers do, but say so.
-            if exc.status is None or exc.status >= 500:
-                log.info("robots.txt of %s not available (%s); treating everything as allowed", robots_url,
-                         exc.reason)
-            return None
+            if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
+                return None  # no robots.txt: no rules
+            # unreachable, 5xx or 429: the site may not want to be crawled now; nothing of it this run
+            log.warning("%s cannot be read (%s); nothing of that site is fetched this run", robots_url, exc.reason)
+            self.unavailable[robots_url] = exc.reason
+            return Protego.parse("User-agent: *\nDisallow: /")
         try:
             return Protego.parse(resp.text[:500_000])
         except Exception as exc:  # a broken robots.txt must not stop a run
