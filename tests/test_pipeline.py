@@ -805,3 +805,20 @@ def test_a_late_article_turns_old_links_into_mirror_links_even_after_a_run_kille
     monkeypatch.undo()
     assert cli_run(cfg, "run").exit_code == 0  # the intl article is in the store: nothing new is fetched
     assert "](../intl/a103612902.md)" in page.read_text(encoding="utf-8")
+
+
+def test_a_late_article_turns_old_links_into_mirror_links_even_after_a_run_killed_while_fetching(
+        demo_server, tmp_path, monkeypatch):
+    cfg = demo_config(tmp_path, demo_server.base)
+    assert cli_run(cfg, "run", "--source", "culture").exit_code == 0
+    page = tmp_path / "out/pages/culture/n3001.md"
+
+    def killed(self, ids):  # the articles are saved; the run dies before it gets to the pages linking to them
+        raise KilledBeforeBuild
+
+    monkeypatch.setattr(Mirror, "_due", killed)
+    with pytest.raises(KilledBeforeBuild):
+        cli_run(cfg, "run", "--source", "intl")
+    monkeypatch.undo()
+    assert cli_run(cfg, "run").exit_code == 0
+    assert "](../intl/a103612902.md)" in page.read_text(encoding="utf-8")

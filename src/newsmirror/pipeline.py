@@ -578,7 +578,9 @@ class Mirror:
                     except BrokenProcessPool:  # as for a page: a failed attempt, then the run ends
                         self.store.image_failed(url, WORKER_DIED)
                         raise
-                self.store.image_done(url, asset, width, height, size)
+                with self.store.tx():  # the pages that show it are due with it: a kill after this leaves them dirty
+                    self.store.image_done(url, asset, width, height, size)
+                    self.store.mark_dirty(self.store.articles_showing([url]))
                 arrived.append(url)
             except (FetchError, ImageError) as exc:
                 reason = exc.reason if isinstance(exc, FetchError) else str(exc)
@@ -696,6 +698,9 @@ class Mirror:
             self.store.mark_url(c.url, c.source, "ok", article_id=art.id, reason=note)
             if art.canonical_url != c.url:
                 self.store.mark_url(art.canonical_url, c.source, "ok", article_id=art.id)
+            if self.cfg.site.link_policy == "mirror":  # the pages that link to it, due with it (a kill after
+                # this commit leaves them dirty: the next run does not fetch this article again)
+                self.store.mark_dirty(self.store.linking_to({c.url, art.url, art.canonical_url}) - {art.id})
         log.info("%s %s → %s", "updated" if existing else "new", c.url, page_path(art.category, art.id))
         return art.id
 
@@ -766,7 +771,7 @@ class Mirror:
         quick = json.dumps([fp, self.store.articles_version(), counts, label], sort_keys=True)
         listed = json.loads(self.store.get_meta("index_files") or "[]")
         indexes_present = bool(listed) and all((self.out / p).exists() for p in listed)
-        if not full and not due and quick == self.store.get_meta("index_key") and indexes_present:
+        if not full and not due and not stale and quick == self.store.get_meta("index_key") and indexes_present:
             return BuildResult()
         kept = self.kept()
         kept_ids = {a.id for a in kept}
