@@ -38,12 +38,18 @@ def test_keygen_build_and_verify_catch_every_change(demo_server, tmp_path):
     page.write_bytes(bytes(data))
     (out / "pages/intl/extra.md").write_text("不在清单里", encoding="utf-8")
     (out / "indexes/hot.md").unlink()
+    (out / "pages/intl/evil.md").symlink_to("/etc/passwd")  # links and a nested .git are content like any other
+    (out / "pages/intl/elsewhere").symlink_to(tmp_path, target_is_directory=True)
+    (out / "site/.git").mkdir()
+    (out / "site/.git/x.html").write_text("<p>x</p>", encoding="utf-8")
     bad = cli_run(cfg, "verify", str(out), "--pubkey", pub)
     assert bad.exit_code == 1
     assert "changed: pages/intl/n2001.md" in bad.output
     assert "added: pages/intl/extra.md" in bad.output
     assert "missing: indexes/hot.md" in bad.output
-    assert "1 added, 1 changed, 1 missing" in bad.output
+    for added in ("pages/intl/evil.md", "pages/intl/elsewhere", "site/.git/x.html"):
+        assert f"added: {added}" in bad.output
+    assert "4 added, 1 changed, 1 missing" in bad.output
 
     # a manifest edited to hide a change fails its signature; another key does not vouch for it
     m = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
@@ -87,3 +93,11 @@ def test_a_run_killed_before_it_signed_is_signed_by_the_next(demo_server, tmp_pa
     assert cli_run(cfg, "run").exit_code == 0
     res = cli_run(cfg, "verify", str(tmp_path / "out"), "--pubkey", str(key) + ".pub")
     assert res.exit_code == 0 and "ok: every file is as signed" in res.output, res.output
+
+
+def test_a_worktrees_git_file_at_the_top_is_not_signed(tmp_path):
+    from newsmirror.publish.manifest import _files
+
+    (tmp_path / ".git").write_text("gitdir: /elsewhere/.git/worktrees/out\n", encoding="utf-8")
+    (tmp_path / "README.md").write_text("# 镜像\n", encoding="utf-8")
+    assert list(_files(tmp_path)) == ["README.md"]

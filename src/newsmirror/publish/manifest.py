@@ -76,13 +76,22 @@ def public_fingerprint(path: Path) -> str:
 
 
 def _files(root: Path) -> dict[str, tuple[str, int]]:
+    """Every file of the tree → (SHA-256, size), but the repository's own `.git` (a folder, or a worktree's
+    file) at the top, and the manifest and signature. A symbolic link is an entry of its own ("symlink:" and
+    the SHA-256 of its target): the mirror writes none, so one in a copy is reported, not followed."""
     out: dict[str, tuple[str, int]] = {}
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-        for name in filenames:
-            p = Path(dirpath) / name
+        here = Path(dirpath)
+        top = here == root
+        links = [d for d in dirnames if (here / d).is_symlink()]
+        dirnames[:] = sorted(d for d in dirnames if d not in links and not (top and d in SKIP_DIRS))
+        for name in [*filenames, *links]:
+            p = here / name
             rel = p.relative_to(root).as_posix()
-            if rel in (MANIFEST, SIGNATURE) or p.is_symlink():
+            if top and (name in SKIP_DIRS or rel in (MANIFEST, SIGNATURE)):
+                continue
+            if p.is_symlink():
+                out[rel] = ("symlink:" + hashlib.sha256(os.readlink(p).encode()).hexdigest(), 0)
                 continue
             data = p.read_bytes()
             out[rel] = (hashlib.sha256(data).hexdigest(), len(data))
