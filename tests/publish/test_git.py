@@ -124,3 +124,19 @@ def test_image_folders_staged_in_the_background_are_committed_with_the_rest(tmp_
     assert commit_all(repo, "one commit", stored=["assets"])
     files = subprocess.run(["git", "-C", str(repo), "ls-files"], capture_output=True, text=True).stdout.split()
     assert files == ["assets/ab/ab12.jpg", "pages/a.md"]
+
+
+def test_the_locks_a_killed_git_left_are_cleared_and_nothing_else(tmp_path):
+    from newsmirror.publish.git import clear_stale_git_locks, ensure_repo
+
+    ensure_repo(tmp_path)
+    git = tmp_path / ".git"
+    (git / "refs/newsmirror/squash").mkdir(parents=True)
+    stale = [git / "index.lock", git / "refs/heads/main.lock", git / "refs/newsmirror/squash/slim.lock",
+             git / "packed-refs.lock"]
+    for lock in stale:
+        lock.write_text("", encoding="utf-8")
+    (git / "refs/newsmirror/squash/slim").write_text("0" * 40 + "\n", encoding="utf-8")
+    removed = clear_stale_git_locks(tmp_path)
+    assert sorted(removed) == sorted(str(p) for p in stale)
+    assert not any(p.exists() for p in stale) and (git / "refs/newsmirror/squash/slim").is_file()

@@ -82,7 +82,8 @@ def clear_stale_git_locks(repo: Path) -> list[str]:
     if (git / "commondir").is_file():
         common = (git / (git / "commondir").read_text(encoding="utf-8").strip()).resolve()
     removed = []
-    for lock in [git / "index.lock", git / "HEAD.lock", common / "config.lock", *common.glob("refs/heads/*.lock")]:
+    for lock in [git / "index.lock", git / "HEAD.lock", common / "config.lock", common / "packed-refs.lock",
+                 *common.glob("refs/**/*.lock")]:  # branches, and the squash remotes' refs/newsmirror/squash/*
         if lock.exists():
             lock.unlink()
             removed.append(str(lock))
