@@ -155,3 +155,14 @@ def test_a_canonical_url_that_is_not_http_is_replaced_once_by_the_fetched_url(tm
     assert s.article("a2").canonical_url == "https://x.example/c2"
     assert s.dirty_ids() == {"a1"}  # its page is made again
     s.close()
+
+
+def test_a_store_that_cannot_be_opened_now_is_not_called_corrupt(tmp_path):
+    folder = tmp_path / "s.db"
+    folder.mkdir()  # (as a full disk or an I/O error would) sqlite cannot open it, but nothing says it is broken
+    try:
+        Store(folder)
+    except StoreError as exc:
+        assert "cannot use the store now" in str(exc) and "move it aside" not in str(exc)
+    else:
+        raise AssertionError("no StoreError")

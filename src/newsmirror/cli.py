@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import sqlite3
 import sys
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
@@ -100,7 +101,7 @@ def _with_mirror(ctx: click.Context, fn: Callable[[Mirror], int], lock: bool = T
     except BrokenProcessPool:
         fail("a worker process died (killed for lack of memory?); what was mirrored so far is kept, and the "
              "next run goes on from there: run again, or lower fetch.max_bytes or images.max_pixels", 1)
-    except (OSError, GitError) as exc:  # a full disk, a folder that cannot be written, git failing
+    except (OSError, GitError, sqlite3.Error) as exc:  # a full disk, a folder that cannot be written, git failing
         fail(f"stopped: {' '.join(str(exc).split())[:300]}; what was mirrored so far is kept: mend this and run "
              "again", 1)
     finally:

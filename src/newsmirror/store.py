@@ -161,6 +161,9 @@ class Store:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
             self._migrate()
+        except sqlite3.OperationalError as exc:  # a full disk, an I/O error, a lock held too long: not the file
+            raise StoreError(f"{path}: cannot use the store now ({exc}); check the disk (space, permissions) and "
+                             "run again") from None
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"{path}: not a usable newsmirror store ({exc}); move it aside and run again to start a new one"
