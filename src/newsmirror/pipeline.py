@@ -313,7 +313,10 @@ class Mirror:
         clear_stale_git_locks(self.out)  # we hold the run lock: no git of ours is running
         remove_stale_temps(self.out)
         if self.tmp_dir.exists():
+            from .render.search import remove_stale_indexes
+
             remove_stale_temps(self.tmp_dir)
+            remove_stale_indexes(self.tmp_dir)
 
     def _warc_writer(self) -> WarcWriter | None:
         if not self.cfg.fetch.warc:

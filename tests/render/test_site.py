@@ -150,3 +150,12 @@ def test_a_traditional_page_shares_the_traditional_markdown_page(demo_server, tm
     share = doc.cssselect("section.share a")[0].get("href")
     assert share == "https://github.com/example/news/blob/main/zh-Hant/pages/intl/a103612902.md"
     assert (out / "zh-Hant/pages/intl/a103612902.md").is_file()
+
+
+def test_a_half_made_search_index_a_killed_run_left_is_cleared(demo_server, tmp_path):
+    out = built_site(demo_server, tmp_path)
+    left = tmp_path / ".newsmirror-tmp" / "pagefind-99999"
+    (left / "fragment").mkdir(parents=True)
+    (left / "fragment" / "x.pf_fragment").write_bytes(b"half")
+    assert cli_run(tmp_path / "newsmirror.toml", "run").exit_code == 0
+    assert not left.exists() and (out / "site/pagefind/pagefind.js").is_file()

@@ -17,6 +17,12 @@ log = logging.getLogger("newsmirror.render")
 INDEX_DIR = "pagefind"
 
 
+def remove_stale_indexes(tmp_dir: Path) -> None:
+    """The half-made indexes a killed run left in the temp folder (call only while holding the run lock)."""
+    for d in tmp_dir.glob("pagefind-*"):
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def build_search_index(site_dir: Path, tmp_dir: Path, timeout: float = 600) -> bool:
     """(Re)make `site_dir/pagefind`. False, with a one-line warning, when Pagefind is missing or fails."""
     tmp_dir.mkdir(parents=True, exist_ok=True)
