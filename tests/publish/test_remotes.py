@@ -297,3 +297,52 @@ def test_a_remote_that_never_answers_is_stopped_at_the_timeout(tmp_path):
     assert results[0].detail == "unreachable after 1 attempt(s): no answer within 2 s"
     assert results[1].ok and ref(good) == git(repo, "rev-parse", "HEAD")  # not held up by the silent one
     assert took < 15
+
+
+def _cmdlines() -> str:
+    out = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                out.append((p / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace"))
+            except OSError:
+                pass
+    return "\n".join(out)
+
+
+def test_a_password_in_the_url_reaches_the_host_but_no_command_line(tmp_path):
+    import base64
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: dict[str, str] = {}
+
+    class Host(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            auth = self.headers.get("Authorization")
+            if auth is None:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="mirror"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            seen["auth"] = base64.b64decode(auth.split()[1]).decode()
+            seen["processes"] = _cmdlines()  # while git waits for this answer
+            self.send_response(403)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Host)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        repo = new_repo(tmp_path / "repo")
+        url = f"http://operator:pa55-w0rd-x1@127.0.0.1:{server.server_address[1]}/mirror.git"
+        [res] = push_all(repo, [PushTarget("host", url, "main")], message="m", retries=0)
+    finally:
+        server.shutdown()
+    assert not res.ok and "pa55-w0rd-x1" not in res.detail
+    assert seen["auth"] == "operator:pa55-w0rd-x1"  # given to the host, by the credential helper
+    assert "pa55-w0rd-x1" not in seen["processes"]  # and on no process's command line meanwhile

@@ -30,8 +30,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-from .git import GitError, git_env, run_git
+from .git import GitError, _git_command, git_env, run_git
 
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s'\"]+@")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -39,6 +40,9 @@ _PERMANENT = re.compile(r"Authentication failed|could not read (Username|Passwor
                         r"repository '.*' not found|does not appear to be a git repository|"
                         r"returned error: 40[134]")
 _PUSH_REMOTE = "newsmirror-push"  # a remote name that lives only in the push's environment
+# a git credential helper (run by sh) that answers with what the remote's URL held, from the environment
+_CREDENTIAL_HELPER = ('!f() { test "$1" = get && printf "username=%s\\npassword=%s\\n" '
+                      '"$NEWSMIRROR_GIT_USERNAME" "$NEWSMIRROR_GIT_PASSWORD"; }; f')
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,13 +164,29 @@ def _remote_git(repo: Path, target: PushTarget, args: list[str], timeout: float,
     env = git_env()
     if environ is not None:
         env.update(environ)
+    config = [(f"remote.{_PUSH_REMOTE}.url", url),
+              # a transfer that stalls (under 1 KB/s for a minute) ends; the whole push is bounded by `timeout`
+              ("http.lowSpeedLimit", "1000"), ("http.lowSpeedTime", "60")]
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.username is not None:
+        # git would hand the URL, password and all, to git-remote-https on its command line, which every user
+        # of the machine can read: the URL goes without them, and a credential helper reads them from the
+        # environment (the only helper: none of the user's own stores them)
+        host = parts.hostname or ""
+        bare = urlunsplit((parts.scheme, host + (f":{parts.port}" if parts.port else ""), parts.path, parts.query, ""))
+        config[0] = (f"remote.{_PUSH_REMOTE}.url", bare)
+        config += [("credential.helper", ""), ("credential.helper", _CREDENTIAL_HELPER)]
+        env["NEWSMIRROR_GIT_USERNAME"] = unquote(parts.username)
+        env["NEWSMIRROR_GIT_PASSWORD"] = unquote(parts.password or "")
     n = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
-    env.update({"GIT_CONFIG_COUNT": str(n + 1), f"GIT_CONFIG_KEY_{n}": f"remote.{_PUSH_REMOTE}.url",
-                f"GIT_CONFIG_VALUE_{n}": url})
+    for i, (key, value) in enumerate(config):
+        env[f"GIT_CONFIG_KEY_{n + i}"], env[f"GIT_CONFIG_VALUE_{n + i}"] = key, value
+    env["GIT_CONFIG_COUNT"] = str(n + len(config))
     env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes -o ConnectTimeout=30")
-    # a session of its own, so a command that hangs is stopped with its helpers (git-remote-https, ssh)
-    proc = subprocess.Popen(["git", "-C", str(repo), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env, start_new_session=True)
+    # a session of its own, so a command that hangs is stopped with its helpers (git-remote-https, ssh); and
+    # killed with the run (setpriv), so a push never outlives it
+    proc = subprocess.Popen([*_git_command(), "-C", str(repo), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
