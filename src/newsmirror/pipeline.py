@@ -915,11 +915,19 @@ class Mirror:
 
     def _sign(self, result: BuildResult, write: Callable[[str, bytes], None], stale: bool = False) -> None:
         """With signing.key: manifest.json (SHA-256 of every file) and its Ed25519 signature, when the tree
-        changed or has none."""
+        changed or has none. Without it, none: a manifest left from when signing was on would no longer match
+        the pages, and readers would take that for tampering."""
+        from .publish.manifest import MANIFEST, SIGNATURE, write_manifest
+
         key = self.cfg.signing_key
         if key is None:
+            for rel_path in (MANIFEST, SIGNATURE):
+                if (self.out / rel_path).is_file():
+                    if not result.written and not result.removed:
+                        self.store.set_meta("uncommitted", "1")  # before the tree changes: the next run commits
+                    (self.out / rel_path).unlink()
+                    result.removed.append(rel_path)
             return
-        from .publish.manifest import MANIFEST, write_manifest
 
         if stale or result.written or result.removed or not (self.out / MANIFEST).is_file():
             for rel_path, data in write_manifest(self.out, key, f"newsmirror {__version__}").items():

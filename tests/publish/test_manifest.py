@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 
 from newsmirror.publish.manifest import MANIFEST, SIGNATURE
 from tests.test_pipeline import cli_run, demo_config
@@ -101,3 +102,19 @@ def test_a_worktrees_git_file_at_the_top_is_not_signed(tmp_path):
     (tmp_path / ".git").write_text("gitdir: /elsewhere/.git/worktrees/out\n", encoding="utf-8")
     (tmp_path / "README.md").write_text("# 镜像\n", encoding="utf-8")
     assert list(_files(tmp_path)) == ["README.md"]
+
+
+def test_turning_signing_off_takes_the_signed_manifest_out_of_the_tree(demo_server, tmp_path):
+    key = tmp_path / "mirror.key"
+    assert cli_run(tmp_path / "none.toml", "keygen", str(key)).exit_code == 0
+    cfg = demo_config(tmp_path, demo_server.base)
+    signed = cfg.read_text(encoding="utf-8") + f'\n[signing]\nkey = "{key}"\n'
+    cfg.write_text(signed, encoding="utf-8")
+    assert cli_run(cfg, "run", "--source", "culture").exit_code == 0
+    out = tmp_path / "out"
+    assert (out / MANIFEST).is_file() and (out / SIGNATURE).is_file()
+    cfg.write_text(signed.replace(f'\n[signing]\nkey = "{key}"\n', ""), encoding="utf-8")
+    assert cli_run(cfg, "run").exit_code == 0  # new pages, and no manifest that would not match them
+    assert not (out / MANIFEST).exists() and not (out / SIGNATURE).exists()
+    tracked = subprocess.run(["git", "-C", str(out), "ls-files", MANIFEST, SIGNATURE], capture_output=True, text=True)
+    assert tracked.stdout == ""
