@@ -346,3 +346,14 @@ def test_a_password_in_the_url_reaches_the_host_but_no_command_line(tmp_path):
     assert not res.ok and "pa55-w0rd-x1" not in res.detail
     assert seen["auth"] == "operator:pa55-w0rd-x1"  # given to the host, by the credential helper
     assert "pa55-w0rd-x1" not in seen["processes"]  # and on no process's command line meanwhile
+
+
+def test_a_squash_remote_renamed_in_the_config_is_still_ours(demo_server, tmp_path):
+    slim, cfg, out = squash_mirror(demo_server.base, tmp_path)
+    text = cfg.read_text(encoding="utf-8").replace('name = "slim"', 'name = "pages-host"')
+    cfg.write_text(text.replace("[site]\n", '[site]\nhome_label = "回首页"\n', 1), encoding="utf-8")
+    assert cli_run(cfg, "build").exit_code == 0
+    res = cli_run(cfg, "publish")
+    assert res.exit_code == 0, res.output
+    assert git(slim, "rev-list", "--count", "pages") == "1"
+    assert "回首页" in git(slim, "show", "pages:README.md")

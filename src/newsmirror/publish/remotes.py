@@ -107,13 +107,15 @@ def _squash_ref(name: str) -> str:
     return f"refs/newsmirror/squash/{name}"
 
 
-def squash_commits(repo: Path, name: str) -> set[str]:
-    """Every squashed commit made for remote `name` that its ref's log still holds: what a run killed after
-    pushing one, before the store recorded it, may have left on the remote."""
-    ref = _squash_ref(name)
-    proc = run_git(repo, "reflog", "show", "--format=%H", ref, "--", check=False)
-    head = run_git(repo, "rev-parse", "--verify", "-q", ref, check=False).stdout.strip()
-    return {c for c in proc.stdout.split() + [head] if c}
+def squash_commits(repo: Path) -> set[str]:
+    """Every squashed commit made for any remote (under any name it had) that the refs and their logs still
+    hold: what a run killed after pushing one, before the store recorded it, may have left on a remote."""
+    refs = run_git(repo, "for-each-ref", "--format=%(refname) %(objectname)", "refs/newsmirror/squash/",
+                   check=False).stdout.split()
+    out = set(refs[1::2])
+    for ref in refs[0::2]:
+        out.update(run_git(repo, "reflog", "show", "--format=%H", ref, "--", check=False).stdout.split())
+    return out
 
 
 def is_current(repo: Path, commit: str | None) -> bool:
@@ -258,7 +260,7 @@ def push_all(repo: Path, targets: list[PushTarget], *, message: str, retries: in
                         theirs = remote_head(repo, t, timeout=timeout, environ=environ)
                     except _Transient:
                         theirs = None
-                    if theirs and theirs in squash_commits(repo, t.name):
+                    if theirs and theirs in squash_commits(repo):
                         lease = theirs
                         continue
                 results[t.name] = PushResult(t.name, False, None, str(exc), attempt, redact(t.url))
