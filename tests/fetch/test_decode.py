@@ -143,3 +143,10 @@ def test_a_wrong_utf8_label_on_gbk_bytes_falls_back_to_detection():
     mostly = ("这是一段正常的中文。" * 50).encode() + b"\xff"
     decoded, enc = decode(mostly, "text/html; charset=utf-8")
     assert enc == "utf-8" and decoded.startswith("这是一段正常的中文")
+
+
+@pytest.mark.parametrize("label", ["utf-16", "UTF-16LE", "utf-16be"])
+def test_a_utf16_label_in_an_ascii_readable_page_means_utf8(label):
+    page = f'<html><head><meta charset="{label}"></head><body><p>Hello 中文</p></body></html>'.encode()
+    text, used = decode(page)
+    assert used == "utf-8" and "Hello 中文" in text

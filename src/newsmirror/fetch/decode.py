@@ -70,7 +70,9 @@ def sniff_charset(body: bytes) -> str | None:
     head = body[:4096]
     m = _XML_RE.match(head) or _META_RE.search(head)
     if m:
-        return normalise_label(m.group(1).decode("ascii", "replace"))
+        label = normalise_label(m.group(1).decode("ascii", "replace"))
+        # a declaration read as ASCII cannot be in UTF-16: such a label means UTF-8 (as the HTML standard says)
+        return "utf-8" if label and label.replace("_", "-").startswith("utf-16") else label
     return None
 
 
