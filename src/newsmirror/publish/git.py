@@ -33,7 +33,7 @@ def git_env() -> dict[str, str]:
 
 
 @functools.cache
-def _git_command() -> tuple[str, ...]:
+def git_command() -> tuple[str, ...]:
     """How git is started: on Linux through setpriv (util-linux), which asks the kernel to kill it when the run
     dies. A git left running by a killed run would still hold .git/index.lock, and would write the index
     under the next run, which takes that lock for a stale one."""
@@ -47,7 +47,7 @@ def _git_command() -> tuple[str, ...]:
 def run_git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = git_env()
     try:
-        proc = subprocess.run([*_git_command(), "-C", str(repo), *args], capture_output=True, text=True, env=env,
+        proc = subprocess.run([*git_command(), "-C", str(repo), *args], capture_output=True, text=True, env=env,
                               timeout=300)
     except FileNotFoundError:
         raise GitError("git is not installed; install it (apt-get install git)") from None
@@ -103,7 +103,7 @@ def stage_stored(repo: Path, stored: Iterable[str]) -> subprocess.Popen | None:
     as_is = [d for d in stored if (repo / d).is_dir()]
     if not as_is or not (git_folder(repo) / "HEAD").exists():
         return None
-    return subprocess.Popen([*_git_command(), "-C", str(repo), *_INTO_PACK, "-c", "pack.compression=0", "add", "-A",
+    return subprocess.Popen([*git_command(), "-C", str(repo), *_INTO_PACK, "-c", "pack.compression=0", "add", "-A",
                              "--", *as_is], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=git_env())
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from .git import GitError, _git_command, git_env, run_git
+from .git import GitError, git_command, git_env, run_git
 
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s'\"]+@")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -103,14 +103,13 @@ def head_commit(repo: Path) -> str | None:
     return proc.stdout.strip() or None
 
 
-def _squash_ref(name: str) -> str:
-    return f"refs/newsmirror/squash/{name}"
+SQUASH_REFS = "refs/newsmirror/squash/"  # + a remote's name: the squashed commit made for it last (and its log)
 
 
 def squash_commits(repo: Path) -> set[str]:
     """Every squashed commit made for any remote (under any name it had) that the refs and their logs still
     hold: what a run killed after pushing one, before the store recorded it, may have left on a remote."""
-    refs = run_git(repo, "for-each-ref", "--format=%(refname) %(objectname)", "refs/newsmirror/squash/",
+    refs = run_git(repo, "for-each-ref", "--format=%(refname) %(objectname)", SQUASH_REFS,
                    check=False).stdout.split()
     out = set(refs[1::2])
     for ref in refs[0::2]:
@@ -129,7 +128,7 @@ def is_current(repo: Path, commit: str | None) -> bool:
 
 def squashed_commit(repo: Path, name: str, message: str) -> str:
     """A parentless commit of HEAD's tree for remote `name`: the same one again while the tree is unchanged."""
-    ref = _squash_ref(name)
+    ref = SQUASH_REFS + name
     tree = run_git(repo, "rev-parse", "HEAD^{tree}").stdout.strip()
     prev = run_git(repo, "rev-parse", "--verify", "-q", ref, check=False).stdout.strip()
     if prev and run_git(repo, "rev-parse", f"{prev}^{{tree}}").stdout.strip() == tree:
@@ -187,7 +186,7 @@ def _remote_git(repo: Path, target: PushTarget, args: list[str], timeout: float,
     env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes -o ConnectTimeout=30")
     # a session of its own, so a command that hangs is stopped with its helpers (git-remote-https, ssh); and
     # killed with the run (setpriv), so a push never outlives it
-    proc = subprocess.Popen([*_git_command(), "-C", str(repo), *args], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([*git_command(), "-C", str(repo), *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
