@@ -194,9 +194,8 @@ class Fetcher:
                     if unread is not None:
                         raise FetchError(url, f"{where}{unread}, reading the site's robots.txt: nothing of it is "
                                               "fetched this run (RFC 9309); tried again next run")
-                    what = "disallowed" if current == url else f"redirected to {brief(current)}, which is disallowed"
-                    raise FetchError(url, f"{what} by the site's robots.txt (set obey_robots = false on the "
-                                          "source to override)")
+                    raise FetchError(url, f"{where}disallowed by the site's robots.txt (set obey_robots = false on "
+                                          "the source to override)")
                 crawl_delay = rules.crawl_delay(self.cfg.user_agent)
                 if crawl_delay:
                     delay = max(delay, min(float(crawl_delay), self.cfg.max_crawl_delay))
