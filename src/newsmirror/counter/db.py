@@ -22,6 +22,9 @@ CREATE TABLE IF NOT EXISTS views (
 """
 
 
+MAX_PAGES = 1000  # the most pages a list of the most-read ones holds (stats.json, the hot list's reading)
+
+
 class CounterDBError(Exception):
     pass
 

@@ -49,12 +49,11 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from ..transform.script import VARIANTS
-from .db import CounterDB, tree_pages, window
+from .db import MAX_PAGES, CounterDB, tree_pages, window
 
 log = logging.getLogger("newsmirror.counter")
 
 MAX_PATH = 300
-MAX_PAGES = 1000  # the most pages stats.json lists
 MAX_PENDING = 10_000  # distinct (day, page) pairs held before a flush is due at once
 MAX_HELD = 200_000  # distinct (day, page) pairs held at most, when they cannot be written (new ones dropped)
 # a 1×1 transparent GIF
@@ -283,10 +282,10 @@ class CounterApp:
         try:
             days = int(request.query.get("days", "7"))
             limit = int(request.query.get("limit", "50"))
-            if not (1 <= days <= 366 and 1 <= limit <= 1000):
+            if not (1 <= days <= 366 and 1 <= limit <= MAX_PAGES):
                 raise ValueError
         except ValueError:
-            return web.json_response({"error": "days must be 1-366 and limit 1-1000"}, status=400)
+            return web.json_response({"error": f"days must be 1-366 and limit 1-{MAX_PAGES}"}, status=400)
         # finished days only (up to yesterday, UTC): what today's views are, as they happen, is nobody's
         # business; and so each answer is made once a day (at most MAX_PAGES pages), one at a time
         last_day = datetime.now(UTC).date() - timedelta(days=1)

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from .db import CounterDB, CounterDBError, window
+from .db import MAX_PAGES, CounterDB, CounterDBError, window
 
 MAX_STATS_BYTES = 5_000_000
-LIMIT = 1000  # pages asked for: more than the longest hot list
+LIMIT = MAX_PAGES  # pages asked for: more than the longest hot list
 
 
 class ViewsError(Exception):
