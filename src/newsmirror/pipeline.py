@@ -343,7 +343,7 @@ class Mirror:
                 del found, left  # what is not selected is not kept for the rest of the run (memory)
                 changed = await self._fetch_all(todo, fetcher, report)
                 del todo
-                await self._mirror_images(fetcher, report, changed)
+                await self._mirror_images(fetcher, report)
         finally:
             if self.warc:
                 self.warc.close()
@@ -366,7 +366,7 @@ class Mirror:
         try:
             async with Fetcher(self.cfg.fetch) as fetcher:
                 changed = await self._fetch_all(todo, fetcher, report)
-                await self._mirror_images(fetcher, report, changed)
+                await self._mirror_images(fetcher, report)
         finally:
             if self.warc:
                 self.warc.close()
@@ -543,7 +543,7 @@ class Mirror:
         lanes = self.cfg.fetch.per_host + (self.calls.batch * pool_size() if self.calls.pool is not None else 0) + 2
         await asyncio.gather(*(drain(q) for group in by_host.values() for q in [iter(group)] * min(len(group), lanes)))
 
-    async def _mirror_images(self, fetcher: Fetcher, report: RunReport, changed: set[str]) -> None:
+    async def _mirror_images(self, fetcher: Fetcher, report: RunReport) -> None:
         """Download the images articles show (new ones, and failed ones with tries left), check and re-encode
         them, and store them content-addressed in the tree; the pages showing one that arrived are re-rendered."""
         cfg = self.cfg.images
@@ -599,8 +599,7 @@ class Mirror:
         if report.images_deferred:
             log.warning("fetch.max_run_seconds (%s s) reached: %d images left for the next run",
                         self.cfg.fetch.max_run_seconds, report.images_deferred)
-        report.images = len(arrived)
-        changed |= self._due(self.store.articles_showing(arrived))
+        report.images = len(arrived)  # (the pages showing them were marked due with each: build renders them)
         if arrived:
             self._staging = stage_stored(self.out, self._image_dirs())
 
