@@ -152,6 +152,11 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true", help="print the table only")
     ap.add_argument("--dump", type=Path, help="write each extractor's raw answers here (JSON) for inspection")
     args = ap.parse_args()
+    if not all((args.bench / d).is_dir() for d in ("aeb", "zh")):
+        print(f"extraction.py: no benchmark pages in {args.bench} (it needs aeb/ and zh/, laid out as "
+              "../shared/bench/README.md says; AEB is scrapinghub/article-extraction-benchmark on GitHub): "
+              "pass --bench DIR", file=sys.stderr)
+        sys.exit(2)
     if args.worker:
         worker(args.worker, args.bench)
         return

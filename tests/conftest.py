@@ -15,10 +15,9 @@ from newsmirror.config import Config, load_config
 from newsmirror.demo.server import DEMO_SITE, SiteServer
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-NTD = SHARED / "fixtures" / "ntd"
-FIXTURES = Path(__file__).parent / "fixtures"
-SEED_MD = SHARED / "seed" / "a103612902.md"
+FIXTURES = Path(__file__).parent / "fixtures"  # everything a test reads: a clone is whole by itself
+NTD = FIXTURES / "ntd"
+SEED_MD = FIXTURES / "seed" / "a103612902.md"
 SEED_PATH = "/gb/2023/01/01/a103612902.html"
 SEED_IMAGE = "/assets/uploads/2023/01/GettyImages-1245879927-800x450.jpg"  # the seed's lead image, on i.ntdtv.com
 NTD_ROUTES = {"/gb/prog204/feed": "feed.xml", SEED_PATH: "a103612902.html",
@@ -61,8 +60,6 @@ def no_network_but_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def ntd_server() -> Iterator[SiteServer]:
     """The seed article and its feed, as the source site served them, on 127.0.0.1."""
-    if not NTD.is_dir():
-        pytest.fail(f"{NTD} is missing: the shared fixtures must sit beside the repo")
     with SiteServer(NTD, NTD_ORIGINS, routes=NTD_ROUTES) as s:
         yield s
 

@@ -15,7 +15,7 @@ from newsmirror.fetch import Fetcher
 from newsmirror.models import Candidate
 from newsmirror.sources import SourceError, discover
 from newsmirror.sources.feed import parse_feed
-from tests.conftest import serve_base
+from tests.conftest import NTD, serve_base
 
 FAST = Fetch(retries=0, backoff=0, connect_timeout=2, read_timeout=3, total_timeout=10)
 
@@ -213,7 +213,7 @@ def _feeds() -> dict[str, bytes]:
         "rss1": RSS1.encode(),
         "rss2": RSS2.encode(),
         "demo": (root / "src/newsmirror/demo/site/gb/prog204/feed.xml").read_bytes(),
-        "fixture": (root.parent / "shared/fixtures/ntd/feed.xml").read_bytes(),
+        "fixture": (NTD / "feed.xml").read_bytes(),
     }
 
 
