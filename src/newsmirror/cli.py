@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
+import signal
 import sqlite3
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +24,7 @@ import click
 
 from . import __version__
 from .config import Config, ConfigError, load_config
-from .models import RunReport
+from .models import ADDED_SOURCE, RunReport
 from .pipeline import Mirror, Progress, RunLocked
 from .publish.git import GitError
 from .store import StoreError
@@ -71,6 +75,46 @@ def _progress() -> Progress:
     return _RichProgress() if sys.stdout.isatty() else Progress()
 
 
+CONFIG_ENV = "NEWSMIRROR_CONFIG"
+
+
+def _state(ctx: click.Context) -> dict[str, Any]:
+    state = ctx.find_root().ensure_object(dict)
+    state.setdefault("verbose", 0)
+    state.setdefault("quiet", 0)
+    return state
+
+
+def _set_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:  # given after the subcommand: it wins over the one before it, and over the environment
+        _state(ctx)["config"] = value
+
+
+def _more_log(key: str) -> Callable[[click.Context, click.Parameter, int], None]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: int) -> None:
+        if value:
+            state = _state(ctx)
+            state[key] += value
+            _setup_logging(state["verbose"], state["quiet"])
+    return callback
+
+
+def common_options(config: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--config`, `-v` and `-q` after a subcommand too (`newsmirror run --config x.toml -v`), as before it."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn = click.option("-q", "--quiet", count=True, expose_value=False, callback=_more_log("quiet"),
+                          help="Fewer log lines.")(fn)
+        fn = click.option("-v", "--verbose", count=True, expose_value=False, callback=_more_log("verbose"),
+                          help="More log lines (-vv for debug).")(fn)
+        if config:
+            fn = click.option("--config", type=click.Path(dir_okay=False), expose_value=False, callback=_set_config,
+                              help=f"The config file (default: ${CONFIG_ENV}, else ./newsmirror.toml).")(fn)
+        return fn
+
+    return decorate
+
+
 def fail(msg: str, code: int = 2) -> None:
     click.echo(f"newsmirror: {msg}", err=True)
     sys.exit(code)
@@ -84,6 +128,89 @@ def _config(ctx: click.Context) -> Config:
         sys.exit(2)
 
 
+INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGINT)
+INTERRUPT_GRACE = 1.5  # seconds a run has to unwind after Ctrl-C before it is ended where it stands
+
+
+class _Interrupt:
+    """Ctrl-C, for the whole command: one line saying what was kept, exit 130, within INTERRUPT_GRACE seconds.
+
+    In a run (`_ctrl_c`), SIGINT raises KeyboardInterrupt where the run stands (asyncio's own handler would wait
+    for the next await), so it unwinds through its `finally` blocks and commits what the store holds; a run that
+    takes longer than the grace (a worker busy with a page, git at work) or a second Ctrl-C is ended at once. That
+    is as safe as a kill, which a run survives by design (temp files renamed into place, the store's transactions,
+    the next run's repairs). Outside a run there is nothing to keep: the command ends at once. Worker processes
+    ignore SIGINT (see workers.py) and die with the run."""
+
+    def __init__(self) -> None:
+        self.mirror: Mirror | None = None
+        self.in_run = False
+        self.fired = False
+        self.handled = threading.Event()
+        self.before: int | None = None
+
+    def install(self) -> None:
+        signal.signal(signal.SIGINT, self.on_sigint)
+        previous = sys.unraisablehook
+
+        def unraisable(info: Any) -> None:  # the interrupt landed where Python ignores exceptions (a callback)
+            if not (self.fired and info.exc_type is KeyboardInterrupt):
+                previous(info)
+
+        sys.unraisablehook = unraisable
+
+    def on_sigint(self, _sig: int, _frame: object) -> None:
+        if self.fired or not self.in_run:
+            os.write(2, (self.line(None) + "\n").encode())
+            os._exit(INTERRUPTED)
+        self.fired = True
+        threading.Thread(target=self.hard_exit, daemon=True).start()
+        raise KeyboardInterrupt
+
+    def hard_exit(self) -> None:
+        if not self.handled.wait(INTERRUPT_GRACE):
+            os.write(2, (self.line(None) + "\n").encode())
+            os._exit(INTERRUPTED)
+
+    def line(self, saved: int | None) -> str:
+        if not self.in_run:
+            return "newsmirror: interrupted"
+        kept = f"the {saved} article(s) saved in this run are kept" if saved else "what was saved so far is kept"
+        return (f"newsmirror: interrupted: {kept} in the store; the next run finishes the work (fetches the rest, "
+                "writes, commits and pushes what is not yet published)")
+
+    def finish(self) -> None:
+        logging.getLogger("asyncio").disabled = True  # its "Task exception was never retrieved" for the interrupt
+        saved = None
+        if self.mirror is not None and self.before is not None:
+            try:
+                saved = self.mirror.store.article_count() - self.before
+            except sqlite3.Error:
+                pass
+        self.handled.set()
+        click.echo(self.line(saved), err=True)
+        sys.exit(INTERRUPTED)
+
+
+_INTERRUPT = _Interrupt()
+
+
+@contextmanager
+def _ctrl_c(mirror: Mirror) -> Iterator[None]:
+    """Run the block as the run that Ctrl-C interrupts (see _Interrupt)."""
+    it = _INTERRUPT
+    if signal.getsignal(signal.SIGINT) != it.on_sigint and threading.current_thread() is threading.main_thread():
+        it.install()
+    it.mirror, it.before, it.in_run = mirror, mirror.store.article_count(), True
+    try:
+        yield
+    except KeyboardInterrupt:
+        it.finish()
+    if it.fired:  # the interrupt landed where Python swallows it, and the run went on to its end
+        it.finish()
+    it.in_run = False
+
+
 def _with_mirror(ctx: click.Context, fn: Callable[[Mirror], int], lock: bool = True) -> None:
     cfg = _config(ctx)
     try:
@@ -95,7 +222,8 @@ def _with_mirror(ctx: click.Context, fn: Callable[[Mirror], int], lock: bool = T
     try:
         if lock:
             mirror.lock()
-        code = fn(mirror)
+        with _ctrl_c(mirror):
+            code = fn(mirror)
     except RunLocked as exc:
         fail(str(exc))
     except BrokenProcessPool:
@@ -124,6 +252,8 @@ def _summary(report: RunReport) -> int:
     )
     for what, reason in report.failures[:20]:
         click.echo(f"  failed: {what}: {reason}")
+    if len(report.failures) > 20:
+        click.echo(f"  … and {len(report.failures) - 20} more (newsmirror status lists them)")
     for name, reason in report.push_failures:
         click.echo(f"  remote {name}: {reason}")
     return 0 if report.ok else 1
@@ -131,20 +261,21 @@ def _summary(report: RunReport) -> int:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config", default="newsmirror.toml", show_default=True, type=click.Path(dir_okay=False),
-              help="The config file.")
+              envvar=CONFIG_ENV, show_envvar=True, help="The config file (also accepted after the subcommand).")
 @click.option("-v", "--verbose", count=True, help="More log lines (-vv for debug).")
 @click.option("-q", "--quiet", count=True, help="Fewer log lines.")
 @click.version_option(__version__, prog_name="newsmirror")
 @click.pass_context
 def cli(ctx: click.Context, config: str, verbose: int, quiet: int) -> None:
     """Keep a censorship-resistant mirror of news sites."""
-    ctx.ensure_object(dict)
-    ctx.obj["config"] = config
+    state = ctx.ensure_object(dict)
+    state.update(config=config, verbose=verbose, quiet=quiet)
     _setup_logging(verbose, quiet)
 
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@common_options(config=False)
 def init(directory: Path) -> None:
     """Write a commented starter newsmirror.toml and a copy of the templates into DIRECTORY."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -164,6 +295,7 @@ def init(directory: Path) -> None:
 @cli.command()
 @click.option("--source", "sources", multiple=True, help="Only this source (repeatable).")
 @click.pass_context
+@common_options()
 def run(ctx: click.Context, sources: tuple[str, ...]) -> None:
     """Discover, fetch, extract, render, index and commit what is new."""
 
@@ -181,6 +313,7 @@ def run(ctx: click.Context, sources: tuple[str, ...]) -> None:
 @click.argument("urls", nargs=-1, required=True)
 @click.option("--category", "-c", help="The category for these articles (needed when there are several).")
 @click.pass_context
+@common_options()
 def add(ctx: click.Context, urls: tuple[str, ...], category: str | None) -> None:
     """Mirror the given article URLs now, as editor's picks."""
 
@@ -204,6 +337,7 @@ def add(ctx: click.Context, urls: tuple[str, ...], category: str | None) -> None
 @cli.command()
 @click.option("--reextract", is_flag=True, help="Extract every article again from its WARC record first (no network).")
 @click.pass_context
+@common_options()
 def build(ctx: click.Context, reextract: bool) -> None:
     """Re-render every page and index from the store (no network), and commit."""
 
@@ -216,6 +350,8 @@ def build(ctx: click.Context, reextract: bool) -> None:
                    + ("; committed" if committed else "; nothing to commit"))
         for what, reason in result.failed[:20]:
             click.echo(f"  failed: {what}: {reason}")
+        if len(result.failed) > 20:
+            click.echo(f"  … and {len(result.failed) - 20} more")
         return 1 if result.failed else 0
 
     _with_mirror(ctx, go)
@@ -224,6 +360,7 @@ def build(ctx: click.Context, reextract: bool) -> None:
 @cli.command()
 @click.option("--remote", "remotes", multiple=True, help="Only this remote (repeatable).")
 @click.pass_context
+@common_options()
 def publish(ctx: click.Context, remotes: tuple[str, ...]) -> None:
     """Push the mirror's repository to every [[remotes]] entry, each on its own (exit 1 if any failed)."""
 
@@ -248,6 +385,7 @@ def publish(ctx: click.Context, remotes: tuple[str, ...]) -> None:
 
 @cli.command()
 @click.pass_context
+@common_options()
 def status(ctx: click.Context) -> None:
     """Per source: articles, last run, failures and their reasons."""
 
@@ -259,44 +397,53 @@ def status(ctx: click.Context) -> None:
         ran = store.sources()
         counts = store.url_counts()
         arts: dict[str, int] = {}
-        for a in store.articles():
+        for a in store.articles(with_body=False):
             arts[a.source] = arts.get(a.source, 0) + 1
-        console = Console(soft_wrap=not sys.stdout.isatty())
-        table = Table(title=f"{m.cfg.site.title} — {m.cfg.output_dir}", box=None if not sys.stdout.isatty() else None)
+        tty = sys.stdout.isatty()
+        # cron mail and pipes get every character: no column is cut to a terminal's width
+        console = Console(soft_wrap=not tty, width=None if tty else 100_000)
+        table = Table(title=f"{m.cfg.site.title} — {m.cfg.output_dir}", box=None)
         for col in ("source", "kind", "articles", "failed", "gave up", "last run", "last error"):
-            table.add_column(col)
-        names = [s.name for s in m.cfg.sources] + (["picks"] if "picks" in arts else [])
-        bad = 0
+            table.add_column(col, overflow="fold")
+        added = ADDED_SOURCE in arts or any(src == ADDED_SOURCE for src, _ in counts)
+        names = [s.name for s in m.cfg.sources] + ([ADDED_SOURCE] if added else [])
         for name in names:
             row = ran.get(name)
-            failed = counts.get((name, "failed"), 0)
-            gave_up = counts.get((name, "gave_up"), 0)
-            err = row["last_error"] if row else None
-            bad += failed + (1 if err else 0)
-            table.add_row(name, row["kind"] if row else ("urls" if name == "picks" else "-"), str(arts.get(name, 0)),
-                          str(failed), str(gave_up), (row["last_run"] if row else None) or "never", err or "")
+            kind = row["kind"] if row else ("add" if name == ADDED_SOURCE else "-")
+            table.add_row(name, kind, str(arts.get(name, 0)), str(counts.get((name, "failed"), 0)),
+                          str(counts.get((name, "gave_up"), 0)), (row["last_run"] if row else None) or "never",
+                          (row["last_error"] if row else None) or "")
         console.print(table)
+        n_failed = sum(n for (_, st), n in counts.items() if st in ("failed", "gave_up"))
         fails = store.failures(limit=50)
         if fails:
             console.print("\nfailures (newest first):")
             for r in fails:
                 console.print(f"  {r['source']}: {r['url']}\n    {r['status']} after {r['attempts']} "
                               f"attempt(s): {r['reason']}", markup=False)
+            _and_more(console, n_failed - len(fails))
         images = store.image_counts()
         if images:
             console.print(f"\nimages: {images.get('ok', 0)} mirrored, {images.get('failed', 0)} failed")
-            for r in store.image_failures(limit=20):
+            shown = store.image_failures(limit=20)
+            for r in shown:
                 console.print(f"  {r['url']}\n    failed {r['attempts']} time(s): {r['reason']}", markup=False)
+            _and_more(console, images.get("failed", 0) - len(shown))
         _remote_status(console, m)
-        warned = [r for r in store.db.execute(
-            "SELECT * FROM urls WHERE status='ok' AND reason IS NOT NULL ORDER BY last_seen DESC LIMIT 20")]
+        warned = store.warnings(limit=20)
         if warned:
             console.print("\nwarnings:")
             for r in warned:
                 console.print(f"  {r['source']}: {r['url']}\n    {r['reason']}", markup=False)
+            _and_more(console, store.warning_count() - len(warned))
         return 0
 
     _with_mirror(ctx, go, lock=False)
+
+
+def _and_more(console: Any, more: int) -> None:
+    if more > 0:
+        console.print(f"  … and {more} more", markup=False)
 
 
 def _remote_status(console: Any, m: Mirror) -> None:
@@ -325,6 +472,7 @@ def _remote_status(console: Any, m: Mirror) -> None:
 @click.option("--dir", "directory", default="newsmirror-demo", show_default=True, type=click.Path(path_type=Path),
               help="Where the demo mirror and its config go.")
 @click.option("--port", default=8765, show_default=True, help="Port of the demo site on 127.0.0.1 (0: any).")
+@common_options(config=False)
 def demo(directory: Path, port: int) -> None:
     """Serve the bundled demo news site on 127.0.0.1 and mirror it into --dir."""
     from .config import parse_config
@@ -345,7 +493,8 @@ def demo(directory: Path, port: int) -> None:
         mirror = Mirror(cfg, _progress())
         try:
             mirror.lock()
-            report = asyncio.run(mirror.run())
+            with _ctrl_c(mirror):
+                report = asyncio.run(mirror.run())
         except RunLocked as exc:
             fail(str(exc))
         finally:
@@ -384,6 +533,7 @@ def counter() -> None:
               help="The mirror's output tree: only its pages are counted (read again every minute).")
 @click.option("--forwarded", is_flag=True,
               help="Behind a reverse proxy: the client is the last X-Forwarded-For address (the one it added).")
+@common_options(config=False)
 def counter_serve(db: Path, host: str, port: int, dedupe_window: float, rate_limit: int, flush_interval: float,
                   prefix: str, mirror: Path | None, forwarded: bool) -> None:
     """Count page views: GET /<page path> answers a 1×1 GIF; GET /stats.json?days=7&limit=50 lists the top pages.
@@ -405,6 +555,7 @@ def counter_serve(db: Path, host: str, port: int, dedupe_window: float, rate_lim
 
 @cli.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@common_options(config=False)
 def keygen(path: Path) -> None:
     """Make an Ed25519 key pair for signing the mirror: PATH (private, keep it) and PATH.pub (publish it)."""
     from .publish.manifest import SigningError
@@ -423,6 +574,7 @@ def keygen(path: Path) -> None:
 @click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--pubkey", help="The operator's public key (base64, or a .pub file). Without it the key the "
                                "manifest names is used: compare its fingerprint with the one you know.")
+@common_options(config=False)
 def verify(directory: Path, pubkey: str | None) -> None:
     """Check a clone or downloaded copy of a mirror against its signed manifest.json (exit 1 if anything is off)."""
     from .publish.manifest import verify as check
@@ -442,6 +594,7 @@ def verify(directory: Path, pubkey: str | None) -> None:
 @click.option("--url", help="The address a saved file came from (resolves its relative links).")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json", "jsonl"]), default="text",
               show_default=True)
+@common_options(config=False)
 def extract_command(inputs: tuple[str, ...], url: str | None, fmt: str) -> None:
     """Run the mirror's extractor on saved pages (.html or .html.gz) or URLs.
 
@@ -457,6 +610,7 @@ def extract_command(inputs: tuple[str, ...], url: str | None, fmt: str) -> None:
 
 
 def main() -> None:
+    _INTERRUPT.install()
     cli(prog_name="newsmirror")
 
 

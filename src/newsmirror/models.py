@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+# The source that `newsmirror add` files its articles under: not a valid source name in a config (see
+# config._key_name), so it can never be mixed up with a configured source. Pages show the site's picks label.
+ADDED_SOURCE = "(add)"
+
 
 @dataclass(frozen=True, slots=True)
 class Candidate:

@@ -36,7 +36,7 @@ from .fetch.fetcher import brief
 from .fetch.warc import WarcRecords, WarcRef, WarcWriter, read_page, warc_records
 from .fsutil import remove_stale_temps, write_if_changed
 from .ids import article_id, normalise_url
-from .models import Article, Candidate, Listed, Response, RunReport, StoredArticle
+from .models import ADDED_SOURCE, Article, Candidate, Listed, Response, RunReport, StoredArticle
 from .publish import commit_all, ensure_repo
 from .publish.git import clear_stale_git_locks, git_folder, stage_stored
 from .render import HTML, Renderer, heavy_work, page_path, renderers_for
@@ -241,6 +241,7 @@ class Mirror:
         self.progress = progress or Progress()
         self.out = cfg.output_dir
         self.store = Store(cfg.store_path)
+        self.store.adopt_added({s.name for s in cfg.sources})
         self.renderers = renderers_for(cfg)  # one per format in site.formats and script in site.variants
         self.renderer = self.renderers[0]  # the Markdown pages (of the first variant)
         if cfg.signing_key is not None:  # the home pages show the signing key's fingerprint
@@ -354,13 +355,13 @@ class Mirror:
         """A remembered URL whose source and category still exist in the config."""
         if c.category not in self.cfg.categories:
             return False
-        return c.source == "picks" or any(s.name == c.source for s in self.cfg.sources)
+        return c.source == ADDED_SOURCE or any(s.name == c.source for s in self.cfg.sources)
 
     async def add(self, urls: list[str], category: str) -> RunReport:
         """Mirror the given article URLs now (the editor's-pick path); existing ones are fetched again."""
         report = RunReport()
         self._prepare()
-        todo = [Candidate(url=normalise_url(u), source="picks", category=category, pick=True) for u in urls]
+        todo = [Candidate(url=normalise_url(u), source=ADDED_SOURCE, category=category, pick=True) for u in urls]
         self.store.add_pending(todo)
         self.warc = self._warc_writer()
         try:
@@ -680,7 +681,7 @@ class Mirror:
             art.id = existing.id
             if existing.canonical_url != art.canonical_url and self.store.article_by_url(art.canonical_url) is None:
                 art.canonical_url = existing.canonical_url
-            art.category = existing.category if c.source != "picks" else c.category
+            art.category = existing.category if c.source != ADDED_SOURCE else c.category
             # unchanged, and not just made a pick (`add`) nor moved to another category by one
             if existing.content_hash == h and not (c.pick and (not existing.pick or existing.category != art.category)):
                 self.store.touch_article(existing.id)

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .models import Article, Candidate, Listed, StoredArticle
+from .models import ADDED_SOURCE, Article, Candidate, Listed, StoredArticle
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources (
@@ -181,6 +181,20 @@ class Store:
                 self.db.execute("UPDATE OR IGNORE articles SET canonical_url=url, dirty=1 WHERE lower(substr("
                                 "canonical_url, 1, 7)) != 'http://' AND lower(substr(canonical_url, 1, 8)) != 'https://'")
                 self.set_meta("canonical_http", "1")
+
+    def article_count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+
+    def adopt_added(self, configured: Container[str]) -> None:
+        """Once: articles that older versions filed under "picks" for `newsmirror add` move to ADDED_SOURCE, unless
+        the config has a source of that name (then the two cannot be told apart and stay as they are)."""
+        if self.get_meta("added_source") is not None:
+            return
+        with self.tx():
+            if "picks" not in configured:
+                self.db.execute("UPDATE articles SET source=?, dirty=1 WHERE source='picks'", (ADDED_SOURCE,))
+                self.db.execute("UPDATE urls SET source=? WHERE source='picks'", (ADDED_SOURCE,))
+            self.set_meta("added_source", "1")
 
     def close(self) -> None:
         self.db.close()
@@ -357,6 +371,14 @@ class Store:
             q += " AND source=?"
             args = (source,)
         return list(self.db.execute(q + " ORDER BY last_seen DESC LIMIT ?", (*args, limit)))
+
+    def warnings(self, limit: int = 20) -> list[sqlite3.Row]:
+        """Mirrored URLs whose extraction noted something (a fallback, a rule that stopped matching), newest first."""
+        return list(self.db.execute("SELECT * FROM urls WHERE status='ok' AND reason IS NOT NULL "
+                                    "ORDER BY last_seen DESC LIMIT ?", (limit,)))
+
+    def warning_count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM urls WHERE status='ok' AND reason IS NOT NULL").fetchone()[0]
 
     def url_counts(self) -> dict[tuple[str, str], int]:
         rows = self.db.execute("SELECT source, status, COUNT(*) n FROM urls GROUP BY source, status")

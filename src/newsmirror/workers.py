@@ -61,9 +61,11 @@ def _worker_init(lock_fds: list[int]) -> None:
             os.close(fd)  # a forked worker shares the parent's flock; closing its copy keeps the lock the run's
         except OSError:
             pass
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle (cli._ctrl_c); a worker dies with it
     try:  # Linux: die with the run, even when it is killed with SIGKILL
         import ctypes
-        import signal
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from .. import __version__
 from ..config import Config, Link
 from ..ids import safe_id
-from ..models import Listed, StoredArticle
+from ..models import ADDED_SOURCE, Listed, StoredArticle
 from ..transform import apply_link_policy
 from ..transform.images import rewrite_images
 from ..transform.script import VARIANTS, ScriptConverter, keep
@@ -328,7 +328,7 @@ class Renderer:
             "generator": f"newsmirror {__version__}",
         }, ensure_ascii=False).replace("--", "-\\u002d")  # the same JSON, and nothing that ends the comment
         text = self.template("article").render(
-            a=_ArticleView(a), lead=lead, site=self.site, nav=self.nav(here, a.category, a.id),
+            a=_ArticleView(a, self.site.picks_label), lead=lead, site=self.site, nav=self.nav(here, a.category, a.id),
             promos=self.promos(here, a.id), body=body, qr=qr, counter=counter, provenance=provenance,
             share_url=share or here, share_href=share or posixpath.basename(here),  # without base_url: the page itself
             css=rel(here, lay.stylesheet),
@@ -444,6 +444,9 @@ class Renderer:
             ranked = sorted(kept, key=lambda a: (counts.get(page_path(a.category, a.id), 0), a.sort_date),
                             reverse=True)
             basis = f"按阅读次数排序（{counts_label}），次数相同按时间 · ranked by views"
+        elif counts is not None:  # a counter is configured, but has no finished day with views yet
+            ranked = kept
+            basis = "尚无阅读计数，按发布时间排序 · ranked by recency (no views counted yet)"
         else:
             ranked = kept
             basis = "未配置阅读计数，按发布时间排序 · ranked by recency (no view counts configured)"
@@ -500,8 +503,9 @@ def xml(text: str, entities: dict[str, str] | None = None) -> str:
 class _ArticleView:
     """What a template sees of an article: the stored fields plus formatted dates."""
 
-    def __init__(self, a: StoredArticle) -> None:
+    def __init__(self, a: StoredArticle, picks_label: str) -> None:
         self._a = a
+        self.source = picks_label if a.source == ADDED_SOURCE else a.source  # `add`'s articles: the editor's picks
         self.published_str = _fmt(a.published)
         self.fetched_str = a.fetched_at.strftime("%Y-%m-%d %H:%M UTC")
 
