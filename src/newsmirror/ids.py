@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from urllib.parse import parse_qsl, unquote, urljoin, urlsplit, urlunsplit
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|spm|from|share_token|ref|src)$", re.IGNORECASE)
 _EXT = re.compile(r"\.(s?html?|php|aspx?|jsp|cms)$", re.IGNORECASE)
 _ID_PARAMS = ("id", "aid", "article_id", "articleid", "docid", "newsid", "nid", "p")
+MAX_OWN_ID = 40  # a URL's own id longer than this is not taken: the hashed id is short and always safe
+# names Windows reserves whatever their extension (CON.md cannot be checked out there)
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])$", re.IGNORECASE)
 
 
 def normalise_url(url: str) -> str:
@@ -48,6 +52,11 @@ def is_safe_id(value: str) -> bool:
     return bool(_SAFE.match(value))
 
 
+def is_portable_id(value: str) -> bool:
+    """Safe, and a file name every system can hold (not one Windows reserves)."""
+    return is_safe_id(value) and not _RESERVED.match(value)
+
+
 def short_hash(text: str, n: int = 12) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
 
@@ -62,18 +71,27 @@ def url_id(url: str) -> str | None:
     segs = [s for s in parts.path.split("/") if s]
     if segs:
         last = _EXT.sub("", segs[-1])
-        if is_safe_id(last) and re.search(r"\d", last) and len(last) <= 40 and last.lower() != "index":
+        if _own(last) and last.lower() != "index":
             return last
     for key, value in parse_qsl(parts.query):
-        if key.lower() in _ID_PARAMS and is_safe_id(value) and re.search(r"\d", value):
-            return f"{key.lower()}{value}" if value.isdigit() else value
+        if key.lower() in _ID_PARAMS:
+            own = f"{key.lower()}{value}" if value.isdigit() else value
+            if _own(own):
+                return own
     return None
 
 
-def article_id(canonical_url: str, taken: callable = lambda _id: False) -> str:
-    """The URL's own id, unless another article has it; else a short hash of the URL.
+def _own(value: str) -> bool:
+    """A URL's own id: path-safe, short, with a digit in it (not a section name), and a file name every system
+    can hold (not a name Windows reserves)."""
+    return is_portable_id(value) and len(value) <= MAX_OWN_ID and re.search(r"\d", value) is not None
 
-    `taken(id)` says whether that id already belongs to a different article.
+
+def article_id(canonical_url: str, taken: Callable[[str], bool] = lambda _id: False) -> str:
+    """The URL's own id, unless another article has it; else a short hash of the URL. Always path-safe.
+
+    `taken(id)` says whether that id already belongs to a different article, compared without case: pages whose
+    names differ only in case would be one file on macOS and Windows, and a clone there would lose one.
     """
     own = url_id(canonical_url)
     if own and not taken(own):

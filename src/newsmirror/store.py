@@ -62,6 +62,7 @@ CREATE TABLE IF NOT EXISTS articles (
 CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash);
 CREATE INDEX IF NOT EXISTS articles_url ON articles(url);
 CREATE INDEX IF NOT EXISTS articles_cat ON articles(category, published);
+CREATE INDEX IF NOT EXISTS articles_id_nocase ON articles(id COLLATE NOCASE);  -- ids that differ only in case
 CREATE TABLE IF NOT EXISTS links (
     article_id TEXT NOT NULL,
     target TEXT NOT NULL,
@@ -174,6 +175,8 @@ class Store:
             have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
             if column not in have:
                 self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+        if self.get_meta("ids_mended") is None:
+            self._mend_ids()
         if self.get_meta("canonical_http") is None:
             # older versions took a page's canonical link as it was: one that is not http(s) (javascript:…)
             # would be published as the link to the original; the fetched URL stands in for it
@@ -195,6 +198,28 @@ class Store:
                 self.db.execute("UPDATE articles SET source=?, dirty=1 WHERE source='picks'", (ADDED_SOURCE,))
                 self.db.execute("UPDATE urls SET source=? WHERE source='picks'", (ADDED_SOURCE,))
             self.set_meta("added_source", "1")
+
+    def _mend_ids(self) -> None:
+        """Once: an article id that older versions let through and that cannot name a page everywhere (over-long
+        or unsafe, a name Windows reserves, or one that differs from another only in case) is replaced, in every
+        table, by the id the current rules give; its page is made again under the new name."""
+        from .ids import article_id, is_portable_id
+
+        rows = self.db.execute("SELECT id, canonical_url FROM articles ORDER BY rowid").fetchall()  # oldest first
+        seen: set[str] = set()
+        with self.tx():
+            for r in rows:
+                old = r["id"]
+                if is_portable_id(old) and old.lower() not in seen:
+                    seen.add(old.lower())
+                    continue
+                new = article_id(r["canonical_url"], lambda i, url=r["canonical_url"]: i.lower() in seen
+                                 or self.id_taken(i, url))
+                seen.add(new.lower())
+                self.db.execute("UPDATE articles SET id=?, dirty=1 WHERE id=?", (new, old))
+                for table in ("urls", "links", "article_images"):
+                    self.db.execute(f"UPDATE {table} SET article_id=? WHERE article_id=?", (new, old))
+            self.set_meta("ids_mended", "1")
 
     def close(self) -> None:
         self.db.close()
@@ -423,8 +448,9 @@ class Store:
         return self._article(r) if r else None
 
     def id_taken(self, article_id: str, canonical_url: str) -> bool:
-        r = self.db.execute("SELECT canonical_url FROM articles WHERE id=?", (article_id,)).fetchone()
-        return bool(r) and r["canonical_url"] != canonical_url
+        """Whether another article holds this id, or one that differs from it only in case."""
+        rows = self.db.execute("SELECT canonical_url FROM articles WHERE id=? COLLATE NOCASE", (article_id,))
+        return any(r["canonical_url"] != canonical_url for r in rows)
 
     def articles(self, category: str | None = None, with_body: bool = True) -> list[StoredArticle]:
         """Articles newest first; `with_body=False` leaves body_html empty (indexes need no bodies)."""
