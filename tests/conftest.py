@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import textwrap
+import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,16 +30,26 @@ NTD_ORIGINS = ["https://www.ntdtv.com", "https://i.ntdtv.com"]
 
 @pytest.fixture(autouse=True)
 def no_network_but_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test may reach the internet: a connection to anything but 127.0.0.1 fails at once, naming it."""
+    """No test may reach the internet: a connection to anything but 127.0.0.0/8 fails at once, naming it."""
     import socket
 
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex
 
+    def loopback(host: object) -> bool:
+        if isinstance(host, bytes):
+            host = host.decode("ascii", "replace")
+        if host in (None, "localhost"):
+            return True
+        try:
+            return ipaddress.ip_address(str(host)).is_loopback
+        except ValueError:
+            return False
+
     def check(address: object) -> None:
         host = address[0] if isinstance(address, tuple) else None
-        if host is not None and host not in ("127.0.0.1", "::1", "localhost"):
-            raise OSError(f"test tried to reach {address!r}: only 127.0.0.1 is allowed in tests")
+        if host is not None and not loopback(host):
+            raise OSError(f"test tried to reach {address!r}: only 127.0.0.0/8 is allowed in tests")
 
     def connect(self: socket.socket, address: object) -> None:
         check(address)
@@ -47,8 +60,8 @@ def no_network_but_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_connect_ex(self, address)
 
     def getaddrinfo(host, *args, **kw):  # noqa: ANN001, ANN002, ANN003
-        if host not in (None, "127.0.0.1", "::1", "localhost", b"127.0.0.1", b"localhost"):
-            raise socket.gaierror(socket.EAI_NONAME, f"test tried to resolve {host!r}: only 127.0.0.1 is allowed")
+        if not loopback(host):
+            raise socket.gaierror(socket.EAI_NONAME, f"test tried to resolve {host!r}: only 127.0.0.0/8 is allowed")
         return real_getaddrinfo(host, *args, **kw)
 
     real_getaddrinfo = socket.getaddrinfo
@@ -134,3 +147,28 @@ async def serve_base(app: web.Application) -> AsyncIterator[str]:
     """Like serve_app, yielding the server's base URL (no trailing slash)."""
     async with serve_app(app) as server:
         yield str(server.make_url("")).rstrip("/")
+
+
+class ServeApp:
+    """`with ServeApp(app, host) as base:` an aiohttp app on a loopback address, in a thread of its own (for a
+    run under test in another process, or in the test's own thread through the CLI)."""
+
+    def __init__(self, app: web.Application, host: str = "127.0.0.1") -> None:
+        self.app = app
+        self.host = host
+
+    def __enter__(self) -> str:
+        self.loop = asyncio.new_event_loop()
+        self.runner = web.AppRunner(self.app)
+        self.loop.run_until_complete(self.runner.setup())
+        site = web.TCPSite(self.runner, self.host, 0)
+        self.loop.run_until_complete(site.start())
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        return f"http://{self.host}:{port}"
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(30)

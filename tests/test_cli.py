@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sqlite3
@@ -17,7 +18,7 @@ from newsmirror.counter.db import CounterDB
 from newsmirror.models import ADDED_SOURCE
 from newsmirror.store import Store
 
-from .conftest import FAST_FETCH, SEED_PATH, minimal_config, write_config
+from .conftest import FAST_FETCH, SEED_PATH, ServeApp, minimal_config, write_config
 
 
 def invoke(*args: str, env: dict[str, str] | None = None):  # noqa: ANN201
@@ -134,7 +135,7 @@ def test_ctrl_c_says_what_was_kept_exits_130_and_the_next_run_finishes(tmp_path)
         if i == n_articles - 1 and not hold.is_set():  # the last one hangs until the test lets it go
             asked.set()
             while not hold.is_set():
-                await asyncio_sleep(0.05)
+                await asyncio.sleep(0.05)
         body = "".join(f"<p>第{i}篇文章的第{k}段，内容足够长，用来让提取器认出这是正文而不是导航或者广告。</p>"
                        for k in range(8))
         return web.Response(text=f"<html><head><title>标题{i}</title></head><body><article><h1>标题{i}</h1>"
@@ -143,7 +144,7 @@ def test_ctrl_c_says_what_was_kept_exits_130_and_the_next_run_finishes(tmp_path)
     app = web.Application()
     app.router.add_get("/feed.xml", feed)
     app.router.add_get("/a/{i}.html", article)
-    with _Serve(app) as base:
+    with ServeApp(app) as base:
         path = write_config(tmp_path, f"""
             [site]
             title = "t"
@@ -205,36 +206,3 @@ def test_ctrl_c_says_what_was_kept_exits_130_and_the_next_run_finishes(tmp_path)
     tracked = subprocess.run(["git", "-C", str(tmp_path / "mirror"), "ls-files", "pages"], capture_output=True,
                              text=True).stdout.split()
     assert len([p for p in tracked if p.endswith(".md")]) == n_articles
-
-
-async def asyncio_sleep(seconds: float) -> None:
-    import asyncio
-
-    await asyncio.sleep(seconds)
-
-
-class _Serve:
-    """An aiohttp app on 127.0.0.1 in a thread of its own (the run under test is another process)."""
-
-    def __init__(self, app: web.Application) -> None:
-        self.app = app
-
-    def __enter__(self) -> str:
-        import asyncio
-
-        self.loop = asyncio.new_event_loop()
-        self.runner = web.AppRunner(self.app)
-        self.loop.run_until_complete(self.runner.setup())
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        self.loop.run_until_complete(site.start())
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        return f"http://127.0.0.1:{port}"
-
-    def __exit__(self, *exc: object) -> None:
-        import asyncio
-
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(30)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(30)

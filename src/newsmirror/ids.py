@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import ipaddress
 import re
 from collections.abc import Callable
 from urllib.parse import parse_qsl, unquote, urljoin, urlsplit, urlunsplit
@@ -107,3 +109,32 @@ def safe_id(value: str) -> str:
     if not is_safe_id(value):
         raise ValueError(f"unsafe article id {value!r}")
     return value
+
+
+@functools.cache
+def _psl() -> object:
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()  # the list the package ships: no network
+
+
+def site_of(url: str) -> str:
+    """The registrable domain of a URL's host (www.bbc.co.uk → bbc.co.uk, by the Public Suffix List), or the host
+    itself for an IP address or a host that is a public suffix (a.github.io is a site of its own)."""
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    except ValueError:
+        return ""
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    return _psl().privatesuffix(host) or host  # type: ignore[attr-defined]
+
+
+def same_site(a: str, b: str) -> bool:
+    """Whether two URLs belong to one site (the same registrable domain): what a page may claim as its canonical
+    address, and whose stored article its content may replace."""
+    site = site_of(a)
+    return bool(site) and site == site_of(b)

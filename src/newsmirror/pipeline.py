@@ -35,7 +35,7 @@ from .fetch import Fetcher, FetchError, decode_response
 from .fetch.fetcher import brief
 from .fetch.warc import WarcRecords, WarcRef, WarcWriter, read_page, warc_records
 from .fsutil import remove_stale_temps, write_if_changed
-from .ids import article_id, normalise_url
+from .ids import article_id, normalise_url, same_site, site_of
 from .models import ADDED_SOURCE, Article, Candidate, Listed, Response, RunReport, StoredArticle
 from .publish import commit_all, ensure_repo
 from .publish.git import clear_stale_git_locks, git_folder, stage_stored
@@ -666,6 +666,10 @@ class Mirror:
         existing = self.store.article_by_url(art.canonical_url)
         if existing is None and c.url != art.canonical_url:
             existing = self.store.article_by_url(c.url)
+        if existing is not None and not same_site(existing.canonical_url, art.url):
+            self._fail(c, f"served from {site_of(art.url)}, it would replace {existing.canonical_url}, an article of "
+                          "another site: refused", report)
+            return None
         if existing is None:
             twin = self.store.article_by_hash(h)
             if twin is not None:

@@ -20,7 +20,7 @@ from lxml.cssselect import CSSSelector
 
 from ..config import Rules
 from ..htmlfrag import inner_html
-from ..ids import absolute_url, normalise_url
+from ..ids import absolute_url, normalise_url, same_site
 from ..models import Article
 from .density import NotAnArticle, find_content
 from .headline import best_title, find_date
@@ -269,6 +269,9 @@ def extract(html: str, url: str | None = None, rules: Rules | None = None) -> Ar
         body_html = inner_html(body_el)
     # the canonical address is published as the link to the original: http(s) only, else the page's own
     canonical = absolute_url(url or "", meta.canonical) if meta.canonical else None
+    if canonical and url and not same_site(canonical, url):  # a page speaks for its own site only: believed,
+        notes.append(f"ignored its canonical link to another site ({canonical})")  # it would replace that article
+        canonical = None
     canonical = canonical or (normalise_url(url) if url else "")
     return Article(
         url=normalise_url(url) if url else canonical,
