@@ -434,7 +434,8 @@ class Mirror:
 
     async def _discover(self, source, fetcher: Fetcher, report: RunReport) -> list[Candidate]:
         try:
-            found = await discover_source(source, fetcher, self.cfg.root, self.store.validators, self._deadline())
+            found = await discover_source(source, fetcher, self.cfg.root, self.store.validators, self._deadline(),
+                                          self._needing_work)
         except Exception as exc:  # noqa: BLE001 (one source's failure, whatever it is, is that source's alone)
             reason = exc.reason if isinstance(exc, FetchError) else str(exc) if isinstance(exc, SourceError) \
                 else f"reading it crashed ({type(exc).__name__}: {brief(exc)})"
@@ -452,7 +453,8 @@ class Mirror:
         if found.not_modified and not found.candidates:
             log.info("source %s: not modified since the last run", source.name)
         else:
-            log.info("source %s: %d article links", source.name, len(found.candidates))
+            log.info("source %s: %d article links to fetch%s", source.name, len(found.candidates),
+                     f" (limit = {source.limit}; more next run)" if found.more else "")
         return found.candidates
 
     def _verdicts(self, cands: list[Candidate]) -> Iterator[tuple[Candidate, str, Any]]:
@@ -481,6 +483,17 @@ class Mirror:
     def _give_up(self, c: Candidate, row: Any) -> None:
         self.store.mark_url(c.url, c.source, "gave_up", reason=row["reason"])
         log.warning("giving up on %s after %d failures: %s", c.url, row["attempts"], row["reason"])
+
+    def _needing_work(self, cands: list[Candidate]) -> list[Candidate]:
+        """Those of `cands` that need a fetch, in order: what a source's `limit` counts. Nothing is marked due
+        here (only what the limit takes is); those that failed too often are given up."""
+        out = []
+        for c, verdict, row in self._verdicts(cands):
+            if verdict in ("new", "updated"):
+                out.append(c)
+            elif verdict == "give_up":
+                self._give_up(c, row)
+        return out
 
     def _select(self, cands: list[Candidate]) -> list[Candidate]:
         """Only URLs not mirrored yet (or updated since we fetched them, or failed but worth a retry)."""
