@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import ipaddress
 import textwrap
 import threading
@@ -14,8 +15,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from newsmirror.config import Config, load_config
+from newsmirror.config import Config, Source, load_config
 from newsmirror.demo.server import DEMO_SITE, SiteServer
+from newsmirror.fetch import Fetcher
+from newsmirror.models import Candidate
+from newsmirror.sources import Discovery, discover_source
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"  # everything a test reads: a clone is whole by itself
@@ -172,3 +176,37 @@ class ServeApp:
         asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(30)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(30)
+
+
+class SuccessiveRuns:
+    """One source discovered run after run as the pipeline sees it: what a run took is mirrored by the next, and
+    the validators a run kept (not those it cleared) are sent the next time."""
+
+    def __init__(self, source: Source, fetcher: Fetcher, root: Path = Path(".")) -> None:
+        self.source, self.fetcher, self.root = source, fetcher, root
+        self.mirrored: set[str] = set()
+        self.kept: dict[str, tuple[str | None, str | None]] = {}
+
+    def needs_work(self, batch: list[Candidate]) -> list[Candidate]:
+        return [c for c in batch if c.url not in self.mirrored]
+
+    async def next(self) -> Discovery:
+        found = await discover_source(self.source, self.fetcher, self.root,
+                                      lambda key: self.kept.get(key, (None, None)), None, self.needs_work)
+        for key, validators in found.validators.items():
+            if any(validators):
+                self.kept[key] = validators
+            else:
+                self.kept.pop(key, None)
+        self.mirrored.update(c.url for c in found.candidates)
+        return found
+
+
+def conditional(request: web.Request, text: str, version: int, content_type: str, asked: list[bool]) -> web.Response:
+    """A page that says when it changed, by ETag and by Last-Modified (both derived from `version`), answered 304
+    to either as a web server does; `asked` gets, for each request, whether it was conditional at all."""
+    etag, modified = f'"v{version}"', email.utils.formatdate(1_700_000_000 + version * 60, usegmt=True)
+    asked.append("If-None-Match" in request.headers or "If-Modified-Since" in request.headers)
+    if request.headers.get("If-None-Match") == etag or request.headers.get("If-Modified-Since") == modified:
+        return web.Response(status=304)
+    return web.Response(text=text, content_type=content_type, headers={"ETag": etag, "Last-Modified": modified})

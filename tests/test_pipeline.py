@@ -697,6 +697,42 @@ def test_duplicates_by_canonical_url_and_by_content_are_mirrored_once(tmp_path):
     assert [p.name for p in (cfg.output_dir / "pages").rglob("*.md")] == ["a103612902.md"]
 
 
+def test_what_a_source_limit_counts(tmp_path):
+    """A source's `limit` counts the URLs that need a fetch: never seen, pending, failed with attempts left, or
+    dated after we read them. Mirrored ones (by any URL that led to them), duplicates and given-up ones do not;
+    one that failed fetch.max_attempts times is given up. Nothing is marked due by the count itself."""
+    from datetime import UTC, datetime
+
+    from newsmirror.models import Article, Candidate
+
+    cfg = minimal_config(tmp_path, "http://127.0.0.1:9", extra="[fetch]\nmax_attempts = 2\n")
+    mirror = Mirror(cfg)
+    x = "https://x.example/"
+    store = mirror.store
+    with store.tx():
+        for i in ("1", "2"):
+            store.save_article(Article(url=f"{x}a{i}", canonical_url=f"{x}c{i}", title="t", body_html="<p>b</p>",
+                                       id=f"a{i}", category="intl", source="s"), f"h{i}", pick=False)
+        store.mark_url(f"{x}a1?from=feed", "s", "ok", article_id="a1")
+        store.mark_url(f"{x}copy-of-2", "s", "duplicate", article_id="a2")
+        store.mark_url(f"{x}gone", "s", "gave_up", reason="HTTP 404")
+        store.mark_url(f"{x}pending", "s", "pending")
+        for url, times in ((f"{x}failed-once", 1), (f"{x}failed-twice", 2)):
+            for _ in range(times):
+                store.mark_url(url, "s", "failed", reason="HTTP 500", failed=True)
+    later = datetime(2099, 1, 1, tzinfo=UTC)
+    urls = ["new", "a1", "c1", "a1?from=feed", "copy-of-2", "gone", "pending", "failed-once", "failed-twice"]
+    cands = [Candidate(url=x + u, source="s", category="intl") for u in urls]
+    cands.append(Candidate(url=f"{x}c2", source="s", category="intl", updated=later))
+    try:
+        assert [c.url.removeprefix(x) for c in mirror._needing_work(cands)] == \
+            ["new", "pending", "failed-once", "c2"]
+        assert store.url_row(f"{x}failed-twice")["status"] == "gave_up"
+        assert store.url_row(f"{x}c2") is None  # due only once the limit takes it (_select marks it)
+    finally:
+        mirror.close()
+
+
 def test_a_page_that_breaks_sanitising_fails_alone(monkeypatch):
     """A bug past extraction (here: sanitising raises) makes that page fail with the reason; it does not
     escape the worker and stop the run."""

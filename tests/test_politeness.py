@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
+import pytest
 from aiohttp import web
 
-from .conftest import FAST_FETCH, NTD, write_config
+from .conftest import FAST_FETCH, NTD, conditional, write_config
 from .test_pipeline import cli_run
 
 SEED = (NTD / "a103612902.html").read_text(encoding="utf-8")
@@ -188,3 +190,66 @@ def test_an_update_the_feed_announced_is_fetched_even_if_the_run_stops_first(tmp
         assert "not modified" in res.output  # the feed: 304
         assert sorted(p for p in site.paths() if p.startswith("/a/")) == \
             [f"/a/a10361290{i}.html" for i in range(3)]  # fetched again all the same
+
+
+class Backlog(Site):
+    """The Site with a feed and a sitemap of `items` articles (a10361290{items-1} the newest), each saying when
+    it changed by ETag and by Last-Modified and answering 304 to either; `asked` logs, for each request of one,
+    whether it was conditional."""
+
+    def __init__(self, items: int) -> None:
+        super().__init__("User-agent: *\nAllow: /\n")
+        self.items = items
+        self.asked: dict[str, list[bool]] = {"/feed.xml": [], "/sitemap.xml": []}
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.path not in self.asked:
+            return await super()._handle(request)
+        self.log.append((time.monotonic(), request.path, dict(request.headers)))
+        urls = [f"{self.base}/a/a10361290{i}.html" for i in reversed(range(self.items))]  # newest first
+        if request.path == "/feed.xml":
+            items = "".join(f"<item><title>t</title><link>{u}</link></item>" for u in urls)
+            text = f'<rss version="2.0"><channel><title>f</title>{items}</channel></rss>'
+            return conditional(request, text, self.items, "application/rss+xml", self.asked[request.path])
+        rows = "".join(f"<url><loc>{u}</loc></url>" for u in urls)
+        text = f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{rows}</urlset>'
+        return conditional(request, text, self.items, "application/xml", self.asked[request.path])
+
+
+def backlog_config(tmp_path, site: Backlog, kind: str, where: str):
+    return write_config(tmp_path, CONFIG.replace('kind = "rss"', f'kind = "{kind}"')
+                        .replace('url = "{base}/feed.xml"', where), base=site.base, extra="limit = 3")
+
+
+def new_in(res) -> int:
+    assert res.exit_code == 0, res.output
+    return int(re.search(r"(\d+) new", res.output).group(1))
+
+
+@pytest.mark.parametrize("kind,path", [("rss", "/feed.xml"), ("sitemap", "/sitemap.xml")])
+def test_a_backlog_drains_over_runs_and_its_source_is_read_in_full_until_it_has(tmp_path, kind, path):
+    """`limit` counts the URLs that still need work: 7 new articles with limit = 3 are mirrored 3, 3, 1, then
+    none. While some are left the feed (or sitemap) is asked for in full, since a 304 would hide them for good;
+    once drained it is asked conditionally, and its 304 parses nothing."""
+    with Backlog(items=7) as site:
+        cfg = backlog_config(tmp_path, site, kind, f'url = "{{base}}{path}"')
+        runs = [cli_run(cfg, "run") for _ in range(4)]
+        assert [new_in(r) for r in runs] == [3, 3, 1, 0]
+        assert site.asked[path] == [False, False, False, True]
+        assert "not modified" in runs[3].output
+        site.items = 9  # two more
+        assert new_in(cli_run(cfg, "run")) == 2
+        assert sorted(p for p in site.paths() if p.startswith("/a/")) == [f"/a/a10361290{i}.html" for i in range(9)]
+    assert len(list((tmp_path / "mirror/pages/intl").glob("*.md"))) == 9
+
+
+def test_a_url_list_that_grows_past_the_limit_is_mirrored_to_its_last_line(tmp_path):
+    with Backlog(items=0) as site:
+        cfg = backlog_config(tmp_path, site, "urls", 'path = "picks.txt"')
+        picks = tmp_path / "picks.txt"
+        picks.write_text("".join(f"{site.base}/a/a10361290{i}.html\n" for i in range(4)), encoding="utf-8")
+        assert new_in(cli_run(cfg, "run")) == 3
+        with picks.open("a", encoding="utf-8") as out:
+            out.write("".join(f"{site.base}/a/a10361290{i}.html\n" for i in range(4, 7)))
+        assert [new_in(cli_run(cfg, "run")) for _ in range(3)] == [3, 1, 0]
+    assert len(list((tmp_path / "mirror/pages/intl").glob("*.md"))) == 7

@@ -166,3 +166,23 @@ def test_a_store_that_cannot_be_opened_now_is_not_called_corrupt(tmp_path):
         assert "cannot use the store now" in str(exc) and "move it aside" not in str(exc)
     else:
         raise AssertionError("no StoreError")
+
+
+def test_articles_at_finds_what_article_by_url_finds_for_many_urls_at_once(tmp_path):
+    s = Store(tmp_path / "s.db")
+    with s.tx():
+        for i in range(600):  # past one statement's limit
+            s.save_article(art(f"a{i}", f"https://x.example/a{i}.html", canonical_url=f"https://x.example/c{i}"),
+                           f"h{i}", pick=False)
+        s.mark_url("https://x.example/a1.html?from=feed", "s", "ok", article_id="a1")
+        s.mark_url("https://x.example/copy-of-2.html", "s", "duplicate", article_id="a2")
+        s.mark_url("https://x.example/again-3.html", "s", "pending", article_id="a3")  # led to no article (yet)
+    urls = [f"https://x.example/a{i}.html" for i in range(600)] + [f"https://x.example/c{i}" for i in range(600)] + [
+        "https://x.example/a1.html?from=feed", "https://x.example/copy-of-2.html", "https://x.example/again-3.html",
+        "https://x.example/unknown.html"]
+    found = s.articles_at(urls)
+    assert found == {u: a.id for u in urls if (a := s.article_by_url(u)) is not None}
+    assert len(found) == 1202 and "https://x.example/again-3.html" not in found
+    read = s.read_at(f"a{i}" for i in range(600))
+    a0 = s.article("a0")
+    assert len(read) == 600 and read["a0"] == max(a0.fetched_at, a0.last_seen)

@@ -271,7 +271,8 @@ class Source(_Model):
     link_pattern: str | None = None
     next_selector: str | None = None
     max_pages: int = Field(default=1, ge=1, le=100)
-    limit: int = Field(default=100, ge=1, le=10000, description="articles taken from one discovery")
+    limit: int = Field(default=100, ge=1, le=10000,
+                       description="URLs that need fetching taken from the source in one run; the rest next run")
     pick: bool | None = None
     rules: Rules | None = None
     obey_robots: bool | None = None

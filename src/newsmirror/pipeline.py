@@ -435,7 +435,8 @@ class Mirror:
 
     async def _discover(self, source, fetcher: Fetcher, report: RunReport) -> list[Candidate]:
         try:
-            found = await discover_source(source, fetcher, self.cfg.root, self.store.validators, self._deadline())
+            found = await discover_source(source, fetcher, self.cfg.root, self.store.validators, self._deadline(),
+                                          self._needing_work)
         except Exception as exc:  # noqa: BLE001 (one source's failure, whatever it is, is that source's alone)
             reason = exc.reason if isinstance(exc, FetchError) else str(exc) if isinstance(exc, SourceError) \
                 else f"reading it crashed ({type(exc).__name__}: {brief(exc)})"
@@ -453,35 +454,66 @@ class Mirror:
         if found.not_modified and not found.candidates:
             log.info("source %s: not modified since the last run", source.name)
         else:
-            log.info("source %s: %d article links", source.name, len(found.candidates))
+            log.info("source %s: %d article links to fetch%s", source.name, len(found.candidates),
+                     f" (limit = {source.limit}; more next run)" if found.more else "")
         return found.candidates
+
+    def _verdicts(self, cands: list[Candidate]) -> Iterator[tuple[Candidate, str, Any]]:
+        """What each candidate needs, from a few look-ups of the store a batch: "new" (never mirrored, or failed
+        with attempts left), "updated" (mirrored, but the source dates it after we last read it; with the
+        article's id), "give_up" (failed fetch.max_attempts times; with its row) or "done" (mirrored, a
+        duplicate, given up)."""
+        for batch in batched(cands, 500):
+            rows = self.store.url_rows(c.url for c in batch)
+            # a URL that led to an article is marked ok (or duplicate); pending and failed ones led to none
+            have = self.store.articles_at(c.url for c in batch if c.url not in rows
+                                          or rows[c.url]["status"] not in ("pending", "failed", "gave_up"))
+            read_at = self.store.read_at({have[c.url] for c in batch if c.updated and c.url in have})
+            for c in batch:
+                row = rows.get(c.url)
+                if c.url in have:
+                    aid = have[c.url]
+                    yield (c, "updated", aid) if c.updated and c.updated > read_at[aid] else (c, "done", None)
+                elif row is not None and row["status"] == "gave_up":
+                    yield c, "done", None
+                elif row is not None and row["status"] == "failed" and row["attempts"] >= self.cfg.fetch.max_attempts:
+                    yield c, "give_up", row
+                else:
+                    yield c, "new", None
+
+    def _give_up(self, c: Candidate, row: Any) -> None:
+        self.store.mark_url(c.url, c.source, "gave_up", reason=row["reason"])
+        log.warning("giving up on %s after %d failures: %s", c.url, row["attempts"], row["reason"])
+
+    def _needing_work(self, cands: list[Candidate]) -> list[Candidate]:
+        """Those of `cands` that need a fetch, in order: what a source's `limit` counts. Nothing is marked due
+        here (only what the limit takes is); those that failed too often are given up."""
+        out = []
+        for c, verdict, row in self._verdicts(cands):
+            if verdict in ("new", "updated"):
+                out.append(c)
+            elif verdict == "give_up":
+                self._give_up(c, row)
+        return out
 
     def _select(self, cands: list[Candidate]) -> list[Candidate]:
         """Only URLs not mirrored yet (or updated since we fetched them, or failed but worth a retry)."""
         todo: list[Candidate] = []
         seen: set[str] = set()
+        unique = []
         for c in cands:
-            if c.url in seen:
-                continue
-            seen.add(c.url)
-            row = self.store.url_row(c.url)
-            # a URL that led to an article is marked ok (or duplicate); pending and failed ones led to none
-            have = None if row is not None and row["status"] in ("pending", "failed", "gave_up") \
-                else self.store.article_by_url(c.url)
-            if have is not None:
-                if c.updated and c.updated > max(have.fetched_at, have.last_seen):  # since we last read it
-                    # due until it is fetched again: a run that stops first leaves it to the next, which may
-                    # find the feed unchanged (304) and so not see this item again
-                    self.store.mark_url(c.url, c.source, "pending", article_id=have.id)
-                    todo.append(c)
-                continue
-            if row is not None and row["status"] == "gave_up":
-                continue
-            if row is not None and row["status"] == "failed" and row["attempts"] >= self.cfg.fetch.max_attempts:
-                self.store.mark_url(c.url, c.source, "gave_up", reason=row["reason"])
-                log.warning("giving up on %s after %d failures: %s", c.url, row["attempts"], row["reason"])
-                continue
-            todo.append(c)
+            if c.url not in seen:
+                seen.add(c.url)
+                unique.append(c)
+        for c, verdict, detail in self._verdicts(unique):
+            if verdict == "updated":
+                # due until it is fetched again: a run that stops first leaves it to the next, which may
+                # find the feed unchanged (304) and so not see this item again
+                self.store.mark_url(c.url, c.source, "pending", article_id=detail)
+            elif verdict == "give_up":
+                self._give_up(c, detail)
+            if verdict in ("new", "updated"):
+                todo.append(c)
         return todo
 
     async def _fetch_all(self, todo: list[Candidate], fetcher: Fetcher, report: RunReport) -> set[str]:

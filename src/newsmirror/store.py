@@ -359,6 +359,11 @@ class Store:
     def url_row(self, url: str) -> sqlite3.Row | None:
         return self.db.execute("SELECT * FROM urls WHERE url=?", (url,)).fetchone()
 
+    def url_rows(self, urls: Iterable[str]) -> dict[str, sqlite3.Row]:
+        """The status, attempts and reason of those of `urls` the store has, by URL, in a few statements."""
+        return {r[0]: r for r in self._rows_in("SELECT url, status, attempts, reason FROM urls WHERE url IN ({})",
+                                               urls)}
+
     def mark_url(self, url: str, source: str, status: str, *, article_id: str | None = None,
                  reason: str | None = None, failed: bool = False) -> None:
         t = _ts(now())
@@ -442,6 +447,24 @@ class Store:
             "UNION ALL SELECT 3, a.* FROM urls u JOIN articles a ON a.id=u.article_id WHERE u.url=:u "
             "AND u.status IN ('ok', 'duplicate')) ORDER BY pref LIMIT 1", {"u": url}).fetchone()
         return self._article(r) if r else None
+
+    def articles_at(self, urls: Iterable[str]) -> dict[str, str]:
+        """The id of the article each of `urls` leads to (as article_by_url finds it), for those that lead to one,
+        in a few statements that read indexes and the articles' ids, not the rest of their rows."""
+        urls = list(urls)
+        found: dict[str, str] = {}
+        for query in (  # the least preferred first: a more preferred match overwrites it
+                "SELECT u.url, a.id FROM urls u JOIN articles a ON a.id=u.article_id WHERE u.url IN ({}) "
+                "AND u.status IN ('ok', 'duplicate')",
+                "SELECT url, id FROM articles WHERE url IN ({})",
+                "SELECT canonical_url, id FROM articles WHERE canonical_url IN ({})"):
+            found.update((r[0], r[1]) for r in self._rows_in(query, urls))
+        return found
+
+    def read_at(self, ids: Iterable[str]) -> dict[str, datetime]:
+        """When we last read each of these articles: fetched it, or saw it unchanged."""
+        return {r[0]: max(_dt(r[1]), _dt(r[2]))
+                for r in self._rows_in("SELECT id, fetched_at, last_seen FROM articles WHERE id IN ({})", ids)}
 
     def article_by_hash(self, content_hash: str) -> StoredArticle | None:
         r = self.db.execute("SELECT * FROM articles WHERE content_hash=?", (content_hash,)).fetchone()

@@ -15,7 +15,7 @@ from newsmirror.fetch import Fetcher
 from newsmirror.models import Candidate
 from newsmirror.sources import SourceError, discover
 from newsmirror.sources.feed import parse_feed
-from tests.conftest import NTD, serve_base
+from tests.conftest import NTD, SuccessiveRuns, conditional, serve_base
 
 FAST = Fetch(retries=0, backoff=0, connect_timeout=2, read_timeout=3, total_timeout=10)
 
@@ -265,3 +265,35 @@ def test_an_item_that_is_not_a_url_or_has_an_impossible_date_costs_only_itself()
     found = parse_feed(rss.encode(), "https://news.example/feed", source)
     assert [c.url for c in found] == ["https://news.example/c.html", "https://news.example/d.html"]
     assert found[0].published is None and found[1].published == datetime(2024, 5, 8, 1, 30, tzinfo=UTC)
+
+
+def test_a_backlog_drains_over_runs_and_the_feed_is_read_in_full_until_it_has():
+    """`limit` counts the URLs that still need work: a feed of 7 new articles with limit = 3 gives 3, 3, 1, then
+    nothing. While some are left it is asked for in full (no If-None-Match / If-Modified-Since), or its 304
+    would hide them for good; once drained it is asked conditionally again."""
+    feed = {"n": 7}
+    asked: list[bool] = []
+
+    async def rss(request: web.Request) -> web.Response:
+        base = f"http://{request.host}"
+        items = "".join(f"<item><title>第{i}篇</title><link>{base}/a/{i}.html</link></item>"
+                        for i in range(feed["n"], 0, -1))  # newest first
+        return conditional(request, f'<rss version="2.0"><channel><title>f</title>{items}</channel></rss>',
+                           feed["n"], "application/rss+xml", asked)
+
+    async def go():
+        app = web.Application()
+        app.router.add_get("/feed.xml", rss)
+        async with serve_base(app) as base, Fetcher(FAST) as f:
+            runs = SuccessiveRuns(Source(name="f", kind="rss", url=base + "/feed.xml", category="intl", limit=3), f)
+            found = [await runs.next() for _ in range(4)]
+            feed["n"] = 9  # two more
+            found.append(await runs.next())
+            return found, base
+
+    found, base = asyncio.run(go())
+    assert [[c.url.removeprefix(base + "/a/") for c in d.candidates] for d in found] == [
+        ["7.html", "6.html", "5.html"], ["4.html", "3.html", "2.html"], ["1.html"], [], ["9.html", "8.html"]]
+    assert [d.more for d in found] == [True, True, False, False, False]
+    assert asked == [False, False, False, True, True]
+    assert found[3].not_modified == [base + "/feed.xml"]  # drained and unchanged: a 304

@@ -15,7 +15,7 @@ from newsmirror.fetch import Fetcher
 from newsmirror.models import Candidate
 from newsmirror.sources import SourceError, discover, discover_source
 from newsmirror.sources.listing import parse_listing
-from tests.conftest import serve_base
+from tests.conftest import SuccessiveRuns, conditional, serve_base
 
 FAST = Fetch(retries=0, backoff=0, connect_timeout=2, read_timeout=3, total_timeout=10)
 CULTURE = "/news/culture/index.html"
@@ -225,3 +225,35 @@ def test_a_later_page_answering_304_unasked_keeps_the_links_and_the_front_page_i
     found, base = asyncio.run(go())
     assert [c.url for c in found.candidates] == [f"{base}/loop/1.html"]
     assert found.validators[f"{base}/front-etag.html"] == (None, None)  # no ETag kept: no 304 skips page 2
+
+
+def test_a_backlog_drains_over_runs_across_the_pages_of_a_listing():
+    """`limit` counts the URLs that still need work, over all the pages read: 7 new links on two pages with
+    limit = 3 give 3, 3, 1, then nothing. The front page is read in full while some are left (its 304 would
+    hide them for good), conditionally once drained."""
+    asked: list[bool] = []
+
+    async def front(request: web.Request) -> web.Response:
+        links = "".join(f'<li><a href="/a/{i}.html">第{i}篇</a></li>' for i in range(1, 5))
+        text = f'<ul class="list">{links}</ul><a rel="next" href="/page-2.html">下一页</a>'
+        return conditional(request, text, 1, "text/html", asked)
+
+    async def page2(request: web.Request) -> web.Response:
+        links = "".join(f'<li><a href="/a/{i}.html">第{i}篇</a></li>' for i in range(5, 8))
+        return web.Response(text=f'<ul class="list">{links}</ul>', content_type="text/html")
+
+    async def go():
+        app = web.Application()
+        app.router.add_get("/front.html", front)
+        app.router.add_get("/page-2.html", page2)
+        async with serve_base(app) as base, Fetcher(FAST) as f:
+            src = Source(name="odd", kind="listing", url=base + "/front.html", category="intl",
+                         link_selector="ul.list a", max_pages=2, limit=3)
+            runs = SuccessiveRuns(src, f)
+            return [await runs.next() for _ in range(4)], base
+
+    found, base = asyncio.run(go())
+    assert [[c.url.removeprefix(base + "/a/") for c in d.candidates] for d in found] == [
+        ["1.html", "2.html", "3.html"], ["4.html", "5.html", "6.html"], ["7.html"], []]
+    assert asked == [False, False, False, True]
+    assert found[3].not_modified == [base + "/front.html"]

@@ -13,7 +13,7 @@ from aiohttp import web
 from newsmirror.config import Fetch, Source
 from newsmirror.fetch import Fetcher
 from newsmirror.sources import SourceError, discover, discover_source
-from tests.conftest import serve_base
+from tests.conftest import SuccessiveRuns, conditional, serve_base
 
 FAST = Fetch(retries=0, backoff=0, connect_timeout=2, read_timeout=3, total_timeout=10)
 NOW = datetime.now(UTC)
@@ -245,3 +245,37 @@ def test_past_the_deadline_a_sitemap_source_asks_for_its_first_file_only():
     assert hits.get("/sitemap_index.xml") == 1
     assert not any(p in hits for p in ("/news.xml.gz", "/old.xml", "/nested_index.xml"))
     assert "fetch.max_run_seconds" in str(err)
+
+
+def test_a_backlog_drains_over_runs_newest_first_across_the_sitemaps_of_an_index():
+    """`limit` counts the URLs that still need work, newest first across the sitemaps: 7 new ones in two
+    files with limit = 3 give 3, 3, 1, then nothing. The files are read in full while some are left (a 304
+    would hide them for good), conditionally once drained."""
+    asked: dict[str, list[bool]] = {"/a.xml": [], "/b.xml": []}
+    ages = {"/a.xml": [0.1, 0.3, 0.5, 0.7], "/b.xml": [0.2, 0.4, 0.6]}
+
+    async def index(request: web.Request) -> web.Response:
+        base = f"http://{request.host}"
+        body = ('<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                f"<sitemap><loc>{base}/a.xml</loc></sitemap><sitemap><loc>{base}/b.xml</loc></sitemap></sitemapindex>")
+        return web.Response(text=body, content_type="application/xml")
+
+    async def pages(request: web.Request) -> web.Response:
+        base = f"http://{request.host}"
+        entries = [(f"/p/{age}.html", age) for age in ages[request.path]]
+        return conditional(request, urlset(base, entries), 1, "application/xml", asked[request.path])
+
+    async def go():
+        app = web.Application()
+        app.router.add_get("/index.xml", index)
+        app.router.add_get("/{name}.xml", pages)
+        async with serve_base(app) as base, Fetcher(FAST) as f:
+            runs = SuccessiveRuns(source(base + "/index.xml", limit=3), f)
+            return [await runs.next() for _ in range(4)], base
+
+    found, base = run(go)
+    assert [[c.url.removeprefix(base + "/p/") for c in d.candidates] for d in found] == [
+        ["0.1.html", "0.2.html", "0.3.html"], ["0.4.html", "0.5.html", "0.6.html"], ["0.7.html"], []]
+    assert [d.more for d in found] == [True, True, False, False]
+    assert asked == {"/a.xml": [False, False, False, True], "/b.xml": [False, False, False, True]}
+    assert sorted(found[3].not_modified) == [base + "/a.xml", base + "/b.xml"]

@@ -12,7 +12,7 @@ from newsmirror.config import Fetch, Source
 from newsmirror.fetch import Fetcher, FetchError
 from newsmirror.models import Candidate
 from newsmirror.sources import SourceError, discover
-from tests.conftest import serve_base
+from tests.conftest import SuccessiveRuns, serve_base
 
 FAST = Fetch(retries=0, backoff=0, connect_timeout=2, read_timeout=3, total_timeout=10)
 
@@ -171,3 +171,25 @@ def test_url_list_that_cannot_be_fetched_raises_fetch_error(tmp_path: Path):
     with pytest.raises(FetchError) as ei:
         asyncio.run(go())
     assert ei.value.status == 404
+
+
+def test_a_growing_list_is_read_past_the_limit_over_runs(tmp_path: Path):
+    """`limit` counts the URLs that still need work: lines already mirrored, and a line repeated, do not count,
+    so every line of a list that grows past the limit is reached: 7 new with limit = 3 give 3, 3, 1, then
+    nothing; then the line added."""
+    lines = [f"https://news.example/a/{i}.html" for i in range(1, 9)]
+    lines.insert(3, lines[0])  # a line repeated
+    (tmp_path / "picks.txt").write_text("# picks\n" + "\n".join(lines) + "\n", encoding="utf-8")
+
+    async def go() -> list[list[str]]:
+        async with Fetcher(FAST) as f:
+            runs = SuccessiveRuns(picks("picks.txt", limit=3), f, tmp_path)
+            runs.mirrored.add("https://news.example/a/2.html")  # mirrored before, by another source
+            taken = [[c.url for c in (await runs.next()).candidates] for _ in range(4)]
+            with (tmp_path / "picks.txt").open("a", encoding="utf-8") as out:
+                out.write("https://news.example/a/9.html\n")
+            taken.append([c.url for c in (await runs.next()).candidates])
+            return [[u.removeprefix("https://news.example/a/") for u in t] for t in taken]
+
+    assert asyncio.run(go()) == [["1.html", "3.html", "4.html"], ["5.html", "6.html", "7.html"], ["8.html"], [],
+                                 ["9.html"]]

@@ -16,17 +16,26 @@ class SourceError(Exception):
     """A source that gave no URLs this time; one line saying why and what to do."""
 
 
+# how many candidates `needs_work` is asked about at once: a few statements of the store a batch, not one a URL
+BATCH = 500
+
+NeedsWork = Callable[[list[Candidate]], list[Candidate]]
+
+
 @dataclass
 class Discovery:
     candidates: list[Candidate]
     validators: dict[str, Validators] = field(default_factory=dict)  # to save with the candidates
     not_modified: list[str] = field(default_factory=list)  # pages that answered 304 (nothing parsed)
+    more: bool = False  # more URLs need work than `limit` took: the rest is for the next runs
 
 
 async def discover_source(source: Source, fetcher: Fetcher, root: Path,
                           lookup: Callable[[str], Validators] | None = None,
-                          deadline: float | None = None) -> Discovery:
-    """The candidates of one source, newest first as the source lists them, capped at `source.limit`.
+                          deadline: float | None = None, needs_work: NeedsWork | None = None) -> Discovery:
+    """The candidates of one source that need work, newest first as the source lists them, capped at
+    `source.limit`. `needs_work` keeps, of a batch of candidates, those that still need work, in order (without
+    it, all do): URLs already mirrored do not count, so a backlog drains over successive runs.
     After `deadline` (time.monotonic()) it asks for nothing more than its first page or file."""
     from .feed import discover_feed
     from .listing import discover_listing
@@ -42,13 +51,29 @@ async def discover_source(source: Source, fetcher: Fetcher, root: Path,
         found = await discover_sitemap(source, http)
     else:
         found = await discover_urls(source, http, root)
+    taken, more = _first_needing_work(found, source.limit, needs_work)
+    if more:  # the pages that listed the rest must be read in full next run: a 304 would hide it for good
+        http.validators = {key: (None, None) for key in http.validators}
+    return Discovery(taken, http.validators, http.not_modified, more)
+
+
+def _first_needing_work(found: list[Candidate], limit: int,
+                        needs_work: NeedsWork | None) -> tuple[list[Candidate], bool]:
+    """The first `limit` distinct candidates that need work, in order, and whether more than those do."""
     seen: set[str] = set()
-    out = []
+    unique = []
     for c in found:
         if c.url not in seen:
             seen.add(c.url)
-            out.append(c)
-    return Discovery(out[: source.limit], http.validators, http.not_modified)
+            unique.append(c)
+    taken: list[Candidate] = []
+    for i in range(0, len(unique), BATCH):
+        batch = unique[i : i + BATCH]
+        for c in needs_work(batch) if needs_work is not None else batch:
+            if len(taken) == limit:
+                return taken, True
+            taken.append(c)
+    return taken, False
 
 
 async def discover(source: Source, fetcher: Fetcher, root: Path) -> list[Candidate]:
@@ -56,4 +81,4 @@ async def discover(source: Source, fetcher: Fetcher, root: Path) -> list[Candida
     return (await discover_source(source, fetcher, root)).candidates
 
 
-__all__ = ["Discovery", "SourceError", "discover", "discover_source"]
+__all__ = ["Discovery", "NeedsWork", "SourceError", "discover", "discover_source"]
