@@ -447,7 +447,8 @@ def _and_more(console: Any, more: int) -> None:
 
 
 def _remote_status(console: Any, m: Mirror) -> None:
-    from .publish.remotes import is_current, redact
+    from .publish.remotes import is_current
+    from .redact import redact
 
     if not m.cfg.remotes:
         return

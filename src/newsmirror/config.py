@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .redact import redact, secret_in_query, ssh_password
+
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 
@@ -213,6 +215,18 @@ class Remote(_Model):
     def _name(cls, v: str) -> str:
         return _key_name(v, "remote")
 
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if ssh_password(v):
+            raise ValueError("an ssh URL takes no password (ssh would be handed it on its command line, for every "
+                             "user of the machine to see): use an SSH key, e.g. ssh://git@host/you/news.git")
+        if secret_in_query(v):
+            raise ValueError("a token in the URL's query would be on git's command line: put it in the user:password "
+                             "part instead, e.g. https://oauth2:${TOKEN}@host/you/news.git (newsmirror hands that "
+                             "to git through a credential helper)")
+        return v
+
     @field_validator("branch")
     @classmethod
     def _branch(cls, v: str | None) -> str | None:
@@ -408,7 +422,7 @@ def format_validation_error(exc: ValidationError, path: Path, data: dict) -> str
         else:
             bad = err.get("input")
             if isinstance(bad, str | int | float | bool) and not isinstance(bad, dict):
-                msg = f"{loc} = {bad!r}: {msg}"
+                msg = f"{loc} = {redact(repr(bad))}: {msg}"  # a password in a bad URL is not echoed
             else:
                 msg = f"{loc}: {msg}"
         lines.append(f"{path}: {msg}")

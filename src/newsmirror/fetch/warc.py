@@ -53,6 +53,16 @@ def _gzip_member(data: bytes) -> bytes:
     return z.compress(data) + z.flush()
 
 
+# credentials newsmirror sends (a proxy's password from the config) or holds for the run (cookies): the archive
+# records that the header was sent, never its value, as the WARC files are kept and may be shared
+SECRET_REQUEST_HEADERS = frozenset({"proxy-authorization", "authorization", "cookie"})
+REMOVED = "[removed by newsmirror]"
+
+
+def archived_request_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(k, REMOVED if k.lower() in SECRET_REQUEST_HEADERS else v) for k, v in headers]
+
+
 def warc_records(resp: Response) -> WarcRecords:
     """The records of one fetch, ready to append: pure, so worker processes can make them."""
     buf = io.BytesIO()
@@ -64,7 +74,8 @@ def warc_records(resp: Response) -> WarcRecords:
                                        length=len(resp.raw_body))
     parts = urlsplit(url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    req_http = StatusAndHeaders(f"GET {target} HTTP/1.1", resp.request_headers, is_http_request=True)
+    req_http = StatusAndHeaders(f"GET {target} HTTP/1.1", archived_request_headers(resp.request_headers),
+                                is_http_request=True)
     request = writer.create_warc_record(url, "request", http_headers=req_http)
     request.rec_headers.add_header("WARC-Concurrent-To", record.rec_headers.get_header("WARC-Record-ID"))
     writer.write_record(record)

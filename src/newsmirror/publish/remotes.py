@@ -15,8 +15,8 @@ that one), so nothing someone else pushed is overwritten.
 
 Credentials: the URL reaches git through the environment
 (GIT_CONFIG_COUNT), never argv or .git/config, and every message that
-leaves this module has user:password parts and expanded ${VARIABLES}
-blanked out.
+leaves this module has user:password parts, credential query parameters
+and expanded ${VARIABLES} blanked out (newsmirror.redact).
 """
 
 from __future__ import annotations
@@ -27,14 +27,14 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from ..redact import redact
 from .git import GitError, git_command, git_env, run_git
 
-_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s'\"]+@")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _PERMANENT = re.compile(r"Authentication failed|could not read (Username|Password)|Permission denied \(|"
                         r"repository '.*' not found|does not appear to be a git repository|"
@@ -65,13 +65,6 @@ class PushResult:
     detail: str  # "pushed", "up to date", or why it failed (credentials blanked)
     attempts: int
     url: str  # the URL with credentials blanked, for messages
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """`text` with every URL's user:password@ part and every secret replaced by ***."""
-    for s in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(s, "***")
-    return _USERINFO.sub(r"\g<scheme>***@", text)
 
 
 def expand_url(url: str, environ: dict[str, str] | None = None) -> tuple[str, list[str]]:
