@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import itertools
 import os
+import stat
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 _serial = itertools.count()
@@ -84,3 +86,30 @@ def remove_stale_temps(root: Path) -> int:
             except OSError:  # not empty (someone else's), or gone
                 pass
     return n
+
+
+class SymlinkInTree(OSError):
+    """A symbolic link where newsmirror writes or deletes inside the output: it would write (or delete) outside."""
+
+
+def refuse_symlinks(root: Path, tops: Iterable[str], own: Mapping[str, str] | None = None) -> None:
+    """Raise SymlinkInTree, naming it, for the first symbolic link at or below the paths `tops` of `root` (the
+    folders and files newsmirror writes and sweeps), except the links it made itself (`own`: path → target).
+    Nothing is followed: a link is found before anything is written or deleted through it."""
+    own = own or {}
+    stack = list(tops)
+    while stack:
+        rel = stack.pop()
+        path = root / rel
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            continue
+        if stat.S_ISLNK(mode):
+            if own.get(rel) == os.readlink(path):
+                continue
+            raise SymlinkInTree(f"{path} is a symbolic link (to {os.readlink(path)}): newsmirror never writes or "
+                                "deletes through one inside the output; replace it with a real folder or file")
+        if stat.S_ISDIR(mode):
+            with os.scandir(path) as entries:
+                stack.extend(f"{rel}/{e.name}" for e in entries if e.is_symlink() or e.is_dir(follow_symlinks=False))

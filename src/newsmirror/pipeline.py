@@ -34,12 +34,12 @@ from .config import Images as ImagesConfig
 from .fetch import Fetcher, FetchError, decode_response
 from .fetch.fetcher import brief
 from .fetch.warc import WarcRecords, WarcRef, WarcWriter, read_page, warc_records
-from .fsutil import remove_stale_temps, write_if_changed
+from .fsutil import refuse_symlinks, remove_stale_temps, write_if_changed
 from .ids import article_id, normalise_url, same_site, site_of
 from .models import ADDED_SOURCE, Article, Candidate, Listed, Response, RunReport, StoredArticle
 from .publish import commit_all, ensure_repo
 from .publish.git import clear_stale_git_locks, git_folder, stage_stored
-from .render import HTML, Renderer, heavy_work, page_path, renderers_for
+from .render import HOME, HTML, Renderer, heavy_work, page_path, renderers_for
 from .sources import SourceError, discover_source
 from .store import Store, batched, now
 from .transform import link_targets, sanitize
@@ -312,6 +312,9 @@ class Mirror:
         """Make the output a git repository and clear what a killed run may have left."""
         ensure_repo(self.out)
         clear_stale_git_locks(self.out)  # we hold the run lock: no git of ours is running
+        from .publish.manifest import MANIFEST, SIGNATURE
+
+        refuse_symlinks(self.out, (*MANAGED_DIRS, HOME, MANIFEST, SIGNATURE))  # before anything is written
         remove_stale_temps(self.out)
         if self.tmp_dir.exists():
             from .render.search import remove_stale_indexes
