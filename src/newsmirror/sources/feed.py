@@ -9,9 +9,7 @@ read by feedparser, which copes with the rest of the web's feeds.
 from __future__ import annotations
 
 import calendar
-import codecs
 import email.utils
-import re
 from datetime import UTC, datetime
 
 import lxml.etree
@@ -20,6 +18,7 @@ from ..config import Source
 from ..ids import absolute_url
 from ..models import Candidate
 from .http import SourceHTTP
+from .xmlsafe import canonical_xml, http_charset, refuses_entities
 
 
 def _when(entry: dict, key: str) -> datetime | None:
@@ -30,59 +29,6 @@ def _when(entry: dict, key: str) -> datetime | None:
         return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
     except (OverflowError, ValueError):
         return None
-
-
-def _as_text(body: bytes) -> str:
-    """Enough of a decoding to see markup: UTF-16/32 by BOM or by a NUL beside the first '<', else latin-1."""
-    for bom, enc in ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
-                     (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
-        if body.startswith(bom):
-            return body[len(bom):].decode(enc, "replace")
-    if body[:2] == b"<\x00":
-        return body.decode("utf-16-le", "replace")
-    if body[:2] == b"\x00<":
-        return body.decode("utf-16-be", "replace")
-    return body.decode("latin-1")
-
-
-_PROLOG_STOP = re.compile(r"[<\"']")
-
-
-def _prolog(text: str) -> str:
-    """What comes before the root element: the XML declaration, comments, PIs and the DOCTYPE with its DTD.
-
-    One pass; comments, PIs and quoted literals (a SYSTEM id may hold a '<') are skipped whole, so a
-    '<x' inside one does not end the prolog early.
-    """
-    i = 0
-    while True:
-        m = _PROLOG_STOP.search(text, i)
-        if m is None:
-            return text
-        j = m.start()
-        if text[j] != "<":
-            end, skip = text.find(text[j], j + 1), 1
-        elif text.startswith("<!--", j):
-            end, skip = text.find("-->", j + 4), 3
-        elif text.startswith("<?", j):
-            end, skip = text.find("?>", j + 2), 2
-        elif text.startswith("<!", j):  # <!DOCTYPE, and the declarations of its internal subset
-            end, skip = j, 2
-        else:
-            return text[:j]
-        if end < 0:
-            return text
-        i = end + skip
-
-
-def refuses_entities(body: bytes) -> bool:
-    """A DOCTYPE that declares entities has no business in a feed or sitemap: billion laughs, XXE.
-
-    The whole prolog is looked at, however long: a fixed window is bypassed by a long comment before
-    the DOCTYPE.
-    """
-    text = _as_text(body).lower()
-    return "<!entity" in text and "<!entity" in _prolog(text)
 
 
 # (link, id, title, published, updated) of one entry
@@ -187,9 +133,14 @@ def _feedparser_entries(body: bytes, url: str) -> list[Entry]:
             for e in feed.entries]
 
 
-def parse_feed(body: bytes, url: str, source: Source) -> list[Candidate]:
+MAX_TITLE = 500  # characters of a feed's title kept for an article (a title is a line, not a book)
+MAX_URL = 4096  # a link longer than this is no article's address
+
+
+def parse_feed(body: bytes, url: str, source: Source, charset: str | None = None) -> list[Candidate]:
     from . import SourceError
 
+    body = canonical_xml(body, charset)  # one decoding, for the check and both readers alike
     if refuses_entities(body):
         raise SourceError(f"{url}: the feed declares XML entities (an entity-expansion or external-entity "
                           f"attack); refused")
@@ -202,14 +153,15 @@ def parse_feed(body: bytes, url: str, source: Source) -> list[Candidate]:
     out = []
     for link, entry_id, title, published, updated in entries:
         link = link or (entry_id if str(entry_id or "").startswith("http") else None)
-        if not link:
+        if not link or len(link) > MAX_URL:
             continue
         link = absolute_url(url, link)
         if link is None:
             continue
         out.append(Candidate(
             url=link, source=source.name, category=source.category,
-            title=(title or "").strip() or None, published=published, updated=updated, pick=source.is_pick,
+            title=(title or "").strip()[:MAX_TITLE] or None, published=published, updated=updated,
+            pick=source.is_pick,
         ))
     return out
 
@@ -219,4 +171,4 @@ async def discover_feed(source: Source, http: SourceHTTP) -> list[Candidate]:
     resp = await http.get(source.url)
     if resp is None:  # 304: unchanged since the last run
         return []
-    return parse_feed(resp.body, resp.final_url, source)
+    return parse_feed(resp.body, resp.final_url, source, http_charset(resp.headers))
