@@ -1,7 +1,8 @@
 """An HTTP client for a cron job: bounded in time, bytes and redirects, polite per host.
 
-Retries with exponential backoff on timeouts, connection errors, 5xx and 429
-(honouring Retry-After); never follows a redirect to anything but http(s).
+Retries with exponential backoff on connection errors, 5xx and 429 (honouring
+Retry-After); a timeout fails at once: one slow server must not hold the run
+(the URL is tried again next run). Never follows a redirect to anything but http(s).
 Obeys robots.txt (and its Crawl-delay) unless told not to, spaces requests to
 one host by `fetch.rate_limit`, sends conditional requests when given an ETag
 or a Last-Modified date, and decompresses bodies itself so that the bytes as
@@ -269,7 +270,8 @@ class Fetcher:
             except FetchError:
                 raise
             except (TimeoutError, aiohttp.ServerTimeoutError):
-                raise FetchError(url, "timed out (fetch.read_timeout / fetch.total_timeout)", retry=True) from None
+                # not retried: a server this slow would only hold the run again (the next run tries it again)
+                raise FetchError(url, "timed out (fetch.read_timeout / fetch.total_timeout)") from None
             except aiohttp.ClientConnectorError as exc:
                 raise FetchError(url, f"cannot connect to {exc.host}:{exc.port} "
                                       f"({brief(exc.os_error.strerror or exc)})", retry=True) from None
