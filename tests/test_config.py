@@ -51,6 +51,8 @@ BASE = MINIMAL.replace("{base}", "http://127.0.0.1:8000")
     (('base_url = "https://github.com/example/news/blob/main"', 'base_url = "https://x.example/a b"'), "space"),
     (('output = "mirror"', 'output = "mirror"\nstore = "mirror/db/newsmirror.db"'), "holds the store"),
     (('title = "新闻镜像"', 'title = 新闻镜像'), "not valid TOML"),
+    (('category = "intl"', 'category = "intl"\n[fetch]\nmin_speed = -1'), "fetch.min_speed = -1"),
+    (('category = "intl"', 'category = "intl"\n[fetch]\nmin_speed_time = 0'), "fetch.min_speed_time = 0"),
 ])
 def test_bad_values_name_the_key(change, expected):
     old, new = change

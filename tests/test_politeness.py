@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
+import sqlite3
+import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from aiohttp import web
+
+from newsmirror.store import Store
 
 from .conftest import FAST_FETCH, NTD, conditional, write_config
 from .test_pipeline import cli_run
@@ -18,8 +23,9 @@ SEED = (NTD / "a103612902.html").read_text(encoding="utf-8")
 class Site:
     """An aiohttp site in its own thread: a feed with ETag, three articles, robots.txt; it logs requests."""
 
-    def __init__(self, robots: str, flaky: str | None = None) -> None:
+    def __init__(self, robots: str, flaky: str | None = None, drips: tuple[str, ...] = ()) -> None:
         self.robots = robots
+        self.drips = drips  # these paths answer a byte at a time, 0.05 s apart (20 bytes/s)
         self.robots_status = 200
         self.updated: str | None = None  # when set, every item says it was updated then (and the ETag changes)
         self.flaky = flaky  # this article answers 500 twice (a run retries once), then 200
@@ -63,6 +69,8 @@ class Site:
 
     async def _handle(self, request: web.Request) -> web.Response:
         self.log.append((time.monotonic(), request.path, dict(request.headers)))
+        if request.path in self.drips:
+            return await self._drip(request)
         if request.path == "/robots.txt":
             return web.Response(text=self.robots, status=self.robots_status)
         if request.path == "/feed.xml":
@@ -85,6 +93,17 @@ class Site:
                 .replace("俄中两国领导人31日互致新年贺电", f"俄中两国领导人31日互致新年贺电（第{n}稿）")
             return web.Response(text=html, content_type="text/html", charset="utf-8")
         return web.Response(status=404)
+
+    async def _drip(self, request: web.Request) -> web.StreamResponse:
+        """Headers at once, then 200 of the 5000 bytes announced, one at a time (a bounded loop), and a hang-up."""
+        import asyncio
+
+        resp = web.StreamResponse(headers={"Content-Type": "text/html; charset=utf-8", "Content-Length": "5000"})
+        await resp.prepare(request)
+        for _ in range(200):
+            await resp.write(b" ")
+            await asyncio.sleep(0.05)
+        return resp
 
 
 CONFIG = """
@@ -134,6 +153,15 @@ def test_a_robots_txt_that_cannot_be_read_keeps_the_whole_site_out_of_the_run(tm
         site.robots_status = 200  # readable again: the next run mirrors what it allows
         assert cli_run(cfg, "run").exit_code == 1  # a103612901 stays disallowed
         assert "/a/a103612900.html" in site.paths() and "/a/a103612901.html" not in site.paths()
+
+
+def test_a_robots_txt_that_drips_keeps_the_whole_site_out_of_the_run(tmp_path):
+    with Site("User-agent: *\nAllow: /\n", drips=("/robots.txt",)) as site:
+        cfg = with_floor(config(tmp_path, site.base))
+        assert cli_run(cfg, "run").exit_code == 1
+        assert site.paths() == ["/robots.txt"]  # cut once; then, as for one that cannot be read, nothing else
+        status = cli_run(cfg, "status").output
+    assert "too slow" in status and "robots.txt" in status
 
 
 def test_crawl_delay_spaces_requests_to_a_host(tmp_path):
@@ -253,3 +281,40 @@ def test_a_url_list_that_grows_past_the_limit_is_mirrored_to_its_last_line(tmp_p
             out.write("".join(f"{site.base}/a/a10361290{i}.html\n" for i in range(4, 7)))
         assert [new_in(cli_run(cfg, "run")) for _ in range(3)] == [3, 1, 0]
     assert len(list((tmp_path / "mirror/pages/intl").glob("*.md"))) == 7
+
+
+def with_floor(cfg: Path) -> Path:
+    """The config with a speed floor measured over 1 s (the default, 20 s, is too long for a test)."""
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("[fetch]", "[fetch]\nmin_speed_time = 1"),
+                   encoding="utf-8")
+    return cfg
+
+
+def test_a_page_that_drips_fails_alone_its_neighbours_are_committed_and_it_is_tried_next_run(tmp_path):
+    drip = "/a/a103612901.html"
+    with Site("User-agent: *\nAllow: /\n", drips=(drip,)) as site:
+        cfg = with_floor(config(tmp_path, site.base))
+        first = cli_run(cfg, "run")
+        assert first.exit_code == 1, first.output
+        assert site.paths().count(drip) == 1  # cut by the floor, and not retried in this run (retries = 1)
+        out = tmp_path / "mirror"
+        committed = subprocess.run(["git", "-C", str(out), "ls-files", "pages"], capture_output=True, text=True,
+                                   check=True).stdout.split()
+        assert committed == ["pages/intl/a103612900.md", "pages/intl/a103612902.md"]
+        assert "too slow" in cli_run(cfg, "status").output
+        assert url_row(cfg, site.base + drip)["attempts"] == 1
+        second = cli_run(cfg, "run")
+        assert second.exit_code == 1, second.output
+        assert site.paths().count(drip) == 2  # tried again by the next run, once
+    row = url_row(cfg, site.base + drip)
+    assert row["status"] == "failed" and row["attempts"] == 2 and "too slow" in row["reason"]
+
+
+def url_row(cfg: Path, url: str) -> sqlite3.Row:
+    store = Store(cfg.parent / "newsmirror.db")
+    try:
+        row = store.url_row(url)
+    finally:
+        store.close()
+    assert row is not None, url
+    return row

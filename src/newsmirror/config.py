@@ -159,6 +159,11 @@ class Fetch(_Model):
     connect_timeout: float = Field(default=10, gt=0, le=300)
     read_timeout: float = Field(default=30, gt=0, le=600)
     total_timeout: float = Field(default=120, gt=0, le=3600)
+    min_speed: int = Field(default=1000, ge=0, le=100_000_000,
+                           description="bytes a second: a response slower than this on average over any "
+                                       "min_speed_time seconds (headers included) is cut, a failed attempt tried "
+                                       "again next run; 0 turns it off")
+    min_speed_time: float = Field(default=20, gt=0, le=3600, description="seconds min_speed is measured over")
     retries: int = Field(default=2, ge=0, le=10)
     backoff: float = Field(default=1.0, ge=0, le=60)
     max_retry_after: float = Field(default=60, ge=0, le=3600)

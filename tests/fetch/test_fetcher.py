@@ -7,6 +7,8 @@ import email.utils
 import socket
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -111,6 +113,25 @@ def make_app() -> web.Application:
         await request.app[RELEASE].wait()
         return web.Response(text="too late")
 
+    async def drip_body(request: web.Request) -> web.StreamResponse:
+        """Headers at once, then `n` bytes of body one at a time, 0.05 s apart (a bounded loop)."""
+        n = int(request.query.get("n", "100"))
+        resp = web.StreamResponse(headers={"Content-Type": "text/plain", "Content-Length": str(n)})
+        await resp.prepare(request)
+        for _ in range(n):
+            await resp.write(b"d")
+            await asyncio.sleep(0.05)
+        return resp
+
+    async def steady(request: web.Request) -> web.StreamResponse:
+        """10 KB in 20 chunks, 0.05 s apart: about 10 KB/s, well above a floor of 1000 bytes/s."""
+        resp = web.StreamResponse(headers={"Content-Type": "text/plain", "Content-Length": "10000"})
+        await resp.prepare(request)
+        for _ in range(20):
+            await resp.write(b"s" * 500)
+            await asyncio.sleep(0.05)
+        return resp
+
     async def echo_ua(request: web.Request) -> web.Response:
         request.app[SEEN]["ua"] = request.headers.get("User-Agent")
         request.app[SEEN]["accept-language"] = request.headers.get("Accept-Language")
@@ -125,7 +146,8 @@ def make_app() -> web.Application:
         "/no-location": no_location, "/missing": missing, "/flaky": flaky, "/always-503": always_500,
         "/limited": limited, "/limited-long": limited_long, "/big-declared": big_declared,
         "/big-chunked": big_chunked, "/exact": exact, "/stall-body": stall_body,
-        "/stall-headers": stall_headers, "/ua": echo_ua, "/gbk": gbk,
+        "/stall-headers": stall_headers, "/ua": echo_ua, "/gbk": gbk, "/drip-body": drip_body,
+        "/steady": steady,
     }.items():
         r.add_get(path, handler)
     return app
@@ -261,15 +283,115 @@ def test_stalled_read_times_out(path):
     err, hits, _ = fetch(fast(retries=0, read_timeout=0.3), path)
     assert isinstance(err, FetchError)
     assert "timed out" in err.reason
-    assert err.retry
     assert hits[path] == 1
     assert time.monotonic() - t0 < 5
 
 
-def test_stall_is_retried_then_fails():
-    err, hits, _ = fetch(fast(retries=1, read_timeout=0.2), "/stall-headers")
+@pytest.mark.parametrize("path", ["/stall-body", "/stall-headers"])
+def test_a_timeout_is_not_retried_in_the_run(path):
+    err, hits, _ = fetch(fast(retries=2, read_timeout=0.2), path)
     assert isinstance(err, FetchError) and "timed out" in err.reason
-    assert hits["/stall-headers"] == 2
+    assert not err.retry
+    assert hits[path] == 1  # one slow server must not hold the run for (retries + 1) timeouts
+
+
+# -- the speed floor (fetch.min_speed over fetch.min_speed_time), like curl's --speed-limit/--speed-time
+
+
+def floor(**kw: object) -> Fetch:
+    """Fast, with a floor of 1000 bytes/s measured over 1 s, and retries that a cut must not use."""
+    return fast(**{"retries": 2, "min_speed": 1000, "min_speed_time": 1, **kw})
+
+
+FLOOR_REASON = "too slow: under 1000 bytes/s for 1 s (fetch.min_speed / fetch.min_speed_time)"
+
+
+def test_a_body_that_drips_is_cut_once_and_not_retried_in_the_run():
+    err, hits, _ = fetch(floor(), "/drip-body")  # 100 bytes, one every 0.05 s: it would be whole after 5 s
+    assert isinstance(err, FetchError), err
+    assert err.reason == FLOOR_REASON
+    assert not err.retry and err.status is None
+    assert hits["/drip-body"] == 1
+
+
+@asynccontextmanager
+async def dripping_server(payload: bytes, every: float = 0.05) -> AsyncIterator[tuple[str, list[str]]]:
+    """A raw HTTP server on 127.0.0.1 that answers each request by sending `payload` (status line and headers
+    included) one byte at a time, `every` seconds apart, then hangs up; yields its base URL and the request
+    lines it read. What aiohttp's server cannot do: drip the headers themselves."""
+    seen: list[str] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = await reader.readuntil(b"\r\n\r\n")
+            seen.append(request.split(b"\r\n", 1)[0].decode("latin-1"))
+            for i in range(len(payload)):  # bounded: nothing outlives the test
+                writer.write(payload[i:i + 1])
+                await writer.drain()
+                await asyncio.sleep(every)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", seen
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def test_headers_that_drip_are_cut_too():
+    """aiohttp's sock_read timeout starts again with every byte: only the floor stops a drip of headers."""
+    payload = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Padding: " + b"p" * 60 + b"\r\n"
+               b"Content-Length: 5\r\n\r\nhello")  # whole after about 6 s
+
+    async def go() -> tuple[object, list[str]]:
+        async with dripping_server(payload) as (base, seen), Fetcher(floor(obey_robots=False)) as f:
+            try:
+                return await f.get(base + "/slow-head"), seen
+            except FetchError as exc:
+                return exc, seen
+
+    err, seen = asyncio.run(go())
+    assert isinstance(err, FetchError), err
+    assert FLOOR_REASON in err.reason and not err.retry
+    assert seen == ["GET /slow-head HTTP/1.1"]  # one request: not retried in this run
+
+
+def test_a_robots_txt_that_drips_keeps_the_site_out_of_the_run():
+    """As one that cannot be read (RFC 9309): nothing of the site is fetched this run, and the reason says why."""
+    payload = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 40\r\n\r\n" + b"#" * 40
+
+    async def go() -> tuple[object, list[str]]:
+        async with dripping_server(payload) as (base, seen), Fetcher(floor()) as f:
+            try:
+                return await f.get(base + "/article.html"), seen
+            except FetchError as exc:
+                return exc, seen
+
+    err, seen = asyncio.run(go())
+    assert isinstance(err, FetchError), err
+    assert FLOOR_REASON in err.reason and "robots.txt" in err.reason and "nothing of it is fetched" in err.reason
+    assert seen == ["GET /robots.txt HTTP/1.1"]
+
+
+def test_responses_above_the_floor_are_whole():
+    async def go() -> list[object]:
+        async with serve_app(make_app()) as server, Fetcher(floor(min_speed_time=0.3)) as f:
+            return [await f.get(url(server, p)) for p in ("/ok", "/steady", "/gbk")]
+
+    ok, steady, gbk = asyncio.run(go())
+    assert ok.text == "<p>你好</p>"
+    assert steady.body == b"s" * 10_000  # 1 s at about 10 KB/s: above the floor in every window
+    assert gbk.status == 200
+
+
+def test_a_floor_of_zero_is_off():
+    resp, hits, _ = fetch(floor(min_speed=0), "/drip-body?n=20")  # 1 s at 20 bytes/s
+    assert not isinstance(resp, FetchError), resp
+    assert resp.body == b"d" * 20
 
 
 def test_connection_refused():

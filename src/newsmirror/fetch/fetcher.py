@@ -1,7 +1,9 @@
 """An HTTP client for a cron job: bounded in time, bytes and redirects, polite per host.
 
-Retries with exponential backoff on timeouts, connection errors, 5xx and 429
-(honouring Retry-After); never follows a redirect to anything but http(s).
+Retries with exponential backoff on connection errors, 5xx and 429 (honouring
+Retry-After); a timeout, or a response slower than `fetch.min_speed`, fails at
+once: one slow server must not hold the run (the URL is tried again next run).
+Never follows a redirect to anything but http(s).
 Obeys robots.txt (and its Crawl-delay) unless told not to, spaces requests to
 one host by `fetch.rate_limit`, sends conditional requests when given an ETag
 or a Last-Modified date, and decompresses bodies itself so that the bytes as
@@ -12,11 +14,14 @@ received are kept (for the WARC record) and a compression bomb is stopped at
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import email.utils
 import logging
 import time
 import zlib
+from collections import deque
+from collections.abc import AsyncIterator
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit
 
@@ -47,6 +52,65 @@ class FetchError(Exception):
 
     def __reduce__(self) -> tuple:  # rebuilt from its own fields (its message is not its first argument)
         return type(self), (self.url, self.reason), dict(self.__dict__)
+
+
+class SpeedFloor:
+    """curl's --speed-limit/--speed-time for one request: cut it (TimeoutError out of `watch()`, `tripped` set)
+    when fewer than `min_speed` bytes a second arrived on average over the last `window` seconds, counted from
+    the start. The status line and headers count nothing until they have all arrived, so a server that drips
+    them is cut too: aiohttp's sock_read timeout starts again with every byte, and never trips on a drip."""
+
+    def __init__(self, min_speed: int, window: float) -> None:
+        self.min_speed = min_speed
+        self.window = window
+        self.tripped = False
+        self._before = 0  # bytes of the responses before the current one (the hops of a redirect)
+        self._head = 0
+        self._body: aiohttp.StreamReader | None = None
+
+    def reason(self) -> str:
+        return (f"too slow: under {self.min_speed} bytes/s for {self.window:g} s "
+                "(fetch.min_speed / fetch.min_speed_time)")
+
+    def received(self) -> int:
+        """Bytes of the request's responses so far, as they reached the connection (not as they were read)."""
+        return self._before + self._head + (self._body.total_bytes if self._body is not None else 0)
+
+    def response(self, resp: aiohttp.ClientResponse) -> None:
+        """Count `resp` (its headers have arrived; its body is counting) from now on."""
+        self._before = self.received()
+        self._head = len(resp.reason or "") + 15 + sum(len(k) + len(v) + 4 for k, v in resp.raw_headers)
+        self._body = resp.content
+
+    @contextlib.asynccontextmanager
+    async def watch(self) -> AsyncIterator[None]:
+        """Run the request in this block: a check every tenth of the window (at most a second) cuts it."""
+        if self.min_speed <= 0:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        step = min(self.window / 10, 1.0)
+        samples = deque([(loop.time(), 0)])  # (when, bytes so far), reaching back just over one window
+
+        async with asyncio.timeout(None) as limit:
+            def check() -> None:
+                nonlocal handle
+                now, got = loop.time(), self.received()
+                while len(samples) > 1 and samples[1][0] <= now - self.window:
+                    samples.popleft()
+                since, then = samples[0]
+                if now - since >= self.window and got - then < self.min_speed * (now - since):
+                    self.tripped = True
+                    limit.reschedule(now)  # cancels the request where it waits; `limit` makes that a TimeoutError
+                    return
+                samples.append((now, got))
+                handle = loop.call_later(step, check)
+
+            handle = loop.call_later(step, check)
+            try:
+                yield
+            finally:
+                handle.cancel()
 
 
 def _check_target(url: str, current: str) -> None:
@@ -221,12 +285,32 @@ class Fetcher:
                 log.debug("retry %d for %s in %.1fs: %s", attempt, url, wait, exc.reason)
                 await asyncio.sleep(wait)
 
+    async def _in_turn(self, url: str) -> Response:
+        """One request for `url` (robots.txt: not retried in this run, redirects followed) once its host and the
+        run have a connection free for it, as `_retrying` does: fetch.min_speed then measures the server, not a
+        wait for a connection behind slow responses from other hosts."""
+        async with self._host_sem(url), self._all:
+            return await self._once(url)
+
     async def _once(self, url: str, extra_headers: dict[str, str] | None = None, as_text: bool = True,
                     max_bytes: int | None = None, decoded: bool = True, at: str | None = None,
                     follow: bool = True) -> Response:
         """One request for `url` (or for `at`, a hop of it), following redirects, or with `follow=False`
         answering one with a Response of its status whose final_url is where it leads. Raises FetchError.
-        The first URL is the caller's to check (`_check_target`); the redirects it follows are checked here."""
+        The first URL is the caller's to check (`_check_target`); the redirects it follows are checked here.
+        Cut when slower than fetch.min_speed, headers and all: a failure not retried in this run."""
+        floor = SpeedFloor(self.cfg.min_speed, self.cfg.min_speed_time)
+        try:
+            async with floor.watch():
+                return await self._request(url, floor, extra_headers, as_text, max_bytes, decoded, at, follow)
+        except TimeoutError:
+            if not floor.tripped:
+                raise
+            raise FetchError(url, floor.reason()) from None
+
+    async def _request(self, url: str, floor: SpeedFloor, extra_headers: dict[str, str] | None, as_text: bool,
+                       max_bytes: int | None, decoded: bool, at: str | None, follow: bool) -> Response:
+        """`_once` without the speed floor, which counts the bytes of each response it gets on `floor`."""
         cap = max_bytes or self.cfg.max_bytes
         assert self._session is not None, "use Fetcher as an async context manager"
         current = at or url
@@ -238,6 +322,7 @@ class Fetcher:
                     headers=extra_headers or None,
                     proxy=self.cfg.proxy if self.cfg.proxy and not self.cfg.proxy.startswith("socks") else None,
                 ) as resp:
+                    floor.response(resp)
                     if resp.status in REDIRECT_STATUSES:
                         loc = resp.headers.get("Location")
                         if not loc:
@@ -269,7 +354,8 @@ class Fetcher:
             except FetchError:
                 raise
             except (TimeoutError, aiohttp.ServerTimeoutError):
-                raise FetchError(url, "timed out (fetch.read_timeout / fetch.total_timeout)", retry=True) from None
+                # not retried: a server this slow would only hold the run again (the next run tries it again)
+                raise FetchError(url, "timed out (fetch.read_timeout / fetch.total_timeout)") from None
             except aiohttp.ClientConnectorError as exc:
                 raise FetchError(url, f"cannot connect to {exc.host}:{exc.port} "
                                       f"({brief(exc.os_error.strerror or exc)})", retry=True) from None

@@ -45,7 +45,7 @@ class RobotsCache:
         from .fetcher import FetchError
 
         try:
-            resp = await self.fetcher._once(robots_url)
+            resp = await self.fetcher._in_turn(robots_url)
         except FetchError as exc:
             if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
                 return None  # no robots.txt: no rules
