@@ -177,6 +177,10 @@ class Fetch(_Model):
                                    description="articles, pictures and further sitemap files or listing pages not "
                                                "started by then are left for the next run")
     warc: bool = True
+    allow_hosts: list[str] = Field(default=[], description="hosts on the operator's own network (private or "
+                                                           "loopback addresses) that may be fetched from besides "
+                                                           "the sources' own hosts; any other such address is "
+                                                           "refused (links, redirects and images alike)")
 
     @field_validator("proxy")
     @classmethod

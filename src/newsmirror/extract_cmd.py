@@ -13,6 +13,7 @@ from .config import Fetch
 from .extract import ExtractError, extract
 from .extract.text import html_to_text
 from .fetch import Fetcher, FetchError, decode
+from .fetch.netguard import named_hosts
 from .render.markdown import html_to_markdown, md_text
 from .transform import sanitize
 
@@ -44,7 +45,7 @@ def read_file(path: str, cap: int) -> str:
 async def _fetch_all(urls: list[str], cfg: Fetch) -> dict[str, tuple[str | None, str | None, str | None]]:
     """url → (html, final url, error)."""
     out: dict[str, tuple[str | None, str | None, str | None]] = {}
-    async with Fetcher(cfg) as f:
+    async with Fetcher(cfg, named_hosts(urls, cfg.allow_hosts)) as f:  # where they lead: no other internal host
 
         async def one(u: str) -> None:
             try:

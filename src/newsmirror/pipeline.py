@@ -33,6 +33,7 @@ from .config import Config, ConfigError, Rules
 from .config import Images as ImagesConfig
 from .fetch import Fetcher, FetchError, decode_response
 from .fetch.fetcher import brief
+from .fetch.netguard import named_hosts
 from .fetch.warc import WarcRecords, WarcRef, WarcWriter, read_page, warc_records
 from .fsutil import refuse_symlinks, remove_stale_temps, write_if_changed
 from .ids import article_id, normalise_url, same_site, site_of
@@ -338,7 +339,7 @@ class Mirror:
                 log.warning("source %s ignores robots.txt (obey_robots = false): be sure the site allows it", s.name)
         self.warc = self._warc_writer()
         try:
-            async with Fetcher(self.cfg.fetch) as fetcher:
+            async with Fetcher(self.cfg.fetch, self._named_hosts()) as fetcher:
                 found = [c for cands in await asyncio.gather(*(self._discover(s, fetcher, report)
                                                                for s in sources)) for c in cands]
                 left = [c for c in self.store.unfinished(self.cfg.fetch.max_attempts, {c.url for c in found})
@@ -354,6 +355,22 @@ class Mirror:
         self._finish(report, changed)
         return report
 
+    def _named_hosts(self, extra: Iterable[str] = ()) -> frozenset[str]:
+        """The hosts the config names (and the command line, `extra` URLs): the only ones fetched from when
+        they are on the operator's network (see fetch.netguard)."""
+        from .sources.urls import parse_url_list
+
+        fetch = self.cfg.fetch
+        listed: list[str] = []
+        for s in self.cfg.sources:  # a list the operator keeps beside the config names its URLs' hosts too
+            if s.kind == "urls" and s.path:
+                try:
+                    text = (self.cfg.root / s.path).read_text(encoding="utf-8-sig")
+                except (OSError, UnicodeDecodeError):
+                    continue  # discovery says why
+                listed.extend(c.url for c in parse_url_list(text, s))
+        return named_hosts([*(s.url for s in self.cfg.sources), fetch.proxy, *extra, *listed], fetch.allow_hosts)
+
     def _known(self, c: Candidate) -> bool:
         """A remembered URL whose source and category still exist in the config."""
         if c.category not in self.cfg.categories:
@@ -368,7 +385,7 @@ class Mirror:
         self.store.add_pending(todo)
         self.warc = self._warc_writer()
         try:
-            async with Fetcher(self.cfg.fetch) as fetcher:
+            async with Fetcher(self.cfg.fetch, self._named_hosts(urls)) as fetcher:
                 changed = await self._fetch_all(todo, fetcher, report)
                 await self._mirror_images(fetcher, report)
         finally:

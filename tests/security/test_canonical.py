@@ -128,7 +128,7 @@ def test_a_stored_url_that_now_redirects_to_another_site_keeps_its_article(tmp_p
             kind = "rss"
             url = "{base}/feed.xml"
             category = "intl"
-            """ + FAST_FETCH)
+            """ + FAST_FETCH.replace("[fetch]", '[fetch]\nallow_hosts = ["127.0.0.2"]  # as a public host would be'))
         assert CliRunner().invoke(cli, ["--config", str(cfg), "run"]).exit_code == 0
         hijacked["to"] = f"{evil.base}/e/x9.html"
         store = Store(tmp_path / "newsmirror.db")

@@ -31,6 +31,7 @@ from ..config import Fetch
 from ..ids import absolute_url
 from ..models import Response
 from .decode import decode
+from .netguard import AddressRefused, GuardedResolver, host_of, not_public, refusal
 
 log = logging.getLogger("newsmirror.fetch")
 
@@ -113,15 +114,22 @@ class SpeedFloor:
                 handle.cancel()
 
 
-def _check_target(url: str, current: str) -> None:
-    """Raise FetchError unless `current` (`url`, or where it redirected) is an http(s) URL with a real host."""
+def _check_target(url: str, current: str, allowed: frozenset[str] | None = None) -> None:
+    """Raise FetchError unless `current` (`url`, or where it redirected) is an http(s) URL with a real host,
+    and (with `allowed`, see netguard) an address written in it is one newsmirror may fetch from."""
     scheme = current.split(":", 1)[0].lower() if ":" in current else ""
     if scheme not in ("http", "https"):
         raise FetchError(url, f"redirected to a {brief(scheme, 20) or 'relative'}: URL ({brief(current)}); "
                               "only http(s) is followed")
+    where = "" if current == url else f"redirected to {brief(current)}: "
     if absolute_url(current, current, normalise=False) is None:  # a broken IPv6 address, an empty host label…
-        where = "" if current == url else f"redirected to {brief(current)}, which is "
         raise FetchError(url, f"{where}not a URL that can be fetched")
+    if allowed is not None:
+        host = host_of(current)
+        if not_public(host) != "not an IP address":  # an address in the URL: no resolver sees it
+            why = refusal(host, host, allowed)
+            if why:
+                raise FetchError(url, where + why)
 
 
 def brief(text: object, limit: int = 200) -> str:
@@ -150,8 +158,11 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 class Fetcher:
     """Use as `async with Fetcher(cfg) as f: resp = await f.get(url)`."""
 
-    def __init__(self, cfg: Fetch) -> None:
+    def __init__(self, cfg: Fetch, allowed: frozenset[str] | None = None) -> None:
+        """`allowed`: the hosts the config names (see netguard); with it, no other host is fetched from when it
+        is on the operator's network. None (a library caller's own fetches) checks no address."""
         self.cfg = cfg
+        self.allowed = allowed
         self._session: aiohttp.ClientSession | None = None
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._all = asyncio.Semaphore(cfg.concurrency)
@@ -173,7 +184,9 @@ class Fetcher:
 
             connector: aiohttp.BaseConnector = ProxyConnector.from_url(proxy, limit=self.cfg.concurrency)
         else:
-            connector = aiohttp.TCPConnector(limit=self.cfg.concurrency, limit_per_host=self.cfg.per_host)
+            connector = aiohttp.TCPConnector(limit=self.cfg.concurrency, limit_per_host=self.cfg.per_host,
+                                             resolver=GuardedResolver(self.allowed) if self.allowed is not None
+                                             else None)
         self._session = aiohttp.ClientSession(
             timeout=timeout,
             connector=connector,
@@ -234,7 +247,7 @@ class Fetcher:
         # the host it goes to apply to it
         current = url
         for _hop in range(self.cfg.max_redirects + 1):
-            _check_target(url, current)
+            _check_target(url, current, self.allowed)
             delay = await self._permitted(url, current, obey)
             resp = await self._retrying(url, current, conditional, delay, as_text, max_bytes, decoded)
             if resp.status == 304 and not conditional:  # "not modified" since nothing: no page at all
@@ -331,7 +344,7 @@ class Fetcher:
                         if not follow:
                             return Response(url=url, final_url=current, status=resp.status, headers={}, body=b"",
                                             text="", encoding="")
-                        _check_target(url, current)
+                        _check_target(url, current, self.allowed)
                         continue
                     headers = {k.lower(): v for k, v in resp.headers.items()}
                     if resp.status == 304:
@@ -357,6 +370,9 @@ class Fetcher:
                 # not retried: a server this slow would only hold the run again (the next run tries it again)
                 raise FetchError(url, "timed out (fetch.read_timeout / fetch.total_timeout)") from None
             except aiohttp.ClientConnectorError as exc:
+                if isinstance(exc.os_error, AddressRefused):  # not worth a retry: the answer will be the same
+                    where = "" if current == url else f"redirected to {brief(current)}: "
+                    raise FetchError(url, where + str(exc.os_error)) from None
                 raise FetchError(url, f"cannot connect to {exc.host}:{exc.port} "
                                       f"({brief(exc.os_error.strerror or exc)})", retry=True) from None
             except aiohttp.ServerDisconnectedError:
