@@ -51,3 +51,49 @@ def test_every_field_taken_from_a_feed_is_bounded():
     cands = parse_feed(f"<rss version='2.0'><channel><title>t</title>{items}</channel></rss>".encode(),
                        SOURCE.url, SOURCE)
     assert len(cands) == 1 and len(cands[0].title) == MAX_TITLE
+
+
+def test_sitemaps_are_read_in_bounded_memory_whatever_they_list(tmp_path):
+    """An index of sitemaps listing 24,000 pages, to keep 10: what is held stays the few kept (and one file being
+    read), not every page listed; Python's own allocations are measured (tracemalloc)."""
+    import asyncio
+    import tracemalloc
+
+    from aiohttp import web
+
+    from newsmirror.config import Fetch
+    from newsmirror.fetch import Fetcher
+    from newsmirror.sources import discover_source
+    from tests.conftest import serve_base
+
+    per_file, files = 12_000, 2
+
+    async def index(request: web.Request) -> web.Response:
+        base = f"http://{request.host}"
+        body = "".join(f"<sitemap><loc>{base}/s{i}.xml</loc></sitemap>" for i in range(files))
+        return web.Response(text=f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{body}'
+                                 "</sitemapindex>", content_type="application/xml")
+
+    async def one(request: web.Request) -> web.Response:
+        n = int(request.match_info["n"])
+        urls = "".join(f"<url><loc>http://{request.host}/a/{n}-{i}.html</loc></url>" for i in range(per_file))
+        return web.Response(text=f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>',
+                            content_type="application/xml")
+
+    app = web.Application()
+    app.router.add_get("/index.xml", index)
+    app.router.add_get("/s{n}.xml", one)
+    source = Source(name="sm", kind="sitemap", url="http://127.0.0.1:9/index.xml", category="intl", limit=10)
+
+    async def go():
+        async with serve_base(app) as base, Fetcher(Fetch(retries=0)) as f:
+            src = source.model_copy(update={"url": f"{base}/index.xml"})
+            tracemalloc.start()
+            found = await discover_source(src, f, tmp_path)
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            return found, peak
+
+    found, peak = asyncio.run(go())
+    assert len(found.candidates) == 10 and found.more
+    assert peak < 8_000_000, f"{peak / 1e6:.1f} MB held to keep 10 of {per_file * files} URLs"

@@ -48,7 +48,7 @@ async def discover_source(source: Source, fetcher: Fetcher, root: Path,
     elif source.kind == "listing":
         found = await discover_listing(source, http)
     elif source.kind == "sitemap":
-        found = await discover_sitemap(source, http)
+        found = await discover_sitemap(source, http, needs_work)  # streamed: holds the newest few only
     else:
         found = await discover_urls(source, http, root)
     taken, more = _first_needing_work(found, source.limit, needs_work)

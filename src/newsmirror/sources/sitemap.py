@@ -8,8 +8,11 @@ undated URLs are taken). XML is parsed without DTDs, entities or network.
 
 from __future__ import annotations
 
+import heapq
+import io
 import logging
 from collections import deque
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -20,8 +23,9 @@ from ..extract.meta import parse_date
 from ..fetch.fetcher import FetchError, decompress
 from ..ids import absolute_url
 from ..models import Candidate
-from .feed import refuses_entities
+from . import BATCH, NeedsWork
 from .http import SourceHTTP
+from .xmlsafe import canonical_xml, refuses_entities
 
 log = logging.getLogger("newsmirror.sources")
 
@@ -43,47 +47,68 @@ def _child_text(el: etree._Element, name: str) -> str | None:
     return None
 
 
-def parse_sitemap(body: bytes, url: str, cap: int) -> tuple[list[tuple[str, datetime | None]],
-                                                            list[tuple[str, datetime | None, str | None]]]:
-    """(child sitemaps with lastmod, page URLs with date and title) of one sitemap file."""
+def iter_sitemap(body: bytes, url: str, cap: int) -> Iterator[tuple[str, str, datetime | None, str | None]]:
+    """What one sitemap file lists, as it is read: ("sitemap", URL, lastmod, None) for each sitemap of an index,
+    ("page", URL, date, title) for each page of a list (at most MAX_URLS_PER_FILE). Streamed: each entry is
+    dropped from the parsed tree once read, so memory does not grow with the number of entries."""
     from . import SourceError
 
     if body[:2] == b"\x1f\x8b":  # a .xml.gz served as a file, not as Content-Encoding
         body = decompress(body, "gzip", cap, url)
+    body = canonical_xml(body)
     if refuses_entities(body):
         raise SourceError(f"{url}: the sitemap declares XML entities; refused")
+    events = etree.iterparse(io.BytesIO(body), events=("start", "end"), resolve_entities=False, no_network=True,
+                             load_dtd=False, huge_tree=False, remove_comments=True, recover=True)
+    root: etree._Element | None = None
+    kind = ""
+    pages = 0
     try:
-        root = etree.fromstring(body, _PARSER)
+        for event, el in events:
+            if root is None:
+                root, kind = el, _local(el.tag)
+                if kind not in ("sitemapindex", "urlset"):
+                    raise SourceError(f"{url}: not a sitemap (root element <{kind}>)")
+                continue
+            if event != "end" or el.getparent() is not root:
+                continue
+            name = _local(el.tag)
+            if kind == "sitemapindex" and name == "sitemap":
+                loc = _child_text(el, "loc")
+                if loc and (child := absolute_url(url, loc, normalise=False)) is not None:
+                    yield "sitemap", child, parse_date(_child_text(el, "lastmod")), None
+            elif kind == "urlset" and name == "url":
+                loc = _child_text(el, "loc")
+                if loc and (loc := absolute_url(url, loc)) is not None:
+                    when = parse_date(_child_text(el, "lastmod"))
+                    title = None
+                    for news in el:
+                        if _local(news.tag) == "news":
+                            when = parse_date(_child_text(news, "publication_date")) or when
+                            title = _child_text(news, "title")
+                    yield "page", loc, when, title
+                    pages += 1
+                    if pages >= MAX_URLS_PER_FILE:
+                        return
+            el.clear()  # what was read: the tree holds one (emptied) entry at a time
+            while el.getprevious() is not None:
+                del root[0]
     except etree.XMLSyntaxError as exc:
         raise SourceError(f"{url}: not a sitemap ({exc})") from None
     if root is None:
         raise SourceError(f"{url}: not a sitemap (empty or not XML)")
-    kind = _local(root.tag)
+
+
+def parse_sitemap(body: bytes, url: str, cap: int) -> tuple[list[tuple[str, datetime | None]],
+                                                            list[tuple[str, datetime | None, str | None]]]:
+    """(child sitemaps with lastmod, page URLs with date and title) of one sitemap file, as lists."""
     children: list[tuple[str, datetime | None]] = []
     pages: list[tuple[str, datetime | None, str | None]] = []
-    if kind == "sitemapindex":
-        for sm in root:
-            loc = _child_text(sm, "loc")
-            if loc and (child := absolute_url(url, loc, normalise=False)) is not None:
-                children.append((child, parse_date(_child_text(sm, "lastmod"))))
-    elif kind == "urlset":
-        for u in root:
-            if _local(u.tag) != "url":
-                continue
-            loc = _child_text(u, "loc")
-            if not loc or (loc := absolute_url(url, loc)) is None:
-                continue
-            when = parse_date(_child_text(u, "lastmod"))
-            title = None
-            for news in u:
-                if _local(news.tag) == "news":
-                    when = parse_date(_child_text(news, "publication_date")) or when
-                    title = _child_text(news, "title")
+    for what, loc, when, title in iter_sitemap(body, url, cap):
+        if what == "sitemap":
+            children.append((loc, when))
+        else:
             pages.append((loc, when, title))
-            if len(pages) >= MAX_URLS_PER_FILE:
-                break
-    else:
-        raise SourceError(f"{url}: not a sitemap (root element <{kind}>)")
     return children, pages
 
 
@@ -97,7 +122,47 @@ def _looks_like_sitemap(url: str) -> bool:
 LIST_OF_PAGES = "#urlset"
 
 
-async def discover_sitemap(source: Source, http: SourceHTTP) -> list[Candidate]:
+class _Newest:
+    """The `keep` newest candidates that need work, of however many go by: a heap, fed in batches (the store
+    is asked about a batch at once), so memory holds `keep` + one batch whatever the sitemaps list."""
+
+    def __init__(self, keep: int, needs_work: NeedsWork | None) -> None:
+        self.keep = keep
+        self.needs_work = needs_work
+        self.heap: list[tuple[float, int, Candidate]] = []
+        self.held: set[str] = set()
+        self.batch: list[Candidate] = []
+        self.seen = 0
+
+    def add(self, c: Candidate) -> None:
+        self.batch.append(c)
+        if len(self.batch) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        batch, self.batch = self.batch, []
+        for c in self.needs_work(batch) if self.needs_work is not None else batch:
+            if c.url in self.held:
+                continue
+            self.seen += 1  # newer first; of one date, the first listed first
+            item = (c.published.timestamp() if c.published else float("-inf"), -self.seen, c)
+            if len(self.heap) < self.keep:
+                heapq.heappush(self.heap, item)
+            else:
+                item = heapq.heappushpop(self.heap, item)
+                self.held.discard(item[2].url)
+                if item[2] is c:
+                    continue
+            self.held.add(c.url)
+
+    def newest_first(self) -> list[Candidate]:
+        self.flush()
+        return [c for _, _, c in sorted(self.heap, key=lambda x: (x[0], x[1]), reverse=True)]
+
+
+async def discover_sitemap(source: Source, http: SourceHTTP, needs_work: NeedsWork | None = None) -> list[Candidate]:
+    """The newest candidates that need work (one more than `source.limit`: then the caller knows more wait),
+    newest first; sitemaps are read one entry at a time, and only that many are held."""
     from . import SourceError
 
     assert source.url
@@ -112,7 +177,8 @@ async def discover_sitemap(source: Source, http: SourceHTTP) -> list[Candidate]:
     cutoff = datetime.now(UTC) - timedelta(days=source.max_age_days)
     queue: deque[tuple[str, int]] = deque((u, 1) for u in start)
     seen: set[str] = set()
-    out: list[tuple[datetime | None, Candidate]] = []
+    out = _Newest(source.limit + 1, needs_work)
+    listed = 0
     fetched = 0
     errors: list[str] = []
     while queue and fetched < source.max_sitemaps:
@@ -128,30 +194,31 @@ async def discover_sitemap(source: Source, http: SourceHTTP) -> list[Candidate]:
             continue
         if resp is None:  # 304: a list of pages, unchanged
             continue
+        body, resp = resp.body, None  # the parse below is all that holds the file
+        too_deep = False
         try:
-            children, pages = parse_sitemap(resp.body, resp.final_url, http.fetcher.cfg.max_bytes)
+            for what, loc, when, title in iter_sitemap(body, url, http.fetcher.cfg.max_bytes):
+                if what == "sitemap":  # an index is read whole every run: its 304 would hide what changed in
+                    http.validators.pop(url + LIST_OF_PAGES, None)  # the sitemaps it lists, or a failed one
+                    if depth >= source.max_depth:
+                        if not too_deep:
+                            errors.append(f"{loc}: deeper than max_depth ({source.max_depth}); skipped")
+                        too_deep = True
+                    elif when is None or when >= cutoff:
+                        queue.append((loc, depth + 1))
+                elif when is None or when >= cutoff:
+                    listed += 1
+                    out.add(Candidate(url=loc, source=source.name, category=source.category, title=title,
+                                      published=when, pick=source.is_pick))
         except (SourceError, FetchError) as exc:
             errors.append(str(exc) if isinstance(exc, SourceError) else f"{url}: {exc.reason}")
             continue
-        if children:  # an index is read whole every run: its 304 would hide what changed in the sitemaps it
-            http.validators.pop(url + LIST_OF_PAGES, None)  # lists, or one that failed or was not reached
-        for child, lastmod in children:
-            if depth >= source.max_depth:
-                errors.append(f"{child}: deeper than max_depth ({source.max_depth}); skipped")
-                break
-            if lastmod is None or lastmod >= cutoff:
-                queue.append((child, depth + 1))
-        for loc, when, title in pages:
-            if when is not None and when < cutoff:
-                continue
-            out.append((when, Candidate(url=loc, source=source.name, category=source.category,
-                                        title=title, published=when, pick=source.is_pick)))
+        finally:
+            del body
     if queue and fetched >= source.max_sitemaps:
         log.warning("source %s: stopped after max_sitemaps (%d) sitemap files", source.name, source.max_sitemaps)
-    if not out and errors and not http.not_modified:
+    if not listed and errors and not http.not_modified:
         raise SourceError("; ".join(errors[:3]))
     for e in errors[:5]:
         log.warning("source %s: %s", source.name, e)
-    # newest first; undated last
-    out.sort(key=lambda x: x[0] or datetime.min.replace(tzinfo=UTC), reverse=True)
-    return [c for _, c in out]
+    return out.newest_first()  # newest first; undated last
