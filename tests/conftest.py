@@ -74,6 +74,14 @@ def no_network_but_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
+@pytest.fixture(autouse=True)
+def own_config_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test has a user config folder of its own (`verify`'s trusted keys live there): never the real one."""
+    folder = tmp_path_factory.mktemp("xdg-config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(folder))
+    return folder
+
+
 @pytest.fixture
 def ntd_server() -> Iterator[SiteServer]:
     """The seed article and its feed, as the source site served them, on 127.0.0.1."""

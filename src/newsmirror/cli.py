@@ -573,21 +573,73 @@ def keygen(path: Path) -> None:
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("--pubkey", help="The operator's public key (base64, or a .pub file). Without it the key the "
-                               "manifest names is used: compare its fingerprint with the one you know.")
+@click.option("--pubkey", help="The operator's public key (base64, or a .pub file), trusted for this check.")
+@click.option("--trust", metavar="FINGERPRINT",
+              help="Pin the key with this fingerprint (check it out of band, not from this copy): if the copy's "
+                   "signature verifies with it, it is trusted from now on without --pubkey.")
+@click.option("--max-age", "max_age", type=click.FloatRange(min=0, min_open=True), metavar="DAYS",
+              help="Refuse a copy signed more than DAYS days ago (the mirror signs when its content changes).")
 @common_options(config=False)
-def verify(directory: Path, pubkey: str | None) -> None:
-    """Check a clone or downloaded copy of a mirror against its signed manifest.json (exit 1 if anything is off)."""
-    from .publish.manifest import verify as check
+def verify(directory: Path, pubkey: str | None, trust: str | None, max_age: float | None) -> None:
+    """Check a clone or downloaded copy of a mirror against its signed manifest.json.
 
-    v = check(directory, pubkey)
-    click.echo(f"signature: {v.signature}" + (f" (key fingerprint {v.fingerprint})" if v.fingerprint else ""))
+    Trusted: only a key you give (--pubkey) or pinned earlier (--trust FINGERPRINT, kept in
+    $XDG_CONFIG_HOME/newsmirror/trusted.json, else ~/.config/newsmirror/trusted.json), never the key a copy
+    names. Refused (exit 1): a signature by an unknown key (valid or not), a copy older than one seen for that
+    key (a lower serial: a stale or replayed copy), one signed more than --max-age days ago, and any file
+    added, changed, missing or not a regular file. Exit 0 when all is well, 2 for a bad option or trust store.
+    """
+    from .publish.manifest import verify as check
+    from .publish.trust import TrustStore, TrustStoreError, normalize_fingerprint
+    from .textsafe import printable
+
+    if trust and normalize_fingerprint(trust) is None:
+        fail(f"--trust {printable(trust)}: not a key fingerprint; give the 32 hex digits the operator publishes "
+             "(abcd:ef01:… as `verify` and the mirror's home page show them)")
+    try:
+        store = TrustStore()
+    except TrustStoreError as exc:
+        fail(printable(exc))
+    v = check(directory, pubkey, trust=trust, max_age_days=max_age, store=store,
+              label=directory.resolve().name)
+    fp = printable(v.fingerprint)
+    if v.signature != "ok":
+        click.echo(f"signature: {printable(v.signature)}")
+    elif v.trusted:
+        click.echo(f"signature: ok (key fingerprint {fp}, {v.trusted})")
+    else:
+        click.echo(f"signature: valid for an UNKNOWN key {fp}: pin it with --trust {fp} after checking the "
+                   "fingerprint out of band (from the operator, not from this copy)")
+    if v.signature == "ok":
+        when = f"signed {printable(v.signed_at)}" if v.signed_at else "no signing time"
+        click.echo(f"{when}, serial {v.serial}" if v.serial is not None else
+                   f"{when}, no serial (made by an older version)")
     for label, paths in (("added", v.added), ("changed", v.changed), ("missing", v.missing)):
         for p in paths:
-            click.echo(f"  {label}: {p}")
-    click.echo("ok: every file is as signed" if v.ok else
-               f"NOT OK: {len(v.added)} added, {len(v.changed)} changed, {len(v.missing)} missing")
-    sys.exit(0 if v.ok else 1)
+            click.echo(f"  {label}: {printable(p)}")
+    for p, kind in v.special.items():
+        click.echo(f"  unexpected: {printable(p)} ({printable(kind)}: not checked, never read)")
+    for reason in v.refused:
+        click.echo(f"refused: {printable(reason)}")
+    if store.changed:
+        try:
+            store.save()
+        except TrustStoreError as exc:
+            if v.pinned:
+                fail(printable(exc))
+            click.echo(f"warning: {printable(exc)} (the serial seen was not recorded)", err=True)
+        else:
+            if v.pinned:
+                click.echo(f"pinned: key {fp} in {printable(store.path)}")
+    if v.ok:
+        click.echo("ok: every file is as signed")
+        sys.exit(0)
+    counts = f"{len(v.added)} added, {len(v.changed)} changed, {len(v.missing)} missing"
+    counts += f", {len(v.special)} unexpected" if v.special else ""
+    why = [counts] + (["the key is not trusted"] if v.signature == "ok" and not v.trusted else []) + \
+        (["refused"] if v.refused else [])
+    click.echo("NOT OK: " + "; ".join(why))
+    sys.exit(1)
 
 
 @cli.command("extract")

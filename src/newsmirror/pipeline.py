@@ -973,7 +973,7 @@ class Mirror:
         """With signing.key: manifest.json (SHA-256 of every file) and its Ed25519 signature, when the tree
         changed or has none. Without it, none: a manifest left from when signing was on would no longer match
         the pages, and readers would take that for tampering."""
-        from .publish.manifest import MANIFEST, SIGNATURE, write_manifest
+        from .publish.manifest import MANIFEST, SIGNATURE, manifest_serial, write_manifest
 
         key = self.cfg.signing_key
         if key is None:
@@ -986,7 +986,11 @@ class Mirror:
             return
 
         if stale or result.written or result.removed or not (self.out / MANIFEST).is_file():
-            for rel_path, data in write_manifest(self.out, key, f"newsmirror {__version__}").items():
+            # the serial also lives in the store, so that it keeps growing when the tree is made afresh
+            last = int(self.store.get_meta("manifest_serial") or 0)
+            files = write_manifest(self.out, key, f"newsmirror {__version__}", last)
+            self.store.set_meta("manifest_serial", str(max(last, manifest_serial(files[MANIFEST]) or 0)))
+            for rel_path, data in files.items():
                 write(rel_path, data)
 
     def _search_index(self, result: BuildResult, will_change_tree: Callable[[], None], stale: bool = False) -> None:

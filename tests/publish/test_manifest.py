@@ -118,3 +118,34 @@ def test_turning_signing_off_takes_the_signed_manifest_out_of_the_tree(demo_serv
     assert not (out / MANIFEST).exists() and not (out / SIGNATURE).exists()
     tracked = subprocess.run(["git", "-C", str(out), "ls-files", MANIFEST, SIGNATURE], capture_output=True, text=True)
     assert tracked.stdout == ""
+
+
+def test_the_serial_grows_with_every_signed_change_and_only_then(demo_server, tmp_path, monkeypatch):
+    """With SOURCE_DATE_EPOCH fixing the signing time, the serial still grows with each change of the tree, a
+    tree signed again unchanged gives the same bytes, and a tree that lost its manifest goes on from the store."""
+    from newsmirror import __version__
+    from newsmirror.publish.manifest import write_manifest
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    key = tmp_path / "mirror.key"
+    assert cli_run(tmp_path / "none.toml", "keygen", str(key)).exit_code == 0
+    cfg = demo_config(tmp_path, demo_server.base)
+    cfg.write_text(cfg.read_text(encoding="utf-8") + f'\n[signing]\nkey = "{key}"\n', encoding="utf-8")
+    out = tmp_path / "out"
+
+    def manifest() -> dict:
+        return json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+
+    assert cli_run(cfg, "run", "--source", "culture").exit_code == 0
+    assert (manifest()["serial"], manifest()["signed_at"]) == (1, "2023-11-14T22:13:20Z")
+    assert cli_run(cfg, "run").exit_code == 0  # more pages
+    assert (manifest()["serial"], manifest()["signed_at"]) == (2, "2023-11-14T22:13:20Z")
+    signed = {p: (out / p).read_bytes() for p in (MANIFEST, SIGNATURE)}
+    assert write_manifest(out, key, f"newsmirror {__version__}") == signed  # nothing changed: the same bytes
+    assert cli_run(cfg, "run").exit_code == 0 and (out / MANIFEST).read_bytes() == signed[MANIFEST]
+
+    (out / MANIFEST).unlink()
+    assert cli_run(cfg, "build").exit_code == 0
+    assert manifest()["serial"] == 3
+    res = cli_run(cfg, "verify", str(out), "--pubkey", str(key) + ".pub")
+    assert res.exit_code == 0 and "signed 2023-11-14T22:13:20Z, serial 3" in res.output, res.output

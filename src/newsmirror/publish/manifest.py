@@ -1,10 +1,15 @@
-"""Integrity: a signed list of every published file, so anyone can check that a copy is untouched.
+"""Integrity: a signed list of every published file, so anyone can check that a copy is untouched and current.
 
 `keygen()` makes an Ed25519 key pair (the private key stays with the operator, mode 0600). Each build
 with `[signing] key = PATH` writes `manifest.json` (the SHA-256 and size of every file in the tree but
-git's own and the manifest's) and `manifest.json.sig` (the Ed25519 signature of manifest.json, base64).
-`verify()` checks a clone or a downloaded copy against them: the signature (with the public key the
-reader got from the operator, or the one the manifest names) and every file — added, changed, missing.
+git's own and the manifest's, the signing time and a serial that only grows) and `manifest.json.sig` (the
+Ed25519 signature of manifest.json, base64). `verify()` checks a clone or a downloaded copy against them: the
+signature — with a key the reader gave or pinned (`trust.py`), never merely the one the copy names, which a
+censor can replace with its own — then that the copy is not older than one already seen for that key (a censor
+could otherwise serve a stale copy for ever), and every file: added, changed, missing, or not a file at all.
+
+A copy is hostile input: files are hashed in 1 MiB reads (memory stays flat for any size), and a named pipe, a
+socket or a device in it is reported, never opened for reading (opening a pipe blocks).
 """
 
 from __future__ import annotations
@@ -13,16 +18,29 @@ import base64
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+
+from .trust import Seen, TrustStore, normalize_fingerprint
 
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.json.sig"
 SKIP_DIRS = {".git"}
+CHUNK = 1 << 20  # bytes read at a time when hashing
+MAX_MANIFEST = 128 << 20  # a manifest lists about 120 bytes a file: this is a million files
+MAX_SIGNATURE = 4096
+SPECIAL_KINDS = {stat.S_IFIFO: "a named pipe", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
+                 stat.S_IFBLK: "a block device", stat.S_IFDIR: "a folder"}
 
 
 class SigningError(Exception):
     """A key that cannot be read or used; the message names the file and the fix."""
+
+
+class NotAFile(Exception):
+    """A path that is not a regular file (or cannot be opened as one); the message says what it is."""
 
 
 def _public_raw(public_key) -> bytes:  # noqa: ANN001
@@ -75,11 +93,63 @@ def public_fingerprint(path: Path) -> str:
     return fingerprint(_public_raw(load_private(path).public_key()))
 
 
-def _files(root: Path) -> dict[str, tuple[str, int]]:
+def _kind(mode: int) -> str:
+    return SPECIAL_KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def _open_regular(path: Path) -> int:
+    """A descriptor of `path` for reading, only if it is a regular file. Opened without following a symbolic
+    link and without blocking (a named pipe put there after we looked must not hang us), then checked again
+    on the descriptor itself."""
+    try:
+        mode = os.lstat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotAFile(_kind(mode))
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise NotAFile(f"unreadable: {exc.strerror or exc}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise NotAFile(_kind(mode))
+    return fd
+
+
+def hash_file(path: Path, buf: bytearray | None = None) -> tuple[str, int]:
+    """SHA-256 and size of the regular file at `path`, read CHUNK bytes at a time into `buf` (memory stays the
+    same for a 1 GB file as for a 1 kB one). Raises NotAFile for anything else."""
+    buf = buf if buf is not None else bytearray(CHUNK)
+    view = memoryview(buf)
+    h = hashlib.sha256()
+    size = 0
+    with open(_open_regular(path), "rb", buffering=0) as f:
+        while n := f.readinto(buf):
+            h.update(view[:n])
+            size += n
+    return h.hexdigest(), size
+
+
+def _read_small(path: Path, limit: int) -> bytes:
+    """A small regular file whole (the manifest, its signature): never a pipe, never more than `limit` bytes."""
+    try:
+        fd = _open_regular(path)
+    except NotAFile as exc:
+        raise NotAFile(f"{path.name} is {exc}") from None
+    with open(fd, "rb", buffering=0) as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise NotAFile(f"{path.name} is over {limit} bytes")
+    return data
+
+
+def _scan(root: Path) -> tuple[dict[str, tuple[str, int]], dict[str, str]]:
     """Every file of the tree → (SHA-256, size), but the repository's own `.git` (a folder, or a worktree's
-    file) at the top, and the manifest and signature. A symbolic link is an entry of its own ("symlink:" and
+    file) at the top, and the manifest and signature; and, apart, every entry that is not a file (a named pipe,
+    a socket, a device, an unreadable file) → what it is. A symbolic link is an entry of its own ("symlink:" and
     the SHA-256 of its target): the mirror writes none, so one in a copy is reported, not followed."""
     out: dict[str, tuple[str, int]] = {}
+    special: dict[str, str] = {}
+    buf = bytearray(CHUNK)
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         top = here == root
@@ -91,61 +161,186 @@ def _files(root: Path) -> dict[str, tuple[str, int]]:
             if top and (name in SKIP_DIRS or rel in (MANIFEST, SIGNATURE)):
                 continue
             if p.is_symlink():
-                out[rel] = ("symlink:" + hashlib.sha256(os.readlink(p).encode()).hexdigest(), 0)
+                out[rel] = ("symlink:" + hashlib.sha256(os.fsencode(os.readlink(p))).hexdigest(), 0)
                 continue
-            data = p.read_bytes()
-            out[rel] = (hashlib.sha256(data).hexdigest(), len(data))
-    return dict(sorted(out.items()))
+            try:
+                out[rel] = hash_file(p, buf)
+            except NotAFile as exc:
+                special[rel] = str(exc)
+    return dict(sorted(out.items())), dict(sorted(special.items()))
 
 
-def write_manifest(root: Path, key_path: Path, generator: str) -> dict[str, bytes]:
-    """manifest.json and its signature for the tree at `root`, as {path: bytes} to write."""
+def _files(root: Path) -> dict[str, tuple[str, int]]:
+    """The files of the tree (see `_scan`), without what is not a file."""
+    return _scan(root)[0]
+
+
+def _iso(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _previous(root: Path) -> dict:
+    """The manifest the tree holds now, or {}."""
+    try:
+        data = json.loads(_read_small(root / MANIFEST, MAX_MANIFEST))
+    except (NotAFile, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _serial(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def write_manifest(root: Path, key_path: Path, generator: str, last_serial: int = 0) -> dict[str, bytes]:
+    """manifest.json and its signature for the tree at `root`, as {path: bytes} to write.
+
+    The serial is one more than the highest of the tree's current manifest and `last_serial` (kept by the
+    caller, so that it still grows when the tree is made afresh), and the signing time is now (or
+    SOURCE_DATE_EPOCH). Both stay as they were when the signed content (files, key, generator) is the same as the
+    current manifest's: then the output is byte for byte the same (Ed25519 signatures are deterministic)."""
+    from ..store import now
+
     key = load_private(key_path)
     raw = _public_raw(key.public_key())
-    manifest = {"generator": generator, "algorithm": "sha256", "signature": "ed25519",
-                "public_key": base64.b64encode(raw).decode(), "fingerprint": fingerprint(raw),
-                "files": {k: {"sha256": h, "bytes": n} for k, (h, n) in _files(root).items()}}
+    manifest: dict = {"generator": generator, "algorithm": "sha256", "signature": "ed25519",
+                      "public_key": base64.b64encode(raw).decode(), "fingerprint": fingerprint(raw),
+                      "files": {k: {"sha256": h, "bytes": n} for k, (h, n) in _files(root).items()}}
+    previous = _previous(root)
+    before = _serial(previous.get("serial"))
+    same = {k: v for k, v in previous.items() if k not in ("serial", "signed_at")} == manifest
+    if same and before is not None and isinstance(previous.get("signed_at"), str):
+        manifest.update(serial=before, signed_at=previous["signed_at"])
+    else:
+        manifest.update(serial=max(before or 0, last_serial) + 1, signed_at=_iso(now()))
     data = (json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
     return {MANIFEST: data, SIGNATURE: base64.b64encode(key.sign(data)) + b"\n"}
 
 
+def manifest_serial(data: bytes) -> int | None:
+    """The serial of a manifest `write_manifest` made."""
+    return _serial(json.loads(data).get("serial"))
+
+
 @dataclass
 class Verdict:
-    signature: str  # "ok", or what is wrong with it
+    signature: str  # "ok" (it verifies with the key below), or what is wrong with it
     fingerprint: str = ""
+    trusted: str = ""  # how the key came to be trusted ("given with --pubkey", "pinned"); "" for an unknown key
+    serial: int | None = None
+    signed_at: str | None = None
+    refused: list[str] = field(default_factory=list)  # why a validly signed copy is not accepted (stale, too old)
+    pinned: bool = False  # this call pinned the key (--trust)
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    special: dict[str, str] = field(default_factory=dict)  # path → what it is, for what is not a file
 
     @property
     def ok(self) -> bool:
-        return self.signature == "ok" and not (self.added or self.changed or self.missing)
+        return (self.signature == "ok" and bool(self.trusted) and not self.refused
+                and not (self.added or self.changed or self.missing or self.special))
 
 
-def verify(root: Path, pubkey: str | None = None) -> Verdict:
-    """Check the copy at `root` against its signed manifest. `pubkey`: base64 raw key, or a .pub file."""
+def _pubkey_text(pubkey: str) -> str:
+    """--pubkey: base64 raw key, or a .pub file holding it."""
+    if Path(pubkey).is_file():
+        return Path(pubkey).read_text(encoding="ascii").strip()
+    return pubkey
+
+
+def verify(root: Path, pubkey: str | None = None, *, trust: str | None = None, max_age_days: float | None = None,
+           store: TrustStore | None = None, label: str = "") -> Verdict:
+    """Check the copy at `root` against its signed manifest.
+
+    The key is `pubkey` (base64 raw key, or a .pub file), else the manifest's own key only if `trust` names its
+    fingerprint (then it is pinned in `store`) or `store` has it pinned; a signature by any other key is reported
+    as valid for an unknown key, and the copy is not ok. With a trusted key, a copy whose serial is below the
+    highest `store` has seen for that key is refused, as is one signed more than `max_age_days` ago; a higher
+    serial is recorded in `store` (the caller saves it)."""
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     try:
-        data = (root / MANIFEST).read_bytes()
-        sig = base64.b64decode((root / SIGNATURE).read_bytes().strip(), validate=True)
+        data = _read_small(root / MANIFEST, MAX_MANIFEST)
+        sig = base64.b64decode(_read_small(root / SIGNATURE, MAX_SIGNATURE).strip(), validate=True)
         manifest = json.loads(data)
         listed = {k: v["sha256"] for k, v in manifest["files"].items()}
+    except NotAFile as exc:
+        return Verdict(f"no readable signed manifest in {root} ({exc})")
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         return Verdict(f"no readable signed manifest in {root} ({type(exc).__name__}: {exc})")
-    if pubkey and Path(pubkey).is_file():
-        pubkey = Path(pubkey).read_text(encoding="ascii").strip()
+    named = manifest.get("public_key", "")
+    named = named if isinstance(named, str) else ""
+    want = normalize_fingerprint(trust) if trust else None
+    if trust and want is None:
+        raise ValueError(f"--trust {trust}: not a key fingerprint (32 hex digits, as `verify` prints them)")
     try:
-        raw = base64.b64decode(pubkey or manifest.get("public_key", ""), validate=True)
+        if pubkey:
+            raw = base64.b64decode(_pubkey_text(pubkey), validate=True)
+            how = "given with --pubkey"
+        else:
+            raw = base64.b64decode(named, validate=True)
+            pinned = store is not None and store.trusted(fingerprint(raw), base64.b64encode(raw).decode())
+            how = "pinned" if pinned else ""
         Ed25519PublicKey.from_public_bytes(raw).verify(sig, data)
-        verdict = Verdict("ok", fingerprint(raw))
+        verdict = Verdict("ok", fingerprint(raw), how)
     except InvalidSignature:
         verdict = Verdict("the signature does not match (the manifest was changed, or signed by another key)")
     except ValueError as exc:
         verdict = Verdict(f"not an Ed25519 public key ({exc})")
-    have = _files(root)
+    except OSError as exc:
+        verdict = Verdict(f"cannot read --pubkey {pubkey} ({exc.strerror or exc})")
+    if verdict.signature == "ok":
+        _check_fresh(verdict, manifest, base64.b64encode(raw).decode(), want, max_age_days, store, label)
+    have, verdict.special = _scan(root)
     verdict.added = sorted(set(have) - set(listed))
-    verdict.missing = sorted(set(listed) - set(have))
+    verdict.missing = sorted(set(listed) - set(have) - set(verdict.special))
     verdict.changed = sorted(k for k in set(have) & set(listed) if have[k][0] != listed[k])
     return verdict
+
+
+def _check_fresh(verdict: Verdict, manifest: dict, public_key: str, want: str | None, max_age_days: float | None,
+                 store: TrustStore | None, label: str) -> None:
+    """For a signature that verifies: pin the key if `want` names it, then refuse a copy older than one seen for
+    a trusted key or than `max_age_days`, and record a newer serial."""
+    fp = verdict.fingerprint
+    verdict.serial = _serial(manifest.get("serial"))
+    signed_at = manifest.get("signed_at")
+    verdict.signed_at = signed_at if isinstance(signed_at, str) else None
+    if want is not None:
+        if want != fp:
+            verdict.refused.append(f"this copy is signed by key {fp}, not by {want} (--trust): nothing pinned")
+            return
+        if store is not None:
+            seen = store.keys.setdefault(fp, Seen(public_key=public_key))
+            seen.public_key, seen.pinned, seen.label = public_key, True, label or seen.label
+            store.changed = verdict.pinned = True
+        verdict.trusted = verdict.trusted or "pinned"
+    if not verdict.trusted:
+        return
+    seen = store.keys.get(fp) if store is not None else None
+    if seen is not None and seen.public_key not in ("", public_key):
+        seen = None  # another key with that fingerprint: nothing seen for this one
+    now = datetime.now(UTC)
+    serial = -1 if verdict.serial is None else verdict.serial  # a copy without one is older than any with one
+    if seen is not None and seen.last_serial is not None and serial < seen.last_serial:
+        had = "no serial" if verdict.serial is None else f"serial {verdict.serial}"
+        verdict.refused.append(f"older than a copy seen on {seen.last_seen or 'an earlier check'}: this one has "
+                               f"{had}, that one serial {seen.last_serial} (signed {seen.last_signed_at})")
+    if max_age_days is not None:
+        try:
+            when = datetime.fromisoformat(verdict.signed_at or "")
+            when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        except ValueError:
+            verdict.refused.append(f"no signing time, so it cannot be shown newer than --max-age {max_age_days:g}")
+        else:
+            age = (now - when).total_seconds() / 86400
+            if age > max_age_days:
+                verdict.refused.append(f"signed {age:.1f} days ago, over --max-age {max_age_days:g}")
+    if store is not None and verdict.serial is not None and (seen is None or seen.last_serial is None
+                                                             or verdict.serial > seen.last_serial):
+        entry = store.keys.setdefault(fp, Seen(public_key=public_key))
+        entry.public_key = public_key
+        entry.last_serial, entry.last_signed_at, entry.last_seen = verdict.serial, verdict.signed_at, _iso(now)
+        store.changed = True
