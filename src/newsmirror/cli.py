@@ -28,9 +28,19 @@ from .models import ADDED_SOURCE, RunReport
 from .pipeline import Mirror, Progress, RunLocked
 from .publish.git import GitError
 from .store import StoreError
+from .textsafe import printable
 
 log = logging.getLogger("newsmirror")
 PKG = Path(__file__).parent
+
+
+class _PrintableFormatter(logging.Formatter):
+    """Log messages quote what servers and pages sent (a reason phrase, a title, a URL): their control characters
+    are shown as escapes, so none can move the cursor, erase a line or forge one (tracebacks stay as they are)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        record.message = printable(record.message)
+        return super().formatMessage(record)
 
 
 def _setup_logging(verbose: int, quiet: int) -> None:
@@ -41,10 +51,10 @@ def _setup_logging(verbose: int, quiet: int) -> None:
         from rich.logging import RichHandler
 
         handler: logging.Handler = RichHandler(show_path=False, markup=False, log_time_format="%H:%M:%S")
-        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.setFormatter(_PrintableFormatter("%(message)s"))
     else:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"))
+        handler.setFormatter(_PrintableFormatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"))
     root.addHandler(handler)
     root.setLevel(max(logging.DEBUG, min(level, logging.CRITICAL)))
     root.propagate = False
@@ -251,7 +261,7 @@ def _summary(report: RunReport) -> int:
         + (f"; push failed: {', '.join(n for n, _ in report.push_failures)}" if report.push_failures else "")
     )
     for what, reason in report.failures[:20]:
-        click.echo(f"  failed: {what}: {reason}")
+        click.echo(f"  failed: {printable(what)}: {printable(reason)}")
     if len(report.failures) > 20:
         click.echo(f"  … and {len(report.failures) - 20} more (newsmirror status lists them)")
     for name, reason in report.push_failures:
@@ -349,7 +359,7 @@ def build(ctx: click.Context, reextract: bool) -> None:
                    + (f", {len(result.failed)} failed to render" if result.failed else "")
                    + ("; committed" if committed else "; nothing to commit"))
         for what, reason in result.failed[:20]:
-            click.echo(f"  failed: {what}: {reason}")
+            click.echo(f"  failed: {printable(what)}: {printable(reason)}")
         if len(result.failed) > 20:
             click.echo(f"  … and {len(result.failed) - 20} more")
         return 1 if result.failed else 0
@@ -412,29 +422,30 @@ def status(ctx: click.Context) -> None:
             kind = row["kind"] if row else ("add" if name == ADDED_SOURCE else "-")
             table.add_row(name, kind, str(arts.get(name, 0)), str(counts.get((name, "failed"), 0)),
                           str(counts.get((name, "gave_up"), 0)), (row["last_run"] if row else None) or "never",
-                          (row["last_error"] if row else None) or "")
+                          printable((row["last_error"] if row else None) or ""))
         console.print(table)
         n_failed = sum(n for (_, st), n in counts.items() if st in ("failed", "gave_up"))
         fails = store.failures(limit=50)
         if fails:
             console.print("\nfailures (newest first):")
             for r in fails:
-                console.print(f"  {r['source']}: {r['url']}\n    {r['status']} after {r['attempts']} "
-                              f"attempt(s): {r['reason']}", markup=False)
+                console.print(f"  {r['source']}: {printable(r['url'])}\n    {r['status']} after {r['attempts']} "
+                              f"attempt(s): {printable(r['reason'])}", markup=False)
             _and_more(console, n_failed - len(fails))
         images = store.image_counts()
         if images:
             console.print(f"\nimages: {images.get('ok', 0)} mirrored, {images.get('failed', 0)} failed")
             shown = store.image_failures(limit=20)
             for r in shown:
-                console.print(f"  {r['url']}\n    failed {r['attempts']} time(s): {r['reason']}", markup=False)
+                console.print(f"  {printable(r['url'])}\n    failed {r['attempts']} time(s): {printable(r['reason'])}",
+                              markup=False)
             _and_more(console, images.get("failed", 0) - len(shown))
         _remote_status(console, m)
         warned = store.warnings(limit=20)
         if warned:
             console.print("\nwarnings:")
             for r in warned:
-                console.print(f"  {r['source']}: {r['url']}\n    {r['reason']}", markup=False)
+                console.print(f"  {r['source']}: {printable(r['url'])}\n    {printable(r['reason'])}", markup=False)
             _and_more(console, store.warning_count() - len(warned))
         return 0
 
@@ -461,7 +472,7 @@ def _remote_status(console: Any, m: Mirror) -> None:
         if row is None:
             state = "never pushed"
         elif row["error"]:
-            state = f"FAILING since {row['failed_since']} ({row['failures']} time(s)): {row['error']}"
+            state = f"FAILING since {row['failed_since']} ({row['failures']} time(s)): {printable(row['error'])}"
         elif (m.out / ".git").exists() and is_current(m.out, row["pushed_commit"]):
             state = f"up to date, pushed {row['pushed_at']}"
         else:
@@ -591,7 +602,6 @@ def verify(directory: Path, pubkey: str | None, trust: str | None, max_age: floa
     """
     from .publish.manifest import verify as check
     from .publish.trust import TrustStore, TrustStoreError, normalize_fingerprint
-    from .textsafe import printable
 
     if trust and normalize_fingerprint(trust) is None:
         fail(f"--trust {printable(trust)}: not a key fingerprint; give the 32 hex digits the operator publishes "

@@ -30,6 +30,7 @@ import aiohttp
 from ..config import Fetch
 from ..ids import absolute_url
 from ..models import Response
+from ..textsafe import printable
 from .decode import decode
 from .netguard import AddressRefused, GuardedResolver, host_of, not_public, refusal
 
@@ -135,7 +136,7 @@ def _check_target(url: str, current: str, allowed: frozenset[str] | None = None)
 def brief(text: object, limit: int = 200) -> str:
     """Text that may quote what a server sent (a reason phrase, a Location, a parser error showing the
     bytes it choked on) as one line of at most `limit` characters, fit for the log and `status`."""
-    line = " ".join(str(text).split())
+    line = printable(" ".join(str(text).split()))  # escape codes a server sent stay text on the operator's terminal
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
