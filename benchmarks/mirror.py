@@ -515,6 +515,8 @@ def write_config(folder: Path, base: str, n: int, mode: str) -> Path:
                                             for k, v in RULES.items()] + [""]
     if mode == "rules-text":  # the text pipeline alone: images linked where they are, not mirrored
         lines += ["[images]", "download = false", ""]
+    else:  # every picture in the one run measured (the default 200 MB a run would leave some of 10,000 articles')
+        lines += ["[images]", "max_bytes_per_run = 2000000000", ""]
     path = folder / "newsmirror.toml"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
@@ -1328,7 +1330,8 @@ def main() -> None:
         "robots.txt allowing all, gzip + ETag; every article's lead image and in-body pictures, 1.18 per article, "
         "are real JPEGs of their own, 800 pixels wide like the reference site's, 28-45 KB, that the mirror downloads, "
         "checks and stores under assets/, kept as they are with their metadata cut, as they fit images.max_width; "
-        "benchmarks/images.py measures what scaling wider ones costs); `[fetch]` concurrency = 32, per_host = 32, "
+        "benchmarks/images.py measures what scaling wider ones costs; `[images]` max_bytes_per_run = 2 GB, so that "
+        "one run takes them all); `[fetch]` concurrency = 32, per_host = 32, "
         "obey_robots = true, "
         "warc = true; `site.base_url` set, so every page gets a QR PNG; `rules` gives every source CSS rules that "
         "match the markup, `generic` none, `rules-text` the same rules with `[images] download = false` (the "

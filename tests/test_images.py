@@ -135,7 +135,7 @@ def test_pictures_waiting_for_the_workers_are_few(tmp_path, monkeypatch):
     with SiteServer(site, ["https://site.example", "https://img.example"]) as s:
         plain = s.content_type
         s.content_type = lambda p: "image/jpeg" if p.suffix == ".jpg" else plain(p)  # type: ignore[method-assign]
-        extra = "\n[fetch]\nconcurrency = 4\nper_host = 4\nretries = 1\nbackoff = 0\n"
+        extra = "\n[fetch]\nconcurrency = 4\nper_host = 4\nretries = 1\nbackoff = 0\n[images]\nmax_per_article = 100\n"
         cfg = minimal_config(tmp_path, s.base, extra=extra, feed="/feed.xml")
         res = cli_run(cfg.path, "run")
     assert res.exit_code == 0, res.output

@@ -202,6 +202,12 @@ class Images(_Model):
     max_bytes: int = Field(default=8_000_000, ge=1000, description="largest image download")
     max_pixels: int = Field(default=40_000_000, ge=10_000, description="width × height cap (decompression bombs)")
     max_attempts: int = Field(default=3, ge=1, le=100, description="runs that try a failing image")
+    max_per_article: int = Field(default=40, ge=1, le=10_000,
+                                 description="images mirrored per article (the lead image, then the body's in "
+                                             "order); the rest show their alt text and are never downloaded")
+    max_bytes_per_run: int = Field(default=200_000_000, ge=1000,
+                                   description="once a run's images took this many bytes (downloaded, or stored "
+                                               "when more), the pictures not started wait for the next run")
 
 
 class Signing(_Model):

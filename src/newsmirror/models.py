@@ -127,7 +127,7 @@ class RunReport:
     deferred: int = 0  # left for the next run (fetch.max_run_seconds)
     images: int = 0  # images mirrored in this run
     images_failed: int = 0  # images that could not be (shown as their alt text; tried again next run)
-    images_deferred: int = 0  # images not started by fetch.max_run_seconds, left for the next run
+    images_deferred: int = 0  # images not started by fetch.max_run_seconds or images.max_bytes_per_run: next run
     committed: bool = False
     failures: list[tuple[str, str]] = field(default_factory=list)
     pushed: list[str] = field(default_factory=list)  # remotes that now hold this run's commit

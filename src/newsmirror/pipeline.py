@@ -40,7 +40,7 @@ from .ids import article_id, normalise_url, same_site, site_of
 from .models import ADDED_SOURCE, Article, Candidate, Listed, Response, RunReport, StoredArticle
 from .publish import commit_all, ensure_repo
 from .publish.git import clear_stale_git_locks, git_folder, stage_stored
-from .render import HOME, HTML, Renderer, heavy_work, page_path, renderers_for
+from .render import HOME, HTML, MARKDOWN, Renderer, heavy_work, images_home, page_path, renderers_for
 from .sources import SourceError, discover_source
 from .store import Store, batched, now
 from .transform import link_targets, sanitize
@@ -115,16 +115,14 @@ def analyse_page(resp: Response, rules: Rules | None, warc: bool,
         return f"WARC record failed ({type(exc).__name__}: {brief(exc)})", None
 
 
-def mirror_image(data: bytes, cfg: ImagesConfig, out: Path, bases: list[str],
-                 tmp_dir: Path) -> tuple[str, int, int, int]:
-    """Check (and perhaps scale and re-encode) one downloaded image and write it into the tree under each
-    format's `assets/` (bases: "", "site/"), whole or not at all: its asset path, width, height and bytes.
+def mirror_image(data: bytes, cfg: ImagesConfig, out: Path, home: str, tmp_dir: Path) -> tuple[str, int, int, int]:
+    """Check (and perhaps scale and re-encode) one downloaded image and write it into the tree, once, under
+    `home` + `assets/` (see images_home), whole or not at all: its asset path, width, height and bytes.
     Done in a worker process, so only the small answer travels back. Raises ImageError."""
     image = process_image(data, max_width=cfg.max_width, max_pixels=cfg.max_pixels, quality=cfg.quality,
                           reencode=cfg.reencode)
     asset = asset_path(image)
-    for base in bases:
-        write_if_changed(out / (base + asset), image.data, tmp_dir)
+    write_if_changed(out / (home + asset), image.data, tmp_dir)
     return asset, image.width, image.height, len(image.data)
 
 
@@ -245,6 +243,7 @@ class Mirror:
         self.store.adopt_added({s.name for s in cfg.sources})
         self.renderers = renderers_for(cfg)  # one per format in site.formats and script in site.variants
         self.renderer = self.renderers[0]  # the Markdown pages (of the first variant)
+        self.images_home = images_home(cfg)  # where the one copy of each image is: "" or "site/"
         if cfg.signing_key is not None:  # the home pages show the signing key's fingerprint
             from .publish.manifest import SigningError, public_fingerprint
 
@@ -600,40 +599,41 @@ class Mirror:
         """Download the images articles show (new ones, and failed ones with tries left), check and re-encode
         them, and store them content-addressed in the tree; the pages showing one that arrived are re-rendered."""
         cfg = self.cfg.images
-        if cfg.download and self.store.get_meta("images_download") != "1":
-            # turned on again (or a store from before this was noted): the pictures the tree lost while it was
-            # off are fetched again
-            gone = [url for url, asset in self.store.image_assets().items() if not (self.out / asset).is_file()]
-            with self.store.tx():
-                self.store.forget_images(gone)
-                self.store.set_meta("images_download", "1")
-        due = self.store.images_due(cfg.max_attempts) if cfg.download else []
+        self._forget_lost_images()
+        due = self.store.images_due(cfg.max_attempts, cfg.max_per_article) if cfg.download else []
         if not due:
             return
         arrived: list[str] = []
         self.progress.start("images", len(due))
-        bases = list(dict.fromkeys(r.layout.asset("") for r in self.renderers))  # site/ holds its own copy
         self.store.set_meta("uncommitted", "1")  # before the tree changes: the next run commits it
 
         inflight = self._inflight()
         deadline = self._deadline()
+        spent = 0  # bytes this run's images took (images.max_bytes_per_run)
+        late = over = 0  # left for the next run: by fetch.max_run_seconds, by images.max_bytes_per_run
 
         async def one(url: str) -> None:
+            nonlocal spent, late, over
             try:
                 if time.monotonic() > deadline:  # bounded runs: it stays due for the next one
-                    report.images_deferred += 1
+                    late += 1
                     return
                 async with inflight:
+                    if spent >= cfg.max_bytes_per_run:  # asked when its turn comes: those under way finish
+                        over += 1  # not an attempt: it stays due, as it was, for the next run
+                        return
                     resp = await fetcher.get(url, as_text=False, max_bytes=cfg.max_bytes)
+                    spent += len(resp.body)
                     ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
                     if ctype.startswith(("text/", "application/json", "application/xhtml")):
                         raise ImageError(f"not an image (Content-Type: {ctype})")
-                    args = (resp.body, cfg, self.out, bases, self.tmp_dir)
+                    args = (resp.body, cfg, self.out, self.images_home, self.tmp_dir)
                     try:
                         asset, width, height, size = await self.calls(mirror_image, *args)
                     except BrokenProcessPool:  # as for a page: a failed attempt, then the run ends
                         self.store.image_failed(url, WORKER_DIED)
                         raise
+                    spent += max(0, size - len(resp.body))  # a small file may re-encode into a larger one
                 with self.store.tx():  # the pages that show it are due with it: a kill after this leaves them dirty
                     self.store.image_done(url, asset, width, height, size)
                     self.store.mark_dirty(self.store.articles_showing([url]))
@@ -649,9 +649,13 @@ class Mirror:
         with self._workers(len(due)), self.store.grouped():
             await self._by_host_lanes(due, lambda u: u, one)
         self.progress.stop()
-        if report.images_deferred:
+        report.images_deferred = late + over
+        if late:
             log.warning("fetch.max_run_seconds (%s s) reached: %d images left for the next run",
-                        self.cfg.fetch.max_run_seconds, report.images_deferred)
+                        self.cfg.fetch.max_run_seconds, late)
+        if over:
+            log.warning("images.max_bytes_per_run (%d bytes) reached: %d images left for the next run",
+                        cfg.max_bytes_per_run, over)
         report.images = len(arrived)  # (the pages showing them were marked due with each: build renders them)
         if arrived:
             self._staging = stage_stored(self.out, self._image_dirs())
@@ -664,8 +668,32 @@ class Mirror:
         return ids
 
     def _image_dirs(self) -> list[str]:
-        """The image folders of the tree: assets/, and site/assets/ when the HTML site is on."""
-        return list(dict.fromkeys(r.layout.asset(ASSETS) for r in self.renderers))
+        """The image folder of the tree: assets/, or site/assets/ when the HTML site is on (images_home)."""
+        return [self.images_home + ASSETS]
+
+    def _asset_at(self, asset: str) -> str | None:
+        """Where the tree holds an image (`assets/ab/….jpg`) now: at its place (images_home), or where another
+        site.formats or an older version put it (the build moves it); None when the tree holds none."""
+        for home in dict.fromkeys((self.images_home, MARKDOWN.base, HTML.base)):
+            if (self.out / (home + asset)).is_file():
+                return home + asset
+        return None
+
+    def _forget_lost_images(self) -> None:
+        """Forget the mirrored images the tree no longer holds, so that they are fetched again when due: after
+        images.download was off (the build removed every one), or after images.max_per_article changed (a lower
+        cap removed those past it; a higher one shows them again). Once per change, as it looks at every image."""
+        cfg = self.cfg.images
+        if not cfg.download:
+            return
+        cap = str(cfg.max_per_article)
+        if self.store.get_meta("images_download") == "1" and self.store.get_meta("images_cap") == cap:
+            return
+        gone = [url for url, asset in self.store.image_assets().items() if self._asset_at(asset) is None]
+        with self.store.tx():
+            self.store.forget_images(gone)
+            self.store.set_meta("images_download", "1")
+            self.store.set_meta("images_cap", cap)
 
     def _fail(self, c: Candidate, reason: str, report: RunReport) -> None:
         log.error("failed %s: %s", c.url, reason)
@@ -815,6 +843,7 @@ class Mirror:
         stale = self.store.get_meta("uncommitted") == "1"
         if not self.cfg.images.download and self.store.get_meta("images_download") != "0":
             self.store.set_meta("images_download", "0")  # before the pictures leave the tree (see _mirror_images)
+        self._forget_lost_images()  # (a build may show more of them than the last: images.max_per_article)
         fp = self.renderer.fingerprint()
         full = changed is None or self.store.get_meta("render_fingerprint") != fp
         qr_base = self.cfg.site.base_url or ""
@@ -863,15 +892,19 @@ class Mirror:
         result = BuildResult()
         expected: set[str] = set()
         todo: list[Listed] = []
-        # the images the kept pages show (the HTML site has its own copies)
-        shown = {x for aid, x in self.store.shown_assets() if aid in kept_ids} if self.cfg.images.download else None
-        if shown:
-            for r in self.renderers:
-                expected.update(r.layout.asset(x) for x in shown)
-            for x in sorted(shown):  # a site made after the images were mirrored gets its copies now
-                for r in self.renderers[1:]:
-                    if not (self.out / r.layout.asset(x)).exists() and (self.out / x).is_file():
-                        write(r.layout.asset(x), (self.out / x).read_bytes())
+        # the images the kept pages show, each in one place for every format (images_home)
+        cap = self.cfg.images.max_per_article
+        shown = {x for aid, x in self.store.shown_assets(cap) if aid in kept_ids} if self.cfg.images.download \
+            else None
+        for x in sorted(shown or ()):
+            place = self.images_home + x
+            expected.add(place)
+            at = self._asset_at(x)
+            if at is not None and at != place:  # kept elsewhere when site.formats changed, or in both places by
+                will_change_tree()  # older versions: moved (the copy left behind is removed with the stale files)
+                (self.out / place).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(self.out / at, self.out / place)
+                result.written.append(place)
         for lite in kept:
             pages = [r.layout.page(lite.category, lite.id) for r in self.renderers]
             expected.update(pages)
@@ -953,7 +986,8 @@ class Mirror:
                 for batch in batched(todo, 128):
                     arts = self.store.articles_by_id([x.id for x in batch])
                     ids = [a.id for a in arts]
-                    links, images = self.store.page_links(ids), self.store.page_images(ids)
+                    links = self.store.page_links(ids)
+                    images = self.store.page_images(ids, self.cfg.images.max_per_article)
                     # a page's QR code only changes with its share URL (base_url: a full build)
                     jobs = [(a, all_qr or not all((self.out / r.layout.qr(a.category, a.id)).exists()
                                                   for r in self.renderers if r.qr_url(a)),

@@ -115,6 +115,7 @@ MIGRATIONS = [
     ("urls", "pick", "INTEGER NOT NULL DEFAULT 0"),
     ("urls", "title", "TEXT"),
     ("urls", "published", "TEXT"),
+    ("article_images", "pos", "INTEGER"),  # the image's place in its article: 0 the lead image, then body order
 ]
 
 
@@ -177,6 +178,13 @@ class Store:
                 self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
         if self.get_meta("ids_mended") is None:
             self._mend_ids()
+        if self.get_meta("image_order") is None:
+            # older versions kept no order; they inserted an article's images in order, so its rows' rowids are it
+            with self.tx():
+                self.db.execute("UPDATE article_images SET pos=(SELECT COUNT(*) FROM article_images b WHERE "
+                                "b.article_id=article_images.article_id AND b.rowid < article_images.rowid) "
+                                "WHERE pos IS NULL")
+                self.set_meta("image_order", "1")
         if self.get_meta("canonical_http") is None:
             # older versions took a page's canonical link as it was: one that is not http(s) (javascript:…)
             # would be published as the link to the original; the fetched URL stands in for it
@@ -538,21 +546,25 @@ class Store:
 
     # -- images
     def set_article_images(self, article_id: str, urls: Iterable[str], new: bool = False) -> None:
-        """The images an article shows, replacing those it showed (`new`: it had none)."""
+        """The images an article shows, in order (lead image first), replacing those it showed (`new`: it had
+        none). Each keeps its place: images.max_per_article mirrors the first N."""
         if not new:
             self.db.execute("DELETE FROM article_images WHERE article_id=?", (article_id,))
-        self.db.executemany("INSERT OR IGNORE INTO article_images(article_id, url) VALUES(?,?)",
-                            [(article_id, u) for u in urls])
+        self.db.executemany("INSERT OR IGNORE INTO article_images(article_id, url, pos) VALUES(?,?,?)",
+                            [(article_id, u, i) for i, u in enumerate(urls)])
 
     def forget_images(self, urls: Iterable[str]) -> None:
         """These images are to be fetched again, as if never seen."""
         self.db.executemany("DELETE FROM images WHERE url=?", [(u,) for u in urls])
 
-    def images_due(self, max_attempts: int) -> list[str]:
-        """Images some article shows that are not mirrored yet: new ones, and failed ones with tries left."""
+    def images_due(self, max_attempts: int, per_article: int) -> list[str]:
+        """Images among the first `per_article` of some article that are not mirrored yet: new ones, and failed
+        ones with tries left. Lead images first, then every article's second, and so on: a run that stops
+        early (images.max_bytes_per_run) has given each article its first pictures."""
         return [r[0] for r in self.db.execute(
-            "SELECT DISTINCT ai.url FROM article_images ai LEFT JOIN images i ON i.url=ai.url "
-            "WHERE i.url IS NULL OR (i.status='failed' AND i.attempts < ?) ORDER BY ai.url", (max_attempts,))]
+            "SELECT ai.url FROM article_images ai LEFT JOIN images i ON i.url=ai.url "
+            "WHERE ai.pos < ? AND (i.url IS NULL OR (i.status='failed' AND i.attempts < ?)) "
+            "GROUP BY ai.url ORDER BY MIN(ai.pos), ai.url", (per_article, max_attempts))]
 
     def image_done(self, url: str, asset: str, width: int, height: int, size: int) -> None:
         self.db.execute(
@@ -576,20 +588,22 @@ class Store:
         for r in self.db.execute("SELECT article_id, url FROM article_images"):
             yield r[0], r[1]
 
-    def shown_assets(self) -> Iterator[tuple[str, str]]:
-        """(article id, path of our copy) for every mirrored image an article shows, one row at a time."""
+    def shown_assets(self, per_article: int) -> Iterator[tuple[str, str]]:
+        """(article id, path of our copy) for every mirrored image among the first `per_article` of an article,
+        one row at a time."""
         for r in self.db.execute("SELECT ai.article_id, i.asset FROM article_images ai JOIN images i ON i.url=ai.url "
-                                 "WHERE i.status='ok'"):
+                                 "WHERE i.status='ok' AND ai.pos < ?", (per_article,)):
             yield r[0], r[1]
 
-    def page_images(self, ids: list[str]) -> dict[str, dict[str, str]]:
-        """For each of these articles: its mirrored images, URL → path of our copy."""
+    def page_images(self, ids: list[str], per_article: int) -> dict[str, dict[str, str]]:
+        """For each of these articles: its mirrored images among its first `per_article`, URL → path of our copy."""
         out: dict[str, dict[str, str]] = {i: {} for i in ids}
         for i in range(0, len(ids), 500):
             part = ids[i:i + 500]
             for r in self.db.execute(
                     "SELECT ai.article_id, ai.url, i.asset FROM article_images ai JOIN images i ON i.url=ai.url "
-                    f"WHERE i.status='ok' AND ai.article_id IN ({','.join('?' * len(part))})", part):
+                    f"WHERE i.status='ok' AND ai.pos < ? AND ai.article_id IN ({','.join('?' * len(part))})",
+                    [per_article, *part]):
                 out[r[0]][r[1]] = r[2]
         return out
 

@@ -28,7 +28,7 @@ from ..config import Config, Link
 from ..ids import safe_id
 from ..models import ADDED_SOURCE, Listed, StoredArticle
 from ..transform import apply_link_policy
-from ..transform.images import rewrite_images
+from ..transform.images import beyond_cap, cap_note, rewrite_images
 from ..transform.script import VARIANTS, ScriptConverter, keep
 from .markdown import md_bare_url, md_text, md_url
 
@@ -53,7 +53,8 @@ class Layout:
     home: str
     hot: str
     archive: str
-    base: str = ""  # the format's own folder: its copies of the images, its stylesheet and search index
+    base: str = ""  # the format's own folder: its stylesheet and search index
+    images: str = ""  # the folder whose assets/ holds the images, one copy for every format (see images_home)
 
     def in_folder(self, folder: str) -> Layout:
         """This format's layout for a script variant kept in `folder` (sharing the images and the stylesheet)."""
@@ -79,8 +80,8 @@ class Layout:
         return f"{self.root}indexes/archive/{month}{self.ext}"
 
     def asset(self, asset: str) -> str:
-        """Where an image (`assets/ab/….jpg`) is for this format: the HTML site holds its own copy."""
-        return self.base + asset
+        """Where an image (`assets/ab/….jpg`) is in the tree: the same file for every format and script."""
+        return self.images + asset
 
     @property
     def stylesheet(self) -> str:
@@ -93,8 +94,16 @@ class Layout:
 
 MARKDOWN = Layout("markdown", "", ".md", "README.md", "indexes/hot.md", "indexes/archive/README.md")
 HTML = Layout("html", "site/", ".html", "site/index.html", "site/indexes/hot.html", "site/indexes/archive/index.html",
-              "site/")
+              "site/", "site/")
 TEXT_FILES = (".md", ".html", ".xml", ".json")  # what a script variant converts
+
+
+def images_home(cfg: Config) -> str:
+    """The folder whose `assets/` holds the images: `site/` when the HTML site is made, so that site/ stands on
+    its own (served alone, added to IPFS, copied, opened from file:// on any system) and the Markdown pages link
+    into it; else the top of the tree. Each image is stored once: a picture the tree holds twice is published,
+    committed and pushed twice."""
+    return HTML.base if "html" in cfg.site.formats else MARKDOWN.base
 
 
 def page_path(category: str, article_id: str) -> str:
@@ -194,7 +203,9 @@ class Renderer:
         h.update(self.cfg.site.model_dump_json().encode())
         h.update(json.dumps({k: v.title for k, v in self.cfg.categories.items()}, sort_keys=True).encode())
         # images.download decides whether a page shows its pictures from the tree or where they are
-        h.update(f"formats={self.site.formats} key={self.key_fingerprint} images={self.cfg.images.download}".encode())
+        # and images.max_per_article how many (and where they are: images_home)
+        h.update(f"formats={self.site.formats} key={self.key_fingerprint} images={self.cfg.images.download} "
+                 f"per_article={self.cfg.images.max_per_article} home={images_home(self.cfg)}".encode())
         templates: dict[str, bytes] = {}
         for d in self.template_dirs:  # the file Jinja2 would load for each name
             for f in d.rglob("*"):
@@ -289,8 +300,12 @@ class Renderer:
         body = apply_link_policy(a.body_html, self.site.link_policy, ours)
         if assets is not None or lay.format == "html":  # the HTML site loads nothing from another host
             have = assets or {}
+            cap = self.cfg.images.max_per_article
+            over = beyond_cap(a.image, a.body_html, cap) if assets is not None else []
             body = rewrite_images(body, lambda u: rel(here, lay.asset(have[u])) if u in have else None,
                                   link_missing=self.site.link_policy in ("mirror", "keep"))
+            if over:  # shown as their alt text like a failed image, but these will not come: say why
+                body += cap_note(len(over), cap)
         share = self.qr_url(a)
         return body, share if with_qr else None
 
@@ -468,7 +483,7 @@ def renderers_for(cfg: Config) -> list[Renderer]:
     `site.variants`, pages are in the script they were extracted in."""
     out: list[Renderer] = []
     for fmt in cfg.site.formats:
-        layout = MARKDOWN if fmt == "markdown" else HTML
+        layout = dataclasses.replace(MARKDOWN, images=images_home(cfg)) if fmt == "markdown" else HTML
         if not cfg.site.variants:
             out.append(Renderer(cfg, layout))
             continue

@@ -13,6 +13,9 @@
   an image shared by many pages is stored once, and a changed image never overwrites another.
 - `rewrite_images()`: a body's `<img>` pointed at our copies; one we could not mirror becomes
   its alt text, visible, so the reader knows a picture was there.
+- `beyond_cap()`, `cap_note()`: an article shows at most `images.max_per_article` pictures (a page of
+  hundreds of noise pictures must not fill the repository); the rest are never downloaded, shown as their
+  alt text, and a note says so.
 """
 
 from __future__ import annotations
@@ -59,6 +62,20 @@ def image_urls(lead: str | None, body: str | lxml.html.HtmlElement) -> list[str]
             if src.startswith(("http://", "https://")) and src not in urls:
                 urls.append(src)
     return urls
+
+
+def beyond_cap(lead: str | None, body_html: str, cap: int) -> list[str]:
+    """The images of an article past the first `cap` (in `image_urls()` order): those that are not mirrored.
+    The body is parsed only when it may hold that many."""
+    if body_html.count("<img") + (1 if lead else 0) <= cap:
+        return []
+    return image_urls(lead, body_html)[cap:]
+
+
+def cap_note(n: int, cap: int) -> str:
+    """The line under a body that shows `n` images past images.max_per_article as their alt text."""
+    return (f"<p><em>另有 {n} 张图片未镜像（每篇最多 {cap} 张），请看原文 · {n} more images not mirrored "
+            f"(at most {cap} per article): see the original</em></p>")
 
 
 class UnusualJpeg(ValueError):
