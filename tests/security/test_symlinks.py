@@ -27,7 +27,7 @@ def mirrored(demo_server, tmp_path):
     return cfg
 
 
-@pytest.mark.parametrize("link", ["pages/intl", "pages", "assets", "zh-Hant", "site/pages", "indexes",
+@pytest.mark.parametrize("link", ["pages/intl", "pages", "site/assets", "zh-Hant", "site/pages", "indexes",
                                   "README.md"])
 def test_a_symlink_in_the_output_stops_the_run_and_nothing_outside_is_touched(mirrored, tmp_path, link):
     out = mirrored.output_dir
