@@ -848,35 +848,36 @@ def verdicts(rows: list[dict]) -> list[str]:
 
 # (module or class, attribute, label): the sync functions `--stage-run` times, in the main process and in worker
 # processes. Indented labels run inside the row above them; missing attributes (the code changes) are skipped.
-STAGES = [
+STAGES = [  # (module or class, name, label): a name that is gone stops the benchmark (see stage_run)
     ("newsmirror.sources.feed", "parse_feed", "parse feeds (feedparser)"),
-    ("newsmirror.pipeline.Mirror", "_select", "select what is new (_select)"),
+    ("newsmirror.pipeline.select", "select", "select what is new (select)"),
     ("newsmirror.fetch.fetcher", "decompress", "gunzip responses"),
     ("newsmirror.fetch.fetcher", "decode", "decode responses (charset)"),
-    ("newsmirror.pipeline", "analyse_page", "analyse pages (decode, extract, sanitize, hash, links, WARC records)"),
-    ("newsmirror.pipeline", "extract", "  extract"),
-    ("newsmirror.pipeline", "sanitize", "  sanitize (nh3)"),
-    ("newsmirror.pipeline", "content_hash", "  content hash"),
-    ("newsmirror.pipeline", "link_targets", "  link targets"),
-    ("newsmirror.pipeline", "warc_records", "  WARC records (warcio, gzip)"),
-    ("newsmirror.pipeline.Mirror", "_fetch_all", "fetch, analyse and store the articles (wall time)"),
-    ("newsmirror.pipeline.Mirror", "_mirror_images", "mirror the images (wall time)"),
-    ("newsmirror.pipeline", "mirror_image", "  check, perhaps re-encode, and write images (Pillow)"),
-    ("newsmirror.pipeline.Mirror", "_process", "store articles (_process: dedup, WARC, SQLite)"),
+    ("newsmirror.pipeline.analyse", "analyse_page", "analyse pages (decode, extract, sanitize, hash, links, WARC "
+                                                    "records)"),
+    ("newsmirror.pipeline.analyse", "extract", "  extract"),
+    ("newsmirror.pipeline.analyse", "sanitize", "  sanitize (nh3)"),
+    ("newsmirror.pipeline.analyse", "content_hash", "  content hash"),
+    ("newsmirror.pipeline.analyse", "link_targets", "  link targets"),
+    ("newsmirror.pipeline.analyse", "warc_records", "  WARC records (warcio, gzip)"),
+    ("newsmirror.pipeline.fetching", "fetch_and_analyse", "fetch, analyse and store the articles (wall time)"),
+    ("newsmirror.pipeline.images", "mirror_images", "mirror the images (wall time)"),
+    ("newsmirror.pipeline.writer", "mirror_image", "  check, perhaps re-encode, and write images (Pillow)"),
+    ("newsmirror.pipeline.ingest", "store_page", "store articles (store_page: dedup, WARC, SQLite)"),
     ("newsmirror.fetch.warc.WarcWriter", "append", "  WARC append"),
     ("newsmirror.store.Store", "*", "SQLite store calls (all, wherever made)"),
-    ("newsmirror.pipeline.Mirror", "_prepare", "prepare (git init, temp cleanup)"),
-    ("newsmirror.pipeline.Mirror", "build", "build (total)"),
-    ("newsmirror.pipeline.Mirror", "kept", "  kept() (the article list)"),
-    ("newsmirror.pipeline.PageWriter", "__call__", "  article pages (render_page)"),
+    ("newsmirror.pipeline.mirror.Mirror", "_prepare", "prepare (git init, temp cleanup)"),
+    ("newsmirror.pipeline.build", "build", "build (total)"),
+    ("newsmirror.pipeline.plan", "kept_articles", "  kept_articles() (the article list)"),
+    ("newsmirror.pipeline.writer.PageWriter", "__call__", "  article pages (render_page)"),
     ("newsmirror.render.Renderer", "prepare", "    prepare (link policy)"),
     ("newsmirror.render", "heavy_work", "    Markdown + QR (heavy_work)"),
     ("newsmirror.render", "html_to_markdown", "      HTML → Markdown"),
     ("newsmirror.render", "qr_png", "      QR PNG"),
     ("newsmirror.render.Renderer", "compose", "    compose (templates)"),
-    ("newsmirror.pipeline", "write_if_changed", "    write files (compare + atomic write)"),
+    ("newsmirror.pipeline.writer", "write_if_changed", "    write files (compare + atomic write)"),
     ("newsmirror.render.Renderer", "indexes", "  render indexes"),
-    ("newsmirror.pipeline", "commit_all", "git add -A + commit"),
+    ("newsmirror.pipeline.publishing", "commit_all", "git add + commit"),
 ]
 CPU_KEY = "(the worker process, all of it)"
 # rows that overlap others (not added up for "everything else"): the SQLite calls, the phases' wall times
@@ -949,11 +950,16 @@ def stage_run(cfg: str) -> None:
             setattr(owner, attr, timed)
             return
         # every newsmirror module that imported this function gets the same wrapper (pickling by name must
-        # find the very object that is sent to a worker)
+        # find the very object that is sent to a worker), and so do the run's seams
         for mod in [m for name, m in sys.modules.items() if name.startswith("newsmirror") and m is not None]:
             for key, val in list(vars(mod).items()):
                 if val is fn:
                     setattr(mod, key, timed)
+        from newsmirror.pipeline.seams import SEAMS
+
+        for key in SEAMS.__slots__:
+            if getattr(SEAMS, key) is fn:
+                setattr(SEAMS, key, timed)
 
     found = []
     for mod, attr, label in STAGES:
@@ -963,7 +969,7 @@ def stage_run(cfg: str) -> None:
             m, cls = mod.rsplit(".", 1)
             owner = getattr(importlib.import_module(m), cls, None)
         if owner is None:
-            continue
+            raise SystemExit(f"benchmark stage {mod}.{attr}: no such module or class (renamed? update STAGES)")
         if attr == "*":
             for name, fn in list(vars(owner).items()):
                 if callable(fn) and not name.startswith("_") and name not in ("tx", "close"):
@@ -972,24 +978,18 @@ def stage_run(cfg: str) -> None:
         elif (vars(owner).get(attr) if isinstance(owner, type) else getattr(owner, attr, None)) is not None:
             wrap(owner, attr, label)
             found.append(label)
+        else:
+            raise SystemExit(f"benchmark stage {mod}.{attr}: no such name (renamed? update STAGES)")
 
-    from newsmirror.pipeline import Mirror
+    from newsmirror.pipeline.seams import SEAMS
 
     rss: dict[str, float] = {}
 
     def mark(label: str) -> None:
         rss[label] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    timed_build = Mirror.build
-
-    def build(self, *a, **k):
-        mark("peak before build (discover, fetch, extract, store)")
-        try:
-            return timed_build(self, *a, **k)
-        finally:
-            mark("peak up to the end of build (render, write)")
-
-    Mirror.build = build
+    SEAMS.before_build = lambda: mark("peak before build (discover, fetch, extract, store)")
+    SEAMS.before_sign = lambda: mark("peak up to the end of build (render, write)")
     mark("after the imports")
     sys.argv = ["newsmirror", "--config", cfg, "-q", "run"]
     t1 = time.perf_counter()

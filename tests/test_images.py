@@ -144,13 +144,13 @@ def test_pictures_waiting_for_the_workers_are_few(tmp_path, monkeypatch):
 
 
 def test_a_picture_whose_worker_dies_counts_a_failed_attempt(ntd_server, tmp_path, monkeypatch):
-    from newsmirror import pipeline
+    from newsmirror.pipeline.seams import SEAMS
 
     from .test_pipeline import die_in_worker
 
     cfg = minimal_config(tmp_path, ntd_server.base, extra=FAST_FETCH)
     monkeypatch.setattr(workers, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(pipeline, "mirror_image", die_in_worker)
+    monkeypatch.setattr(SEAMS, "mirror_image", die_in_worker)
     res = cli_run(cfg.path, "run")
     assert res.exit_code == 1 and "a worker process died" in res.output
     store = Store(cfg.store_path)

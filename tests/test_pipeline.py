@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 from newsmirror.cli import cli
 from newsmirror.demo.server import DEMO_SITE, SiteServer
 from newsmirror.pipeline import Mirror
+from newsmirror.pipeline.seams import SEAMS
 from newsmirror.render import HOT
 from newsmirror.store import Store
 
@@ -228,13 +229,7 @@ def test_a_run_with_nothing_new_does_not_read_the_articles_but_new_view_counts_d
     hot = tmp_path / "out" / HOT
     before = hot.read_text(encoding="utf-8")
     read: list[int] = []
-    real_kept = Mirror.kept
-
-    def counting_kept(self):
-        read.append(1)
-        return real_kept(self)
-
-    monkeypatch.setattr(Mirror, "kept", counting_kept)
+    monkeypatch.setattr(SEAMS, "on_listing", lambda: read.append(1))
     assert cli_run(cfg, "run").exit_code == 0
     assert read == []  # the cron run that finds nothing new stops before listing the articles
     # new view counts change the hot list: that run does list them, and re-ranks
@@ -725,7 +720,7 @@ def test_what_a_source_limit_counts(tmp_path):
     cands = [Candidate(url=x + u, source="s", category="intl") for u in urls]
     cands.append(Candidate(url=f"{x}c2", source="s", category="intl", updated=later))
     try:
-        assert [c.url.removeprefix(x) for c in mirror._needing_work(cands)] == \
+        assert [c.url.removeprefix(x) for c in mirror.needing_work(cands)] == \
             ["new", "pending", "failed-once", "c2"]
         assert store.url_row(f"{x}failed-twice")["status"] == "gave_up"
         assert store.url_row(f"{x}c2") is None  # due only once the limit takes it (_select marks it)
@@ -733,25 +728,26 @@ def test_what_a_source_limit_counts(tmp_path):
         mirror.close()
 
 
-def test_a_page_that_breaks_sanitising_fails_alone(monkeypatch):
+def test_a_page_that_breaks_sanitising_fails_alone():
     """A bug past extraction (here: sanitising raises) makes that page fail with the reason; it does not
     escape the worker and stop the run."""
-    import newsmirror.pipeline as pipeline
+    from newsmirror.errors import PageRejected
     from newsmirror.models import Response
+    from newsmirror.pipeline.analyse import analyse_page
 
     page = ("<html><head><title>标题</title></head><body><article><h1>标题</h1>"
             + "<p>这是一段足够长的正文，用来确认提取成功，然后在清理时出错。</p>" * 5 + "</article></body></html>")
     resp = Response(url="http://127.0.0.1/a", final_url="http://127.0.0.1/a", status=200,
                     headers={"content-type": "text/html; charset=utf-8"}, body=page.encode(), text=page,
                     encoding="utf-8", raw_body=page.encode())
-    assert not isinstance(pipeline.analyse_page(resp, None, True, 10**7)[0], str)
+    assert analyse_page(resp, None, True, 10**7).records is not None
 
     def broken(body_html: str, base_url: str | None = None) -> str:
         raise KeyError("never")
 
-    monkeypatch.setattr(pipeline, "sanitize", broken)
-    analysed, records = pipeline.analyse_page(resp, None, True, 10**7)
-    assert analysed == "sanitising crashed (KeyError: 'never')" and records is None
+    with pytest.raises(PageRejected) as rejected:
+        analyse_page(resp, None, True, 10**7, clean=broken)
+    assert rejected.value.reason == "sanitising crashed (KeyError: 'never')"
 
 
 def die_in_worker(*args: object) -> None:
@@ -761,12 +757,11 @@ def die_in_worker(*args: object) -> None:
 
 def test_a_worker_that_dies_ends_the_run_with_one_line_and_the_next_run_completes(ntd_server, tmp_path,
                                                                                     monkeypatch):
-    import newsmirror.pipeline as pipeline
     from newsmirror import workers
 
     cfg = minimal_config(tmp_path, ntd_server.base, extra=FAST_FETCH)
     monkeypatch.setattr(workers, "PARALLEL_FROM", 1)  # the one article goes to a real worker process
-    monkeypatch.setattr(pipeline, "analyse_page", die_in_worker)
+    monkeypatch.setattr(SEAMS, "analyse_page", die_in_worker)
     res = cli_run(cfg.path, "run")
     assert res.exit_code == 1
     assert "a worker process died" in res.output and "run again" in res.output
@@ -780,12 +775,11 @@ def test_a_worker_that_dies_ends_the_run_with_one_line_and_the_next_run_complete
 
 
 def test_a_page_that_kills_its_worker_every_time_is_given_up(ntd_server, tmp_path, monkeypatch):
-    import newsmirror.pipeline as pipeline
     from newsmirror import workers
 
     cfg = minimal_config(tmp_path, ntd_server.base, extra=FAST_FETCH + "max_attempts = 2\n")
     monkeypatch.setattr(workers, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(pipeline, "analyse_page", die_in_worker)
+    monkeypatch.setattr(SEAMS, "analyse_page", die_in_worker)
     assert [cli_run(cfg.path, "run").exit_code for _ in range(2)] == [1, 1]
     res = cli_run(cfg.path, "run")  # the third run does not die on it again
     assert "a worker process died" not in res.output and res.exit_code in (0, 1), res.output
@@ -797,7 +791,6 @@ def test_a_page_that_kills_its_worker_every_time_is_given_up(ntd_server, tmp_pat
 
 def test_a_source_whose_reading_crashes_fails_alone(ntd_server, tmp_path, monkeypatch):
     """A bug in reading one source (simulated: it raises) is that source's failure; the others are mirrored."""
-    import newsmirror.pipeline as pipeline
 
     cfg = minimal_config(tmp_path, ntd_server.base, extra=FAST_FETCH + """
         [[sources]]
@@ -806,14 +799,14 @@ def test_a_source_whose_reading_crashes_fails_alone(ntd_server, tmp_path, monkey
         url = "{base}/other/feed"
         category = "intl"
         """.replace("{base}", ntd_server.base))
-    real = pipeline.discover_source
+    real = SEAMS.discover
 
     async def discover(source, *args):
         if source.name == "broken":
             raise RuntimeError("a bug in the reader")
         return await real(source, *args)
 
-    monkeypatch.setattr(pipeline, "discover_source", discover)
+    monkeypatch.setattr(SEAMS, "discover", discover)
     res = cli_run(cfg.path, "run")
     assert res.exit_code == 1
     assert "broken: reading it crashed (RuntimeError: a bug in the reader)" in res.output
@@ -832,10 +825,10 @@ def test_a_late_article_turns_old_links_into_mirror_links_even_after_a_run_kille
     page = tmp_path / "out/pages/culture/n3001.md"
     assert f"]({demo_server.base}{SEED_PATH})" in page.read_text(encoding="utf-8")
 
-    def killed(self, changed=None):
+    def killed():
         raise KilledBeforeBuild
 
-    monkeypatch.setattr(Mirror, "build", killed)
+    monkeypatch.setattr(SEAMS, "before_build", killed)
     with pytest.raises(KilledBeforeBuild):
         cli_run(cfg, "run", "--source", "intl")
     monkeypatch.undo()
@@ -849,10 +842,10 @@ def test_a_late_article_turns_old_links_into_mirror_links_even_after_a_run_kille
     assert cli_run(cfg, "run", "--source", "culture").exit_code == 0
     page = tmp_path / "out/pages/culture/n3001.md"
 
-    def killed(self, ids):  # the articles are saved; the run dies before it gets to the pages linking to them
+    def killed(ids):  # the articles are saved; the run dies before it gets to the pages linking to them
         raise KilledBeforeBuild
 
-    monkeypatch.setattr(Mirror, "_due", killed)
+    monkeypatch.setattr(SEAMS, "after_fetch", killed)
     with pytest.raises(KilledBeforeBuild):
         cli_run(cfg, "run", "--source", "intl")
     monkeypatch.undo()

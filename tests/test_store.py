@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from newsmirror.models import Article
+from newsmirror.models import Article, WarcRef
 from newsmirror.store import Store, StoreError
 
 
@@ -125,12 +125,14 @@ def test_a_corrupt_store_gives_a_clear_error(tmp_path):
 
 def test_an_articles_warc_reference_is_kept_when_an_update_brings_none(tmp_path):
     s = Store(tmp_path / "s.db")
-    s.save_article(art("a1", "https://x.example/a1.html"), "h1", pick=False, warc=("run1.warc.gz", 10, "<urn:1>", "d1"))
-    assert s.warc_ref("a1") == ("run1.warc.gz", 10, "<urn:1>", "d1")
+    s.save_article(art("a1", "https://x.example/a1.html"), "h1", pick=False,
+                   warc=WarcRef("run1.warc.gz", 10, "<urn:1>", "d1"))
+    assert s.warc_ref("a1") == WarcRef("run1.warc.gz", 10, "<urn:1>", "d1")
     s.save_article(art("a1", "https://x.example/a1.html"), "h2", pick=False)  # a run with warc = false
-    assert s.warc_ref("a1") == ("run1.warc.gz", 10, "<urn:1>", "d1")
-    s.save_article(art("a1", "https://x.example/a1.html"), "h3", pick=False, warc=("run2.warc.gz", 5, "<urn:2>", "d2"))
-    assert s.warc_ref("a1") == ("run2.warc.gz", 5, "<urn:2>", "d2")
+    assert s.warc_ref("a1") == WarcRef("run1.warc.gz", 10, "<urn:1>", "d1")
+    s.save_article(art("a1", "https://x.example/a1.html"), "h3", pick=False,
+                   warc=WarcRef("run2.warc.gz", 5, "<urn:2>", "d2"))
+    assert s.warc_ref("a1") == WarcRef("run2.warc.gz", 5, "<urn:2>", "d2")
 
 
 def test_articles_by_id_in_the_order_asked_without_the_missing(tmp_path):

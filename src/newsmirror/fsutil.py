@@ -6,7 +6,7 @@ import errno
 import itertools
 import os
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 _serial = itertools.count()
@@ -92,10 +92,15 @@ class SymlinkInTree(OSError):
     """A symbolic link where newsmirror writes or deletes inside the output: it would write (or delete) outside."""
 
 
-def refuse_symlinks(root: Path, tops: Iterable[str], own: Mapping[str, str] | None = None) -> None:
+def refuse_symlinks(root: Path, tops: Iterable[str], own: Mapping[str, str] | None = None,
+                    unlisted: Callable[[str], bool] | None = None) -> None:
     """Raise SymlinkInTree, naming it, for the first symbolic link at or below the paths `tops` of `root` (the
     folders and files newsmirror writes and sweeps), except the links it made itself (`own`: path → target).
-    Nothing is followed: a link is found before anything is written or deleted through it."""
+    Nothing is followed: a link is found before anything is written or deleted through it.
+
+    `unlisted(path)`: folders that are checked themselves but not listed (those that hold only files, one per
+    page or image), so that the check costs the same however many pages the tree holds; a link among their
+    files is found by the full check, which runs before the first write."""
     own = own or {}
     stack = list(tops)
     while stack:
@@ -110,6 +115,6 @@ def refuse_symlinks(root: Path, tops: Iterable[str], own: Mapping[str, str] | No
                 continue
             raise SymlinkInTree(f"{path} is a symbolic link (to {os.readlink(path)}): newsmirror never writes or "
                                 "deletes through one inside the output; replace it with a real folder or file")
-        if stat.S_ISDIR(mode):
+        if stat.S_ISDIR(mode) and not (unlisted and unlisted(rel)):
             with os.scandir(path) as entries:
                 stack.extend(f"{rel}/{e.name}" for e in entries if e.is_symlink() or e.is_dir(follow_symlinks=False))

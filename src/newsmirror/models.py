@@ -6,8 +6,10 @@ StoredArticle rows back from the store.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import ClassVar
 
 # The source that `newsmirror add` files its articles under: not a valid source name in a config (see
 # config._key_name), so it can never be mixed up with a configured source. Pages show the site's picks label.
@@ -97,6 +99,81 @@ class StoredArticle:
     @property
     def sort_date(self) -> datetime:
         return self.published or self.first_seen
+
+
+@dataclass(frozen=True)
+class WarcRef:
+    """Where a response is archived: the WARC file (name within the WARC folder), the record's offset, its id
+    and payload digest."""
+
+    file: str
+    offset: int
+    record_id: str
+    payload_digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class UrlState:
+    """What became of a URL so far: its status (pending, ok, duplicate, failed, gave_up), failed attempts, why."""
+
+    status: str
+    attempts: int
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRef:
+    """Which article, and in which category its page is: what a link to our copy needs."""
+
+    id: str
+    category: str
+
+
+@dataclass
+class RunState:
+    """What the last runs and builds left for the next (only the store reads and writes it)."""
+
+    uncommitted: bool = False  # the tree changed since the last commit: the next run commits it
+    committed_once: bool = False  # a commit was made (git needs asking once, for a tree of an older version)
+    images_download: bool | None = None  # images.download at the last build (None: never built)
+    images_cap: int | None = None  # images.max_per_article when the tree's images were last checked
+    render_fingerprint: str | None = None  # config and templates of the last full build
+    qr_base_url: str | None = None  # site.base_url the QR codes encode
+    index_key: str = ""  # config, articles version and counts when the indexes were last made
+    index_digest: str = ""  # the kept articles' listing fields when the indexes were last made
+    index_files: list[str] = field(default_factory=list)  # the index files the last build wrote
+    manifest_serial: int = 0  # the signed manifest's serial: it keeps growing
+
+    KEYS: ClassVar[tuple[str, ...]] = ("uncommitted", "committed_once", "images_download", "images_cap",
+                                       "render_fingerprint", "qr_base_url", "index_key", "index_digest",
+                                       "index_files", "manifest_serial")
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, str]) -> RunState:
+        def flag(key: str) -> bool | None:
+            return None if key not in meta else meta[key] == "1"
+
+        return cls(uncommitted=meta.get("uncommitted") == "1", committed_once=meta.get("committed_once") == "1",
+                   images_download=flag("images_download"),
+                   images_cap=int(meta["images_cap"]) if meta.get("images_cap") else None,
+                   render_fingerprint=meta.get("render_fingerprint"), qr_base_url=meta.get("qr_base_url"),
+                   index_key=meta.get("index_key", ""), index_digest=meta.get("index_digest", ""),
+                   index_files=json.loads(meta.get("index_files") or "[]"),
+                   manifest_serial=int(meta.get("manifest_serial") or 0))
+
+    @classmethod
+    def to_meta(cls, changes: dict[str, object]) -> dict[str, str]:
+        out = {}
+        for key, value in changes.items():
+            if key not in cls.KEYS:
+                raise KeyError(f"RunState has no field {key}")
+            if isinstance(value, bool):
+                out[key] = "1" if value else "0"
+            elif isinstance(value, list):
+                out[key] = json.dumps(value)
+            else:
+                out[key] = "" if value is None else str(value)
+        return out
 
 
 @dataclass(slots=True)

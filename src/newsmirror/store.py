@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .models import ADDED_SOURCE, Article, Candidate, Listed, StoredArticle
+from .models import ADDED_SOURCE, Article, ArticleRef, Candidate, Listed, RunState, StoredArticle, UrlState, WarcRef
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources (
@@ -176,6 +176,8 @@ class Store:
             have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
             if column not in have:
                 self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+        # the pages due: a partial index, so that a no-op run finds none without reading every article
+        self.db.execute("CREATE INDEX IF NOT EXISTS articles_dirty ON articles(dirty) WHERE dirty=1")
         if self.get_meta("ids_mended") is None:
             self._mend_ids()
         if self.get_meta("image_order") is None:
@@ -248,12 +250,12 @@ class Store:
         )
 
     # -- provenance and render state
-    def warc_ref(self, article_id: str) -> tuple[str, int, str, str] | None:
+    def warc_ref(self, article_id: str) -> WarcRef | None:
         r = self.db.execute("SELECT warc_file, warc_offset, warc_record_id, warc_digest FROM articles WHERE id=?",
                             (article_id,)).fetchone()
         if not r or not r["warc_file"]:
             return None
-        return r["warc_file"], r["warc_offset"], r["warc_record_id"], r["warc_digest"]
+        return WarcRef(r["warc_file"], r["warc_offset"], r["warc_record_id"], r["warc_digest"])
 
     def dirty_ids(self) -> set[str]:
         return {r["id"] for r in self.db.execute("SELECT id FROM articles WHERE dirty=1")}
@@ -275,6 +277,12 @@ class Store:
 
     def mark_dirty(self, ids: set[str]) -> None:
         self.db.executemany("UPDATE articles SET dirty=1 WHERE id=?", [(i,) for i in ids])
+
+    def mark_all_dirty(self) -> None:
+        self.db.execute("UPDATE articles SET dirty=1")
+
+    def article_ids(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT id FROM articles")}
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
@@ -324,6 +332,17 @@ class Store:
             if self.db.in_transaction:
                 self.db.execute("COMMIT")
 
+    # -- the run state: what the last runs left (typed; the meta table holds it as text)
+    def state(self) -> RunState:
+        keys = RunState.KEYS
+        rows = dict(self._rows_in("SELECT key, value FROM meta WHERE key IN ({})", keys))
+        return RunState.from_meta(rows)
+
+    def set_state(self, **changes: object) -> None:
+        """Save these fields of the RunState (a name that is not one is a bug: KeyError)."""
+        for key, value in RunState.to_meta(changes).items():
+            self.set_meta(key, value)
+
     # -- meta
     def get_meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -367,10 +386,10 @@ class Store:
     def url_row(self, url: str) -> sqlite3.Row | None:
         return self.db.execute("SELECT * FROM urls WHERE url=?", (url,)).fetchone()
 
-    def url_rows(self, urls: Iterable[str]) -> dict[str, sqlite3.Row]:
+    def url_states(self, urls: Iterable[str]) -> dict[str, UrlState]:
         """The status, attempts and reason of those of `urls` the store has, by URL, in a few statements."""
-        return {r[0]: r for r in self._rows_in("SELECT url, status, attempts, reason FROM urls WHERE url IN ({})",
-                                               urls)}
+        return {r[0]: UrlState(r[1], r[2], r[3])
+                for r in self._rows_in("SELECT url, status, attempts, reason FROM urls WHERE url IN ({})", urls)}
 
     def mark_url(self, url: str, source: str, status: str, *, article_id: str | None = None,
                  reason: str | None = None, failed: bool = False) -> None:
@@ -501,12 +520,11 @@ class Store:
         out.sort(key=lambda a: (a.sort_date, a.id), reverse=True)
         return out
 
-    def save_article(self, a: Article, content_hash: str, pick: bool,
-                     warc: tuple[str, int, str, str] | None = None) -> None:
+    def save_article(self, a: Article, content_hash: str, pick: bool, warc: WarcRef | None = None) -> None:
         """Insert or update an article; `warc`: where its response is archived (file, offset, record id, payload
         digest), kept from before when None."""
         t = _ts(now())
-        w = warc or (None, None, None, None)
+        w = (warc.file, warc.offset, warc.record_id, warc.payload_digest) if warc else (None, None, None, None)
         self.db.execute(
             """INSERT INTO articles(id, url, canonical_url, source, category, title, body_html, published, updated,
                  author, image, caption, language, content_hash, extracted_by, pick, first_seen, last_seen, fetched_at,
@@ -579,14 +597,13 @@ class Store:
             "ON CONFLICT(url) DO UPDATE SET status='failed', reason=excluded.reason, "
             "attempts=images.attempts + 1, last_seen=excluded.last_seen", (url, reason, _ts(now())))
 
+    def assets_of(self, urls: Iterable[str]) -> set[str]:
+        """The paths of our copies of these images (those mirrored)."""
+        return {r[0] for r in self._rows_in("SELECT asset FROM images WHERE status='ok' AND url IN ({})", urls)}
+
     def image_assets(self) -> dict[str, str]:
         """Every mirrored image: its URL → its path in the tree."""
         return {r[0]: r[1] for r in self.db.execute("SELECT url, asset FROM images WHERE status='ok'")}
-
-    def article_image_pairs(self) -> Iterator[tuple[str, str]]:
-        """(article id, image URL) for every image an article shows, one row at a time."""
-        for r in self.db.execute("SELECT article_id, url FROM article_images"):
-            yield r[0], r[1]
 
     def shown_assets(self, per_article: int) -> Iterator[tuple[str, str]]:
         """(article id, path of our copy) for every mirrored image among the first `per_article` of an article,
@@ -607,11 +624,11 @@ class Store:
                 out[r[0]][r[1]] = r[2]
         return out
 
-    def page_links(self, ids: list[str]) -> dict[str, dict[str, tuple[str, str]]]:
-        """For each of these articles: the URLs its body links to that lead to an article we hold → (id,
-        category) of that article; as url_index() would say, without holding every URL in memory."""
-        out: dict[str, dict[str, tuple[str, str]]] = {i: {} for i in ids}
-        held: dict[str, tuple[str, str] | None] = {}
+    def page_links(self, ids: list[str]) -> dict[str, dict[str, ArticleRef]]:
+        """For each of these articles: the URLs its body links to that lead to an article we hold → that
+        article, without holding every URL in memory."""
+        out: dict[str, dict[str, ArticleRef]] = {i: {} for i in ids}
+        held: dict[str, ArticleRef | None] = {}
         for i in range(0, len(ids), 500):
             part = ids[i:i + 500]
             for aid, target in self.db.execute(
@@ -622,14 +639,14 @@ class Store:
                     out[aid][target] = held[target]  # type: ignore[assignment]
         return out
 
-    def _holder(self, url: str) -> tuple[str, str] | None:
-        # an article's own or canonical URL (the last saved wins, as in url_index), else a URL that led to one
+    def _holder(self, url: str) -> ArticleRef | None:
+        # an article's own or canonical URL (the last saved wins), else a URL that led to one
         r = self.db.execute("SELECT id, category FROM articles WHERE canonical_url=:u OR url=:u ORDER BY rowid DESC "
                             "LIMIT 1", {"u": url}).fetchone()
         if r is None:
             r = self.db.execute("SELECT a.id, a.category FROM urls u JOIN articles a ON a.id=u.article_id "
                                 "WHERE u.url=? AND u.status IN ('ok', 'duplicate')", (url,)).fetchone()
-        return (r[0], r[1]) if r else None
+        return ArticleRef(r[0], r[1]) if r else None
 
     def articles_showing(self, urls: Iterable[str]) -> set[str]:
         out: set[str] = set()
@@ -656,16 +673,4 @@ class Store:
             out.update((r[0], r[1]))
         out.update(r[0] for r in self._rows_in(
             "SELECT url FROM urls WHERE status IN ('ok', 'duplicate') AND article_id IN ({})", ids))
-        return out
-
-    def url_index(self) -> dict[str, tuple[str, str]]:
-        """Every URL we hold an article for (own, canonical, and duplicates) → (id, category)."""
-        out: dict[str, tuple[str, str]] = {}
-        for r in self.db.execute("SELECT id, url, canonical_url, category FROM articles"):
-            out[r["url"]] = out[r["canonical_url"]] = (r["id"], r["category"])
-        for r in self.db.execute(
-            "SELECT u.url, a.id, a.category FROM urls u JOIN articles a ON a.id=u.article_id WHERE u.status IN "
-            "('ok', 'duplicate')"
-        ):
-            out.setdefault(r["url"], (r["id"], r["category"]))
         return out

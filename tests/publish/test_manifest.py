@@ -75,7 +75,7 @@ def test_a_run_killed_before_it_signed_is_signed_by_the_next(demo_server, tmp_pa
     """The next run writes nothing new (the pages are there already), yet the manifest must cover them."""
     import pytest
 
-    from newsmirror.pipeline import Mirror
+    from newsmirror.pipeline.seams import SEAMS
     from tests.test_pipeline import KilledBeforeBuild
 
     key = tmp_path / "mirror.key"
@@ -84,10 +84,10 @@ def test_a_run_killed_before_it_signed_is_signed_by_the_next(demo_server, tmp_pa
     cfg.write_text(cfg.read_text(encoding="utf-8") + f'\n[signing]\nkey = "{key}"\n', encoding="utf-8")
     assert cli_run(cfg, "run", "--source", "culture").exit_code == 0
 
-    def killed(self, *args):
+    def killed():
         raise KilledBeforeBuild
 
-    monkeypatch.setattr(Mirror, "_sign", killed)
+    monkeypatch.setattr(SEAMS, "before_sign", killed)
     with pytest.raises(KilledBeforeBuild):
         cli_run(cfg, "run")
     monkeypatch.undo()

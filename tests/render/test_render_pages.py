@@ -16,7 +16,7 @@ from markdown_it import MarkdownIt
 from PIL import Image
 
 from newsmirror.config import Config, parse_config
-from newsmirror.models import StoredArticle
+from newsmirror.models import ArticleRef, StoredArticle
 from newsmirror.render import ARCHIVE, HOME, HOT, Renderer, category_path, page_path, qr_path, rel
 from newsmirror.render.qr import qr_png
 
@@ -72,7 +72,7 @@ def make_article(id: str = "n1", category: str = "intl", day: float = 0, pick: b
     return StoredArticle(**fields)
 
 
-def no_mirror(url: str) -> tuple[str, str] | None:
+def no_mirror(url: str) -> ArticleRef | None:
     return None
 
 
@@ -170,8 +170,9 @@ def test_body_links_follow_the_mirror_policy_relative_to_the_page(tmp_path):
     r = Renderer(make_config(tmp_path))
     body = ('<p>见<a href="https://src.example/n2.html">同类</a>、<a href="https://src.example/n3.html">文化</a>、'
             '<a href="https://src.example/n1.html">本文</a>和<a href="https://else.example/x">外站</a></p>')
-    ours = {"https://src.example/n2.html": ("intl", "n2"), "https://src.example/n3.html": ("culture", "n3"),
-            "https://src.example/n1.html": ("intl", "n1")}
+    ours = {"https://src.example/n2.html": ArticleRef("n2", "intl"),
+            "https://src.example/n3.html": ArticleRef("n3", "culture"),
+            "https://src.example/n1.html": ArticleRef("n1", "intl")}
     page = page_text(r, make_article(body_html=body), ours.get)
     assert "[同类](n2.md)" in page
     assert "[文化](../culture/n3.md)" in page
@@ -187,7 +188,7 @@ def test_body_links_follow_the_mirror_policy_relative_to_the_page(tmp_path):
 def test_body_links_follow_other_policies(tmp_path, policy, expected):
     r = Renderer(make_config(tmp_path, site=f'link_policy = "{policy}"'))
     page = page_text(r, make_article(body_html='<p>见<a href="https://src.example/n2.html">同类</a>。</p>'),
-                     {"https://src.example/n2.html": "pages/intl/n2.md"}.get)
+                     {"https://src.example/n2.html": ArticleRef("n2", "intl")}.get)
     assert expected in page
     assert "n2.md" not in page
 

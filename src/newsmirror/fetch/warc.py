@@ -22,19 +22,11 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from .. import __version__
-from ..models import Response
+from ..models import Response, WarcRef
 from .decode import decode
 
 # a body we hand over de-chunked must not claim to be chunked
 _RENAMED = {"transfer-encoding": "X-Newsmirror-Orig-Transfer-Encoding"}
-
-
-@dataclass(frozen=True)
-class WarcRef:
-    file: str  # name within the WARC folder
-    offset: int
-    record_id: str
-    payload_digest: str
 
 
 @dataclass(frozen=True)
@@ -148,10 +140,9 @@ class ArchivedPage:
     text: str
 
 
-def read_page(folder: Path, ref: WarcRef | tuple[str, int, str, str]) -> ArchivedPage:
+def read_page(folder: Path, ref: WarcRef) -> ArchivedPage:
     """The response record at a WARC reference, decoded to text. Raises ValueError if it is not there."""
-    file, offset, record_id, _digest = ref if isinstance(ref, tuple) else (ref.file, ref.offset, ref.record_id,
-                                                                         ref.payload_digest)
+    file, offset, record_id = ref.file, ref.offset, ref.record_id
     path = folder / file
     with open(path, "rb") as fh:
         fh.seek(offset)

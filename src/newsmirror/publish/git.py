@@ -44,11 +44,11 @@ def git_command() -> tuple[str, ...]:
     return (setpriv, "--pdeathsig", "KILL", "--", git) if setpriv else (git,)
 
 
-def run_git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_git(repo: Path, *args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = git_env()
     try:
         proc = subprocess.run([*git_command(), "-C", str(repo), *args], capture_output=True, text=True, env=env,
-                              timeout=300)
+                              timeout=300, input=stdin)
     except FileNotFoundError:
         raise GitError("git is not installed; install it (apt-get install git)") from None
     if check and proc.returncode != 0:
@@ -95,27 +95,69 @@ def clear_stale_git_locks(repo: Path) -> list[str]:
 _INTO_PACK = ("-c", "core.bigFileThreshold=1")
 
 
-def stage_stored(repo: Path, stored: Iterable[str]) -> subprocess.Popen | None:
+def _under(path: str, folders: Iterable[str]) -> bool:
+    return any(path == d or path.startswith(d.rstrip("/") + "/") for d in folders)
+
+
+# paths are given to git one a line on its standard input, NUL-separated and taken literally (no globs): a
+# run's list can be long, and a page's name may hold a `*` or a `[`
+_FROM_STDIN = ("--pathspec-from-file=-", "--pathspec-file-nul")
+
+
+def _stage_paths(repo: Path, paths: Iterable[str], *opts: str) -> None:
+    """Stage these paths of the tree as they are now: written ones added, removed ones (files or folders) taken
+    out of the index (a path never committed and gone again is no error)."""
+    present, gone = [], []
+    for p in sorted(set(paths)):
+        (present if os.path.lexists(repo / p) else gone).append(p)
+    if present:
+        run_git(repo, "--literal-pathspecs", *opts, "add", "-A", *_FROM_STDIN, stdin="\0".join(present))
+    if gone:
+        run_git(repo, "--literal-pathspecs", "rm", "-r", "-q", "--cached", "--ignore-unmatch", *_FROM_STDIN,
+                stdin="\0".join(gone))
+
+
+def stage_stored(repo: Path, stored: Iterable[str], paths: Iterable[str] | None = None) -> subprocess.Popen | None:
     """Start staging folders of compressed files (images) in the background and return the git process, or
     None when there is nothing to stage. A run does this once its images are in, so that git hashes and
     packs them while the pages are rendered rather than after; `commit_all` then finds them staged. Wait for
-    the process before committing. It dies with the run, like any git the run starts."""
+    the process before committing. It dies with the run, like any git the run starts. `paths`: only these
+    files (those the run wrote), not the whole folders."""
     as_is = [d for d in stored if (repo / d).is_dir()]
     if not as_is or not (git_folder(repo) / "HEAD").exists():
         return None
-    return subprocess.Popen([*git_command(), "-C", str(repo), *_INTO_PACK, "-c", "pack.compression=0", "add", "-A",
-                             "--", *as_is], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=git_env())
+    if paths is None:
+        return subprocess.Popen([*git_command(), "-C", str(repo), *_INTO_PACK, "-c", "pack.compression=0", "add",
+                                 "-A", "--", *as_is], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env=git_env())
+    mine = sorted(p for p in set(paths) if _under(p, as_is) and (repo / p).is_file())
+    if not mine:
+        return None
+    proc = subprocess.Popen([*git_command(), "-C", str(repo), "--literal-pathspecs", *_INTO_PACK, "-c",
+                             "pack.compression=0", "add", *_FROM_STDIN], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=git_env())
+    assert proc.stdin is not None
+    proc.stdin.write("\0".join(mine).encode("utf-8", "surrogateescape"))
+    proc.stdin.close()
+    return proc
 
 
-def commit_all(repo: Path, message: str, stored: Iterable[str] = ()) -> bool:
-    """Stage everything and commit; False (and no commit) when nothing changed.
+def commit_all(repo: Path, message: str, stored: Iterable[str] = (), paths: Iterable[str] | None = None) -> bool:
+    """Stage everything (or only `paths`: what the run wrote and removed) and commit; False (and no commit)
+    when nothing changed.
 
     `stored`: folders of files that are compressed already (images), packed as they are (zlib level 0):
     compressing them again costs much time and saves nothing."""
     as_is = [d for d in stored if (repo / d).is_dir()]
-    if as_is:
-        run_git(repo, *_INTO_PACK, "-c", "pack.compression=0", "add", "-A", "--", *as_is)
-    run_git(repo, *_INTO_PACK, "add", "-A")
+    if paths is None:
+        if as_is:
+            run_git(repo, *_INTO_PACK, "-c", "pack.compression=0", "add", "-A", "--", *as_is)
+        run_git(repo, *_INTO_PACK, "add", "-A")
+    else:
+        paths = set(paths)
+        images = {p for p in paths if _under(p, stored)}
+        _stage_paths(repo, images, *_INTO_PACK, "-c", "pack.compression=0")
+        _stage_paths(repo, paths - images, *_INTO_PACK)
     if run_git(repo, "diff", "--cached", "--quiet", check=False).returncode == 0:
         return False
     run_git(repo, "commit", "-q", "-m", message)

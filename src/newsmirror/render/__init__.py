@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from .. import __version__
 from ..config import Config, Link
 from ..ids import safe_id
-from ..models import ADDED_SOURCE, Listed, StoredArticle
+from ..models import ADDED_SOURCE, ArticleRef, Listed, StoredArticle
 from ..transform import apply_link_policy
 from ..transform.images import beyond_cap, cap_note, rewrite_images
 from ..transform.script import VARIANTS, ScriptConverter, keep
@@ -275,16 +275,16 @@ class Renderer:
         return f"{self.site.base_url}/{path}" if self.site.base_url else None
 
     # -- pages
-    def article(self, a: StoredArticle, mirrored: Callable[[str], tuple[str, str] | None], with_qr: bool = True,
+    def article(self, a: StoredArticle, mirrored: Callable[[str], ArticleRef | None], with_qr: bool = True,
                 assets: dict[str, str] | None = None) -> dict[str, bytes]:
         """The page (and its QR code, unless `with_qr` is False) of one article, keyed by path in the tree.
 
-        `mirrored(url)` gives (category, id) of our copy of the article at a URL, or None. `assets` maps image
+        `mirrored(url)` gives the ArticleRef of our copy of the article at a URL, or None. `assets` maps image
         URLs to our copies' paths (`assets/ab/….jpg`); None leaves images where they are."""
         work = self.prepare(a, mirrored, with_qr, assets)
         return self.compose(a, *heavy_work(work, self.layout.format), assets=assets)
 
-    def prepare(self, a: StoredArticle, mirrored: Callable[[str], tuple[str, str] | None], with_qr: bool = True,
+    def prepare(self, a: StoredArticle, mirrored: Callable[[str], ArticleRef | None], with_qr: bool = True,
                 assets: dict[str, str] | None = None) -> tuple[str, str | None]:
         """The CPU-heavy inputs of a page: its body after the link policy (and with its images pointed at our
         copies), and the URL for its QR code (or None). `heavy_work()` turns them into Markdown (or keeps the
@@ -294,7 +294,7 @@ class Renderer:
 
         def ours(url: str) -> str | None:
             hit = mirrored(url)
-            target = lay.page(*hit) if hit else None
+            target = lay.page(hit.category, hit.id) if hit else None
             return rel(here, target) if target and target != here else None
 
         body = apply_link_policy(a.body_html, self.site.link_policy, ours)

@@ -1,0 +1,115 @@
+"""What every phase of a run shares: the config, the store, the output tree, the worker processes, the clock."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..config import Config
+from ..fetch.warc import WarcWriter
+from ..publish.git import git_folder
+from ..render import Renderer
+from ..store import Store
+from ..workers import Calls, pool_size, worker_pool
+from .seams import SEAMS
+
+
+class RunLocked(Exception):
+    pass
+
+
+class Progress:
+    """What the pipeline tells whoever watches: override to show bars; the default says nothing."""
+
+    def start(self, label: str, total: int) -> None: ...
+    def advance(self, n: int = 1) -> None: ...
+    def stop(self) -> None: ...
+
+
+def _device(path: Path) -> int:
+    """The file system `path` is on (or will be on, when it does not exist yet)."""
+    for p in (path, *path.parents):
+        try:
+            return os.stat(p).st_dev
+        except FileNotFoundError:
+            continue
+    return -1
+
+
+@dataclass
+class Context:
+    """One run's shared state, handed to each phase (the phases keep none of their own)."""
+
+    cfg: Config
+    store: Store
+    renderers: list[Renderer]  # one per format in site.formats and script in site.variants
+    images_home: str  # where the one copy of each image is: "" or "site/"
+    progress: Progress = field(default_factory=Progress)
+    started: float = field(default_factory=lambda: SEAMS.clock())
+    calls: Calls = field(default_factory=lambda: Calls(None))  # the worker processes of the stage at work
+    warc: WarcWriter | None = None
+
+    @property
+    def out(self) -> Path:
+        return self.cfg.output_dir
+
+    @functools.cached_property
+    def tmp_dir(self) -> Path:
+        """Where files are written before they are renamed into the output tree (never inside the tree): beside
+        the store, or in the tree's .git folder when the store is on another file system, as a rename cannot
+        cross from one to the other. (store_path resolves symlinks: asked once.)"""
+        store_dir = self.cfg.store_path.parent
+        if _device(store_dir) != _device(self.out):
+            git_dir = git_folder(self.out)
+            if _device(git_dir) == _device(self.out):
+                return git_dir / "newsmirror-tmp"
+        return store_dir / ".newsmirror-tmp"
+
+    @property
+    def warc_dir(self) -> Path:
+        return self.cfg.store_path.parent / "warcs"
+
+    def deadline(self) -> float:
+        """When the run stops starting work (SEAMS.clock()): fetch.max_run_seconds after it began."""
+        return self.started + self.cfg.fetch.max_run_seconds
+
+    def past_deadline(self) -> bool:
+        return SEAMS.clock() > self.deadline()
+
+    def inflight(self) -> asyncio.Semaphore:
+        """Bounded memory: a page or picture fetched waits for its worker holding its bytes (a picture up to
+        images.max_bytes), so only a few more than are fetched at once may wait; the lanes are more than that."""
+        return asyncio.Semaphore(self.cfg.fetch.concurrency + 8)
+
+    @contextmanager
+    def workers(self, n_items: int) -> Iterator[None]:
+        """Worker processes (when `n_items` is worth them) that `self.calls` hands work to, for a phase."""
+        with worker_pool(n_items) as pool:
+            self.calls = Calls(pool)
+            try:
+                yield
+            finally:
+                self.calls = Calls(None)
+
+    async def by_host_lanes(self, items: list, url_of: Callable[[Any], str],
+                            one: Callable[[Any], Awaitable[None]]) -> None:
+        """`one(item)` for every item, by a few lanes per host, each taking that host's next item: tasks stay
+        few however many URLs there are (bounded memory), and a slow or rate-limited host holds up only its own.
+        Per host: as many lanes as may fetch from it at once, and as many again whose pages are being analysed."""
+        by_host: dict[str, list] = {}
+        for item in items:
+            by_host.setdefault(urlsplit(url_of(item)).hostname or "", []).append(item)
+
+        async def drain(queue: Iterator) -> None:
+            for item in queue:
+                await one(item)
+
+        lanes = self.cfg.fetch.per_host + (self.calls.batch * pool_size() if self.calls.pool is not None else 0) + 2
+        await asyncio.gather(*(drain(q) for group in by_host.values() for q in [iter(group)] * min(len(group), lanes)))

@@ -1,0 +1,54 @@
+"""The last phases: commit what the run changed in the tree, then push it to every remote."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from ..models import RunReport
+from ..publish import commit_all
+from ..publish.git import git_folder
+from ..store import now
+from .context import Context
+from .images import image_dirs
+
+log = logging.getLogger("newsmirror")
+
+
+def commit(ctx: Context, message: str, changed: set[str] | None) -> bool:
+    """git commit when this or an earlier (killed) build changed the tree; git is not asked otherwise.
+    `changed`: the paths this run wrote and removed, all that is staged; None when an earlier run may have left
+    changes nobody knows of (then the whole tree is)."""
+    state = ctx.store.state()
+    if not state.uncommitted and (git_folder(ctx.out) / "HEAD").exists() and state.committed_once:
+        return False
+    committed = commit_all(ctx.out, message, stored=image_dirs(ctx), paths=changed)
+    with ctx.store.tx():
+        ctx.store.set_state(uncommitted=False, committed_once=True)
+    return committed
+
+
+def publish(ctx: Context, report: RunReport, names: Iterable[str] | None = None) -> None:
+    """Push the output repository to every remote (or those named), each independently; record each outcome."""
+    from ..publish.remotes import PushTarget, push_all
+
+    wanted = set(names) if names is not None else None
+    known = ctx.store.remotes()
+    targets = [PushTarget(r.name, r.url, r.branch or "main", r.squash, r.force,
+                          known[r.name]["pushed_commit"] if r.name in known else None)
+               for r in ctx.cfg.remotes if wanted is None or r.name in wanted]
+    p = ctx.cfg.publish
+    squash_msg = f"{ctx.cfg.site.title}: the mirror as of {now():%Y-%m-%d %H:%M} UTC (one commit, replaced " \
+                 f"by the next publish)"
+    results = push_all(ctx.out, targets, message=squash_msg, retries=p.retries, backoff=p.backoff,
+                       timeout=p.timeout)
+    for res in results:
+        if res.ok and res.commit:
+            ctx.store.remote_pushed(res.name, res.commit)
+            report.pushed.append(res.name)
+            log.info("remote %s (%s): %s", res.name, res.url, res.detail)
+        else:
+            ctx.store.remote_failed(res.name, res.detail)
+            report.push_failures.append((res.name, res.detail))
+            log.warning("remote %s (%s): push failed: %s; the next run or `newsmirror publish` tries again",
+                        res.name, res.url, res.detail)
