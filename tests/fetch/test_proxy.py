@@ -35,7 +35,7 @@ class _Proxy(BaseHTTPRequestHandler):
 
 def test_fetch_goes_through_the_configured_http_proxy():
     proxy = ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
-    t = threading.Thread(target=proxy.serve_forever, daemon=True)
+    t = threading.Thread(target=proxy.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     t.start()
     try:
         with SiteServer() as site:

@@ -336,7 +336,7 @@ def test_a_password_in_the_url_reaches_the_host_but_no_command_line(tmp_path):
             self.end_headers()
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Host)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     try:
         repo = new_repo(tmp_path / "repo")
         url = f"http://operator:pa55-w0rd-x1@127.0.0.1:{server.server_address[1]}/mirror.git"

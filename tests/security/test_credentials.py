@@ -36,7 +36,7 @@ class _AuthProxy(_Proxy):
 @pytest.fixture
 def proxy():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _AuthProxy)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     try:
         yield f"http://mirror-op:{PASSWORD}@127.0.0.1:{server.server_address[1]}"
     finally:

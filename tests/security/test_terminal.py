@@ -37,7 +37,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 def test_escape_codes_in_a_reason_phrase_are_shown_as_text(tmp_path):
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     try:
         cfg = write_config(tmp_path, f"""
