@@ -9,6 +9,7 @@ images (mirrored and failed images), remotes (the last push to each remote).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sqlite3
 from collections.abc import Container, Iterable, Iterator
@@ -119,10 +120,13 @@ MIGRATIONS = [
 ]
 
 
-LITE_COLUMNS = (
-    "id, url, canonical_url, source, category, title, '' AS body_html, published, updated, author, image, caption, "
-    "language, content_hash, extracted_by, pick, first_seen, last_seen, fetched_at, warc_record_id, warc_digest"
-)
+# The articles table holds every field of Article as extraction made it, but these: a field added to Article
+# and StoredArticle is stored with no change here (its column is added to older stores, NULL for their articles)
+_NOT_STORED = frozenset({"is_article", "notes"})
+_ARTICLE_FIELDS = tuple(f.name for f in dataclasses.fields(Article) if f.name not in _NOT_STORED)
+_STORED_FIELDS = tuple(f.name for f in dataclasses.fields(StoredArticle))
+_DATE_FIELDS = frozenset(f.name for f in dataclasses.fields(StoredArticle) if "datetime" in str(f.type))
+LITE_COLUMNS = ", ".join("'' AS body_html" if f == "body_html" else f for f in _STORED_FIELDS)
 
 
 def now() -> datetime:
@@ -172,7 +176,8 @@ class Store:
             ) from None
 
     def _migrate(self) -> None:
-        for table, column, decl in MIGRATIONS:
+        added = [("articles", name, "TEXT") for name in _ARTICLE_FIELDS]  # (those not there yet)
+        for table, column, decl in [*MIGRATIONS, *added]:
             have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
             if column not in have:
                 self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
@@ -443,14 +448,9 @@ class Store:
 
     # -- articles
     def _article(self, r: sqlite3.Row) -> StoredArticle:
-        return StoredArticle(
-            id=r["id"], url=r["url"], canonical_url=r["canonical_url"], source=r["source"], category=r["category"],
-            title=r["title"], body_html=r["body_html"], published=_dt(r["published"]), updated=_dt(r["updated"]),
-            author=r["author"], image=r["image"], caption=r["caption"], language=r["language"],
-            content_hash=r["content_hash"], extracted_by=r["extracted_by"], first_seen=_dt(r["first_seen"]),
-            last_seen=_dt(r["last_seen"]), fetched_at=_dt(r["fetched_at"]), pick=bool(r["pick"]),
-            warc_record_id=r["warc_record_id"], warc_digest=r["warc_digest"],
-        )
+        values = {f: _dt(r[f]) if f in _DATE_FIELDS else r[f] for f in _STORED_FIELDS}
+        values["pick"] = bool(values["pick"])
+        return StoredArticle(**values)
 
     def article(self, article_id: str) -> StoredArticle | None:
         r = self.db.execute("SELECT * FROM articles WHERE id=?", (article_id,)).fetchone()
@@ -525,25 +525,19 @@ class Store:
         digest), kept from before when None."""
         t = _ts(now())
         w = (warc.file, warc.offset, warc.record_id, warc.payload_digest) if warc else (None, None, None, None)
+        own = {f: _ts(v) if isinstance(v := getattr(a, f), datetime) else v for f in _ARTICLE_FIELDS}
+        cols = [*own, "content_hash", "pick", "first_seen", "last_seen", "fetched_at", "warc_file", "warc_offset",
+                "warc_record_id", "warc_digest"]
         self.db.execute(
-            """INSERT INTO articles(id, url, canonical_url, source, category, title, body_html, published, updated,
-                 author, image, caption, language, content_hash, extracted_by, pick, first_seen, last_seen, fetched_at,
-                 warc_file, warc_offset, warc_record_id, warc_digest)
-               VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-               ON CONFLICT(id) DO UPDATE SET url=excluded.url, canonical_url=excluded.canonical_url,
-                 source=excluded.source, category=excluded.category, title=excluded.title,
-                 body_html=excluded.body_html, published=excluded.published, updated=excluded.updated,
-                 author=excluded.author, image=excluded.image, caption=excluded.caption, language=excluded.language,
-                 content_hash=excluded.content_hash, extracted_by=excluded.extracted_by,
-                 pick=MAX(articles.pick, excluded.pick), last_seen=excluded.last_seen,
-                 fetched_at=excluded.fetched_at, dirty=1,
+            f"""INSERT INTO articles({", ".join(cols)}) VALUES({", ".join("?" * len(cols))})
+               ON CONFLICT(id) DO UPDATE SET {", ".join(f"{f}=excluded.{f}" for f in own if f != "id")},
+                 content_hash=excluded.content_hash, pick=MAX(articles.pick, excluded.pick),
+                 last_seen=excluded.last_seen, fetched_at=excluded.fetched_at, dirty=1,
                  warc_file=COALESCE(excluded.warc_file, articles.warc_file),
                  warc_offset=COALESCE(excluded.warc_offset, articles.warc_offset),
                  warc_record_id=COALESCE(excluded.warc_record_id, articles.warc_record_id),
                  warc_digest=COALESCE(excluded.warc_digest, articles.warc_digest)""",
-            (a.id, a.url, a.canonical_url, a.source, a.category, a.title, a.body_html, _ts(a.published),
-             _ts(a.updated), a.author, a.image, a.caption, a.language, content_hash, a.extracted_by, int(pick),
-             t, t, t, *w),
+            (*own.values(), content_hash, int(pick), t, t, t, *w),
         )
         self.db.execute("INSERT INTO meta(key, value) VALUES('articles_version', '1') ON CONFLICT(key) DO UPDATE "
                         "SET value=CAST(value AS INTEGER) + 1")
