@@ -218,3 +218,8 @@ def conditional(request: web.Request, text: str, version: int, content_type: str
     if request.headers.get("If-None-Match") == etag or request.headers.get("If-Modified-Since") == modified:
         return web.Response(status=304)
     return web.Response(text=text, content_type=content_type, headers={"ETag": etag, "Last-Modified": modified})
+
+
+async def discover(source: Source, fetcher: Fetcher, root: Path) -> list[Candidate]:
+    """The candidates of one source, every page fetched unconditionally (no store: nothing remembered)."""
+    return (await discover_source(source, fetcher, root)).candidates

@@ -117,7 +117,7 @@ class Site(_Model):
     @field_validator("variants")
     @classmethod
     def _variants(cls, v: list[str]) -> list[str]:
-        from .transform.script import VARIANTS
+        from .variants import VARIANTS
 
         for code in v:
             if code not in VARIANTS:

@@ -13,9 +13,9 @@ from newsmirror.config import Fetch, Source
 from newsmirror.demo.server import SiteServer
 from newsmirror.fetch import Fetcher
 from newsmirror.models import Candidate
-from newsmirror.sources import SourceError, discover
+from newsmirror.sources import SourceError
 from newsmirror.sources.feed import parse_feed
-from tests.conftest import NTD, SuccessiveRuns, conditional, serve_base
+from tests.conftest import NTD, SuccessiveRuns, conditional, discover, serve_base
 
 FAST = Fetch(retries=0, backoff=0, connect_timeout=2, read_timeout=3, total_timeout=10)
 

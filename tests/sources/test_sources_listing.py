@@ -13,9 +13,9 @@ from newsmirror.config import Fetch, Source
 from newsmirror.demo.server import DEMO_SITE, SiteServer
 from newsmirror.fetch import Fetcher
 from newsmirror.models import Candidate
-from newsmirror.sources import SourceError, discover, discover_source
+from newsmirror.sources import SourceError, discover_source
 from newsmirror.sources.listing import parse_listing
-from tests.conftest import SuccessiveRuns, conditional, serve_base
+from tests.conftest import SuccessiveRuns, conditional, discover, serve_base
 
 FAST = Fetch(retries=0, backoff=0, connect_timeout=2, read_timeout=3, total_timeout=10)
 CULTURE = "/news/culture/index.html"

@@ -12,8 +12,8 @@ from aiohttp import web
 
 from newsmirror.config import Fetch, Source
 from newsmirror.fetch import Fetcher
-from newsmirror.sources import SourceError, discover, discover_source
-from tests.conftest import SuccessiveRuns, conditional, serve_base
+from newsmirror.sources import SourceError, discover_source
+from tests.conftest import SuccessiveRuns, conditional, discover, serve_base
 
 FAST = Fetch(retries=0, backoff=0, connect_timeout=2, read_timeout=3, total_timeout=10)
 NOW = datetime.now(UTC)

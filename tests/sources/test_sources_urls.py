@@ -11,8 +11,8 @@ from aiohttp import web
 from newsmirror.config import Fetch, Source
 from newsmirror.fetch import Fetcher, FetchError
 from newsmirror.models import Candidate
-from newsmirror.sources import SourceError, discover
-from tests.conftest import SuccessiveRuns, serve_base
+from newsmirror.sources import SourceError
+from tests.conftest import SuccessiveRuns, discover, serve_base
 
 FAST = Fetch(retries=0, backoff=0, connect_timeout=2, read_timeout=3, total_timeout=10)
 

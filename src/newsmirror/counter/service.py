@@ -48,7 +48,7 @@ from urllib.parse import unquote
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from ..transform.script import VARIANTS
+from ..variants import VARIANTS
 from .db import MAX_PAGES, CounterDB, tree_pages, window
 
 log = logging.getLogger("newsmirror.counter")

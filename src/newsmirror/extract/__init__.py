@@ -160,12 +160,12 @@ def _rule_body(doc: lxml.html.HtmlElement, rules: Rules) -> tuple[lxml.html.Html
 def _drop_lead_image(frag: lxml.html.HtmlElement, image: str, caption: str | None, base: str | None) -> bool:
     """Remove the lead image (and its caption) from the body when the body repeats it: it is shown above.
     True when something was removed."""
-    from .meta import _same_image
+    from .meta import same_image
 
     changed = False
     for img in list(frag.iter("img")):
         src = img.get("src") or img.get("data-src") or ""
-        if src and _same_image(urljoin(base or "", src), image):
+        if src and same_image(urljoin(base or "", src), image):
             parent = img.getparent()
             target = parent if parent is not None and parent.tag == "figure" else img
             if target is not frag:

@@ -176,7 +176,7 @@ _CAPTION_CLASS = re.compile(r"caption|credit|img[-_]?desc|pic[-_]?(?:desc|note|i
                             re.IGNORECASE)
 
 
-def _same_image(a: str, b: str) -> bool:
+def same_image(a: str, b: str) -> bool:
     if a == b:
         return True
     name_a = a.split("?")[0].rsplit("/", 1)[-1]
@@ -188,7 +188,7 @@ def find_image_element(doc: lxml_html.HtmlElement, image_url: str, base: str | N
     for img in doc.iter("img"):
         for attr in ("src", "data-src", "data-original", "data-lazy-src"):
             src = img.get(attr)
-            if src and _same_image(urljoin(base or "", src.strip()), image_url):
+            if src and same_image(urljoin(base or "", src.strip()), image_url):
                 return img
     return None
 

@@ -32,28 +32,14 @@ from ..ids import absolute_url
 from ..models import Response
 from ..textsafe import printable
 from .decode import decode
+from .errors import FetchError
 from .netguard import AddressRefused, GuardedResolver, host_of, not_public, refusal
+from .robots import RobotsCache
 
 log = logging.getLogger("newsmirror.fetch")
 
 RETRY_STATUSES = {429, 500, 502, 503, 504, 520, 521, 522, 523, 524}
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
-
-
-class FetchError(Exception):
-    """A URL that could not be fetched; `reason` is one line for the log and `status`."""
-
-    def __init__(self, url: str, reason: str, *, status: int | None = None, retry: bool = False,
-                 retry_after: float | None = None) -> None:
-        super().__init__(f"{url}: {reason}")
-        self.url = url
-        self.reason = reason
-        self.status = status
-        self.retry = retry
-        self.retry_after = retry_after
-
-    def __reduce__(self) -> tuple:  # rebuilt from its own fields (its message is not its first argument)
-        return type(self), (self.url, self.reason), dict(self.__dict__)
 
 
 class SpeedFloor:
@@ -169,9 +155,7 @@ class Fetcher:
         self._all = asyncio.Semaphore(cfg.concurrency)
         self._pace: dict[str, asyncio.Lock] = {}
         self._next_at: dict[str, float] = {}
-        from .robots import RobotsCache
-
-        self.robots = RobotsCache(self)
+        self.robots = RobotsCache(self._in_turn)  # robots.txt is fetched in turn, as any page of its host
 
     async def __aenter__(self) -> Fetcher:
         timeout = aiohttp.ClientTimeout(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from protego import Protego
 
-if TYPE_CHECKING:
-    from .fetcher import Fetcher
+from ..models import Response
+from .errors import FetchError
 
 log = logging.getLogger("newsmirror.fetch")
 
@@ -19,8 +19,8 @@ class RobotsCache:
     """The robots rules of each host a run talks to. A missing (4xx) or unparsable robots.txt allows all; one
     that cannot be read (5xx, 429, no answer) disallows all for this run, as RFC 9309 asks."""
 
-    def __init__(self, fetcher: Fetcher) -> None:
-        self.fetcher = fetcher
+    def __init__(self, fetch: Callable[[str], Awaitable[Response]]) -> None:
+        self.fetch = fetch  # how robots.txt is fetched: in turn with the other requests to its host
         self._rules: dict[str, Protego | None] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self.unavailable: dict[str, str] = {}  # robots.txt URL → why it could not be read
@@ -42,10 +42,8 @@ class RobotsCache:
         return self._rules[key]
 
     async def _load(self, robots_url: str) -> Protego | None:
-        from .fetcher import FetchError
-
         try:
-            resp = await self.fetcher._in_turn(robots_url)
+            resp = await self.fetch(robots_url)
         except FetchError as exc:
             if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
                 return None  # no robots.txt: no rules

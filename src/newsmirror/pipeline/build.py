@@ -12,7 +12,7 @@ from ..models import Listed, StoredArticle
 from ..publish import ensure_repo
 from ..render import HOME, HTML, MARKDOWN
 from ..store import batched
-from ..transform.script import VARIANTS
+from ..variants import VARIANTS
 from ..workers import worker_pool
 from .context import Context
 from .images import forget_lost_images

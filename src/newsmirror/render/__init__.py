@@ -118,10 +118,6 @@ def category_path(category: str) -> str:
     return MARKDOWN.category(category)
 
 
-def month_path(month: str) -> str:
-    return MARKDOWN.month(month)
-
-
 def rel(from_file: str, to_file: str) -> str:
     """The relative link from one file of the tree to another."""
     here = from_file.split("/")[:-1]

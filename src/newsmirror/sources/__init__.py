@@ -3,31 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Source
 from ..fetch import Fetcher
 from ..models import Candidate
+from .base import BATCH, Discovery, NeedsWork, SourceError
 from .http import SourceHTTP, Validators
-
-
-class SourceError(Exception):
-    """A source that gave no URLs this time; one line saying why and what to do."""
-
-
-# how many candidates `needs_work` is asked about at once: a few statements of the store a batch, not one a URL
-BATCH = 500
-
-NeedsWork = Callable[[list[Candidate]], list[Candidate]]
-
-
-@dataclass
-class Discovery:
-    candidates: list[Candidate]
-    validators: dict[str, Validators] = field(default_factory=dict)  # to save with the candidates
-    not_modified: list[str] = field(default_factory=list)  # pages that answered 304 (nothing parsed)
-    more: bool = False  # more URLs need work than `limit` took: the rest is for the next runs
 
 
 async def discover_source(source: Source, fetcher: Fetcher, root: Path,
@@ -37,7 +19,7 @@ async def discover_source(source: Source, fetcher: Fetcher, root: Path,
     `source.limit`. `needs_work` keeps, of a batch of candidates, those that still need work, in order (without
     it, all do): URLs already mirrored do not count, so a backlog drains over successive runs.
     After `deadline` (time.monotonic()) it asks for nothing more than its first page or file."""
-    from .feed import discover_feed
+    from .feed import discover_feed  # each kind's parser is imported when a source of its kind is read
     from .listing import discover_listing
     from .sitemap import discover_sitemap
     from .urls import discover_urls
@@ -76,9 +58,4 @@ def _first_needing_work(found: list[Candidate], limit: int,
     return taken, False
 
 
-async def discover(source: Source, fetcher: Fetcher, root: Path) -> list[Candidate]:
-    """The candidates of one source (unconditional fetches)."""
-    return (await discover_source(source, fetcher, root)).candidates
-
-
-__all__ = ["Discovery", "NeedsWork", "SourceError", "discover", "discover_source"]
+__all__ = ["BATCH", "Discovery", "NeedsWork", "SourceError", "discover_source"]

@@ -122,7 +122,7 @@ def _lxml_entries(body: bytes) -> list[Entry]:
 def _feedparser_entries(body: bytes, url: str) -> list[Entry]:
     import feedparser  # here, not at the top: a run whose feeds lxml reads never pays its 0.1 s import
 
-    from . import SourceError
+    from .base import SourceError
 
     feed = feedparser.parse(body, response_headers={"content-location": url},
                             resolve_relative_uris=False, sanitize_html=False)
@@ -138,7 +138,7 @@ MAX_URL = 4096  # a link longer than this is no article's address
 
 
 def parse_feed(body: bytes, url: str, source: Source, charset: str | None = None) -> list[Candidate]:
-    from . import SourceError
+    from .base import SourceError
 
     body = canonical_xml(body, charset)  # one decoding, for the check and both readers alike
     if refuses_entities(body):

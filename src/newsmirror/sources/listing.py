@@ -83,7 +83,7 @@ async def discover_listing(source: Source, http: SourceHTTP) -> list[Candidate]:
         found, url = parse_listing(resp.text, resp.final_url, source)
         out.extend(found)
     if not out:
-        from . import SourceError
+        from .base import SourceError
 
         raise SourceError(f"{source.url}: no article links matched; check link_selector / link_pattern of "
                           f"source {source.name!r}")

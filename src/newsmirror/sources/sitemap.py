@@ -23,7 +23,7 @@ from ..extract.meta import parse_date
 from ..fetch.fetcher import FetchError, decompress
 from ..ids import absolute_url
 from ..models import Candidate
-from . import BATCH, NeedsWork
+from .base import BATCH, NeedsWork
 from .http import SourceHTTP
 from .xmlsafe import canonical_xml, refuses_entities
 
@@ -51,7 +51,7 @@ def iter_sitemap(body: bytes, url: str, cap: int) -> Iterator[tuple[str, str, da
     """What one sitemap file lists, as it is read: ("sitemap", URL, lastmod, None) for each sitemap of an index,
     ("page", URL, date, title) for each page of a list (at most MAX_URLS_PER_FILE). Streamed: each entry is
     dropped from the parsed tree once read, so memory does not grow with the number of entries."""
-    from . import SourceError
+    from .base import SourceError
 
     if body[:2] == b"\x1f\x8b":  # a .xml.gz served as a file, not as Content-Encoding
         body = decompress(body, "gzip", cap, url)
@@ -163,7 +163,7 @@ class _Newest:
 async def discover_sitemap(source: Source, http: SourceHTTP, needs_work: NeedsWork | None = None) -> list[Candidate]:
     """The newest candidates that need work (one more than `source.limit`: then the caller knows more wait),
     newest first; sitemaps are read one entry at a time, and only that many are held."""
-    from . import SourceError
+    from .base import SourceError
 
     assert source.url
     if _looks_like_sitemap(source.url):

@@ -32,7 +32,7 @@ def parse_url_list(text: str, source: Source) -> list[Candidate]:
 
 
 async def discover_urls(source: Source, http: SourceHTTP, root: Path) -> list[Candidate]:
-    from . import SourceError
+    from .base import SourceError
 
     if source.path:
         p = (root / source.path)

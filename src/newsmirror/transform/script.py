@@ -11,25 +11,12 @@ on its switch link).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from ..variants import VARIANTS
 
 KEEP_START, KEEP_END = "\ue000", "\ue001"  # private-use characters: OpenCC passes them through
 _SEP = "\ue002"  # joins the text segments of a page for one OpenCC call; no phrase spans it
 
-
-@dataclass(frozen=True, slots=True)
-class Variant:
-    code: str  # the BCP 47 tag, also the page's lang and the folder of a non-primary variant
-    opencc: str  # the OpenCC config that converts into it
-    label: str  # its name, in its own script, on the links between versions
-
-
-VARIANTS: dict[str, Variant] = {v.code: v for v in (
-    Variant("zh-Hans", "t2s", "简体"),
-    Variant("zh-Hant", "s2tw", "繁體"),  # OpenCC's s2t would write 爲 and 裏 where readers expect 為 and 裡
-    Variant("zh-Hant-TW", "s2twp", "臺灣正體"),
-    Variant("zh-Hant-HK", "s2hk", "香港繁體"),
-)}
 
 # what a page's conversion leaves alone, in the order tried
 _KEEP = re.compile(
