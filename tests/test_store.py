@@ -188,3 +188,25 @@ def test_articles_at_finds_what_article_by_url_finds_for_many_urls_at_once(tmp_p
     read = s.read_at(f"a{i}" for i in range(600))
     a0 = s.article("a0")
     assert len(read) == 600 and read["a0"] == max(a0.fetched_at, a0.last_seen)
+
+
+def test_a_field_added_to_the_article_is_stored_and_older_stores_get_its_column(tmp_path):
+    """The articles table follows the Article model: `section` round-trips, and a store made before the field
+    existed gains the column (NULL for the articles it held) when it is opened."""
+    import sqlite3
+
+    path = tmp_path / "s.db"
+    s = Store(path)
+    s.save_article(art("a1", "https://x.example/a1.html", section="国际"), "h1", pick=False)
+    s.save_article(art("a2", "https://x.example/a2.html"), "h2", pick=False)
+    assert s.article("a1").section == "国际" and s.article("a2").section is None
+    assert [a.section for a in s.articles(with_body=False)] in (["国际", None], [None, "国际"])
+    s.close()
+    con = sqlite3.connect(path)  # as an older version left it: no such column
+    con.execute("ALTER TABLE articles DROP COLUMN section")
+    con.close()
+    s = Store(path)
+    assert s.article("a1").section is None
+    s.save_article(art("a1", "https://x.example/a1.html", section="文化"), "h1", pick=False)
+    assert s.article("a1").section == "文化"
+    s.close()

@@ -63,6 +63,7 @@ class Article:
     image: str | None = None
     caption: str | None = None
     language: str | None = None
+    section: str | None = None  # the page's section as the source names it (article:section, articleSection)
     category: str = ""
     source: str = ""
     extracted_by: str = "generic"  # "rules", "generic", or "generic (rules failed: …)"
@@ -95,6 +96,7 @@ class StoredArticle:
     pick: bool = False
     warc_record_id: str | None = None
     warc_digest: str | None = None
+    section: str | None = None
 
     @property
     def sort_date(self) -> datetime:

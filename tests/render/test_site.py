@@ -159,3 +159,11 @@ def test_a_half_made_search_index_a_killed_run_left_is_cleared(demo_server, tmp_
     (left / "fragment" / "x.pf_fragment").write_bytes(b"half")
     assert cli_run(tmp_path / "newsmirror.toml", "run").exit_code == 0
     assert not left.exists() and (out / "site/pagefind/pagefind.js").is_file()
+
+
+def test_the_section_the_source_names_is_on_the_markdown_and_the_html_page(demo_server, tmp_path):
+    out = built_site(demo_server, tmp_path)  # each demo page names its section (article:section, articleSection)
+    assert "· 栏目 国际 · 镜像" in (out / "pages/intl/n2001.md").read_text(encoding="utf-8")
+    assert "· 栏目 国际 · 镜像" in (out / "site/pages/intl/n2001.html").read_text(encoding="utf-8")
+    assert "· 栏目 文化 · 镜像" in (out / "pages/culture/n3001.md").read_text(encoding="utf-8")
+    assert "國際 · " in (out / "zh-Hant/pages/intl/n2001.md").read_text(encoding="utf-8")  # in each script

@@ -284,6 +284,7 @@ def extract(html: str, url: str | None = None, rules: Rules | None = None) -> Ar
         image=image,
         caption=caption,
         language=meta.language,
+        section=meta.section,
         extracted_by=extracted_by,
         notes=notes,
     )
