@@ -415,7 +415,8 @@ def digest(ctx: click.Context, since: str | None, from_: str | None, to: str | N
             atomic_write(output.resolve(), data)
         except OSError as exc:
             fail(f"cannot write {output}: {exc.strerror or exc}; check the folder and its permissions", 1)
-        click.echo(f"wrote {output} ({form}, {content.count} articles, {len(data) / 1_000_000:.1f} MB)"
+        size = f"{len(data) / 1_000_000:.1f} MB" if len(data) >= 1_000_000 else f"{len(data) / 1000:.0f} KB"
+        click.echo(f"wrote {output} ({form}, {content.count} articles, {size})"
                    + (f"; {len(content.left_out)} past the size cap (digest.max_bytes) listed by title and link"
                       if content.left_out else ""))
         return 0
