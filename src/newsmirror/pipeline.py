@@ -856,7 +856,8 @@ class Mirror:
         counts, label = self.counts()
         # nothing saved since the last build, same config, templates and counts: the tree is up to date
         # (the usual cron run that found nothing new ends here, without reading every article)
-        quick = json.dumps([fp, self.store.articles_version(), counts, label], sort_keys=True)
+        quick = json.dumps([fp, self.store.articles_version(), counts, label, self.cfg.digest.model_dump()],
+                           sort_keys=True)
         listed = json.loads(self.store.get_meta("index_files") or "[]")
         indexes_present = bool(listed) and all((self.out / p).exists() for p in listed)
         if not full and not due and not stale and quick == self.store.get_meta("index_key") and indexes_present:
@@ -936,6 +937,7 @@ class Mirror:
                 self.store.set_in_tree(flipped - kept_ids, False)
         if same:
             self._search_index(result, will_change_tree, stale)
+            self._digests(result, write)
             self._sign(result, write, stale)
             self.store.set_meta("index_key", quick)
             return result
@@ -954,6 +956,7 @@ class Mirror:
                 result.removed.append(rel_path)
             _remove_empty_dirs(self.out / d)
         self._search_index(result, will_change_tree, stale)
+        self._digests(result, write)
         self._sign(result, write, stale)
         with self.store.tx():  # only now is the tree what the digest says
             self.store.set_meta("index_digest", digest)
@@ -1002,6 +1005,18 @@ class Mirror:
         finally:
             _PAGES = None
         return unrendered
+
+    def _digests(self, result: BuildResult, write: Callable[[str, bytes], None]) -> None:
+        """The daily digests in digests/ ([digest]), before the manifest is signed so that it covers them."""
+        from .digest.tree import write_digests
+
+        def remove(rel_path: str) -> None:
+            if not result.written and not result.removed:
+                self.store.set_meta("uncommitted", "1")  # before the tree changes: the next run commits it
+            (self.out / rel_path).unlink()
+            result.removed.append(rel_path)
+
+        write_digests(self.cfg, self.store, self.out, write, remove)
 
     def _sign(self, result: BuildResult, write: Callable[[str, bytes], None], stale: bool = False) -> None:
         """With signing.key: manifest.json (SHA-256 of every file) and its Ed25519 signature, when the tree
