@@ -646,6 +646,8 @@ class Mirror:
                         return
                     resp = await fetcher.get(url, as_text=False, max_bytes=cfg.max_bytes)
                     spent += len(resp.body)
+                    if self.warc:  # archived as received, so that a replay of its page shows it
+                        self.warc.write(resp)
                     ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
                     if ctype.startswith(("text/", "application/json", "application/xhtml")):
                         raise ImageError(f"not an image (Content-Type: {ctype})")
