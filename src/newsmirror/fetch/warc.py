@@ -82,18 +82,20 @@ def _pair(writer: WARCWriter, buf: io.BytesIO, resp: Response) -> tuple[bytes, s
     url = resp.final_url or resp.url
     headers = [(_RENAMED.get(k.lower(), k), v) for k, v in resp.raw_headers]
     http = StatusAndHeaders(f"{resp.status} {resp.reason}".strip(), headers, protocol=f"HTTP/{resp.http_version}")
-    common = {"WARC-Date": resp.date or warc_date()}
-    if resp.ip:
-        common["WARC-IP-Address"] = resp.ip
     record = writer.create_warc_record(url, "response", payload=io.BytesIO(resp.raw_body), http_headers=http,
-                                       length=len(resp.raw_body), warc_headers_dict=dict(common))
+                                       length=len(resp.raw_body))
     parts = urlsplit(url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     req_http = StatusAndHeaders(f"GET {target} HTTP/1.1", archived_request_headers(resp.request_headers),
                                 is_http_request=True)
-    request = writer.create_warc_record(url, "request", http_headers=req_http, warc_headers_dict=dict(common))
+    request = writer.create_warc_record(url, "request", http_headers=req_http)
     record_id = record.rec_headers.get_header("WARC-Record-ID")
     request.rec_headers.add_header("WARC-Concurrent-To", record_id)
+    date = resp.date or warc_date()
+    for rec in (record, request):
+        rec.rec_headers.replace_header("WARC-Date", date)
+        if resp.ip:
+            rec.rec_headers.add_header("WARC-IP-Address", resp.ip)
     members = []
     for rec in (record, request):
         buf.seek(0)
