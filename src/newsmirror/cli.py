@@ -626,7 +626,8 @@ def counter_serve(db: Path, host: str, port: int, dedupe_window: float, rate_lim
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @common_options(config=False)
 def keygen(path: Path) -> None:
-    """Make an Ed25519 key pair for signing the mirror: PATH (private, keep it) and PATH.pub (publish it)."""
+    """Make an Ed25519 key pair for signing the mirror (OpenSSH formats): PATH (private, keep it) and PATH.pub
+    (publish it)."""
     from .publish.manifest import SigningError
     from .publish.manifest import keygen as make_key
 
@@ -641,7 +642,8 @@ def keygen(path: Path) -> None:
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("--pubkey", help="The operator's public key (base64, or a .pub file), trusted for this check.")
+@click.option("--pubkey", help="The operator's public key (ssh-ed25519 AAAA…, or base64, or a .pub file), trusted for "
+                               "this check.")
 @click.option("--trust", metavar="FINGERPRINT",
               help="Pin the key with this fingerprint (check it out of band, not from this copy): if the copy's "
                    "signature verifies with it, it is trusted from now on without --pubkey.")

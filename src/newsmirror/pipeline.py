@@ -245,15 +245,15 @@ class Mirror:
         self.renderer = self.renderers[0]  # the Markdown pages (of the first variant)
         self.images_home = images_home(cfg)  # where the one copy of each image is: "" or "site/"
         if cfg.signing_key is not None:  # the home pages show the signing key's fingerprint
-            from .publish.manifest import SigningError, public_fingerprint
+            from .publish.manifest import SigningError, fingerprint, public_raw, verify_command
 
             try:
-                key_fp = public_fingerprint(cfg.signing_key)
+                raw = public_raw(cfg.signing_key)
             except SigningError as exc:
                 self.store.close()
                 raise ConfigError(str(exc)) from None
             for r in self.renderers:
-                r.key_fingerprint = key_fp
+                r.key_fingerprint, r.verify_command = fingerprint(raw), verify_command(raw)
         self._lock_fd: int | None = None
         self.warc: WarcWriter | None = None
         self._started = time.monotonic()
@@ -442,11 +442,33 @@ class Mirror:
         if self.store.get_meta("uncommitted") != "1" and (git_folder(self.out) / "HEAD").exists() and \
                 self.store.get_meta("committed_once") == "1":
             return False
-        committed = commit_all(self.out, message, stored=self._image_dirs())
+        with self._commit_key() as key_file:
+            committed = commit_all(self.out, message, stored=self._image_dirs(), sign_with=key_file)
         with self.store.tx():
             self.store.set_meta("uncommitted", "0")
             self.store.set_meta("committed_once", "1")
         return committed
+
+    @contextmanager
+    def _commit_key(self) -> Iterator[Path | None]:
+        """With signing.key: the key in OpenSSH format in a file of its own (mode 0600, removed after), for git
+        to sign the commit with through ssh-keygen, which reads neither PKCS#8 keys of older versions reliably
+        nor a key file others can read. None without signing.key."""
+        if self.cfg.signing_key is None:
+            yield None
+            return
+        from .publish.manifest import load_private, openssh_private_key
+
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        path = self.tmp_dir / f".signing-{os.getpid()}.key.tmp"  # a killed run's is swept (remove_stale_temps)
+        path.unlink(missing_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(openssh_private_key(load_private(self.cfg.signing_key)))
+            yield path
+        finally:
+            path.unlink(missing_ok=True)
 
     def _deadline(self) -> float:
         """When the run stops starting work (time.monotonic()): fetch.max_run_seconds after it began."""
@@ -624,6 +646,8 @@ class Mirror:
                         return
                     resp = await fetcher.get(url, as_text=False, max_bytes=cfg.max_bytes)
                     spent += len(resp.body)
+                    if self.warc:  # archived as received, so that a replay of its page shows it
+                        self.warc.write(resp)
                     ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
                     if ctype.startswith(("text/", "application/json", "application/xhtml")):
                         raise ImageError(f"not an image (Content-Type: {ctype})")

@@ -158,6 +158,7 @@ class Renderer:
         self.versions: list[tuple[str, Layout]] = []  # (label, layout) of every variant of this format
         self._env = None
         self.key_fingerprint: str | None = None  # the signing key's, shown on the home page
+        self.verify_command: str | None = None  # how a reader checks the copy with ssh-keygen, on the home page
 
     def _convert(self, files: dict[str, bytes]) -> dict[str, bytes]:
         """The text files in this renderer's script (no change without one)."""
@@ -374,6 +375,7 @@ class Renderer:
             site=self.site, nav=self.nav(lay.home), picks=self._entries(lay.home, picks, True),
             latest=self._entries(lay.home, latest, True), css=rel(lay.home, lay.stylesheet),
             title=self.site.title, search=self.search, feeds=self.feeds, key_fingerprint=self.key_fingerprint,
+            verify_command=self.verify_command,
             updated_note=f"{len(kept)} 篇文章 · 更新于 {_fmt(newest)} · newsmirror {__version__}" if newest
             else f"newsmirror {__version__}",
         )
