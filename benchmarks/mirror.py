@@ -855,7 +855,7 @@ STAGES = [  # (module or class, name, label): a name that is gone stops the benc
     ("newsmirror.fetch.fetcher", "decode", "decode responses (charset)"),
     ("newsmirror.pipeline.analyse", "analyse_page", "analyse pages (decode, extract, sanitize, hash, links, WARC "
                                                     "records)"),
-    ("newsmirror.pipeline.analyse", "extract", "  extract"),
+    ("newsmirror.extract", "extract", "  extract"),
     ("newsmirror.pipeline.analyse", "sanitize", "  sanitize (nh3)"),
     ("newsmirror.pipeline.analyse", "content_hash", "  content hash"),
     ("newsmirror.pipeline.analyse", "link_targets", "  link targets"),

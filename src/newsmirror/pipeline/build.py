@@ -141,10 +141,11 @@ def _write_indexes(ctx: Context, plan: BuildPlan, writer: TreeWriter) -> None:
 
 
 def finish_tree(ctx: Context, writer: TreeWriter, stale: bool) -> None:
-    """What is made from the whole tree: the search index and the signed manifest. `stale`: the tree changed
-    since the last commit (a run killed after writing, before its commit), so they are made again even if this
-    build itself wrote nothing, as the files it would write are there already."""
+    """What is made from the whole tree: the search index, the digests and the signed manifest. `stale`: the
+    tree changed since the last commit (a run killed after writing, before its commit), so they are made again
+    even if this build itself wrote nothing, as the files it would write are there already."""
     search_index(ctx, writer, stale)
+    digests(ctx, writer)
     SEAMS.before_sign()
     sign(ctx, writer, stale)
 
@@ -206,6 +207,13 @@ def _jobs(ctx: Context, batch: list[Listed], kept_ids: set[str], all_qr: bool) -
              {url: ref for url, ref in links[a.id].items() if ref.id in kept_ids},
              images[a.id]) for a in arts]
     return jobs, arts
+
+
+def digests(ctx: Context, writer: TreeWriter) -> None:
+    """The daily digests in digests/ ([digest]), before the manifest is signed so that it covers them."""
+    from ..digest.tree import write_digests
+
+    write_digests(ctx.cfg, ctx.store, ctx.out, writer.write, writer.remove)
 
 
 def sign(ctx: Context, writer: TreeWriter, stale: bool = False) -> None:

@@ -55,6 +55,8 @@ async def _mirror_one(ctx: Context, fetcher: Fetcher, url: str, budget: _Budget)
     cfg = ctx.cfg.images
     resp = await fetcher.get(url, as_text=False, max_bytes=cfg.max_bytes)
     budget.spent += len(resp.body)
+    if ctx.warc:  # archived as received, so that a replay of its page shows it
+        ctx.warc.write(resp)
     ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype.startswith(("text/", "application/json", "application/xhtml")):
         raise ImageError(f"not an image (Content-Type: {ctype})")

@@ -50,15 +50,15 @@ class Mirror:
         renderers = renderers_for(cfg)  # one per format in site.formats and script in site.variants
         self.ctx = Context(cfg, self.store, renderers, images_home(cfg), progress or Progress())
         if cfg.signing_key is not None:  # the home pages show the signing key's fingerprint
-            from ..publish.manifest import SigningError, public_fingerprint
+            from ..publish.manifest import SigningError, fingerprint, public_raw, verify_command
 
             try:
-                key_fp = public_fingerprint(cfg.signing_key)
+                raw = public_raw(cfg.signing_key)
             except SigningError as exc:
                 self.store.close()
                 raise ConfigError(str(exc)) from None
             for r in renderers:
-                r.key_fingerprint = key_fp
+                r.key_fingerprint, r.verify_command = fingerprint(raw), verify_command(raw)
         self._lock_fd: int | None = None
         self._whole_tree = True  # commit the whole tree: an earlier run may have left changes nobody knows of
         self._staging = None  # git staging the new images while pages are rendered

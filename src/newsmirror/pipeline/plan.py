@@ -120,7 +120,7 @@ def plan_build(store: Store, state: RunState, cfg: Config, renderers: list[Rende
     counts, label = view_counts(cfg, out)
     # nothing saved since the last build, same config, templates and counts: the tree is up to date
     # (the usual cron run that found nothing new ends here, without reading every article)
-    quick = json.dumps([fp, store.articles_version(), counts, label], sort_keys=True)
+    quick = json.dumps([fp, store.articles_version(), counts, label, cfg.digest.model_dump()], sort_keys=True)
     indexes_present = _indexes_present(out, state)
     plan = BuildPlan(fp, full, full or state.qr_base_url != qr_base, qr_base, due, counts, label, quick)
     if not (full or due or state.uncommitted) and quick == state.index_key and indexes_present:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from ..models import RunReport
 from ..publish import commit_all
@@ -22,10 +25,33 @@ def commit(ctx: Context, message: str, changed: set[str] | None) -> bool:
     state = ctx.store.state()
     if not state.uncommitted and (git_folder(ctx.out) / "HEAD").exists() and state.committed_once:
         return False
-    committed = commit_all(ctx.out, message, stored=image_dirs(ctx), paths=changed)
+    with _commit_key(ctx) as key_file:
+        committed = commit_all(ctx.out, message, stored=image_dirs(ctx), paths=changed, sign_with=key_file)
     with ctx.store.tx():
         ctx.store.set_state(uncommitted=False, committed_once=True)
     return committed
+
+
+@contextmanager
+def _commit_key(ctx: Context) -> Iterator[Path | None]:
+    """With signing.key: the key in OpenSSH format in a file of its own (mode 0600, removed after), for git
+    to sign the commit with through ssh-keygen, which reads neither PKCS#8 keys of older versions reliably
+    nor a key file others can read. None without signing.key."""
+    if ctx.cfg.signing_key is None:
+        yield None
+        return
+    from ..publish.manifest import load_private, openssh_private_key
+
+    ctx.tmp_dir.mkdir(parents=True, exist_ok=True)
+    path = ctx.tmp_dir / f".signing-{os.getpid()}.key.tmp"  # a killed run's is swept (remove_stale_temps)
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(openssh_private_key(load_private(ctx.cfg.signing_key)))
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def publish(ctx: Context, report: RunReport, names: Iterable[str] | None = None) -> None:
