@@ -5,157 +5,38 @@ gave, with its status and failure reason), articles (what `build` renders
 from, without network), links (which article links where, for the `mirror`
 link policy), meta (key/value, e.g. the fingerprint of the last render),
 images (mirrored and failed images), remotes (the last push to each remote).
+The schema is in store.schema; the images and links tables' calls in store.media.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import sqlite3
 from collections.abc import Container, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-from .models import ADDED_SOURCE, Article, ArticleRef, Candidate, Listed, RunState, StoredArticle, UrlState, WarcRef
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS sources (
-    name TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    last_run TEXT,
-    last_ok TEXT,
-    last_error TEXT
-);
-CREATE TABLE IF NOT EXISTS urls (
-    url TEXT PRIMARY KEY,
-    source TEXT NOT NULL,
-    status TEXT NOT NULL,            -- ok | failed | duplicate | gave_up
-    article_id TEXT,
-    reason TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    first_seen TEXT NOT NULL,
-    last_seen TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS urls_source ON urls(source, status);
-CREATE INDEX IF NOT EXISTS urls_article ON urls(article_id);
-CREATE TABLE IF NOT EXISTS articles (
-    id TEXT PRIMARY KEY,
-    url TEXT NOT NULL,
-    canonical_url TEXT NOT NULL UNIQUE,
-    source TEXT NOT NULL,
-    category TEXT NOT NULL,
-    title TEXT NOT NULL,
-    body_html TEXT NOT NULL,
-    published TEXT,
-    updated TEXT,
-    author TEXT,
-    image TEXT,
-    caption TEXT,
-    language TEXT,
-    content_hash TEXT NOT NULL,
-    extracted_by TEXT NOT NULL,
-    pick INTEGER NOT NULL DEFAULT 0,
-    first_seen TEXT NOT NULL,
-    last_seen TEXT NOT NULL,
-    fetched_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash);
-CREATE INDEX IF NOT EXISTS articles_url ON articles(url);
-CREATE INDEX IF NOT EXISTS articles_cat ON articles(category, published);
-CREATE INDEX IF NOT EXISTS articles_id_nocase ON articles(id COLLATE NOCASE);  -- ids that differ only in case
-CREATE TABLE IF NOT EXISTS links (
-    article_id TEXT NOT NULL,
-    target TEXT NOT NULL,
-    PRIMARY KEY (article_id, target)
-);
-CREATE INDEX IF NOT EXISTS links_target ON links(target);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS images (
-    url TEXT PRIMARY KEY,
-    status TEXT NOT NULL,            -- ok | failed
-    asset TEXT,                      -- its path in the tree (assets/ab/….jpg)
-    reason TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    width INTEGER,
-    height INTEGER,
-    bytes INTEGER,
-    last_seen TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS article_images (
-    article_id TEXT NOT NULL,
-    url TEXT NOT NULL,
-    PRIMARY KEY (article_id, url)
-);
-CREATE INDEX IF NOT EXISTS article_images_url ON article_images(url);
-CREATE TABLE IF NOT EXISTS remotes (
-    name TEXT PRIMARY KEY,
-    pushed_commit TEXT,              -- what its branch holds, as far as the last good push knows
-    pushed_at TEXT,
-    error TEXT,                      -- why the last push failed (credentials blanked); NULL after a good one
-    failed_since TEXT,
-    failures INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS http_cache (
-    url TEXT PRIMARY KEY,
-    etag TEXT,
-    last_modified TEXT,
-    checked TEXT NOT NULL
-);
-"""
-
-# columns added after the first release: (table, column, SQL type and default)
-MIGRATIONS = [
-    ("articles", "warc_file", "TEXT"),
-    ("articles", "warc_offset", "INTEGER"),
-    ("articles", "warc_record_id", "TEXT"),
-    ("articles", "warc_digest", "TEXT"),
-    ("articles", "dirty", "INTEGER NOT NULL DEFAULT 1"),
-    ("articles", "in_tree", "INTEGER NOT NULL DEFAULT 1"),  # its page was in the tree at the last build
-    ("urls", "category", "TEXT"),
-    ("urls", "pick", "INTEGER NOT NULL DEFAULT 0"),
-    ("urls", "title", "TEXT"),
-    ("urls", "published", "TEXT"),
-    ("article_images", "pos", "INTEGER"),  # the image's place in its article: 0 the lead image, then body order
-]
-
-
-# The articles table holds every field of Article as extraction made it, but these: a field added to Article
-# and StoredArticle is stored with no change here (its column is added to older stores, NULL for their articles)
-_NOT_STORED = frozenset({"is_article", "notes"})
-_ARTICLE_FIELDS = tuple(f.name for f in dataclasses.fields(Article) if f.name not in _NOT_STORED)
-_STORED_FIELDS = tuple(f.name for f in dataclasses.fields(StoredArticle))
-_DATE_FIELDS = frozenset(f.name for f in dataclasses.fields(StoredArticle) if "datetime" in str(f.type))
-LITE_COLUMNS = ", ".join("'' AS body_html" if f == "body_html" else f for f in _STORED_FIELDS)
-
-
-def now() -> datetime:
-    """The current time, or SOURCE_DATE_EPOCH when set (reproducible output, as for builds)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
-        return datetime.fromtimestamp(int(epoch), UTC)
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-def batched(items: list, n: int) -> Iterator[list]:
-    """`items` in lists of at most `n`."""
-    for i in range(0, len(items), n):
-        yield items[i : i + n]
-
-
-def _ts(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+from ..models import ADDED_SOURCE, Article, Candidate, Listed, RunState, StoredArticle, UrlState, WarcRef
+from .media import ImagesAndLinks
+from .schema import (
+    ARTICLE_FIELDS,
+    DATE_FIELDS,
+    LITE_COLUMNS,
+    MIGRATIONS,
+    SCHEMA,
+    STORED_FIELDS,
+    batched,
+    dt,
+    now,
+    ts,
+)
 
 
 class StoreError(Exception):
     pass
 
 
-class Store:
+class Store(ImagesAndLinks):
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
@@ -176,7 +57,7 @@ class Store:
             ) from None
 
     def _migrate(self) -> None:
-        added = [("articles", name, "TEXT") for name in _ARTICLE_FIELDS]  # (those not there yet)
+        added = [("articles", name, "TEXT") for name in ARTICLE_FIELDS]  # (those not there yet)
         for table, column, decl in [*MIGRATIONS, *added]:
             have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
             if column not in have:
@@ -218,7 +99,7 @@ class Store:
         """Once: an article id that older versions let through and that cannot name a page everywhere (over-long
         or unsafe, a name Windows reserves, or one that differs from another only in case) is replaced, in every
         table, by the id the current rules give; its page is made again under the new name."""
-        from .ids import article_id, is_portable_id
+        from ..ids import article_id, is_portable_id
 
         rows = self.db.execute("SELECT id, canonical_url FROM articles ORDER BY rowid").fetchall()  # oldest first
         seen: set[str] = set()
@@ -251,7 +132,7 @@ class Store:
         self.db.execute(
             "INSERT INTO http_cache(url, etag, last_modified, checked) VALUES(?,?,?,?) ON CONFLICT(url) DO UPDATE "
             "SET etag=excluded.etag, last_modified=excluded.last_modified, checked=excluded.checked",
-            (url, etag, last_modified, _ts(now())),
+            (url, etag, last_modified, ts(now())),
         )
 
     # -- provenance and render state
@@ -359,7 +240,7 @@ class Store:
 
     # -- sources
     def source_ran(self, name: str, kind: str, error: str | None) -> None:
-        t = _ts(now())
+        t = ts(now())
         self.db.execute(
             """INSERT INTO sources(name, kind, last_run, last_ok, last_error) VALUES(?,?,?,?,?)
                ON CONFLICT(name) DO UPDATE SET kind=excluded.kind, last_run=excluded.last_run,
@@ -378,10 +259,10 @@ class Store:
         self.db.execute(
             """INSERT INTO remotes(name, pushed_commit, pushed_at) VALUES(?,?,?) ON CONFLICT(name) DO UPDATE SET
                pushed_commit=excluded.pushed_commit, pushed_at=excluded.pushed_at, error=NULL, failed_since=NULL,
-               failures=0""", (name, commit, _ts(now())))
+               failures=0""", (name, commit, ts(now())))
 
     def remote_failed(self, name: str, error: str) -> None:
-        t = _ts(now())
+        t = ts(now())
         self.db.execute(
             """INSERT INTO remotes(name, error, failed_since, failures) VALUES(?,?,?,1) ON CONFLICT(name) DO UPDATE
                SET error=excluded.error, failed_since=COALESCE(remotes.failed_since, excluded.failed_since),
@@ -398,7 +279,7 @@ class Store:
 
     def mark_url(self, url: str, source: str, status: str, *, article_id: str | None = None,
                  reason: str | None = None, failed: bool = False) -> None:
-        t = _ts(now())
+        t = ts(now())
         self.db.execute(
             """INSERT INTO urls(url, source, status, article_id, reason, attempts, first_seen, last_seen)
                VALUES(?,?,?,?,?,?,?,?)
@@ -410,11 +291,11 @@ class Store:
 
     def add_pending(self, cands: Iterable[Candidate]) -> None:
         """Remember discovered URLs before fetching them, so a killed run picks them up again."""
-        t = _ts(now())
+        t = ts(now())
         self.db.executemany(
             "INSERT OR IGNORE INTO urls(url, source, status, attempts, first_seen, last_seen, category, pick, title, "
             "published) VALUES(?,?,'pending',0,?,?,?,?,?,?)",
-            [(c.url, c.source, t, t, c.category, int(c.pick), c.title, _ts(c.published)) for c in cands],
+            [(c.url, c.source, t, t, c.category, int(c.pick), c.title, ts(c.published)) for c in cands],
         )
 
     def unfinished(self, max_attempts: int, skip: Container[str] = ()) -> list[Candidate]:
@@ -424,7 +305,7 @@ class Store:
             "SELECT url, source, category, title, published, pick FROM urls WHERE (status='pending' OR "
             "(status='failed' AND attempts < ?)) AND category IS NOT NULL ORDER BY first_seen", (max_attempts,))
         return [Candidate(url=r["url"], source=r["source"], category=r["category"], title=r["title"],
-                          published=_dt(r["published"]), pick=bool(r["pick"])) for r in rows if r["url"] not in skip]
+                          published=dt(r["published"]), pick=bool(r["pick"])) for r in rows if r["url"] not in skip]
 
     def failures(self, source: str | None = None, limit: int = 20) -> list[sqlite3.Row]:
         q = "SELECT * FROM urls WHERE status IN ('failed', 'gave_up')"
@@ -448,7 +329,7 @@ class Store:
 
     # -- articles
     def _article(self, r: sqlite3.Row) -> StoredArticle:
-        values = {f: _dt(r[f]) if f in _DATE_FIELDS else r[f] for f in _STORED_FIELDS}
+        values = {f: dt(r[f]) if f in DATE_FIELDS else r[f] for f in STORED_FIELDS}
         values["pick"] = bool(values["pick"])
         return StoredArticle(**values)
 
@@ -490,7 +371,7 @@ class Store:
 
     def read_at(self, ids: Iterable[str]) -> dict[str, datetime]:
         """When we last read each of these articles: fetched it, or saw it unchanged."""
-        return {r[0]: max(_dt(r[1]), _dt(r[2]))
+        return {r[0]: max(dt(r[1]), dt(r[2]))
                 for r in self._rows_in("SELECT id, fetched_at, last_seen FROM articles WHERE id IN ({})", ids)}
 
     def article_by_hash(self, content_hash: str) -> StoredArticle | None:
@@ -515,17 +396,17 @@ class Store:
                                "WHERE category=?", (category,))
         out = []
         for r in rows:
-            published = _dt(r[3])
-            out.append(Listed(r[0], category, r[1], r[2], published, published or _dt(r[4]), _dt(r[5]), bool(r[6])))
+            published = dt(r[3])
+            out.append(Listed(r[0], category, r[1], r[2], published, published or dt(r[4]), dt(r[5]), bool(r[6])))
         out.sort(key=lambda a: (a.sort_date, a.id), reverse=True)
         return out
 
     def save_article(self, a: Article, content_hash: str, pick: bool, warc: WarcRef | None = None) -> None:
         """Insert or update an article; `warc`: where its response is archived (file, offset, record id, payload
         digest), kept from before when None."""
-        t = _ts(now())
+        t = ts(now())
         w = (warc.file, warc.offset, warc.record_id, warc.payload_digest) if warc else (None, None, None, None)
-        own = {f: _ts(v) if isinstance(v := getattr(a, f), datetime) else v for f in _ARTICLE_FIELDS}
+        own = {f: ts(v) if isinstance(v := getattr(a, f), datetime) else v for f in ARTICLE_FIELDS}
         cols = [*own, "content_hash", "pick", "first_seen", "last_seen", "fetched_at", "warc_file", "warc_offset",
                 "warc_record_id", "warc_digest"]
         self.db.execute(
@@ -547,124 +428,7 @@ class Store:
         return int(self.get_meta("articles_version") or 0)
 
     def touch_article(self, article_id: str) -> None:
-        self.db.execute("UPDATE articles SET last_seen=? WHERE id=?", (_ts(now()), article_id))
+        self.db.execute("UPDATE articles SET last_seen=? WHERE id=?", (ts(now()), article_id))
 
-    def set_links(self, article_id: str, targets: Iterable[str], new: bool = False) -> None:
-        """The URLs an article's body links to, replacing those it had (`new`: it had none)."""
-        if not new:
-            self.db.execute("DELETE FROM links WHERE article_id=?", (article_id,))
-        self.db.executemany("INSERT OR IGNORE INTO links(article_id, target) VALUES(?,?)",
-                            [(article_id, t) for t in targets])
 
-    # -- images
-    def set_article_images(self, article_id: str, urls: Iterable[str], new: bool = False) -> None:
-        """The images an article shows, in order (lead image first), replacing those it showed (`new`: it had
-        none). Each keeps its place: images.max_per_article mirrors the first N."""
-        if not new:
-            self.db.execute("DELETE FROM article_images WHERE article_id=?", (article_id,))
-        self.db.executemany("INSERT OR IGNORE INTO article_images(article_id, url, pos) VALUES(?,?,?)",
-                            [(article_id, u, i) for i, u in enumerate(urls)])
-
-    def forget_images(self, urls: Iterable[str]) -> None:
-        """These images are to be fetched again, as if never seen."""
-        self.db.executemany("DELETE FROM images WHERE url=?", [(u,) for u in urls])
-
-    def images_due(self, max_attempts: int, per_article: int) -> list[str]:
-        """Images among the first `per_article` of some article that are not mirrored yet: new ones, and failed
-        ones with tries left. Lead images first, then every article's second, and so on: a run that stops
-        early (images.max_bytes_per_run) has given each article its first pictures."""
-        return [r[0] for r in self.db.execute(
-            "SELECT ai.url FROM article_images ai LEFT JOIN images i ON i.url=ai.url "
-            "WHERE ai.pos < ? AND (i.url IS NULL OR (i.status='failed' AND i.attempts < ?)) "
-            "GROUP BY ai.url ORDER BY MIN(ai.pos), ai.url", (per_article, max_attempts))]
-
-    def image_done(self, url: str, asset: str, width: int, height: int, size: int) -> None:
-        self.db.execute(
-            "INSERT INTO images(url, status, asset, reason, attempts, width, height, bytes, last_seen) "
-            "VALUES(?,'ok',?,NULL,0,?,?,?,?) ON CONFLICT(url) DO UPDATE SET status='ok', asset=excluded.asset, "
-            "reason=NULL, attempts=0, width=excluded.width, height=excluded.height, bytes=excluded.bytes, "
-            "last_seen=excluded.last_seen", (url, asset, width, height, size, _ts(now())))
-
-    def image_failed(self, url: str, reason: str) -> None:
-        self.db.execute(
-            "INSERT INTO images(url, status, reason, attempts, last_seen) VALUES(?,'failed',?,1,?) "
-            "ON CONFLICT(url) DO UPDATE SET status='failed', reason=excluded.reason, "
-            "attempts=images.attempts + 1, last_seen=excluded.last_seen", (url, reason, _ts(now())))
-
-    def assets_of(self, urls: Iterable[str]) -> set[str]:
-        """The paths of our copies of these images (those mirrored)."""
-        return {r[0] for r in self._rows_in("SELECT asset FROM images WHERE status='ok' AND url IN ({})", urls)}
-
-    def image_assets(self) -> dict[str, str]:
-        """Every mirrored image: its URL → its path in the tree."""
-        return {r[0]: r[1] for r in self.db.execute("SELECT url, asset FROM images WHERE status='ok'")}
-
-    def shown_assets(self, per_article: int) -> Iterator[tuple[str, str]]:
-        """(article id, path of our copy) for every mirrored image among the first `per_article` of an article,
-        one row at a time."""
-        for r in self.db.execute("SELECT ai.article_id, i.asset FROM article_images ai JOIN images i ON i.url=ai.url "
-                                 "WHERE i.status='ok' AND ai.pos < ?", (per_article,)):
-            yield r[0], r[1]
-
-    def page_images(self, ids: list[str], per_article: int) -> dict[str, dict[str, str]]:
-        """For each of these articles: its mirrored images among its first `per_article`, URL → path of our copy."""
-        out: dict[str, dict[str, str]] = {i: {} for i in ids}
-        for i in range(0, len(ids), 500):
-            part = ids[i:i + 500]
-            for r in self.db.execute(
-                    "SELECT ai.article_id, ai.url, i.asset FROM article_images ai JOIN images i ON i.url=ai.url "
-                    f"WHERE i.status='ok' AND ai.pos < ? AND ai.article_id IN ({','.join('?' * len(part))})",
-                    [per_article, *part]):
-                out[r[0]][r[1]] = r[2]
-        return out
-
-    def page_links(self, ids: list[str]) -> dict[str, dict[str, ArticleRef]]:
-        """For each of these articles: the URLs its body links to that lead to an article we hold → that
-        article, without holding every URL in memory."""
-        out: dict[str, dict[str, ArticleRef]] = {i: {} for i in ids}
-        held: dict[str, ArticleRef | None] = {}
-        for i in range(0, len(ids), 500):
-            part = ids[i:i + 500]
-            for aid, target in self.db.execute(
-                    f"SELECT article_id, target FROM links WHERE article_id IN ({','.join('?' * len(part))})", part):
-                if target not in held:
-                    held[target] = self._holder(target)
-                if held[target] is not None:
-                    out[aid][target] = held[target]  # type: ignore[assignment]
-        return out
-
-    def _holder(self, url: str) -> ArticleRef | None:
-        # an article's own or canonical URL (the last saved wins), else a URL that led to one
-        r = self.db.execute("SELECT id, category FROM articles WHERE canonical_url=:u OR url=:u ORDER BY rowid DESC "
-                            "LIMIT 1", {"u": url}).fetchone()
-        if r is None:
-            r = self.db.execute("SELECT a.id, a.category FROM urls u JOIN articles a ON a.id=u.article_id "
-                                "WHERE u.url=? AND u.status IN ('ok', 'duplicate')", (url,)).fetchone()
-        return ArticleRef(r[0], r[1]) if r else None
-
-    def articles_showing(self, urls: Iterable[str]) -> set[str]:
-        out: set[str] = set()
-        for u in urls:
-            out.update(r[0] for r in self.db.execute("SELECT article_id FROM article_images WHERE url=?", (u,)))
-        return out
-
-    def image_counts(self) -> dict[str, int]:
-        return {r[0]: r[1] for r in self.db.execute("SELECT status, COUNT(*) FROM images GROUP BY status")}
-
-    def image_failures(self, limit: int = 20) -> list[sqlite3.Row]:
-        return list(self.db.execute("SELECT url, reason, attempts FROM images WHERE status='failed' "
-                                    "ORDER BY last_seen DESC LIMIT ?", (limit,)))
-
-    def linking_to(self, targets: Iterable[str]) -> set[str]:
-        """The articles whose bodies link to any of these URLs."""
-        return {r[0] for r in self._rows_in("SELECT DISTINCT article_id FROM links WHERE target IN ({})", targets)}
-
-    def urls_of(self, ids: Iterable[str]) -> set[str]:
-        """The URLs that lead to these articles: fetched, canonical, and those found to be duplicates."""
-        ids = list(ids)
-        out: set[str] = set()
-        for r in self._rows_in("SELECT url, canonical_url FROM articles WHERE id IN ({})", ids):
-            out.update((r[0], r[1]))
-        out.update(r[0] for r in self._rows_in(
-            "SELECT url FROM urls WHERE status IN ('ok', 'duplicate') AND article_id IN ({})", ids))
-        return out
+__all__ = ["Store", "StoreError", "batched", "now"]

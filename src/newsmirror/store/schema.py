@@ -1,0 +1,141 @@
+"""The store's tables, the columns added since the first release, and how values are kept (ISO 8601 text)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from ..models import Article, StoredArticle
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sources (
+    name TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    last_run TEXT,
+    last_ok TEXT,
+    last_error TEXT
+);
+CREATE TABLE IF NOT EXISTS urls (
+    url TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    status TEXT NOT NULL,            -- ok | failed | duplicate | gave_up
+    article_id TEXT,
+    reason TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS urls_source ON urls(source, status);
+CREATE INDEX IF NOT EXISTS urls_article ON urls(article_id);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    canonical_url TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    category TEXT NOT NULL,
+    title TEXT NOT NULL,
+    body_html TEXT NOT NULL,
+    published TEXT,
+    updated TEXT,
+    author TEXT,
+    image TEXT,
+    caption TEXT,
+    language TEXT,
+    content_hash TEXT NOT NULL,
+    extracted_by TEXT NOT NULL,
+    pick INTEGER NOT NULL DEFAULT 0,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    fetched_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash);
+CREATE INDEX IF NOT EXISTS articles_url ON articles(url);
+CREATE INDEX IF NOT EXISTS articles_cat ON articles(category, published);
+CREATE INDEX IF NOT EXISTS articles_id_nocase ON articles(id COLLATE NOCASE);  -- ids that differ only in case
+CREATE TABLE IF NOT EXISTS links (
+    article_id TEXT NOT NULL,
+    target TEXT NOT NULL,
+    PRIMARY KEY (article_id, target)
+);
+CREATE INDEX IF NOT EXISTS links_target ON links(target);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS images (
+    url TEXT PRIMARY KEY,
+    status TEXT NOT NULL,            -- ok | failed
+    asset TEXT,                      -- its path in the tree (assets/ab/….jpg)
+    reason TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    width INTEGER,
+    height INTEGER,
+    bytes INTEGER,
+    last_seen TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS article_images (
+    article_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    PRIMARY KEY (article_id, url)
+);
+CREATE INDEX IF NOT EXISTS article_images_url ON article_images(url);
+CREATE TABLE IF NOT EXISTS remotes (
+    name TEXT PRIMARY KEY,
+    pushed_commit TEXT,              -- what its branch holds, as far as the last good push knows
+    pushed_at TEXT,
+    error TEXT,                      -- why the last push failed (credentials blanked); NULL after a good one
+    failed_since TEXT,
+    failures INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS http_cache (
+    url TEXT PRIMARY KEY,
+    etag TEXT,
+    last_modified TEXT,
+    checked TEXT NOT NULL
+);
+"""
+
+# columns added after the first release: (table, column, SQL type and default)
+MIGRATIONS = [
+    ("articles", "warc_file", "TEXT"),
+    ("articles", "warc_offset", "INTEGER"),
+    ("articles", "warc_record_id", "TEXT"),
+    ("articles", "warc_digest", "TEXT"),
+    ("articles", "dirty", "INTEGER NOT NULL DEFAULT 1"),
+    ("articles", "in_tree", "INTEGER NOT NULL DEFAULT 1"),  # its page was in the tree at the last build
+    ("urls", "category", "TEXT"),
+    ("urls", "pick", "INTEGER NOT NULL DEFAULT 0"),
+    ("urls", "title", "TEXT"),
+    ("urls", "published", "TEXT"),
+    ("article_images", "pos", "INTEGER"),  # the image's place in its article: 0 the lead image, then body order
+]
+
+
+# The articles table holds every field of Article as extraction made it, but these: a field added to Article
+# and StoredArticle is stored with no change here (its column is added to older stores, NULL for their articles)
+NOT_STORED = frozenset({"is_article", "notes"})
+ARTICLE_FIELDS = tuple(f.name for f in dataclasses.fields(Article) if f.name not in NOT_STORED)
+STORED_FIELDS = tuple(f.name for f in dataclasses.fields(StoredArticle))
+DATE_FIELDS = frozenset(f.name for f in dataclasses.fields(StoredArticle) if "datetime" in str(f.type))
+LITE_COLUMNS = ", ".join("'' AS body_html" if f == "body_html" else f for f in STORED_FIELDS)
+
+
+def now() -> datetime:
+    """The current time, or SOURCE_DATE_EPOCH when set (reproducible output, as for builds)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), UTC)
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def batched(items: list, n: int) -> Iterator[list]:
+    """`items` in lists of at most `n`."""
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+def ts(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
