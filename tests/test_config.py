@@ -97,3 +97,28 @@ def test_remotes_are_optional_and_checked():
     bad = BASE + '\n[[remotes]]\nname = "gh"\nurl = "/srv/b.git"\nbranch = "../x"\n'
     assert "remotes[0].branch = '../x': a branch name is" in errors(bad)
     assert "unknown key 'remotes[0].pushurl'" in errors(BASE + '\n[[remotes]]\nname = "a"\nurl = "u"\npushurl = "v"\n')
+
+
+@pytest.mark.parametrize("kind, key, owner", [
+    ("rss", 'max_sitemaps = 5', "sitemap"),
+    ("sitemap", 'link_selector = "a"', "listing"),
+    ("listing", 'path = "picks.txt"', "urls"),
+])
+def test_a_key_of_another_source_kind_is_an_error_naming_the_key_and_its_kind(kind, key, owner):
+    extra = 'link_selector = "a"\n' if kind == "listing" else ""
+    text = BASE + (f'\n[[sources]]\nname = "x"\nkind = "{kind}"\nurl = "http://127.0.0.1:1/"\ncategory = "intl"\n'
+                   f'{extra}{key}\n')
+    msg = errors(text)
+    name = key.split(" ")[0]
+    assert f"sources[1]: {name} is a key of {owner} sources, not of " in msg and f"{kind} source; remove it" in msg
+    assert "\n" not in msg.strip()
+
+
+def test_every_source_kind_has_its_options_and_a_module_that_reads_it():
+    from typing import get_args
+
+    from newsmirror.config import KIND_OPTIONS, Source
+    from newsmirror.sources import readers
+
+    kinds = set(get_args(Source.model_fields["kind"].annotation))
+    assert set(KIND_OPTIONS) == kinds == set(readers())

@@ -310,6 +310,19 @@ def _css(sel: str | None, key: str = "") -> None:
             raise ValueError(f"{key + ': ' if key else ''}{sel!r} is not a CSS selector ({exc})") from None
 
 
+# The options of each source kind beyond those every source takes (name, kind, category, limit, pick, rules,
+# obey_robots): a key of another kind is an error naming it. Each kind is read by one module of
+# newsmirror.sources, which declares it (KINDS) with its discover().
+KIND_OPTIONS: dict[str, frozenset[str]] = {
+    "rss": frozenset({"url"}),
+    "atom": frozenset({"url"}),
+    "listing": frozenset({"url", "link_selector", "link_pattern", "next_selector", "max_pages"}),
+    "sitemap": frozenset({"url", "max_age_days", "max_sitemaps", "max_depth"}),
+    "urls": frozenset({"path", "url"}),
+}
+_ANY_KIND = frozenset().union(*KIND_OPTIONS.values())
+
+
 class Source(_Model):
     name: str
     kind: Literal["rss", "atom", "listing", "urls", "sitemap"]
@@ -328,6 +341,20 @@ class Source(_Model):
     max_age_days: float = Field(default=3, gt=0, le=36500, description="sitemap: only URLs newer than this")
     max_sitemaps: int = Field(default=50, ge=1, le=10000)
     max_depth: int = Field(default=3, ge=1, le=10)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keys_of_its_kind(cls, data: object) -> object:
+        """A key of another kind (max_sitemaps on an rss source, say) would be ignored in silence: refused."""
+        kind = data.get("kind") if isinstance(data, dict) else None
+        if kind in KIND_OPTIONS:
+            for key in data:
+                if key in _ANY_KIND and key not in KIND_OPTIONS[kind]:
+                    owners = " or ".join(k for k, keys in KIND_OPTIONS.items() if key in keys)
+                    article = "an" if kind in ("rss", "atom") else "a"
+                    raise ValueError(f"{key} is a key of {owners} sources, not of {article} {kind} source; remove "
+                                     f"it (or change the kind)")
+        return data
 
     @field_validator("name")
     @classmethod

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 
 from ..config import Source
 from ..fetch import Fetcher
 from ..models import Candidate
-from .base import BATCH, Discovery, NeedsWork, SourceError
+from .base import BATCH, Discovery, NeedsWork, Reading, SourceError
 from .http import SourceHTTP, Validators
+
+READERS = ("feed", "listing", "sitemap", "urls")  # the modules that read the source kinds (see readers())
 
 
 async def discover_source(source: Source, fetcher: Fetcher, root: Path,
@@ -19,24 +22,22 @@ async def discover_source(source: Source, fetcher: Fetcher, root: Path,
     `source.limit`. `needs_work` keeps, of a batch of candidates, those that still need work, in order (without
     it, all do): URLs already mirrored do not count, so a backlog drains over successive runs.
     After `deadline` (time.monotonic()) it asks for nothing more than its first page or file."""
-    from .feed import discover_feed  # each kind's parser is imported when a source of its kind is read
-    from .listing import discover_listing
-    from .sitemap import discover_sitemap
-    from .urls import discover_urls
-
     http = SourceHTTP(fetcher, lookup, source.obey_robots, deadline)
-    if source.kind in ("rss", "atom"):
-        found = await discover_feed(source, http)
-    elif source.kind == "listing":
-        found = await discover_listing(source, http)
-    elif source.kind == "sitemap":
-        found = await discover_sitemap(source, http, needs_work)  # streamed: holds the newest few only
-    else:
-        found = await discover_urls(source, http, root)
+    found = await readers()[source.kind](source, http, Reading(root, needs_work))
     taken, more = _first_needing_work(found, source.limit, needs_work)
     if more:  # the pages that listed the rest must be read in full next run: a 304 would hide it for good
         http.validators = {key: (None, None) for key in http.validators}
     return Discovery(taken, http.validators, http.not_modified, more)
+
+
+def readers() -> dict[str, Callable]:
+    """Each source kind → its module's discover(): every module of READERS declares the KINDS it reads. (Imported
+    when a source is first read, not with this package.)"""
+    out: dict[str, Callable] = {}
+    for name in READERS:
+        module = importlib.import_module(f"{__name__}.{name}")
+        out.update(dict.fromkeys(module.KINDS, module.discover))
+    return out
 
 
 def _first_needing_work(found: list[Candidate], limit: int,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..models import Candidate
 from .http import Validators
@@ -25,3 +26,12 @@ class Discovery:
     validators: dict[str, Validators] = field(default_factory=dict)  # to save with the candidates
     not_modified: list[str] = field(default_factory=list)  # pages that answered 304 (nothing parsed)
     more: bool = False  # more URLs need work than `limit` took: the rest is for the next runs
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a source kind's discover() may need besides its source and HTTP: the config's folder (for a list
+    kept beside it) and which URLs still need work (for a kind that streams, to hold only the newest few)."""
+
+    root: Path
+    needs_work: NeedsWork | None = None

@@ -17,6 +17,7 @@ import lxml.etree
 from ..config import Source
 from ..ids import absolute_url
 from ..models import Candidate
+from .base import Reading
 from .http import SourceHTTP
 from .xmlsafe import canonical_xml, http_charset, refuses_entities
 
@@ -172,3 +173,10 @@ async def discover_feed(source: Source, http: SourceHTTP) -> list[Candidate]:
     if resp is None:  # 304: unchanged since the last run
         return []
     return parse_feed(resp.body, resp.final_url, source, http_charset(resp.headers))
+
+
+KINDS = ("rss", "atom")  # the source kinds this module reads: a feed (RSS or Atom) (their options: config.KIND_OPTIONS)
+
+
+async def discover(source: Source, http: SourceHTTP, reading: Reading) -> list[Candidate]:
+    return await discover_feed(source, http)

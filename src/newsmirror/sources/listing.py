@@ -13,6 +13,7 @@ from ..config import Source
 from ..fetch import FetchError
 from ..ids import absolute_url
 from ..models import Candidate
+from .base import Reading
 from .http import SourceHTTP
 
 log = logging.getLogger("newsmirror")
@@ -88,3 +89,10 @@ async def discover_listing(source: Source, http: SourceHTTP) -> list[Candidate]:
         raise SourceError(f"{source.url}: no article links matched; check link_selector / link_pattern of "
                           f"source {source.name!r}")
     return out
+
+
+KINDS = ("listing",)  # the source kinds this module reads: a section front page (their options: config.KIND_OPTIONS)
+
+
+async def discover(source: Source, http: SourceHTTP, reading: Reading) -> list[Candidate]:
+    return await discover_listing(source, http)

@@ -23,7 +23,7 @@ from ..extract.meta import parse_date
 from ..fetch.fetcher import FetchError, decompress
 from ..ids import absolute_url
 from ..models import Candidate
-from .base import BATCH, NeedsWork
+from .base import BATCH, NeedsWork, Reading
 from .http import SourceHTTP
 from .xmlsafe import canonical_xml, refuses_entities
 
@@ -222,3 +222,10 @@ async def discover_sitemap(source: Source, http: SourceHTTP, needs_work: NeedsWo
     for e in errors[:5]:
         log.warning("source %s: %s", source.name, e)
     return out.newest_first()  # newest first; undated last
+
+
+KINDS = ("sitemap",)  # the source kinds this module reads: a sitemap or its index (options: config.KIND_OPTIONS)
+
+
+async def discover(source: Source, http: SourceHTTP, reading: Reading) -> list[Candidate]:
+    return await discover_sitemap(source, http, reading.needs_work)  # streamed: holds the newest few only

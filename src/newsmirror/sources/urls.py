@@ -9,6 +9,7 @@ from pathlib import Path
 from ..config import Source
 from ..ids import normalise_url
 from ..models import Candidate
+from .base import Reading
 from .http import SourceHTTP
 
 
@@ -48,3 +49,10 @@ async def discover_urls(source: Source, http: SourceHTTP, root: Path) -> list[Ca
             return []
         text = resp.text
     return parse_url_list(text, source)
+
+
+KINDS = ("urls",)  # the source kinds this module reads: a hand-kept list of URLs (their options: config.KIND_OPTIONS)
+
+
+async def discover(source: Source, http: SourceHTTP, reading: Reading) -> list[Candidate]:
+    return await discover_urls(source, http, reading.root)
