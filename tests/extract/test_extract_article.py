@@ -9,8 +9,8 @@ import pytest
 
 import newsmirror
 from newsmirror.config import Rules
+from newsmirror.dates import CN_TZ
 from newsmirror.extract import ExtractError, extract
-from newsmirror.extract.meta import CN_TZ
 from newsmirror.models import Article
 from tests.conftest import NTD
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import lxml.html
 import pytest
 
-from newsmirror.extract.meta import CN_TZ, caption_near, clean_title, find_image_element, page_meta, parse_date
+from newsmirror.dates import CN_TZ, parse_date
+from newsmirror.extract.meta import caption_near, clean_title, find_image_element, page_meta
 
 URL = "https://news.example/gb/2023/01/05/a1.html"
 SEED_TITLE = "普京邀习近平访俄 中国官媒只字未提"

@@ -6,8 +6,9 @@ from datetime import datetime
 
 import lxml.html
 
+from newsmirror.dates import CN_TZ, parse_text_date
 from newsmirror.extract import extract
-from newsmirror.extract.headline import CN_TZ, best_title, find_date, parse_text_date
+from newsmirror.extract.headline import best_title, find_date
 
 HEADLINE = "城南老旧小区改造完成 三千多户居民告别漏水难题"
 PARAS = [

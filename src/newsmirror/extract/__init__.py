@@ -19,12 +19,13 @@ import lxml.html
 from lxml.cssselect import CSSSelector
 
 from ..config import Rules
+from ..dates import parse_date
 from ..htmlfrag import inner_html
 from ..ids import absolute_url, normalise_url, same_site
 from ..models import Article
 from .density import NotAnArticle, find_content
 from .headline import best_title, find_date
-from .meta import caption_near, find_image_element, page_meta, parse_date
+from .meta import caption_near, find_image_element, page_meta
 
 MIN_BODY_CHARS = 20
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")

@@ -10,11 +10,12 @@ date is the line under the headline ("2019-09-07 13:43:45 来源: …",
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from lxml.html import HtmlElement
 
-CN_TZ = timezone(timedelta(hours=8))
+from ..dates import parse_date, parse_text_date
+
 _TITLE_MARK = re.compile(r"(?:^|[-_\s])(?:title|headline|heading|tit|biaoti)(?:$|[-_\s\d])", re.I)
 _SEP = re.compile(r"\s*(?:[|｜_–—]|--|-\s|\s-)\s*")
 
@@ -73,46 +74,7 @@ def best_title(doc: HtmlElement, meta_title: str | None,
     return None, None
 
 
-_DATE_RES = [
-    # 2019-09-07 13:43:45, 2019/09/07, 2019.09.07 13:43
-    re.compile(r"(?<!\d)(?P<y>(?:19|20)\d\d)\s*[-/.]\s*(?P<m>[01]?\d)\s*[-/.]\s*(?P<d>[0-3]?\d)(?!\d)"
-               r"(?:\s*(?:T|\s)\s*(?P<H>[0-2]?\d)[:：](?P<M>[0-5]\d)(?:[:：](?P<S>[0-5]\d))?)?"),
-    # 2019年11月25日 16:04
-    re.compile(r"(?P<y>(?:19|20)\d\d)\s*年\s*(?P<m>[01]?\d)\s*月\s*(?P<d>[0-3]?\d)\s*日"
-               r"(?:\s*(?P<H>[0-2]?\d)[:：](?P<M>[0-5]\d)(?:[:：](?P<S>[0-5]\d))?)?"),
-    # 18-03-08 23:16 (two-digit year, with a time)
-    re.compile(r"(?<![\d-])(?P<yy>\d\d)-(?P<m>[01]\d)-(?P<d>[0-3]\d)\s+(?P<H>[0-2]?\d):(?P<M>[0-5]\d)(?![\d-])"),
-    # 10-08 12:00 and 10月8日 12:00 (no year: the year comes from context)
-    re.compile(r"(?<![\d-])(?P<m>[01]?\d)-(?P<d>[0-3]\d)\s+(?P<H>[0-2]?\d):(?P<M>[0-5]\d)(?![\d-])"),
-    re.compile(r"(?<!\d)(?P<m>[01]?\d)\s*月\s*(?P<d>[0-3]?\d)\s*日\s*(?P<H>[0-2]?\d)[:：](?P<M>[0-5]\d)"),
-]
 _DATE_MARK = re.compile(r"date|time|pub|post-?info|info|source|meta|byline|author|laiyuan|fabu|riqi", re.I)
-
-
-def parse_text_date(text: str, year_hint: int | None = None, now: datetime | None = None) -> datetime | None:
-    """The first date in a piece of page text, in Beijing time when the text gives no zone."""
-    now = now or datetime.now(CN_TZ)
-    for pat in _DATE_RES:
-        m = pat.search(text)
-        if not m:
-            continue
-        g = m.groupdict()
-        if g.get("y"):
-            year = int(g["y"])
-        elif g.get("yy"):
-            year = 2000 + int(g["yy"])
-        else:
-            year = year_hint or now.year
-        try:
-            dt = datetime(year, int(g["m"]), int(g["d"]), int(g.get("H") or 0), int(g.get("M") or 0),
-                          int(g.get("S") or 0), tzinfo=CN_TZ)
-        except ValueError:
-            continue
-        if not g.get("y") and not g.get("yy") and year_hint is None and dt > now + timedelta(days=1):
-            dt = dt.replace(year=year - 1)  # "10-08" seen in January is last year's
-        if datetime(1995, 1, 1, tzinfo=CN_TZ) <= dt <= now + timedelta(days=2):
-            return dt
-    return None
 
 
 def _url_year(url: str | None) -> int | None:
@@ -128,8 +90,6 @@ def find_date(doc: HtmlElement, title_el: HtmlElement | None, url: str | None = 
         # the date line is near the headline: the text right after it (and the headline's own block)
         following = title_el.xpath("following::text()[normalize-space()][position() <= 40]")
         texts.append(" ".join(str(t) for t in following)[:800])
-    from .meta import parse_date
-
     for el in doc.iter("time"):  # machine-readable, with its zone
         iso = parse_date(el.get("datetime")) if el.get("datetime") else None
         if iso:

@@ -5,42 +5,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from urllib.parse import urljoin
 
 from lxml import html as lxml_html
 
-CN_TZ = timezone(timedelta(hours=8))
-
-_DATE_PATTERNS = [
-    # 2023-01-01T02:18:36+08:00, 2023-01-01 02:18, 2023/01/01, 2023.01.01
-    re.compile(r"(?P<y>(?:19|20)\d\d)[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})"
-               r"(?:[T\s]+(?P<H>\d{1,2}):(?P<M>\d\d)(?::(?P<S>\d\d))?)?"),
-    # 2019年12月10日 16:04
-    re.compile(r"(?P<y>(?:19|20)\d\d)\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日"
-               r"(?:\s*(?P<H>\d{1,2})[:：](?P<M>\d\d)(?:[:：](?P<S>\d\d))?)?"),
-]
-
-
-def parse_date(value: str | None) -> datetime | None:
-    """An ISO 8601 or common Chinese date string → aware datetime (Beijing time when no zone is given)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return dt if dt.tzinfo else dt.replace(tzinfo=CN_TZ)
-    except ValueError:
-        pass
-    for pat in _DATE_PATTERNS:
-        m = pat.search(value)
-        if m:
-            try:
-                return datetime(int(m["y"]), int(m["m"]), int(m["d"]), int(m["H"] or 0), int(m["M"] or 0),
-                                int(m["S"] or 0), tzinfo=CN_TZ)
-            except ValueError:
-                continue
-    return None
+from ..dates import parse_date
 
 
 @dataclass

@@ -9,12 +9,12 @@ read by feedparser, which copes with the rest of the web's feeds.
 from __future__ import annotations
 
 import calendar
-import email.utils
 from datetime import UTC, datetime
 
 import lxml.etree
 
 from ..config import Source
+from ..dates import parse_feed_date
 from ..ids import absolute_url
 from ..models import Candidate
 from .base import Reading
@@ -50,20 +50,10 @@ class _Unusual(Exception):
 def _date(text: str | None) -> datetime | None:
     if text is None or not text.strip():
         return None
-    text = text.strip()
     try:
-        if text[:4].isdigit():  # W3C / RFC 3339
-            when = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-        else:  # RFC 822
-            when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        raise _Unusual from None
-    if when.tzinfo is None:
-        raise _Unusual  # feedparser's reading of a zone-less date is the one we keep
-    try:
-        return when.astimezone(UTC)
-    except OverflowError:  # year 1 or 9999 with an offset: no date worth keeping
-        return None
+        return parse_feed_date(text)
+    except ValueError:
+        raise _Unusual from None  # feedparser's reading of it is the one we keep
 
 
 def _child_text(el: lxml.etree._Element, *tags: str) -> str | None:

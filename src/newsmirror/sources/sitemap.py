@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from ..config import Source
-from ..extract.meta import parse_date
+from ..dates import parse_date
 from ..fetch.fetcher import FetchError, decompress
 from ..ids import absolute_url
 from ..models import Candidate
