@@ -29,6 +29,7 @@ from ..models import ADDED_SOURCE, ArticleRef, Listed, StoredArticle
 from ..transform import apply_link_policy
 from ..transform.images import beyond_cap, cap_note, rewrite_images
 from ..transform.script import VARIANTS, ScriptConverter, keep
+from .formats import FORMATS, OutputFormat
 from .markdown import md_bare_url, md_text, md_url
 
 log = logging.getLogger("newsmirror.render")
@@ -87,13 +88,19 @@ class Layout:
         return self.base + "style.css"
 
     @property
+    def output(self) -> OutputFormat:
+        """What this format is (see render.formats)."""
+        return FORMATS[self.format]
+
+    @property
     def template_ext(self) -> str:
-        return ".md.j2" if self.format == "markdown" else ".html.j2"
+        return self.output.template_ext
 
 
 MARKDOWN = Layout("markdown", "", ".md", "README.md", "indexes/hot.md", "indexes/archive/README.md")
 HTML = Layout("html", "site/", ".html", "site/index.html", "site/indexes/hot.html", "site/indexes/archive/index.html",
               "site/", "site/")
+LAYOUTS = {layout.format: layout for layout in (MARKDOWN, HTML)}
 TEXT_FILES = (".md", ".html", ".xml", ".json")  # what a script variant converts
 
 
@@ -184,7 +191,7 @@ class Renderer:
                 trim_blocks=True,
                 lstrip_blocks=True,
                 undefined=jinja2.StrictUndefined,
-                autoescape=self.layout.format == "html",
+                autoescape=self.layout.output.autoescape,
                 auto_reload=False,  # a run's templates do not change under it: no stat of each file per page
             )
             self._env.globals["site"] = self.site
@@ -215,7 +222,7 @@ class Renderer:
     # -- links
     def _href(self, url: str) -> str:
         """A link target as the format writes it (Markdown escapes; HTML templates escape themselves)."""
-        return md_url(url) if self.layout.format == "markdown" else url
+        return self.layout.output.href(url)
 
     def _link(self, here: str, link: Link | NavItem, tag: str | None) -> str:
         url = link.url if isinstance(link, Link) else link.href
@@ -229,7 +236,7 @@ class Renderer:
             target = lay.archive
         elif target.startswith(("pages/", "indexes/")):
             target = lay.root + (target[:-3] + lay.ext if target.endswith(".md") else target)
-        elif lay.format == "html" and self.site.base_url:  # another file of the repository (docs/guide.md): the
+        elif lay.output.standalone and self.site.base_url:  # another file of the repository (docs/guide.md): the
             return self._href(f"{self.site.base_url}/{target}")  # site holds no copy; the host shows it
         target = rel(here, target)
         return self._href(target + (f"?{tag}" if tag and self.site.tag_links else ""))
@@ -264,9 +271,9 @@ class Renderer:
 
     def share_url(self, path: str) -> str | None:
         """The absolute address of a page: `site.html_url` for the HTML site when set, else `site.base_url`."""
-        if self.layout.format == "html" and self.site.html_url:
+        if self.layout.output.standalone and self.site.html_url:
             return f"{self.site.html_url}/{path.removeprefix(self.layout.base)}"
-        if self.layout.format == "html" and self.site.base_url and path.startswith(self.layout.base):
+        if self.layout.output.standalone and self.site.base_url and path.startswith(self.layout.base):
             return None  # the repository's file view of an HTML page shows its source: share the Markdown page
         return f"{self.site.base_url}/{path}" if self.site.base_url else None
 
@@ -294,7 +301,7 @@ class Renderer:
             return rel(here, target) if target and target != here else None
 
         body = apply_link_policy(a.body_html, self.site.link_policy, ours)
-        if assets is not None or lay.format == "html":  # the HTML site loads nothing from another host
+        if assets is not None or lay.output.standalone:  # the HTML site loads nothing from another host
             have = assets or {}
             cap = self.cfg.images.max_per_article
             over = beyond_cap(a.image, a.body_html, cap) if assets is not None else []
@@ -302,7 +309,7 @@ class Renderer:
                                   link_missing=self.site.link_policy in ("mirror", "keep"))
             if over:  # shown as their alt text like a failed image, but these will not come: say why
                 body += cap_note(len(over), cap)
-        if lay.format == "html" and ("<a" in body or "<img" in body):
+        if lay.output.standalone and ("<a" in body or "<img" in body):
             body = named_links_and_images(body)
         share = self.qr_url(a)
         return body, share if with_qr else None
@@ -319,7 +326,7 @@ class Renderer:
         """The page's files from its body (Markdown, or HTML for the site) and QR PNG."""
         lay = self.layout
         here = lay.page(a.category, a.id)
-        if assets is None and lay.format == "markdown":
+        if assets is None and not lay.output.standalone:
             lead = a.image  # images are not mirrored: shown from where they are
         else:
             lead = rel(here, lay.asset(assets[a.image])) if assets and a.image in assets else None
@@ -331,7 +338,7 @@ class Renderer:
                 files[lay.qr(a.category, a.id)] = qr_bytes
             qr = posixpath.basename(lay.qr(a.category, a.id))
         counter = None
-        if self.site.counter_url and lay.format == "markdown":  # the HTML site asks no other host for anything
+        if self.site.counter_url and not lay.output.standalone:  # the HTML site asks no other host for anything
             counter = self.site.counter_url.replace("{path}", here).replace("{id}", a.id)
         provenance = json.dumps({
             "id": a.id, "url": a.url, "canonical_url": a.canonical_url, "source": a.source,
@@ -399,21 +406,21 @@ class Renderer:
                 title=f"{self.site.archive_label} {mo}", nav=self.nav(here), months=[],
                 articles=self._entries(here, by_month[mo], True), css=rel(here, lay.stylesheet))
         out = {k: v.encode("utf-8") for k, v in files.items()}
-        if lay.format == "html":
+        if lay.output.standalone:
             out.update(self.site_files(kept))
         return self._convert(out)
 
     @property
     def search(self) -> bool:
         """Whether the pages link to a search page (the HTML site has one, made with Pagefind)."""
-        return self.layout.format == "html"
+        return self.layout.output.standalone
 
     @property
     def feeds(self) -> bool:
         """Whether the HTML site has its Atom and JSON feeds: only with an address to point their links at
         (`site.html_url`, else `site.base_url`). A feed reader resolves no relative link (the JSON Feed schema
         requires absolute ones), so without one the feeds would link nowhere."""
-        return self.layout.format == "html" and bool(self.site.html_url or self.site.base_url)
+        return self.layout.output.standalone and bool(self.site.html_url or self.site.base_url)
 
     def _feed_urls(self) -> tuple[str, str | None, Callable[[Indexed], str]]:
         """(home page, the feed's own folder or None, an article's page): absolute. With `site.html_url`, the
@@ -511,7 +518,7 @@ def renderers_for(cfg: Config) -> list[Renderer]:
         log.warning("site feeds: left out, as their links must be absolute: set site.html_url to where site/ is "
                     "served (or site.base_url)")
     for fmt in cfg.site.formats:
-        layout = dataclasses.replace(MARKDOWN, images=images_home(cfg)) if fmt == "markdown" else HTML
+        layout = dataclasses.replace(LAYOUTS[fmt], images=images_home(cfg))  # (HTML's images are site/'s already)
         if not cfg.site.variants:
             out.append(Renderer(cfg, layout))
             continue
@@ -553,7 +560,7 @@ def heavy_work(work: tuple[str, str | None], fmt: str = "markdown") -> tuple[str
     from .qr import qr_png
 
     body, qr_url = work
-    return html_to_markdown(body) if fmt == "markdown" else body, (qr_png(qr_url) if qr_url else None)
+    return html_to_markdown(body) if FORMATS[fmt].markdown_body else body, (qr_png(qr_url) if qr_url else None)
 
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
