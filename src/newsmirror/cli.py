@@ -528,12 +528,12 @@ def _remote_status(console: Any, m: Mirror) -> None:
         where = f"{r.name} ({redact(r.url)}, branch {r.branch or 'main'}, {mode})"
         if row is None:
             state = "never pushed"
-        elif row["error"]:
-            state = f"FAILING since {row['failed_since']} ({row['failures']} time(s)): {printable(row['error'])}"
-        elif (m.out / ".git").exists() and is_current(m.out, row["pushed_commit"]):
-            state = f"up to date, pushed {row['pushed_at']}"
+        elif row.error:
+            state = f"FAILING since {row.failed_since} ({row.failures} time(s)): {printable(row.error)}"
+        elif (m.out / ".git").exists() and is_current(m.out, row.pushed_commit):
+            state = f"up to date, pushed {row.pushed_at}"
         else:
-            state = f"behind: last pushed {row['pushed_at']}"
+            state = f"behind: last pushed {row.pushed_at}"
         console.print(f"  {where}\n    {state}", markup=False)
 
 

@@ -118,6 +118,18 @@ class WarcRef:
 
 
 @dataclass(frozen=True, slots=True)
+class RemoteState:
+    """What the store knows of a remote: what its branch holds as of the last good push, and the failures since."""
+
+    name: str
+    pushed_commit: str | None
+    pushed_at: str | None
+    error: str | None  # why the last push failed (credentials blanked); None after a good one
+    failed_since: str | None
+    failures: int
+
+
+@dataclass(frozen=True, slots=True)
 class UrlState:
     """What became of a URL so far: its status (pending, ok, duplicate, failed, gave_up), failed attempts, why."""
 

@@ -61,7 +61,7 @@ def publish(ctx: Context, report: RunReport, names: Iterable[str] | None = None)
     wanted = set(names) if names is not None else None
     known = ctx.store.remotes()
     targets = [PushTarget(r.name, r.url, r.branch or "main", r.squash, r.force,
-                          known[r.name]["pushed_commit"] if r.name in known else None)
+                          known[r.name].pushed_commit if r.name in known else None)
                for r in ctx.cfg.remotes if wanted is None or r.name in wanted]
     p = ctx.cfg.publish
     squash_msg = f"{ctx.cfg.site.title}: the mirror as of {now():%Y-%m-%d %H:%M} UTC (one commit, replaced " \

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from ..models import ADDED_SOURCE, Article, Candidate, Listed, RunState, StoredArticle, UrlState, WarcRef
+from ..models import ADDED_SOURCE, Article, Candidate, Listed, RemoteState, RunState, StoredArticle, UrlState, WarcRef
 from .media import ImagesAndLinks
 from .schema import (
     ARTICLE_FIELDS,
@@ -252,8 +252,9 @@ class Store(ImagesAndLinks):
         return {r["name"]: r for r in self.db.execute("SELECT * FROM sources")}
 
     # -- remotes
-    def remotes(self) -> dict[str, sqlite3.Row]:
-        return {r["name"]: r for r in self.db.execute("SELECT * FROM remotes")}
+    def remotes(self) -> dict[str, RemoteState]:
+        rows = self.db.execute("SELECT name, pushed_commit, pushed_at, error, failed_since, failures FROM remotes")
+        return {r[0]: RemoteState(*r) for r in rows}
 
     def remote_pushed(self, name: str, commit: str) -> None:
         self.db.execute(
