@@ -7,267 +7,31 @@ mirrored), 2 usage or config error (or another run holds the lock).
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
 import shutil
-import signal
-import sqlite3
 import sys
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import click
 
 from . import __version__
-from .config import Config, ConfigError, load_config
-from .models import ADDED_SOURCE, RunReport
-from .pipeline import Mirror, Progress, RunLocked
-from .publish.git import GitError
+from .console import (
+    CONFIG_ENV,
+    INTERRUPT,
+    common_options,
+    ctrl_c,
+    fail,
+    log,
+    progress_bars,
+    setup_logging,
+    summary,
+    with_mirror,
+)
+from .models import RunReport
+from .pipeline import Mirror, RunLocked
 from .render import DISPLAY_TZ
-from .store import StoreError
 from .textsafe import printable
 
-log = logging.getLogger("newsmirror")
 PKG = Path(__file__).parent
-
-
-class _PrintableFormatter(logging.Formatter):
-    """Log messages quote what servers and pages sent (a reason phrase, a title, a URL): their control characters
-    are shown as escapes, so none can move the cursor, erase a line or forge one (tracebacks stay as they are)."""
-
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
-        record.message = printable(record.message)
-        return super().formatMessage(record)
-
-
-def _setup_logging(verbose: int, quiet: int) -> None:
-    level = logging.INFO - 10 * verbose + 10 * quiet
-    root = logging.getLogger("newsmirror")
-    root.handlers.clear()
-    if sys.stderr.isatty():
-        from rich.logging import RichHandler
-
-        handler: logging.Handler = RichHandler(show_path=False, markup=False, log_time_format="%H:%M:%S")
-        handler.setFormatter(_PrintableFormatter("%(message)s"))
-    else:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(_PrintableFormatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"))
-    root.addHandler(handler)
-    root.setLevel(max(logging.DEBUG, min(level, logging.CRITICAL)))
-    root.propagate = False
-
-
-class _RichProgress(Progress):
-    def __init__(self) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
-        from rich.progress import Progress as RP
-
-        self._p = RP(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                     transient=True)
-        self._task: Any = None
-
-    def start(self, label: str, total: int) -> None:
-        self._p.start()
-        self._task = self._p.add_task(label, total=total)
-
-    def advance(self, n: int = 1) -> None:
-        if self._task is not None:
-            self._p.advance(self._task, n)
-
-    def stop(self) -> None:
-        self._p.stop()
-
-
-def _progress() -> Progress:
-    return _RichProgress() if sys.stdout.isatty() else Progress()
-
-
-CONFIG_ENV = "NEWSMIRROR_CONFIG"
-
-
-def _state(ctx: click.Context) -> dict[str, Any]:
-    state = ctx.find_root().ensure_object(dict)
-    state.setdefault("verbose", 0)
-    state.setdefault("quiet", 0)
-    return state
-
-
-def _set_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-    if value is not None:  # given after the subcommand: it wins over the one before it, and over the environment
-        _state(ctx)["config"] = value
-
-
-def _more_log(key: str) -> Callable[[click.Context, click.Parameter, int], None]:
-    def callback(ctx: click.Context, _param: click.Parameter, value: int) -> None:
-        if value:
-            state = _state(ctx)
-            state[key] += value
-            _setup_logging(state["verbose"], state["quiet"])
-    return callback
-
-
-def common_options(config: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """`--config`, `-v` and `-q` after a subcommand too (`newsmirror run --config x.toml -v`), as before it."""
-
-    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        fn = click.option("-q", "--quiet", count=True, expose_value=False, callback=_more_log("quiet"),
-                          help="Fewer log lines.")(fn)
-        fn = click.option("-v", "--verbose", count=True, expose_value=False, callback=_more_log("verbose"),
-                          help="More log lines (-vv for debug).")(fn)
-        if config:
-            fn = click.option("--config", type=click.Path(dir_okay=False), expose_value=False, callback=_set_config,
-                              help=f"The config file (default: ${CONFIG_ENV}, else ./newsmirror.toml).")(fn)
-        return fn
-
-    return decorate
-
-
-def fail(msg: str, code: int = 2) -> None:
-    click.echo(f"newsmirror: {msg}", err=True)
-    sys.exit(code)
-
-
-def _config(ctx: click.Context) -> Config:
-    try:
-        return load_config(ctx.obj["config"])
-    except ConfigError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
-
-
-INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGINT)
-INTERRUPT_GRACE = 1.5  # seconds a run has to unwind after Ctrl-C before it is ended where it stands
-
-
-class _Interrupt:
-    """Ctrl-C, for the whole command: one line saying what was kept, exit 130, within INTERRUPT_GRACE seconds.
-
-    In a run (`_ctrl_c`), SIGINT raises KeyboardInterrupt where the run stands (asyncio's own handler would wait
-    for the next await), so it unwinds through its `finally` blocks and commits what the store holds; a run that
-    takes longer than the grace (a worker busy with a page, git at work) or a second Ctrl-C is ended at once. That
-    is as safe as a kill, which a run survives by design (temp files renamed into place, the store's transactions,
-    the next run's repairs). Outside a run there is nothing to keep: the command ends at once. Worker processes
-    ignore SIGINT (see workers.py) and die with the run."""
-
-    def __init__(self) -> None:
-        self.mirror: Mirror | None = None
-        self.in_run = False
-        self.fired = False
-        self.handled = threading.Event()
-        self.before: int | None = None
-
-    def install(self) -> None:
-        signal.signal(signal.SIGINT, self.on_sigint)
-        previous = sys.unraisablehook
-
-        def unraisable(info: Any) -> None:  # the interrupt landed where Python ignores exceptions (a callback)
-            if not (self.fired and info.exc_type is KeyboardInterrupt):
-                previous(info)
-
-        sys.unraisablehook = unraisable
-
-    def on_sigint(self, _sig: int, _frame: object) -> None:
-        if self.fired or not self.in_run:
-            os.write(2, (self.line(None) + "\n").encode())
-            os._exit(INTERRUPTED)
-        self.fired = True
-        threading.Thread(target=self.hard_exit, daemon=True).start()
-        raise KeyboardInterrupt
-
-    def hard_exit(self) -> None:
-        if not self.handled.wait(INTERRUPT_GRACE):
-            os.write(2, (self.line(None) + "\n").encode())
-            os._exit(INTERRUPTED)
-
-    def line(self, saved: int | None) -> str:
-        if not self.in_run:
-            return "newsmirror: interrupted"
-        kept = f"the {saved} article(s) saved in this run are kept" if saved else "what was saved so far is kept"
-        return (f"newsmirror: interrupted: {kept} in the store; the next run finishes the work (fetches the rest, "
-                "writes, commits and pushes what is not yet published)")
-
-    def finish(self) -> None:
-        logging.getLogger("asyncio").disabled = True  # its "Task exception was never retrieved" for the interrupt
-        saved = None
-        if self.mirror is not None and self.before is not None:
-            try:
-                saved = self.mirror.store.article_count() - self.before
-            except sqlite3.Error:
-                pass
-        self.handled.set()
-        click.echo(self.line(saved), err=True)
-        sys.exit(INTERRUPTED)
-
-
-_INTERRUPT = _Interrupt()
-
-
-@contextmanager
-def _ctrl_c(mirror: Mirror) -> Iterator[None]:
-    """Run the block as the run that Ctrl-C interrupts (see _Interrupt)."""
-    it = _INTERRUPT
-    if signal.getsignal(signal.SIGINT) != it.on_sigint and threading.current_thread() is threading.main_thread():
-        it.install()
-    it.mirror, it.before, it.in_run = mirror, mirror.store.article_count(), True
-    try:
-        yield
-    except KeyboardInterrupt:
-        it.finish()
-    if it.fired:  # the interrupt landed where Python swallows it, and the run went on to its end
-        it.finish()
-    it.in_run = False
-
-
-def _with_mirror(ctx: click.Context, fn: Callable[[Mirror], int], lock: bool = True) -> None:
-    cfg = _config(ctx)
-    try:
-        mirror = Mirror(cfg, _progress())
-    except (StoreError, ConfigError) as exc:
-        fail(str(exc))
-    except OSError as exc:  # the store's folder cannot be made or written
-        fail(f"cannot open the store: {' '.join(str(exc).split())[:300]}; check the path and its permissions", 1)
-    try:
-        if lock:
-            mirror.lock()
-        with _ctrl_c(mirror):
-            code = fn(mirror)
-    except RunLocked as exc:
-        fail(str(exc))
-    except BrokenProcessPool:
-        fail("a worker process died (killed for lack of memory?); what was mirrored so far is kept, and the "
-             "next run goes on from there: run again, or lower fetch.max_bytes or images.max_pixels", 1)
-    except (OSError, GitError, sqlite3.Error) as exc:  # a full disk, a folder that cannot be written, git failing
-        fail(f"stopped: {' '.join(str(exc).split())[:300]}; what was mirrored so far is kept: mend this and run "
-             "again", 1)
-    finally:
-        mirror.close()
-    sys.exit(code)
-
-
-def _summary(report: RunReport) -> int:
-    click.echo(
-        f"{report.new} new, {report.updated} updated, {report.unchanged} unchanged, {report.duplicates} duplicates, "
-        f"{report.removed} removed, {report.failed} failed, {report.source_errors} source errors"
-        + (f", {report.deferred} left for the next run" if report.deferred else "")
-        + (f"; images: {report.images} mirrored, {report.images_failed} failed (shown as their alt text, "
-           f"tried again next run)" if report.images_failed else
-           (f"; images: {report.images} mirrored" if report.images else ""))
-        + (f"; {report.images_deferred} images left for the next run" if report.images_deferred else "")
-        + ("; committed" if report.committed else "; nothing to commit")
-        + (f"; pushed to {', '.join(report.pushed)}" if report.pushed else "")
-        + (f"; push failed: {', '.join(n for n, _ in report.push_failures)}" if report.push_failures else "")
-    )
-    for what, reason in report.failures[:20]:
-        click.echo(f"  failed: {printable(what)}: {printable(reason)}")
-    if len(report.failures) > 20:
-        click.echo(f"  … and {len(report.failures) - 20} more (newsmirror status lists them)")
-    for name, reason in report.push_failures:
-        click.echo(f"  remote {name}: {reason}")
-    return 0 if report.ok else 1
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -281,7 +45,7 @@ def cli(ctx: click.Context, config: str, verbose: int, quiet: int) -> None:
     """Keep a censorship-resistant mirror of news sites."""
     state = ctx.ensure_object(dict)
     state.update(config=config, verbose=verbose, quiet=quiet)
-    _setup_logging(verbose, quiet)
+    setup_logging(verbose, quiet)
 
 
 @cli.command()
@@ -315,9 +79,9 @@ def run(ctx: click.Context, sources: tuple[str, ...]) -> None:
         if unknown:
             fail(f"--source {unknown[0]!r}: no such source in {m.cfg.path}; use one of: "
                  + ", ".join(s.name for s in m.cfg.sources))
-        return _summary(asyncio.run(m.run(sources or None)))
+        return summary(asyncio.run(m.run(sources or None)))
 
-    _with_mirror(ctx, go)
+    with_mirror(ctx, go)
 
 
 @cli.command()
@@ -340,9 +104,9 @@ def add(ctx: click.Context, urls: tuple[str, ...], category: str | None) -> None
         bad = [u for u in urls if not u.startswith(("http://", "https://"))]
         if bad:
             fail(f"{bad[0]!r} is not an http(s) URL")
-        return _summary(asyncio.run(m.add(list(urls), cat)))
+        return summary(asyncio.run(m.add(list(urls), cat)))
 
-    _with_mirror(ctx, go)
+    with_mirror(ctx, go)
 
 
 @cli.command()
@@ -354,7 +118,7 @@ def build(ctx: click.Context, reextract: bool) -> None:
 
     def go(m: Mirror) -> int:
         if reextract:
-            return _summary(m.reextract())
+            return summary(m.reextract())
         result, committed = m.rebuild()
         click.echo(f"{len(result.written)} files written, {len(result.removed)} removed"
                    + (f", {len(result.failed)} failed to render" if result.failed else "")
@@ -365,7 +129,7 @@ def build(ctx: click.Context, reextract: bool) -> None:
             click.echo(f"  … and {len(result.failed) - 20} more")
         return 1 if result.failed else 0
 
-    _with_mirror(ctx, go)
+    with_mirror(ctx, go)
 
 
 @cli.command()
@@ -421,7 +185,7 @@ def digest(ctx: click.Context, since: str | None, from_: str | None, to: str | N
                       if content.left_out else ""))
         return 0
 
-    _with_mirror(ctx, go, lock=False)
+    with_mirror(ctx, go, lock=False)
 
 
 @cli.command()
@@ -447,7 +211,7 @@ def publish(ctx: click.Context, remotes: tuple[str, ...]) -> None:
             click.echo(f"{name}: FAILED: {reason}")
         return 0 if report.ok else 1
 
-    _with_mirror(ctx, go)
+    with_mirror(ctx, go)
 
 
 @cli.command()
@@ -455,86 +219,9 @@ def publish(ctx: click.Context, remotes: tuple[str, ...]) -> None:
 @common_options()
 def status(ctx: click.Context) -> None:
     """Per source: articles, last run, failures and their reasons."""
+    from .status import show_status
 
-    def go(m: Mirror) -> int:
-        from rich.console import Console
-        from rich.table import Table
-
-        store = m.store
-        ran = store.sources()
-        counts = store.url_counts()
-        arts: dict[str, int] = {}
-        for a in store.articles(with_body=False):
-            arts[a.source] = arts.get(a.source, 0) + 1
-        tty = sys.stdout.isatty()
-        # cron mail and pipes get every character: no column is cut to a terminal's width
-        console = Console(soft_wrap=not tty, width=None if tty else 100_000)
-        table = Table(title=f"{m.cfg.site.title} — {m.cfg.output_dir}", box=None)
-        for col in ("source", "kind", "articles", "failed", "gave up", "last run", "last error"):
-            table.add_column(col, overflow="fold")
-        added = ADDED_SOURCE in arts or any(src == ADDED_SOURCE for src, _ in counts)
-        names = [s.name for s in m.cfg.sources] + ([ADDED_SOURCE] if added else [])
-        for name in names:
-            row = ran.get(name)
-            kind = row["kind"] if row else ("add" if name == ADDED_SOURCE else "-")
-            table.add_row(name, kind, str(arts.get(name, 0)), str(counts.get((name, "failed"), 0)),
-                          str(counts.get((name, "gave_up"), 0)), (row["last_run"] if row else None) or "never",
-                          printable((row["last_error"] if row else None) or ""))
-        console.print(table)
-        n_failed = sum(n for (_, st), n in counts.items() if st in ("failed", "gave_up"))
-        fails = store.failures(limit=50)
-        if fails:
-            console.print("\nfailures (newest first):")
-            for r in fails:
-                console.print(f"  {r['source']}: {printable(r['url'])}\n    {r['status']} after {r['attempts']} "
-                              f"attempt(s): {printable(r['reason'])}", markup=False)
-            _and_more(console, n_failed - len(fails))
-        images = store.image_counts()
-        if images:
-            console.print(f"\nimages: {images.get('ok', 0)} mirrored, {images.get('failed', 0)} failed")
-            shown = store.image_failures(limit=20)
-            for r in shown:
-                console.print(f"  {printable(r['url'])}\n    failed {r['attempts']} time(s): {printable(r['reason'])}",
-                              markup=False)
-            _and_more(console, images.get("failed", 0) - len(shown))
-        _remote_status(console, m)
-        warned = store.warnings(limit=20)
-        if warned:
-            console.print("\nwarnings:")
-            for r in warned:
-                console.print(f"  {r['source']}: {printable(r['url'])}\n    {printable(r['reason'])}", markup=False)
-            _and_more(console, store.warning_count() - len(warned))
-        return 0
-
-    _with_mirror(ctx, go, lock=False)
-
-
-def _and_more(console: Any, more: int) -> None:
-    if more > 0:
-        console.print(f"  … and {more} more", markup=False)
-
-
-def _remote_status(console: Any, m: Mirror) -> None:
-    from .publish.remotes import is_current
-    from .redact import redact
-
-    if not m.cfg.remotes:
-        return
-    known = m.store.remotes()
-    console.print("\nremotes:")
-    for r in m.cfg.remotes:
-        row = known.get(r.name)
-        mode = "squashed" if r.squash else "history"
-        where = f"{r.name} ({redact(r.url)}, branch {r.branch or 'main'}, {mode})"
-        if row is None:
-            state = "never pushed"
-        elif row.error:
-            state = f"FAILING since {row.failed_since} ({row.failures} time(s)): {printable(row.error)}"
-        elif (m.out / ".git").exists() and is_current(m.out, row.pushed_commit):
-            state = f"up to date, pushed {row.pushed_at}"
-        else:
-            state = f"behind: last pushed {row.pushed_at}"
-        console.print(f"  {where}\n    {state}", markup=False)
+    with_mirror(ctx, show_status, lock=False)
 
 
 @cli.command()
@@ -559,16 +246,16 @@ def demo(directory: Path, port: int) -> None:
         cfg_path.write_text(text, encoding="utf-8")
         cfg = parse_config(text, cfg_path)
         click.echo(f"demo site: {server.base}/gb/prog204/feed.xml and {server.base}/news/culture/index.html")
-        mirror = Mirror(cfg, _progress())
+        mirror = Mirror(cfg, progress_bars())
         try:
             mirror.lock()
-            with _ctrl_c(mirror):
+            with ctrl_c(mirror):
                 report = asyncio.run(mirror.run())
         except RunLocked as exc:
             fail(str(exc))
         finally:
             mirror.close()
-        code = _summary(report)
+        code = summary(report)
     out = cfg.output_dir
     click.echo(f"\nthe mirror (a git repository): {out}")
     click.echo(f"  home page:  {out / 'README.md'}")
@@ -732,7 +419,7 @@ def extract_command(inputs: tuple[str, ...], url: str | None, fmt: str) -> None:
 
 
 def main() -> None:
-    _INTERRUPT.install()
+    INTERRUPT.install()
     cli(prog_name="newsmirror")
 
 
