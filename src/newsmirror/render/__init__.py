@@ -24,12 +24,26 @@ from zoneinfo import ZoneInfo
 
 from .. import __version__
 from ..config import Config, Link
-from ..ids import safe_id
 from ..models import ADDED_SOURCE, ArticleRef, Listed, StoredArticle
 from ..transform import apply_link_policy
 from ..transform.images import beyond_cap, cap_note, rewrite_images
 from ..transform.script import VARIANTS, ScriptConverter, keep
-from .formats import FORMATS, OutputFormat
+from .formats import heavy_work
+from .layout import (
+    ARCHIVE,
+    HOME,
+    HOT,
+    HTML,
+    LAYOUTS,
+    MARKDOWN,
+    TEXT_FILES,
+    Layout,
+    category_path,
+    images_home,
+    page_path,
+    qr_path,
+    rel,
+)
 from .markdown import md_bare_url, md_text, md_url
 
 log = logging.getLogger("newsmirror.render")
@@ -37,103 +51,7 @@ log = logging.getLogger("newsmirror.render")
 Indexed = Listed | StoredArticle  # what the indexes and a page's QR code need of an article: either has it
 
 TEMPLATES = Path(__file__).parent / "templates"
-HOME = "README.md"  # the Markdown layout's (see MARKDOWN)
-HOT = "indexes/hot.md"
-ARCHIVE = "indexes/archive/README.md"
 DISPLAY_TZ = ZoneInfo("Asia/Shanghai")
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where the files of one output format live in the tree (Markdown at the top, the HTML site in site/)."""
-
-    format: str  # "markdown" or "html": also the templates' middle name (article.md.j2, article.html.j2)
-    root: str
-    ext: str
-    home: str
-    hot: str
-    archive: str
-    base: str = ""  # the format's own folder: its stylesheet and search index
-    images: str = ""  # the folder whose assets/ holds the images, one copy for every format (see images_home)
-
-    def in_folder(self, folder: str) -> Layout:
-        """This format's layout for a script variant kept in `folder` (sharing the images and the stylesheet)."""
-        root = f"{self.base}{folder}/"
-        return dataclasses.replace(self, root=root, home=root + self.home.removeprefix(self.base),
-                                   hot=root + self.hot.removeprefix(self.base),
-                                   archive=root + self.archive.removeprefix(self.base))
-
-    def counterpart(self, path: str, other: Layout) -> str:
-        """The path of the page at `path` (one of this layout's) in another variant's layout."""
-        return other.root + path.removeprefix(self.root)
-
-    def page(self, category: str, article_id: str) -> str:
-        return f"{self.root}pages/{safe_id(category)}/{safe_id(article_id)}{self.ext}"
-
-    def qr(self, category: str, article_id: str) -> str:
-        return f"{self.root}pages/{safe_id(category)}/{safe_id(article_id)}.png"
-
-    def category(self, key: str) -> str:
-        return f"{self.root}indexes/{safe_id(key)}{self.ext}"
-
-    def month(self, month: str) -> str:
-        return f"{self.root}indexes/archive/{month}{self.ext}"
-
-    def asset(self, asset: str) -> str:
-        """Where an image (`assets/ab/….jpg`) is in the tree: the same file for every format and script."""
-        return self.images + asset
-
-    @property
-    def stylesheet(self) -> str:
-        return self.base + "style.css"
-
-    @property
-    def output(self) -> OutputFormat:
-        """What this format is (see render.formats)."""
-        return FORMATS[self.format]
-
-    @property
-    def template_ext(self) -> str:
-        return self.output.template_ext
-
-
-MARKDOWN = Layout("markdown", "", ".md", "README.md", "indexes/hot.md", "indexes/archive/README.md")
-HTML = Layout("html", "site/", ".html", "site/index.html", "site/indexes/hot.html", "site/indexes/archive/index.html",
-              "site/", "site/")
-LAYOUTS = {layout.format: layout for layout in (MARKDOWN, HTML)}
-TEXT_FILES = (".md", ".html", ".xml", ".json")  # what a script variant converts
-
-
-def images_home(cfg: Config) -> str:
-    """The folder whose `assets/` holds the images: `site/` when the HTML site is made, so that site/ stands on
-    its own (served alone, added to IPFS, copied, opened from file:// on any system) and the Markdown pages link
-    into it; else the top of the tree. Each image is stored once: a picture the tree holds twice is published,
-    committed and pushed twice."""
-    return HTML.base if "html" in cfg.site.formats else MARKDOWN.base
-
-
-def page_path(category: str, article_id: str) -> str:
-    return MARKDOWN.page(category, article_id)
-
-
-def qr_path(category: str, article_id: str) -> str:
-    return MARKDOWN.qr(category, article_id)
-
-
-def category_path(category: str) -> str:
-    return MARKDOWN.category(category)
-
-
-def rel(from_file: str, to_file: str) -> str:
-    """The relative link from one file of the tree to another."""
-    here = from_file.split("/")[:-1]
-    there = to_file.split("/")
-    if "" in there or "." in there or ".." in there or "" in here or "." in here or ".." in here:
-        return posixpath.relpath(to_file, posixpath.dirname(from_file) or ".")  # not a plain path in the tree
-    common = 0  # (plain paths: no need for posixpath.relpath, which asks the OS for the working directory)
-    while common < len(here) and common < len(there) and here[common] == there[common]:
-        common += 1
-    return "/".join([".."] * (len(here) - common) + there[common:]) or "."
 
 
 @dataclass
@@ -553,16 +471,6 @@ def named_links_and_images(body: str) -> str:
     return inner_html(frag)
 
 
-def heavy_work(work: tuple[str, str | None], fmt: str = "markdown") -> tuple[str, bytes | None]:
-    """(body HTML, QR URL or None) → (Markdown, or the HTML as it is for the site; PNG or None): pure, so it
-    can run in a worker process."""
-    from .markdown import html_to_markdown
-    from .qr import qr_png
-
-    body, qr_url = work
-    return html_to_markdown(body) if FORMATS[fmt].markdown_body else body, (qr_png(qr_url) if qr_url else None)
-
-
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -585,4 +493,5 @@ class _ArticleView:
         return getattr(self._a, name)
 
 
-__all__ = ["Renderer", "renderers_for", "page_path", "qr_path", "category_path", "rel", "HOME", "HOT", "ARCHIVE"]
+__all__ = ["ARCHIVE", "HOME", "HOT", "HTML", "LAYOUTS", "MARKDOWN", "TEXT_FILES", "Layout", "Renderer", "category_path",
+           "heavy_work", "images_home", "page_path", "qr_path", "rel", "renderers_for"]

@@ -30,3 +30,13 @@ class OutputFormat:
 MARKDOWN_FORMAT = OutputFormat("markdown", ".md.j2", autoescape=False, markdown_body=True, standalone=False)
 HTML_FORMAT = OutputFormat("html", ".html.j2", autoescape=True, markdown_body=False, standalone=True)
 FORMATS: dict[str, OutputFormat] = {f.name: f for f in (MARKDOWN_FORMAT, HTML_FORMAT)}
+
+
+def heavy_work(work: tuple[str, str | None], fmt: str = "markdown") -> tuple[str, bytes | None]:
+    """(body HTML, QR URL or None) → (Markdown, or the HTML as it is for the site; PNG or None): pure, so it
+    can run in a worker process."""
+    from .markdown import html_to_markdown
+    from .qr import qr_png
+
+    body, qr_url = work
+    return html_to_markdown(body) if FORMATS[fmt].markdown_body else body, (qr_png(qr_url) if qr_url else None)
