@@ -14,13 +14,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .redact import redact, secret_in_query, ssh_password
+from .config_check import ConfigError, format_validation_error, nothing_private_published
+from .redact import secret_in_query, ssh_password
 
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-
-
-class ConfigError(Exception):
-    """A config problem: one line per problem, each naming the key and the fix."""
 
 
 class _Model(BaseModel):
@@ -465,37 +462,6 @@ class Config(_Model):
         raise KeyError(name)
 
 
-def _where(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part in ("function-after", "function-before") or str(part).startswith(("literal[", "function")):
-            continue
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(top level)"
-
-
-def format_validation_error(exc: ValidationError, path: Path, data: dict) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = _where(err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = f"unknown key {loc!r}; remove it or check its spelling (see `newsmirror init`)"
-        elif err["type"] == "missing":
-            msg = f"{loc} is missing; add it"
-        else:
-            bad = err.get("input")
-            if isinstance(bad, str | int | float | bool) and not isinstance(bad, dict):
-                msg = f"{loc} = {redact(repr(bad))}: {msg}"  # a password in a bad URL is not echoed
-            else:
-                msg = f"{loc}: {msg}"
-        lines.append(f"{path}: {msg}")
-    return "\n".join(lines)
-
-
 def parse_config(text: str, path: Path) -> Config:
     try:
         data = tomllib.loads(text)
@@ -506,25 +472,8 @@ def parse_config(text: str, path: Path) -> Config:
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, path, data)) from None
     cfg.path = path.resolve()
-    _nothing_private_published(cfg, path)
+    nothing_private_published(cfg, path)
     return cfg
-
-
-def _nothing_private_published(cfg: Config, path: Path) -> None:
-    """The output folder is published whole (`git add -A`): it must not hold the config, the store, the WARC
-    files or the signing key."""
-    out = cfg.output_dir
-    private = [("this config file", cfg.path), ("the store (site.store)", cfg.store_path),
-               ("the WARC files", cfg.store_path.parent / "warcs")]
-    if cfg.signing_key is not None:
-        private.append(("the signing key (signing.key)", cfg.signing_key))
-    stats = cfg.site.counter_stats
-    if stats and "://" not in stats:  # the counter's database: today's views, page by page
-        private.append(("the counter's database (site.counter_stats)", (cfg.root / stats).resolve()))
-    for what, p in private:
-        if p == out or out in p.parents:
-            raise ConfigError(f"{path}: site.output = {cfg.site.output!r} holds {what}, which would be published; "
-                              'give the output a folder of its own, e.g. output = "mirror"')
 
 
 def load_config(path: str | Path) -> Config:
