@@ -1001,6 +1001,8 @@ def stage_run(cfg: str) -> None:
         code = exc.code
     run_s = time.perf_counter() - t1
     main_cpu, children_cpu = cpu_s(resource.RUSAGE_SELF) - cpu0[0], cpu_s(resource.RUSAGE_CHILDREN) - cpu0[1]
+    if "peak up to the end of build (render, write)" not in rss:  # a build with nothing to do signs nothing
+        mark("peak up to the end of build (render, write)")
     mark("peak of the run (workers and git not included)")
     workers: dict[str, list] = {}
     n_workers = 0
