@@ -41,6 +41,8 @@ from .models import ADDED_SOURCE, Article, Candidate, Listed, Response, RunRepor
 from .publish import commit_all, ensure_repo
 from .publish.git import clear_stale_git_locks, git_folder, stage_stored
 from .render import HOME, HTML, MARKDOWN, Renderer, heavy_work, images_home, page_path, renderers_for
+from .revisit import revisit
+from .revisit.render import revision_files
 from .sources import SourceError, discover_source
 from .store import Store, batched, now
 from .transform import link_targets, sanitize
@@ -259,6 +261,7 @@ class Mirror:
         self._started = time.monotonic()
         self.calls = Calls(None)  # the worker processes of the stage at work, if it has any
         self._staging: subprocess.Popen | None = None  # git staging the new images while pages are rendered
+        self.clock = now  # what time revisits take it to be (tests and `demo --day 2` move it on)
 
     # -- locking: one run at a time per store; the OS drops the lock when a process dies
     def lock(self) -> None:
@@ -347,6 +350,7 @@ class Mirror:
                 del found, left  # what is not selected is not kept for the rest of the run (memory)
                 changed = await self._fetch_all(todo, fetcher, report)
                 del todo
+                changed |= await revisit(self, fetcher, report)  # articles mirrored before, fetched again ([revisit])
                 await self._mirror_images(fetcher, report)
         finally:
             if self.warc:
@@ -826,9 +830,10 @@ class Mirror:
         """The articles that have a page in the tree: all, or the newest N per category."""
         out: list[Listed] = []
         n = self.cfg.site.retention
+        deleted = self.store.deleted_ids() if n else set()  # what the source deleted stays, whatever its age
         for key in self.cfg.categories:
             arts = self.store.listing(key)
-            out.extend(arts[:n] if n else arts)
+            out.extend(arts[:n] + [a for a in arts[n:] if a.id in deleted] if n else arts)
         return sorted(out, key=lambda a: (a.sort_date, a.id), reverse=True)
 
     def counts(self) -> tuple[dict[str, int] | None, str]:
@@ -880,8 +885,8 @@ class Mirror:
         counts, label = self.counts()
         # nothing saved since the last build, same config, templates and counts: the tree is up to date
         # (the usual cron run that found nothing new ends here, without reading every article)
-        quick = json.dumps([fp, self.store.articles_version(), counts, label, self.cfg.digest.model_dump()],
-                           sort_keys=True)
+        quick = json.dumps([fp, self.store.articles_version(), counts, label, self.cfg.digest.model_dump(),
+                            self.store.revisions_version()], sort_keys=True)
         listed = json.loads(self.store.get_meta("index_files") or "[]")
         indexes_present = bool(listed) and all((self.out / p).exists() for p in listed)
         if not full and not due and not stale and quick == self.store.get_meta("index_key") and indexes_present:
@@ -890,7 +895,7 @@ class Mirror:
         kept_ids = {a.id for a in kept}
         # the indexes, and which files belong in the tree, depend only on the kept articles' listing
         # fields (and counts): when that digest is unchanged, only the due pages need work
-        h = hashlib.sha256(json.dumps([fp, counts, label], sort_keys=True).encode())
+        h = hashlib.sha256(json.dumps([fp, counts, label, self.store.revisions_version()], sort_keys=True).encode())
         for a in kept:  # one article at a time: no copy of the whole listing as one string
             h.update(f"{a.id}\x1f{a.category}\x1f{a.title}\x1f{a.sort_date.isoformat()}\x1f{a.pick:d}\x1f"
                      f"{a.fetched_at.isoformat()}\x1e".encode())
@@ -967,6 +972,7 @@ class Mirror:
             return result
         files: dict[str, bytes] = {}
         for r in self.renderers:
+            files.update(revision_files(r, self.store, kept_ids))  # before the home page, which links to them
             files.update(r.indexes(kept, counts, label))
         for rel_path, data in files.items():
             expected.add(rel_path)
