@@ -233,3 +233,22 @@ def test_outages_and_robots_never_mark_a_deletion(site, tmp_path, monkeypatch):
     assert checked.startswith("2026-12-01T03:06") and due.startswith("2026-12-01T04:06")  # asked again in an hour
     assert site.requests.count("/a/robots.html") == 1  # mirrored, then never fetched against robots.txt
     assert not (tmp_path / "mirror" / "indexes" / "revisits").exists()
+
+
+def test_demo_day_2_shows_one_edited_and_one_deleted_article(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # one port for both days: the mirror knows the articles by their addresses
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    folder = str(tmp_path / "d")
+    assert CliRunner().invoke(cli, ["demo", "--dir", folder, "--port", port]).exit_code == 0
+    assert not (tmp_path / "d/mirror/indexes/revisits").exists()
+    res = CliRunner().invoke(cli, ["demo", "--dir", folder, "--port", port, "--day", "2"])
+    assert res.exit_code == 0, res.output
+    assert "1 edited" in res.output and "1 deletions confirmed" in res.output
+    mirror = tmp_path / "d/mirror"
+    assert "被原网站修改 (2 个版本)" in (mirror / "pages/intl/n2002.md").read_text(encoding="utf-8")
+    assert "被删除" in (mirror / "pages/culture/n3003.md").read_text(encoding="utf-8")
+    assert "n3003" in (mirror / "indexes/revisits/deleted.md").read_text(encoding="utf-8")
+    assert "<del> 预计今秋肉眼可见</del>" in (mirror / "indexes/revisits/changes/n2002.md").read_text(encoding="utf-8")

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import lxml.html
 
@@ -69,6 +70,8 @@ async def revisit(m: Mirror, fetcher: Fetcher, report: RunReport,
     at = (clock or m.clock)()
     changed = sync_shown(m.store, cfg.show)
     due = m.store.revisits_due(at, cfg.schedule[0], cfg.budget)
+    if m.cfg.fetch.obey_robots:  # each host's robots.txt is a request of the budget too
+        due = due[: max(0, cfg.budget - len({urlsplit(r["url"]).hostname for r in due}))]
     if not due:
         return changed
     deadline = m._deadline()
