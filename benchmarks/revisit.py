@@ -134,6 +134,8 @@ def main() -> None:
     total = sum(r["revisits"] for r in runs)
     cpu_ms = 1000 * sum(r["cpu"] for r in busy) / max(1, total)
     walls = sorted(r["wall"] for r in busy)
+    idle = sorted(r["cpu"] for r in runs if not r["revisits"])
+    idle_ms = 1000 * idle[len(idle) // 2] if idle else float("nan")
     worst_cpu = max(1000 * r["cpu"] / r["revisits"] for r in busy)
     lines = [
         "# Revisits of an unchanged mirror (every page answers 304)",
@@ -155,6 +157,7 @@ def main() -> None:
         f"| CPU per revisit, mean | {cpu_ms:.2f} ms |",
         f"| CPU per revisit, worst run | {worst_cpu:.2f} ms |",
         f"| wall time of a run with revisits, median | {walls[len(walls) // 2]:.2f} s |",
+        f"| CPU of a run with nothing due (the look-up alone), median | {idle_ms:.1f} ms |",
         f"| schedule steps done by every article | {done[0]} of 7 |",
         f"| the whole simulation took | {elapsed:.0f} s |",
         "",

@@ -762,10 +762,15 @@ class Store:
         return n
 
     def show_version(self, article_id: str, n: int) -> None:
-        """Make version `n` what the article's page and the indexes show (revisit.show)."""
+        """Make version `n` what the article's page and the indexes show (revisit.show), with its WARC record (the
+        page's provenance)."""
         self.db.execute("UPDATE articles SET title=v.title, body_html=v.body_html, content_hash=v.content_hash, "
-                        "dirty=1 FROM (SELECT title, body_html, content_hash FROM versions WHERE article_id=? AND n=?) "
-                        "v WHERE id=?", (article_id, n, article_id))
+                        "warc_file=COALESCE(v.warc_file, articles.warc_file), "
+                        "warc_offset=COALESCE(v.warc_offset, articles.warc_offset), "
+                        "warc_record_id=COALESCE(v.warc_record_id, articles.warc_record_id), "
+                        "warc_digest=COALESCE(v.warc_digest, articles.warc_digest), dirty=1 "
+                        "FROM (SELECT * FROM versions WHERE article_id=? AND n=?) v WHERE id=?",
+                        (article_id, n, article_id))
         self.db.execute("INSERT INTO meta(key, value) VALUES('articles_version', '1') ON CONFLICT(key) DO UPDATE "
                         "SET value=CAST(value AS INTEGER) + 1")
 

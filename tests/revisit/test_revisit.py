@@ -108,6 +108,7 @@ def test_body_and_title_edits_are_kept_as_versions_and_shown_with_their_changes(
     assert [r[0] for r in query(tmp_path, "SELECT n FROM versions WHERE article_id=? ORDER BY n", zh)] == [1, 2]
     v2 = query(tmp_path, "SELECT title, body_html, warc_record_id FROM versions WHERE article_id=? AND n=2", en)[0]
     assert v2[0] == "Official announces new rules" and v2[2]  # with its WARC record as evidence
+    assert query(tmp_path, "SELECT warc_record_id FROM articles WHERE id=?", en) == [(v2[2],)]  # the page's
 
     md = read(tmp_path, f"pages/intl/{zh}.md")
     assert "本文于 2026-12-01 被原网站修改 (2 个版本)" in md and "五名" in md  # the latest version is shown
