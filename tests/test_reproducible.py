@@ -2,7 +2,7 @@
 
 With SOURCE_DATE_EPOCH set, two builds of one store are the same, file for file, in every format (Markdown,
 the HTML site with its search index and feeds, QR codes, every script, the signed manifest); a run with nothing
-new commits nothing.
+new commits nothing; and a commit says what it holds, even when an earlier run wrote it.
 """
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from newsmirror.demo.server import DEMO_SITE, SiteServer
 
-from .test_pipeline import cli_run, demo_config
+from .test_pipeline import cli_run, demo_config, git_count
 
 EPOCH = "1767225600"  # 2026-01-01
 # every script: both, and Taiwan's and Hong Kong's. (Pagefind listed the scripts' indexes in an order of chance:
@@ -85,4 +87,27 @@ def test_a_run_with_nothing_new_commits_nothing_though_it_indexes_the_site_again
             assert head(out) == before, subprocess.run(["git", "-C", str(out), "show", "--stat", "HEAD"],
                                                        capture_output=True, text=True).stdout
             assert "nothing to commit" in res.output
+
+
+class Killed(BaseException):
+    """Stands for the SIGKILL that ends a run between writing its pages and committing them."""
+
+
+def test_the_commit_after_a_killed_run_counts_the_pages_it_adds(demo_server, tmp_path, monkeypatch):
+    cfg = demo_config(tmp_path, demo_server.base)
+
+    def killed(*args: object, **kwargs: object) -> bool:
+        raise Killed
+
+    monkeypatch.setattr("newsmirror.pipeline.commit_all", killed)
+    with pytest.raises(Killed):
+        cli_run(cfg, "run")
+    out = tmp_path / "out"
+    assert len(list((out / "pages").rglob("*.md"))) == 6 and git_count(out) == 0
+    monkeypatch.undo()
+    res = cli_run(cfg, "run")
+    assert res.exit_code == 0, res.output
+    assert "0 new" in res.output  # this run found nothing new ...
+    log = subprocess.run(["git", "-C", str(out), "log", "--format=%s"], capture_output=True, text=True).stdout
+    assert log == "newsmirror: 6 new, 0 updated, 0 removed\n"  # ... but its commit adds six pages
 

@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 _ENV = {
@@ -107,16 +107,27 @@ def stage_stored(repo: Path, stored: Iterable[str]) -> subprocess.Popen | None:
                              "--", *as_is], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=git_env())
 
 
-def commit_all(repo: Path, message: str, stored: Iterable[str] = ()) -> bool:
+Changes = list[tuple[str, str]]  # (git's status letter: A added, M modified, D deleted, T type changed; path)
+
+
+def staged_changes(repo: Path) -> Changes:
+    """What the next commit holds: each staged file with its status, against HEAD (or an empty tree)."""
+    fields = run_git(repo, "diff", "--cached", "--name-status", "--no-renames", "-z").stdout.split("\0")
+    return list(zip(fields[0::2], fields[1::2], strict=False))  # (the output ends with a NUL: one field over)
+
+
+def commit_all(repo: Path, message: str | Callable[[Changes], str], stored: Iterable[str] = ()) -> bool:
     """Stage everything and commit; False (and no commit) when nothing changed.
 
-    `stored`: folders of files that are compressed already (images), packed as they are (zlib level 0):
-    compressing them again costs much time and saves nothing."""
+    `message` may be made from the staged changes: the commit then says what it holds, which after a killed
+    run is more than what the run that commits it did. `stored`: folders of files that are compressed already
+    (images), packed as they are (zlib level 0): compressing them again costs much time and saves nothing."""
     as_is = [d for d in stored if (repo / d).is_dir()]
     if as_is:
         run_git(repo, *_INTO_PACK, "-c", "pack.compression=0", "add", "-A", "--", *as_is)
     run_git(repo, *_INTO_PACK, "add", "-A")
-    if run_git(repo, "diff", "--cached", "--quiet", check=False).returncode == 0:
+    changes = staged_changes(repo)
+    if not changes:
         return False
-    run_git(repo, "commit", "-q", "-m", message)
+    run_git(repo, "commit", "-q", "-m", message if isinstance(message, str) else message(changes))
     return True
