@@ -32,16 +32,33 @@ def git_env() -> dict[str, str]:
     return env
 
 
+# run by sh between setpriv and git: git only if the run that started it is still its parent ($0: the run's pid)
+_IF_PARENT = 'test "$PPID" = "$0" && exec "$@"'
+
+
 @functools.cache
-def git_command() -> tuple[str, ...]:
-    """How git is started: on Linux through setpriv (util-linux), which asks the kernel to kill it when the run
-    dies. A git left running by a killed run would still hold .git/index.lock, and would write the index
-    under the next run, which takes that lock for a stale one."""
+def _programs() -> tuple[str, str | None, str | None]:
     git = shutil.which("git")
     if git is None:
         raise GitError("git is not installed; install it (apt-get install git)")
-    setpriv = shutil.which("setpriv") if sys.platform == "linux" else None
-    return (setpriv, "--pdeathsig", "KILL", "--", git) if setpriv else (git,)
+    if sys.platform != "linux":
+        return git, None, None
+    return git, shutil.which("setpriv"), shutil.which("sh")
+
+
+def git_command() -> tuple[str, ...]:
+    """How git is started: on Linux through setpriv (util-linux), which asks the kernel to kill it when the run
+    dies. A git left running by a killed run would still hold .git/index.lock, and would write the index
+    under the next run, which takes that lock for a stale one (and `git fsck` meanwhile sees a commit's reflog
+    entries before its objects: "invalid reflog entry"). setpriv asks only once it runs: a run killed between
+    starting it and that moment would leave git running all the same, so a shell then checks that the run is
+    still its parent before it becomes git."""
+    git, setpriv, sh = _programs()
+    if setpriv is None:
+        return (git,)
+    if sh is None:
+        return (setpriv, "--pdeathsig", "KILL", "--", git)
+    return (setpriv, "--pdeathsig", "KILL", "--", sh, "-c", _IF_PARENT, str(os.getpid()), git)
 
 
 def run_git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
