@@ -39,7 +39,7 @@ from .fsutil import refuse_symlinks, remove_stale_temps, write_if_changed
 from .ids import article_id, normalise_url, same_site, site_of
 from .models import ADDED_SOURCE, Article, Candidate, Listed, Response, RunReport, StoredArticle
 from .publish import commit_all, ensure_repo
-from .publish.git import clear_stale_git_locks, git_folder, stage_stored
+from .publish.git import Changes, clear_stale_git_locks, git_folder, stage_stored
 from .render import HOME, HTML, MARKDOWN, Renderer, heavy_work, images_home, page_path, renderers_for
 from .revisit import revisit
 from .revisit.render import revision_files
@@ -407,10 +407,11 @@ class Mirror:
         report.removed = result.pages_removed
         report.failed += len(result.failed)
         report.failures.extend(result.failed)
-        msg = f"newsmirror: {report.new} new, {report.updated} updated, {report.removed} removed"
-        # commit what the tree holds: this run's pages, or those of a run killed before its commit
-        report.committed = self._commit(msg)
-        if report.committed:
+        # commit what the tree holds: this run's pages, or those of a run killed before its commit; the message
+        # counts the pages that commit adds, changes and removes, whichever run wrote them
+        msg = self._commit(self._page_counts)
+        report.committed = msg is not None
+        if msg is not None:
             log.info("committed: %s", msg)
         self.store.mark_clean(result.rendered)
         if self.cfg.remotes and self.cfg.publish.on_run:
@@ -441,17 +442,37 @@ class Mirror:
                 log.warning("remote %s (%s): push failed: %s; the next run or `newsmirror publish` tries again",
                             res.name, res.url, res.detail)
 
-    def _commit(self, message: str) -> bool:
-        """git commit when this or an earlier (killed) build changed the tree; git is not asked otherwise."""
+    def _commit(self, describe: Callable[[Changes], str]) -> str | None:
+        """git commit when this or an earlier (killed) build changed the tree; git is not asked otherwise.
+        `describe` makes the message from the staged changes. Returns the message, or None: no commit."""
         if self.store.get_meta("uncommitted") != "1" and (git_folder(self.out) / "HEAD").exists() and \
                 self.store.get_meta("committed_once") == "1":
-            return False
+            return None
+        said: list[str] = []
+
+        def message(changes: Changes) -> str:
+            said.append(describe(changes))
+            return said[0]
+
         with self._commit_key() as key_file:
             committed = commit_all(self.out, message, stored=self._image_dirs(), sign_with=key_file)
         with self.store.tx():
             self.store.set_meta("uncommitted", "0")
             self.store.set_meta("committed_once", "1")
-        return committed
+        return said[0] if committed else None
+
+    def _page_counts(self, changes: Changes) -> str:
+        """A run's commit message: the articles whose page (the first script's Markdown) the commit adds,
+        changes and removes."""
+        pages = self.renderer.layout.root + "pages/"
+        ext = self.renderer.layout.ext
+        new = updated = removed = 0
+        for status, path in changes:
+            if path.startswith(pages) and path.endswith(ext) and path.count("/", len(pages)) == 1:
+                new += status == "A"
+                removed += status == "D"
+                updated += status not in ("A", "D")
+        return f"newsmirror: {new} new, {updated} updated, {removed} removed"
 
     @contextmanager
     def _commit_key(self) -> Iterator[Path | None]:
@@ -1122,8 +1143,8 @@ class Mirror:
         """`newsmirror build`: every page and index from the store, then a commit if anything changed."""
         self._prepare()
         result = self.build(changed=None)
-        committed = self._commit(f"newsmirror build: {len(result.written)} files written, "
-                                 f"{len(result.removed)} removed")
+        committed = self._commit(lambda changes: f"newsmirror build: {sum(s != 'D' for s, _ in changes)} files "
+                                                 f"written, {sum(s == 'D' for s, _ in changes)} removed")
         self.store.mark_clean(result.rendered)
-        return result, committed
+        return result, committed is not None
 
