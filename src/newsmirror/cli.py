@@ -228,11 +228,14 @@ def status(ctx: click.Context) -> None:
 @click.option("--dir", "directory", default="newsmirror-demo", show_default=True, type=click.Path(path_type=Path),
               help="Where the demo mirror and its config go.")
 @click.option("--port", default=8765, show_default=True, help="Port of the demo site on 127.0.0.1 (0: any).")
+@click.option("--day", default=1, show_default=True, type=click.IntRange(1, 2),
+              help="2: the site a day later, one article edited and one deleted; the mirror revisits them (two "
+                   "checks an hour apart, in simulated time) and shows both.")
 @common_options(config=False)
-def demo(directory: Path, port: int) -> None:
+def demo(directory: Path, port: int, day: int) -> None:
     """Serve the bundled demo news site on 127.0.0.1 and mirror it into --dir."""
     from .config import parse_config
-    from .demo.server import SiteServer
+    from .demo.server import DAY2_ROUTES, SiteServer
 
     try:
         server = SiteServer(port=port)
@@ -250,21 +253,44 @@ def demo(directory: Path, port: int) -> None:
         try:
             mirror.lock()
             with ctrl_c(mirror):
-                report = asyncio.run(mirror.run())
+                code = 0
+                if day == 1 or mirror.store.article_count() == 0:  # day 2 starts from day 1's mirror
+                    code = summary(asyncio.run(mirror.run()))
+                if day == 2:
+                    server.routes.update(DAY2_ROUTES)
+                    code = max(code, _demo_day2(mirror))
         except RunLocked as exc:
             fail(str(exc))
         finally:
             mirror.close()
-        code = summary(report)
     out = cfg.output_dir
     click.echo(f"\nthe mirror (a git repository): {out}")
     click.echo(f"  home page:  {out / 'README.md'}")
     pages = sorted((out / "pages").rglob("*.md")) if (out / "pages").exists() else []
     for p in pages:
         click.echo(f"  page:       {p}")
+    revisits = out / "indexes" / "revisits"
+    for name, label in (("edited.md", "edited:    "), ("deleted.md", "deleted:   ")):
+        if (revisits / name).is_file():
+            click.echo(f"  {label} {revisits / name}")
     click.echo(f"  history:    git -C {out} log --stat")
     click.echo(f"  config:     {cfg_path}  (run `newsmirror --config {cfg_path} status`)")
     sys.exit(code)
+
+
+def _demo_day2(mirror: Mirror) -> int:
+    """The demo's second day: revisit a day later, when one article was edited and another deleted, then an hour
+    later again, the check that confirms the deletion. The clock is moved, not waited for."""
+    from datetime import timedelta
+
+    from .store import now
+
+    code = 0
+    for later in (timedelta(days=1), timedelta(days=1, hours=1, minutes=1)):
+        mirror.clock = lambda later=later: now() + later
+        click.echo(f"day 2: revisiting as at {mirror.clock():%Y-%m-%d %H:%M} UTC")
+        code = max(code, summary(asyncio.run(mirror.run())))
+    return code
 
 
 @cli.group()

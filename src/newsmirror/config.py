@@ -12,55 +12,36 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from .config_check import ConfigError, format_validation_error, nothing_private_published
+from .config_check import (
+    KEY_RE,
+    ConfigError,
+    Model,
+    Rules,
+    css_selector,
+    format_validation_error,
+    http_url,
+    key_name,
+    named_once,
+    nothing_private_published,
+)
 from .redact import secret_in_query, ssh_password
 
-KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-def _key_name(value: str, what: str) -> str:
-    """A name used as a key (a source's, a remote's): 1-40 of a-z, 0-9, '-' and '_'."""
-    if not KEY_RE.match(value):
-        raise ValueError(f"a {what} name is 1-40 of a-z, 0-9, '-' and '_', starting with a letter or digit")
-    return value
-
-
-def _twice(items: list, what: str) -> None:
-    """Raise on the first name used twice in a list of named entries (`what`: the list's key)."""
-    seen: set[str] = set()
-    for i, item in enumerate(items):
-        if item.name in seen:
-            raise ValueError(f"{what}s[{i}].name: {item.name!r} is used twice; give each {what} its own name")
-        seen.add(item.name)
-
-
-def _http_url(value: str, what: str) -> str:
-    if not re.match(r"^https?://[^/\s]+", value):
-        raise ValueError(f"{what} must be an http:// or https:// URL")
-    if re.search(r"\s", value):
-        raise ValueError(f"{what} has a space in it; write it as %20")
-    return value
-
-
-class Link(_Model):
+class Link(Model):
     title: str = Field(min_length=1)
     url: str = Field(min_length=1)
     icon: str = ""
 
 
-class Promos(_Model):
+class Promos(Model):
     fixed: list[Link] = []
     pool: list[Link] = []
     random: int = Field(default=0, ge=0, le=50)
 
 
-class Site(_Model):
+class Site(Model):
     title: str = Field(min_length=1)
     output: str = "mirror"
     base_url: str | None = None
@@ -96,12 +77,12 @@ class Site(_Model):
     @field_validator("base_url")
     @classmethod
     def _base_url(cls, v: str | None) -> str | None:
-        return _http_url(v, "a base URL").rstrip("/") if v else None
+        return http_url(v, "a base URL").rstrip("/") if v else None
 
     @field_validator("html_url")
     @classmethod
     def _html_url(cls, v: str | None) -> str | None:
-        return _http_url(v, "html_url").rstrip("/") if v else None
+        return http_url(v, "html_url").rstrip("/") if v else None
 
     @field_validator("formats")
     @classmethod
@@ -134,7 +115,7 @@ class Site(_Model):
     @classmethod
     def _stats_source(cls, v: str | None) -> str | None:
         if v and "://" in v:
-            _http_url(v, "counter_stats (a stats.json URL, or the path of the counter's database)")
+            http_url(v, "counter_stats (a stats.json URL, or the path of the counter's database)")
         return v
 
     @field_validator("counter_url")
@@ -142,13 +123,13 @@ class Site(_Model):
     def _counter(cls, v: str | None) -> str | None:
         if v is None:
             return None
-        _http_url(v, "a counter URL")
+        http_url(v, "a counter URL")
         if "{path}" not in v:  # what the counter counts by ({id} alone would name no page it knows)
             raise ValueError("a counter URL needs {path} in it, e.g. https://counter.example/{path}")
         return v
 
 
-class Fetch(_Model):
+class Fetch(Model):
     user_agent: str = "newsmirror/0.1 (+https://github.com/newsmirror/newsmirror)"
     proxy: str | None = None
     concurrency: int = Field(default=8, ge=1, le=256)
@@ -187,7 +168,7 @@ class Fetch(_Model):
         return v or None
 
 
-class Images(_Model):
+class Images(Model):
     download: bool = Field(default=True, description="mirror lead and in-body images into the tree; false "
                                                      "links them where they are (readers behind a firewall "
                                                      "may not see them)")
@@ -207,12 +188,12 @@ class Images(_Model):
                                                "when more), the pictures not started wait for the next run")
 
 
-class Signing(_Model):
+class Signing(Model):
     key: str | None = Field(default=None, description="Ed25519 private key (newsmirror keygen): every build then "
                                                       "writes a signed manifest.json")
 
 
-class Digest(_Model):
+class Digest(Model):
     enabled: bool = Field(default=False, description="run and build write daily digests into the output's "
                                                      "digests/: an EPUB and one self-contained HTML file per day")
     formats: list[Literal["epub", "html"]] = Field(default=["epub", "html"], description="the digest files made")
@@ -232,7 +213,56 @@ class Digest(_Model):
         return list(dict.fromkeys(v))
 
 
-class Remote(_Model):
+REMOVAL_NOTICES = [
+    "该内容已被删除", "此文章已被删除", "该文章已被删除", "文章已被删除", "内容已被删除", "根据相关法律法规",
+    "不予显示", "内容不存在", "文章不存在", "页面不存在", "该页面已被删除", "此内容因违规无法查看", "該內容已被刪除",
+    "此文章已被刪除",
+    "內容不存在", "頁面不存在", "Page not found", "This article has been removed", "This page has been removed",
+    "This content is no longer available", "The page you requested could not be found", "Article not found",
+]
+VOLATILE = [
+    r"(阅读|閱讀|浏览|瀏覽|点击|點擊|评论|評論)(数|數|量|次数|次數)?\s*[:：]?\s*[\d,]+",
+    r"[\d,]+\s*(人阅读|人閱讀|次阅读|次閱讀|条评论|條評論|views?|reads?|comments?)\b",
+]
+
+
+class Revisit(Model):
+    enabled: bool = Field(default=True, description="fetch mirrored articles again on `schedule`, keep every version "
+                                                     "and mark the articles deleted at the source")
+    schedule: list[float] = Field(default=[1, 6, 24, 72, 168, 720, 2160], min_length=1,
+                                  description="hours since an article was first seen at which it is fetched again; "
+                                              "after the last, never")
+    budget: int = Field(default=200, ge=0, le=100_000, description="revisits (article requests) per run at most")
+    show: Literal["latest", "first"] = Field(default="latest", description="the version an edited article's page "
+                                                                           "shows")
+    confirm_hours: float = Field(default=1, ge=1, le=720, description="a deletion is marked only when a second "
+                                                                     "check at least this many hours later agrees")
+    retry_hours: float = Field(default=1, gt=0, le=720, description="when a revisit that got no answer (5xx, 429, "
+                                                                   "timeout, robots.txt) is tried again")
+    removal_notices: list[str] = Field(default=REMOVAL_NOTICES, description="phrases of a page that says the "
+                                                                            "article was removed (HTTP 200)")
+    ignore: list[str] = Field(default=VOLATILE, description="regular expressions for volatile text (view counters, "
+                                                            "dates) left out when versions are compared")
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, v: list[float]) -> list[float]:
+        if any(h <= 0 for h in v) or v != sorted(v) or len(set(v)) != len(v):
+            raise ValueError("schedule is hours since first seen, each above 0 and rising, e.g. [1, 6, 24, 72]")
+        return v
+
+    @field_validator("ignore")
+    @classmethod
+    def _patterns(cls, v: list[str]) -> list[str]:
+        for i, pat in enumerate(v):
+            try:
+                re.compile(pat)
+            except re.error as exc:
+                raise ValueError(f"ignore[{i}]: {pat!r} is not a regular expression ({exc})") from None
+        return v
+
+
+class Remote(Model):
     name: str
     url: str = Field(min_length=1, description="any git URL; ${VAR} is read from the environment at push time, "
                                                "so tokens need not be in this file")
@@ -245,7 +275,7 @@ class Remote(_Model):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        return _key_name(v, "remote")
+        return key_name(v, "remote")
 
     @field_validator("url")
     @classmethod
@@ -268,43 +298,15 @@ class Remote(_Model):
         return v
 
 
-class Publish(_Model):
+class Publish(Model):
     on_run: bool = Field(default=True, description="push to every remote at the end of each run and add")
     retries: int = Field(default=3, ge=0, le=20, description="tries again after an unreachable remote")
     backoff: float = Field(default=5.0, ge=0, le=600, description="seconds before the first retry; doubles each time")
     timeout: float = Field(default=600, gt=0, le=7200, description="seconds one push may take")
 
 
-class Category(_Model):
+class Category(Model):
     title: str = Field(min_length=1)
-
-
-class Rules(_Model):
-    title: str | None = None
-    body: str | None = None
-    image: str | None = None
-    caption: str | None = None
-    date: str | None = None
-    remove: list[str] = []
-
-    @model_validator(mode="after")
-    def _selectors_parse(self) -> Rules:
-        for key in ("title", "body", "image", "caption", "date"):
-            _css(getattr(self, key), f"rules.{key}")
-        for i, sel in enumerate(self.remove):
-            _css(sel, f"rules.remove[{i}]")
-        return self
-
-
-def _css(sel: str | None, key: str = "") -> None:
-    """A ValueError (naming `key`) unless `sel` is empty or a CSS selector."""
-    from cssselect import GenericTranslator, SelectorError
-
-    if sel:
-        try:
-            GenericTranslator().css_to_xpath(sel)
-        except SelectorError as exc:
-            raise ValueError(f"{key + ': ' if key else ''}{sel!r} is not a CSS selector ({exc})") from None
 
 
 # The options of each source kind beyond those every source takes (name, kind, category, limit, pick, rules,
@@ -320,7 +322,7 @@ KIND_OPTIONS: dict[str, frozenset[str]] = {
 _ANY_KIND = frozenset().union(*KIND_OPTIONS.values())
 
 
-class Source(_Model):
+class Source(Model):
     name: str
     kind: Literal["rss", "atom", "listing", "urls", "sitemap"]
     category: str
@@ -356,12 +358,12 @@ class Source(_Model):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        return _key_name(v, "source")
+        return key_name(v, "source")
 
     @field_validator("link_selector", "next_selector")
     @classmethod
     def _selector(cls, v: str | None) -> str | None:
-        _css(v)  # (the message names the key)
+        css_selector(v)  # (the message names the key)
         return v
 
     @field_validator("link_pattern")
@@ -381,7 +383,7 @@ class Source(_Model):
                 hint = " (a sitemap, or the site's home page to find its sitemaps in robots.txt)" \
                     if self.kind == "sitemap" else ""
                 raise ValueError(f"a {self.kind} source needs url = \"https://…\"{hint}")
-            _http_url(self.url, "url")
+            http_url(self.url, "url")
         if self.kind == "urls" and not (self.path or self.url):
             raise ValueError('a urls source needs path = "picks.txt" (a text or CSV file of URLs) or a url')
         if self.kind == "listing" and not (self.link_selector or self.link_pattern):
@@ -393,13 +395,14 @@ class Source(_Model):
         return self.pick if self.pick is not None else self.kind == "urls"
 
 
-class Config(_Model):
+class Config(Model):
     site: Site
     fetch: Fetch = Fetch()
     images: Images = Images()
     signing: Signing = Signing()
     publish: Publish = Publish()
     digest: Digest = Digest()
+    revisit: Revisit = Revisit()
     remotes: Annotated[list[Remote], Field(default_factory=list)]
     categories: dict[str, Category]
     sources: Annotated[list[Source], Field(default_factory=list)]
@@ -430,8 +433,8 @@ class Config(_Model):
             if key not in self.categories:
                 raise ValueError(f"digest.categories[{i}]: {key!r} is not a category; use one of: "
                                  + ", ".join(sorted(self.categories)))
-        _twice(self.sources, "source")
-        _twice(self.remotes, "remote")
+        named_once(self.sources, "source")
+        named_once(self.remotes, "remote")
         return self
 
     # -- paths, all relative to the config file's folder

@@ -1,12 +1,14 @@
-"""How config problems are told: one line each, naming the key, the bad value (passwords blanked) and the fix;
-and the check that the published output holds nothing private."""
+"""How config values are checked and problems told: the models' base (unknown keys are errors), the checks
+several keys share, one line per problem naming the key, the bad value (passwords blanked) and the fix, and the
+check that the published output holds nothing private; and a source's CSS `rules`, made of those checks."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from .redact import redact
 
@@ -16,6 +18,65 @@ if TYPE_CHECKING:
 
 class ConfigError(Exception):
     """A config problem: one line per problem, each naming the key and the fix."""
+
+
+KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def key_name(value: str, what: str) -> str:
+    """A name used as a key (a source's, a remote's): 1-40 of a-z, 0-9, '-' and '_'."""
+    if not KEY_RE.match(value):
+        raise ValueError(f"a {what} name is 1-40 of a-z, 0-9, '-' and '_', starting with a letter or digit")
+    return value
+
+
+def named_once(items: list, what: str) -> None:
+    """Raise on the first name used twice in a list of named entries (`what`: the list's key)."""
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        if item.name in seen:
+            raise ValueError(f"{what}s[{i}].name: {item.name!r} is used twice; give each {what} its own name")
+        seen.add(item.name)
+
+
+def http_url(value: str, what: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError(f"{what} must be an http:// or https:// URL")
+    if re.search(r"\s", value):
+        raise ValueError(f"{what} has a space in it; write it as %20")
+    return value
+
+
+def css_selector(sel: str | None, key: str = "") -> None:
+    """A ValueError (naming `key`) unless `sel` is empty or a CSS selector."""
+    from cssselect import GenericTranslator, SelectorError
+
+    if sel:
+        try:
+            GenericTranslator().css_to_xpath(sel)
+        except SelectorError as exc:
+            raise ValueError(f"{key + ': ' if key else ''}{sel!r} is not a CSS selector ({exc})") from None
+
+
+class Rules(Model):
+    title: str | None = None
+    body: str | None = None
+    image: str | None = None
+    caption: str | None = None
+    date: str | None = None
+    remove: list[str] = []
+
+    @model_validator(mode="after")
+    def _selectors_parse(self) -> Rules:
+        for key in ("title", "body", "image", "caption", "date"):
+            css_selector(getattr(self, key), f"rules.{key}")
+        for i, sel in enumerate(self.remove):
+            css_selector(sel, f"rules.remove[{i}]")
+        return self
 
 
 def where(loc: tuple) -> str:

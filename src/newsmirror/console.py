@@ -248,6 +248,9 @@ def summary(report: RunReport) -> int:
            f"tried again next run)" if report.images_failed else
            (f"; images: {report.images} mirrored" if report.images else ""))
         + (f"; {report.images_deferred} images left for the next run" if report.images_deferred else "")
+        + (f"; revisits: {report.revisited} revisited, {report.edits} edited, {report.deletions} deletions confirmed, "
+           f"{report.deletions_pending} deletions to confirm" + (f", {report.restored} back" if report.restored else "")
+           if report.revisited else "")
         + ("; committed" if report.committed else "; nothing to commit")
         + (f"; pushed to {', '.join(report.pushed)}" if report.pushed else "")
         + (f"; push failed: {', '.join(n for n, _ in report.push_failures)}" if report.push_failures else "")

@@ -53,6 +53,12 @@ def show_status(m: Mirror) -> int:
                           markup=False)
         _and_more(console, images.get("failed", 0) - len(shown))
     _remote_status(console, m)
+    revisits = store.revisit_counts()
+    if revisits:
+        console.print("\nrevisits (per source):")
+        for name, c in sorted(revisits.items()):
+            console.print(f"  {name}: {c['revisits']} revisits, {c['edits']} edits found, "
+                          f"{c['deleted']} deleted at source, {c['pending']} deletions to confirm", markup=False)
     warned = store.warnings(limit=20)
     if warned:
         console.print("\nwarnings:")

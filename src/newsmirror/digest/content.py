@@ -17,7 +17,7 @@ from pathlib import Path
 from .. import __version__
 from ..config import Config
 from ..models import ADDED_SOURCE, StoredArticle
-from ..render import _fmt, images_home, page_path
+from ..render import display_time, images_home, page_path
 from ..store import Store
 from ..transform import apply_link_policy
 from ..transform.images import ImageError, process_image, rewrite_images
@@ -201,7 +201,7 @@ def _entry(cfg: Config, a: StoredArticle, assets: dict[str, str], pictures: Pict
         shown.setdefault(lead.name, lead)
     source = cfg.site.picks_label if a.source == ADDED_SOURCE else a.source
     cat = cfg.categories[a.category].title if a.category in cfg.categories else a.category
-    meta = " · ".join(x for x in (_fmt(a.published), cat, f"{LABELS['source']} {source}") if x)
+    meta = " · ".join(x for x in (display_time(a.published), cat, f"{LABELS['source']} {source}") if x)
     share = share_url(cfg, a, variant)
     return Entry(a.id, a.category, conv(a.title), conv(meta), conv(a.caption or ""), page(body), lead, shown,
                  a.canonical_url, share, qr_picture(share) if share else None)

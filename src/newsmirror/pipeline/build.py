@@ -11,6 +11,7 @@ from .. import __version__
 from ..models import Listed, StoredArticle
 from ..publish import ensure_repo
 from ..render import HOME, HTML, MARKDOWN
+from ..revisit.render import revision_files
 from ..store import batched
 from ..variants import VARIANTS
 from ..workers import worker_pool
@@ -130,6 +131,7 @@ def _write_indexes(ctx: Context, plan: BuildPlan, writer: TreeWriter) -> None:
     """The indexes of every format, then the sweep of what the tree should no longer hold."""
     files: dict[str, bytes] = {}
     for r in ctx.renderers:
+        files.update(revision_files(r, ctx.store, plan.kept_ids))  # before the home page, which links to them
         files.update(r.indexes(plan.kept, plan.counts, plan.label))
     for rel_path, data in files.items():
         plan.expected.add(rel_path)

@@ -26,7 +26,7 @@ def rules_of(ctx: Context, source_name: str) -> Rules | None:
         return None
 
 
-def _obey(ctx: Context, source_name: str) -> bool | None:
+def obey(ctx: Context, source_name: str) -> bool | None:
     try:
         return ctx.cfg.source(source_name).obey_robots
     except KeyError:
@@ -86,7 +86,7 @@ async def _fetch_each(ctx: Context, todo: list[Candidate], fetcher: Fetcher, rep
 async def _analysed(ctx: Context, c: Candidate, fetcher: Fetcher) -> Analysis:
     """The page at `c` fetched and analysed (in a worker). Raises PageRejected, BrokenProcessPool."""
     try:
-        resp = await fetcher.get(c.url, obey_robots=_obey(ctx, c.source), decoded=False)
+        resp = await fetcher.get(c.url, obey_robots=obey(ctx, c.source), decoded=False)
     except FetchError as exc:
         raise PageRejected(exc.reason) from None
     ctype = resp.headers.get("content-type", "text/html")

@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from ..config import Config, ConfigError
+from ..config import Config, ConfigError, Rules
 from ..fetch import Fetcher
 from ..fetch.warc import WarcWriter
 from ..fsutil import refuse_symlinks, remove_stale_temps
@@ -22,17 +22,18 @@ from ..models import ADDED_SOURCE, Candidate, RunReport
 from ..publish import ensure_repo
 from ..publish.git import clear_stale_git_locks, stage_stored
 from ..render import images_home, renderers_for
+from ..revisit import revisit
 from ..store import Store, now
-from ..workers import LOCK_FDS
+from ..workers import LOCK_FDS, Calls
 from . import build as build_phase
 from .analyse import analyse
 from .build import BuildResult, file_folder, guarded
 from .context import Context, Progress, RunLocked
 from .discover import config_hosts, discover_all, sources_to_run
-from .fetching import fetch_and_analyse, rules_of
+from .fetching import fetch_and_analyse, obey, rules_of
 from .images import image_dirs, mirror_images
 from .ingest import store_page
-from .publishing import commit, publish
+from .publishing import commit, page_counts, publish
 from .seams import SEAMS
 from .select import needing_work, remembered, select
 
@@ -63,6 +64,7 @@ class Mirror:
         self._whole_tree = True  # commit the whole tree: an earlier run may have left changes nobody knows of
         self._staging = None  # git staging the new images while pages are rendered
         self._image_paths: set[str] = set()  # the images this run wrote into the tree
+        self.clock = now  # what time revisits take it to be (tests and `demo --day 2` move it on)
 
     # -- the runs
     async def run(self, only: Iterable[str] | None = None) -> RunReport:
@@ -78,6 +80,7 @@ class Mirror:
                 del found  # what is not selected is not kept for the rest of the run (memory)
                 changed = await fetch_and_analyse(ctx, todo, fetcher, report)  # and store each article
                 del todo
+                changed |= await revisit(self, fetcher, report)  # articles mirrored before, fetched again
                 await self._images(fetcher, report)
         self._finish(report, changed)  # plan the build, write the tree, sign and index, commit, push
         return report
@@ -114,10 +117,11 @@ class Mirror:
         """`newsmirror build`: every page and index from the store, then a commit if anything changed."""
         self._prepare()
         result = self.build(changed=None)
-        committed = commit(self.ctx, f"newsmirror build: {len(result.written)} files written, "
-                                     f"{len(result.removed)} removed", self._to_stage(result))
+        committed = commit(self.ctx, lambda changes: f"newsmirror build: {sum(s != 'D' for s, _ in changes)} "
+                                                     f"files written, {sum(s == 'D' for s, _ in changes)} removed",
+                           self._to_stage(result))
         self.store.mark_clean(result.rendered)
-        return result, committed
+        return result, committed is not None
 
     def build(self, changed: set[str] | None = None) -> BuildResult:
         """Plan the build and write the tree (see pipeline.build)."""
@@ -126,6 +130,24 @@ class Mirror:
 
     def publish(self, report: RunReport, names: Iterable[str] | None = None) -> None:
         publish(self.ctx, report, names)
+
+    # -- what the revisit phase asks of the run
+    @property
+    def calls(self) -> Calls:
+        return self.ctx.calls
+
+    @property
+    def warc(self) -> WarcWriter | None:
+        return self.ctx.warc
+
+    def deadline(self) -> float:
+        return self.ctx.deadline()
+
+    def obey(self, source_name: str) -> bool | None:
+        return obey(self.ctx, source_name)
+
+    def rules(self, source_name: str) -> Rules | None:
+        return rules_of(self.ctx, source_name)
 
     def needing_work(self, cands: list[Candidate]) -> list[Candidate]:
         """Those of `cands` a source's `limit` counts (see select.needing_work)."""
@@ -187,10 +209,11 @@ class Mirror:
         report.removed = result.pages_removed
         report.failed += len(result.failed)
         report.failures.extend(result.failed)
-        msg = f"newsmirror: {report.new} new, {report.updated} updated, {report.removed} removed"
-        # commit what the tree holds: this run's pages, or those of a run killed before its commit
-        report.committed = commit(self.ctx, msg, self._to_stage(result))
-        if report.committed:
+        # commit what the tree holds: this run's pages, or those of a run killed before its commit; the message
+        # counts the pages that commit adds, changes and removes, whichever run wrote them
+        msg = commit(self.ctx, page_counts(self.ctx), self._to_stage(result))
+        report.committed = msg is not None
+        if msg is not None:
             log.info("committed: %s", msg)
         self.store.mark_clean(result.rendered)
         if self.cfg.remotes and self.cfg.publish.on_run:

@@ -78,16 +78,17 @@ def kept_articles(store: Store, cfg: Config) -> list[Listed]:
     SEAMS.on_listing()
     out: list[Listed] = []
     n = cfg.site.retention
+    deleted = store.deleted_ids() if n else set()  # what the source deleted stays, whatever its age
     for key in cfg.categories:
         arts = store.listing(key)
-        out.extend(arts[:n] if n else arts)
+        out.extend(arts[:n] + [a for a in arts[n:] if a.id in deleted] if n else arts)
     return sorted(out, key=lambda a: (a.sort_date, a.id), reverse=True)
 
 
-def listing_digest(fp: str, counts: dict[str, int] | None, label: str, kept: list[Listed]) -> str:
+def listing_digest(fp: str, counts: dict[str, int] | None, label: str, kept: list[Listed], revisions: int) -> str:
     """The indexes, and which files belong in the tree, depend only on the kept articles' listing fields (and
     counts): when this digest is unchanged, only the due pages need work."""
-    h = hashlib.sha256(json.dumps([fp, counts, label], sort_keys=True).encode())
+    h = hashlib.sha256(json.dumps([fp, counts, label, revisions], sort_keys=True).encode())
     for a in kept:  # one article at a time: no copy of the whole listing as one string
         h.update(f"{a.id}\x1f{a.category}\x1f{a.title}\x1f{a.sort_date.isoformat()}\x1f{a.pick:d}\x1f"
                  f"{a.fetched_at.isoformat()}\x1e".encode())
@@ -120,7 +121,8 @@ def plan_build(store: Store, state: RunState, cfg: Config, renderers: list[Rende
     counts, label = view_counts(cfg, out)
     # nothing saved since the last build, same config, templates and counts: the tree is up to date
     # (the usual cron run that found nothing new ends here, without reading every article)
-    quick = json.dumps([fp, store.articles_version(), counts, label, cfg.digest.model_dump()], sort_keys=True)
+    quick = json.dumps([fp, store.articles_version(), counts, label, cfg.digest.model_dump(),
+                        store.revisions_version()], sort_keys=True)
     indexes_present = _indexes_present(out, state)
     plan = BuildPlan(fp, full, full or state.qr_base_url != qr_base, qr_base, due, counts, label, quick)
     if not (full or due or state.uncommitted) and quick == state.index_key and indexes_present:
@@ -128,7 +130,7 @@ def plan_build(store: Store, state: RunState, cfg: Config, renderers: list[Rende
         return plan
     plan.kept = kept_articles(store, cfg)
     kept_ids = plan.kept_ids
-    plan.digest = listing_digest(fp, counts, label, plan.kept)
+    plan.digest = listing_digest(fp, counts, label, plan.kept, store.revisions_version())
     plan.same = not full and plan.digest == state.index_digest and indexes_present
     _plan_flipped(plan, store, cfg, kept_ids)
     _plan_images(plan, store, cfg, images_home, kept_ids)

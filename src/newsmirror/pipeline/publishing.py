@@ -4,32 +4,59 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from ..models import RunReport
 from ..publish import commit_all
-from ..publish.git import git_folder
+from ..publish.git import Changes, git_folder
 from ..store import now
 from .context import Context
 from .images import image_dirs
+from .seams import SEAMS
 
 log = logging.getLogger("newsmirror")
 
 
-def commit(ctx: Context, message: str, changed: set[str] | None) -> bool:
+def commit(ctx: Context, message: str | Callable[[Changes], str], changed: set[str] | None) -> str | None:
     """git commit when this or an earlier (killed) build changed the tree; git is not asked otherwise.
-    `changed`: the paths this run wrote and removed, all that is staged; None when an earlier run may have left
-    changes nobody knows of (then the whole tree is)."""
+    `message` may be made from the staged changes. `changed`: the paths this run wrote and removed, all that is
+    staged; None when an earlier run may have left changes nobody knows of (then the whole tree is). Returns
+    the commit's message, or None: no commit."""
     state = ctx.store.state()
     if not state.uncommitted and (git_folder(ctx.out) / "HEAD").exists() and state.committed_once:
-        return False
+        return None
+    said: list[str] = []
+
+    def say(changes: Changes) -> str:
+        said.append(message if isinstance(message, str) else message(changes))
+        return said[0]
+
+    SEAMS.before_commit()
     with _commit_key(ctx) as key_file:
-        committed = commit_all(ctx.out, message, stored=image_dirs(ctx), paths=changed, sign_with=key_file)
+        committed = commit_all(ctx.out, say, stored=image_dirs(ctx), paths=changed, sign_with=key_file)
     with ctx.store.tx():
         ctx.store.set_state(uncommitted=False, committed_once=True)
-    return committed
+    return said[0] if committed else None
+
+
+def page_counts(ctx: Context) -> Callable[[Changes], str]:
+    """A run's commit message: the articles whose page (the first script's Markdown) the commit adds, changes
+    and removes."""
+    layout = ctx.renderers[0].layout
+
+    def describe(changes: Changes) -> str:
+        pages = layout.root + "pages/"
+        new = updated = removed = 0
+        for status, path in changes:
+            if path.startswith(pages) and path.endswith(layout.ext) and path.count("/", len(pages)) == 1:
+                new += status == "A"
+                removed += status == "D"
+                updated += status not in ("A", "D")
+        return f"newsmirror: {new} new, {updated} updated, {removed} removed"
+
+    return describe
 
 
 @contextmanager

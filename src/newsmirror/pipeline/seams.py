@@ -33,6 +33,7 @@ class Seams:
     before_build: Callable[[], None] = _nothing  # everything fetched is stored; nothing is written yet
     on_listing: Callable[[], None] = _nothing  # the build reads the whole article list (not a no-op run)
     before_sign: Callable[[], None] = _nothing  # the pages and indexes are written; manifest and commit next
+    before_commit: Callable[[], None] = _nothing  # the tree is written and signed; git is about to stage it
 
 
 SEAMS = Seams()

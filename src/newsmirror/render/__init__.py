@@ -13,18 +13,14 @@ import json
 import logging
 import posixpath
 import random
-import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from xml.sax.saxutils import escape as xml_escape
-from zoneinfo import ZoneInfo
 
 from .. import __version__
 from ..config import Config, Link
-from ..models import ADDED_SOURCE, ArticleRef, Listed, StoredArticle
+from ..models import ArticleRef, Listed, StoredArticle
 from ..transform import apply_link_policy
 from ..transform.images import beyond_cap, cap_note, rewrite_images
 from ..transform.script import VARIANTS, ScriptConverter, keep
@@ -44,27 +40,20 @@ from .layout import (
     qr_path,
     rel,
 )
-from .markdown import md_bare_url, md_text, md_url
+from .markdown import md_bare_url, md_run, md_text, md_url
+from .text import DISPLAY_TZ, ArticleView, display_time, xml
 
 log = logging.getLogger("newsmirror.render")
 
 Indexed = Listed | StoredArticle  # what the indexes and a page's QR code need of an article: either has it
 
 TEMPLATES = Path(__file__).parent / "templates"
-DISPLAY_TZ = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass
 class NavItem:
     label: str
     href: str
-
-
-def _fmt(dt: datetime | None, with_time: bool = True) -> str:
-    if dt is None:
-        return ""
-    local = dt.astimezone(DISPLAY_TZ)
-    return local.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
 
 
 class Renderer:
@@ -80,6 +69,7 @@ class Renderer:
         self._env = None
         self.key_fingerprint: str | None = None  # the signing key's, shown on the home page
         self.verify_command: str | None = None  # how a reader checks the copy with ssh-keygen, on the home page
+        self.revision_links: list[tuple[str, str]] = []  # (label, path) of the edited and deleted indexes, if any
 
     def _convert(self, files: dict[str, bytes]) -> dict[str, bytes]:
         """The text files in this renderer's script (no change without one)."""
@@ -116,6 +106,7 @@ class Renderer:
             self._env.filters["md"] = md_text
             self._env.filters["mdurl"] = md_url
             self._env.filters["mdbare"] = md_bare_url
+            self._env.filters["mdrun"] = md_run
         return self._env
 
     # -- fingerprint of everything that shapes the output, so a changed config or template rebuilds all
@@ -266,19 +257,36 @@ class Renderer:
             "generator": f"newsmirror {__version__}",
         }, ensure_ascii=False).replace("--", "-\\u002d")  # the same JSON, and nothing that ends the comment
         text = self.template("article").render(
-            a=_ArticleView(a, self.site.picks_label), lead=lead, site=self.site, nav=self.nav(here, a.category, a.id),
+            a=ArticleView(a, self.site.picks_label), lead=lead, site=self.site, nav=self.nav(here, a.category, a.id),
             promos=self.promos(here, a.id), body=body, qr=qr, counter=counter, provenance=provenance,
             share_url=share or here, share_href=share or posixpath.basename(here),  # without base_url: the page itself
             css=rel(here, lay.stylesheet),
-            other=None,
+            other=None, revision=self._revision(a, here),
         )
         files[here] = text.encode("utf-8")
         return self._convert(files)
 
+    def _revision(self, a: StoredArticle, here: str) -> dict | None:
+        """What the page's banner says of edits and of a deletion at the source (None: nothing to say)."""
+        rev = a.revision
+        if rev is None:
+            return None
+        show = self.cfg.revisit.show
+        back = [when for when, kind, _ in rev.history if kind == "back"]
+        return {
+            "versions": rev.versions, "edited": display_time(rev.edited_at, False) if rev.versions > 1 else "",
+            "shown": "最初版本 · the first version" if show == "first" else "最新版本 · the latest version",
+            "deleted": display_time(rev.deleted_at, False),
+            "last_good": display_time(rev.last_good or a.fetched_at, False),
+            "back": display_time(back[-1], False) if back and not rev.deleted_at else "",
+            "changes": self._href(rel(here, self.layout.changes(a.id))),
+            "deleted_index": self._href(rel(here, self.layout.revisits("deleted"))),
+        }
+
     def _entries(self, here: str, articles: list[Indexed], with_category: bool = False) -> list[dict]:
         return [{
             "title": a.title, "href": self._href(rel(here, self.layout.page(a.category, a.id))),
-            "date": _fmt(a.sort_date, False),
+            "date": display_time(a.sort_date, False),
             "category_title": self.cfg.categories[a.category].title if with_category and a.category in
             self.cfg.categories else "",
             "views": None,
@@ -297,7 +305,8 @@ class Renderer:
             latest=self._entries(lay.home, latest, True), css=rel(lay.home, lay.stylesheet),
             title=self.site.title, search=self.search, feeds=self.feeds, key_fingerprint=self.key_fingerprint,
             verify_command=self.verify_command,
-            updated_note=f"{len(kept)} 篇文章 · 更新于 {_fmt(newest)} · newsmirror {__version__}" if newest
+            revisions=[NavItem(label, self._href(rel(lay.home, path))) for label, path in self.revision_links],
+            updated_note=f"{len(kept)} 篇文章 · 更新于 {display_time(newest)} · newsmirror {__version__}" if newest
             else f"newsmirror {__version__}",
         )
         by_cat: dict[str, list[Indexed]] = defaultdict(list)
@@ -471,27 +480,6 @@ def named_links_and_images(body: str) -> str:
     return inner_html(frag)
 
 
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def xml(text: str, entities: dict[str, str] | None = None) -> str:
-    """Text escaped for XML, without the characters XML 1.0 does not allow (control characters, U+FFFE…),
-    which a hostile title may hold and which make a whole feed unreadable."""
-    return xml_escape(_NOT_XML.sub("", text), entities or {})
-
-
-class _ArticleView:
-    """What a template sees of an article: the stored fields plus formatted dates."""
-
-    def __init__(self, a: StoredArticle, picks_label: str) -> None:
-        self._a = a
-        self.source = picks_label if a.source == ADDED_SOURCE else a.source  # `add`'s articles: the editor's picks
-        self.published_str = _fmt(a.published)
-        self.fetched_str = a.fetched_at.strftime("%Y-%m-%d %H:%M UTC")
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._a, name)
-
-
-__all__ = ["ARCHIVE", "HOME", "HOT", "HTML", "LAYOUTS", "MARKDOWN", "TEXT_FILES", "Layout", "Renderer", "category_path",
-           "heavy_work", "images_home", "page_path", "qr_path", "rel", "renderers_for"]
+__all__ = ["ARCHIVE", "DISPLAY_TZ", "HOME", "HOT", "HTML", "LAYOUTS", "MARKDOWN", "TEXT_FILES", "Layout", "Renderer",
+           "category_path", "display_time", "heavy_work", "images_home", "page_path", "qr_path", "rel", "renderers_for",
+           "xml"]

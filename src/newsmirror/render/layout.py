@@ -52,6 +52,14 @@ class Layout:
     def month(self, month: str) -> str:
         return f"{self.root}indexes/archive/{month}{self.ext}"
 
+    def changes(self, article_id: str) -> str:
+        """An article's history page: what changed between its versions, and when the source deleted it."""
+        return f"{self.root}indexes/revisits/changes/{safe_id(article_id)}{self.ext}"
+
+    def revisits(self, which: str) -> str:
+        """The index of the articles edited (`which` = "edited") or deleted ("deleted") at the source."""
+        return f"{self.root}indexes/revisits/{which}{self.ext}"
+
     def asset(self, asset: str) -> str:
         """Where an image (`assets/ab/….jpg`) is in the tree: the same file for every format and script."""
         return self.images + asset

@@ -4,8 +4,11 @@ Tables: sources (last run and error per source), urls (every URL a source
 gave, with its status and failure reason), articles (what `build` renders
 from, without network), links (which article links where, for the `mirror`
 link policy), meta (key/value, e.g. the fingerprint of the last render),
-images (mirrored and failed images), remotes (the last push to each remote).
-The schema is in store.schema; the images and links tables' calls in store.media.
+images (mirrored and failed images), remotes (the last push to each remote),
+versions (every version of an article a revisit found), revisits (when each
+article is next due, and whether the source deleted it), revisit_events (its
+history: edited, deleted, back). The schema is in store.schema; the calls of
+the images and links tables in store.media, of the revisit tables in store.revisits.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 
 from ..models import ADDED_SOURCE, Article, Candidate, Listed, RemoteState, RunState, StoredArticle, UrlState, WarcRef
 from .media import ImagesAndLinks
+from .revisits import Revisits
 from .schema import (
     ARTICLE_FIELDS,
     DATE_FIELDS,
@@ -36,7 +40,7 @@ class StoreError(Exception):
     pass
 
 
-class Store(ImagesAndLinks):
+class Store(ImagesAndLinks, Revisits):
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
@@ -346,6 +350,8 @@ class Store(ImagesAndLinks):
     def articles_by_id(self, ids: list[str]) -> list[StoredArticle]:
         """These articles, in this order (those not in the store left out), in a few statements."""
         found = {r["id"]: self._article(r) for r in self._rows_in("SELECT * FROM articles WHERE id IN ({})", ids)}
+        for aid, rev in self.revisions(list(found)).items():  # what their pages say of edits and deletions
+            found[aid].revision = rev
         return [found[i] for i in ids if i in found]
 
     def article_by_url(self, url: str) -> StoredArticle | None:

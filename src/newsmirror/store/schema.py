@@ -92,6 +92,39 @@ CREATE TABLE IF NOT EXISTS http_cache (
     last_modified TEXT,
     checked TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS versions (
+    article_id TEXT NOT NULL,
+    n INTEGER NOT NULL,              -- 1 the first version mirrored, then each edit a revisit found
+    title TEXT NOT NULL,
+    body_html TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    seen TEXT NOT NULL,              -- when this version was first seen
+    warc_file TEXT,
+    warc_offset INTEGER,
+    warc_record_id TEXT,
+    warc_digest TEXT,
+    PRIMARY KEY (article_id, n)
+);
+CREATE TABLE IF NOT EXISTS revisits (
+    article_id TEXT PRIMARY KEY,
+    step INTEGER NOT NULL DEFAULT 0,  -- revisit.schedule entries done
+    next_due TEXT,                    -- NULL: never again
+    checks INTEGER NOT NULL DEFAULT 0,
+    last_checked TEXT,
+    suspect_since TEXT,               -- deletion evidence seen, not confirmed yet
+    suspect_reason TEXT,
+    deleted_at TEXT,                  -- confirmed: deleted at the source since then
+    deleted_reason TEXT,
+    last_good TEXT                    -- when the source last served the article
+);
+CREATE INDEX IF NOT EXISTS revisits_due ON revisits(next_due);
+CREATE TABLE IF NOT EXISTS revisit_events (
+    article_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,               -- edited | deleted | back
+    detail TEXT
+);
+CREATE INDEX IF NOT EXISTS revisit_events_article ON revisit_events(article_id);
 """
 
 # columns added after the first release: (table, column, SQL type and default)
@@ -114,7 +147,10 @@ MIGRATIONS = [
 # and StoredArticle is stored with no change here (its column is added to older stores, NULL for their articles)
 NOT_STORED = frozenset({"is_article", "notes"})
 ARTICLE_FIELDS = tuple(f.name for f in dataclasses.fields(Article) if f.name not in NOT_STORED)
-STORED_FIELDS = tuple(f.name for f in dataclasses.fields(StoredArticle))
+_KEPT_BESIDE = frozenset({"content_hash", "pick", "first_seen", "last_seen", "fetched_at", "warc_record_id",
+                          "warc_digest"})  # the store's own columns that StoredArticle reads back
+STORED_FIELDS = tuple(f.name for f in dataclasses.fields(StoredArticle)
+                      if f.name in ARTICLE_FIELDS or f.name in _KEPT_BESIDE)  # (not `revision`: from other tables)
 DATE_FIELDS = frozenset(f.name for f in dataclasses.fields(StoredArticle) if "datetime" in str(f.type))
 LITE_COLUMNS = ", ".join("'' AS body_html" if f == "body_html" else f for f in STORED_FIELDS)
 
