@@ -173,10 +173,11 @@ class RunState:
     index_digest: str = ""  # the kept articles' listing fields when the indexes were last made
     index_files: list[str] = field(default_factory=list)  # the index files the last build wrote
     manifest_serial: int = 0  # the signed manifest's serial: it keeps growing
+    manifest_last: str = ""  # the last signed manifest's content digest, serial and time (manifest_record)
 
     KEYS: ClassVar[tuple[str, ...]] = ("uncommitted", "committed_once", "images_download", "images_cap",
                                        "render_fingerprint", "qr_base_url", "index_key", "index_digest",
-                                       "index_files", "manifest_serial")
+                                       "index_files", "manifest_serial", "manifest_last")
 
     @classmethod
     def from_meta(cls, meta: dict[str, str]) -> RunState:
@@ -189,7 +190,8 @@ class RunState:
                    render_fingerprint=meta.get("render_fingerprint"), qr_base_url=meta.get("qr_base_url"),
                    index_key=meta.get("index_key", ""), index_digest=meta.get("index_digest", ""),
                    index_files=json.loads(meta.get("index_files") or "[]"),
-                   manifest_serial=int(meta.get("manifest_serial") or 0))
+                   manifest_serial=int(meta.get("manifest_serial") or 0),
+                   manifest_last=meta.get("manifest_last", ""))
 
     @classmethod
     def to_meta(cls, changes: dict[str, object]) -> dict[str, str]:

@@ -144,7 +144,11 @@ def test_the_serial_grows_with_every_signed_change_and_only_then(demo_server, tm
     assert write_manifest(out, key, f"newsmirror {__version__}") == signed  # nothing changed: the same bytes
     assert cli_run(cfg, "run").exit_code == 0 and (out / MANIFEST).read_bytes() == signed[MANIFEST]
 
-    (out / MANIFEST).unlink()
+    (out / MANIFEST).unlink()  # the tree made afresh: the store knows what it signed last, the same bytes again
+    assert cli_run(cfg, "build").exit_code == 0
+    assert (out / MANIFEST).read_bytes() == signed[MANIFEST]
+    (out / MANIFEST).unlink()  # and with a change besides, the serial goes on from the store
+    (out / "CNAME").write_text("news.example\n", encoding="utf-8")
     assert cli_run(cfg, "build").exit_code == 0
     assert manifest()["serial"] == 3
     res = cli_run(cfg, "verify", str(out), "--pubkey", str(key) + ".pub")

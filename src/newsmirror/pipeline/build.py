@@ -222,7 +222,7 @@ def sign(ctx: Context, writer: TreeWriter, stale: bool = False) -> None:
     """With signing.key: manifest.json (SHA-256 of every file) and its Ed25519 signature, when the tree
     changed or has none. Without it, none: a manifest left from when signing was on would no longer match
     the pages, and readers would take that for tampering."""
-    from ..publish.manifest import MANIFEST, SIGNATURE, manifest_serial, write_manifest
+    from ..publish.manifest import MANIFEST, SIGNATURE, manifest_record, manifest_serial, write_manifest
 
     key = ctx.cfg.signing_key
     if key is None:
@@ -231,9 +231,10 @@ def sign(ctx: Context, writer: TreeWriter, stale: bool = False) -> None:
         return
     if stale or writer.written or writer.removed or not (ctx.out / MANIFEST).is_file():
         # the serial also lives in the store, so that it keeps growing when the tree is made afresh
-        last = ctx.store.state().manifest_serial
-        files = write_manifest(ctx.out, key, f"newsmirror {__version__}", last)
-        ctx.store.set_state(manifest_serial=max(last, manifest_serial(files[MANIFEST]) or 0))
+        state = ctx.store.state()
+        files = write_manifest(ctx.out, key, f"newsmirror {__version__}", state.manifest_serial, state.manifest_last)
+        ctx.store.set_state(manifest_serial=max(state.manifest_serial, manifest_serial(files[MANIFEST]) or 0),
+                            manifest_last=manifest_record(files[MANIFEST]))
         for rel_path, data in files.items():
             writer.write(rel_path, data)
 

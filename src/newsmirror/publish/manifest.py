@@ -313,7 +313,22 @@ def _serial(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def write_manifest(root: Path, key_path: Path, generator: str, last_serial: int = 0) -> dict[str, bytes]:
+def _content_digest(manifest: dict) -> str:
+    """What a manifest signs but its serial and time: the same for the same tree, key and generator."""
+    body = {k: v for k, v in manifest.items() if k not in ("serial", "signed_at")}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def manifest_record(data: bytes) -> str:
+    """What the caller keeps of a manifest `write_manifest` made (its content digest, serial and signing time), to
+    hand back as `last`: a tree made afresh from the same store then gets the same manifest, byte for byte."""
+    manifest = json.loads(data)
+    return json.dumps({"content": _content_digest(manifest), "serial": manifest.get("serial"),
+                       "signed_at": manifest.get("signed_at")}, sort_keys=True)
+
+
+def write_manifest(root: Path, key_path: Path, generator: str, last_serial: int = 0,
+                   last: str = "") -> dict[str, bytes]:
     """manifest.json and its signature for the tree at `root`, as {path: bytes} to write.
 
     The serial is one more than the highest of the tree's current manifest and `last_serial` (kept by the
@@ -332,8 +347,12 @@ def write_manifest(root: Path, key_path: Path, generator: str, last_serial: int 
     previous = _previous(root)
     before = _serial(previous.get("serial"))
     same = {k: v for k, v in previous.items() if k not in ("serial", "signed_at")} == manifest
+    kept = json.loads(last) if last else {}
     if same and before is not None and isinstance(previous.get("signed_at"), str):
         manifest.update(serial=before, signed_at=previous["signed_at"])
+    elif (kept.get("content") == _content_digest(manifest) and _serial(kept.get("serial")) is not None
+          and isinstance(kept.get("signed_at"), str)):  # the tree made afresh, with what was signed last
+        manifest.update(serial=kept["serial"], signed_at=kept["signed_at"])
     else:
         manifest.update(serial=max(before or 0, last_serial) + 1, signed_at=_iso(now()))
     data = (json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
