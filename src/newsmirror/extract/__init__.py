@@ -188,12 +188,66 @@ def _paragraphs_html(text: str) -> str:
     return "".join(f"<p>{escape(p.strip())}</p>" for p in re.split(r"\n+", text) if p.strip())
 
 
-def _generic(doc: lxml.html.HtmlElement, title: str | None, structured_body: str | None,
-             typed_article: bool) -> str | None:
+# Readability's charThreshold: an answer shorter than this is checked against a second opinion
+WEAK_CHARS = 500
+
+
+def _first_opinion(doc: lxml.html.HtmlElement, html: str, title: str | None, typed_article: bool,
+                   lenient: bool = False) -> lxml.html.HtmlElement | None:
+    if lenient:
+        doc = lxml.html.document_fromstring(_XML_DECL.sub("", html, count=1))
+    return find_content(doc, title, typed_article, lenient)
+
+
+def _readable_opinion(html: str) -> lxml.html.HtmlElement | None:
+    """Readability-style candidate scoring on a fresh parse, cleaned like the first answer."""
+    from . import density as d
+    from .candidates import readable_content
+
+    content, blocks = readable_content(lxml.html.document_fromstring(_XML_DECL.sub("", html, count=1)))
+    if content is None:
+        return None
+    d.prune_unlikely(content, blocks)
+    d.drop_teasers(content)
+    d.clean_container(content, blocks)
+    d.trim_edges(content, blocks, None)
+    d.drop_promos(content, blocks)
+    return content
+
+
+def _choose(html: str, doc: lxml.html.HtmlElement, title: str | None, typed_article: bool
+            ) -> lxml.html.HtmlElement | None:
+    """The first answer, or a second opinion when the first looks weak.
+
+    A refusal ("not an article"), nothing, or less than WEAK_CHARS of text is a weak answer; the
+    page is then read again without pruning by class names or semantic tags (an unclosed <nav>, a
+    "widget" wrapper around the text), and by Readability-style candidate scoring. An answer with
+    three times the text replaces the first; a refusal stands when neither finds an article."""
+    refusal = None
     try:
         content = find_content(doc, title, typed_article)
     except NotAnArticle as exc:
-        raise ExtractError(str(exc)) from None
+        content, refusal = None, str(exc)
+    size = len(_text(content)) if content is not None else 0
+    if size >= WEAK_CHARS:
+        return content
+    for opinion in (lambda: _first_opinion(doc, html, title, typed_article, lenient=True),
+                    lambda: _readable_opinion(html)):
+        try:
+            other = opinion()
+        except NotAnArticle:
+            continue
+        other_size = len(_text(other)) if other is not None else 0
+        if other_size >= MIN_BODY_CHARS and other_size > 3 * size:
+            content, size, refusal = other, other_size, None
+    if content is None and refusal:
+        raise ExtractError(refusal)
+    return content
+
+
+def _generic(doc: lxml.html.HtmlElement, html: str, title: str | None, structured_body: str | None,
+             typed_article: bool) -> str | None:
+    content = _choose(html, doc, title, typed_article)
     body = None
     if content is not None:
         if title:  # the title is shown above the body; drop the body's own copy of it
@@ -252,7 +306,7 @@ def extract(html: str, url: str | None = None, rules: Rules | None = None) -> Ar
         body_text = _text(body_el)
     else:
         scripts = len(doc.xpath("//script"))  # before the extractor prunes the page
-        body_html = _generic(doc, title, meta.body_text, meta.is_article_type)
+        body_html = _generic(doc, html, title, meta.body_text, meta.is_article_type)
         body_el = lxml.html.fragment_fromstring(body_html, create_parent="div") if body_html else None
         body_text = _text(body_el) if body_el is not None else ""
     if len(body_text) < MIN_BODY_CHARS:

@@ -31,6 +31,11 @@ BLOCK_TAGS = frozenset({
     "body", "html", "tbody", "thead", "caption", "hr", "font-block",
 })
 KEEP_ROOTS = frozenset({"html", "body", "article", "main"})
+# what is never text, even when a page's markup is broken: the lenient pass drops only these
+NEVER_TEXT_TAGS = frozenset({
+    "script", "style", "noscript", "template", "button", "input", "select", "textarea", "svg", "canvas", "iframe",
+    "object", "embed", "link", "meta", "audio", "video", "source", "map",
+})
 
 # words of class/id names (split at -, _, digits and camelCase) that mark non-article blocks
 STRONG_UNLIKELY = frozenset("""
@@ -106,8 +111,12 @@ COMMENTISH = frozenset("comment comments commentlist disqus replies related rela
                        .split())
 
 
-def drop_junk(root: HtmlElement) -> None:
-    """Remove, in place, tags that are never article text and hidden elements."""
+def drop_junk(root: HtmlElement, lenient: bool = False) -> None:
+    """Remove, in place, tags that are never article text and hidden elements.
+
+    `lenient` keeps the semantic tags (nav, aside, footer…) and hidden elements: an unclosed <nav>
+    can swallow a whole page, and some pages hide their article until a script shows it."""
+    tags = NEVER_TEXT_TAGS if lenient else JUNK_TAGS
 
     def junk(el: HtmlElement) -> bool:
         tag = el.tag if isinstance(el.tag, str) else None
@@ -115,7 +124,7 @@ def drop_junk(root: HtmlElement) -> None:
             return True
         if tag in KEEP_ROOTS:
             return False
-        return tag in JUNK_TAGS or _hidden(el)
+        return tag in tags or (not lenient and _hidden(el))
 
     _walk_prune(root, junk)
 
@@ -535,24 +544,59 @@ def looks_like_listing(container: HtmlElement, blocks: dict[HtmlElement, Block])
     return False
 
 
-def find_content(doc: HtmlElement, title: str | None = None, typed_article: bool = False) -> HtmlElement | None:
+def _has_article_text(el: HtmlElement, blocks: dict[HtmlElement, Block]) -> bool:
+    """Two paragraphs, or one long one: text that reads as an article, not as a teaser."""
+    sizes = [_size(blocks[b]) for b in el.iter() if b in blocks and is_prose(blocks[b])]
+    return len(sizes) >= 2 and sum(sizes) >= 200 or any(s >= 300 for s in sizes)
+
+
+def article_beside_list(root: HtmlElement, listing: HtmlElement, value: float,
+                        blocks: dict[HtmlElement, Block]) -> HtmlElement | None:
+    """When the best subtree is a list of headline links, the article that may stand beside it.
+
+    A list outweighs a short article (a teaser column next to a news item, a forum's thread index
+    next to a post), so "not an article" needs evidence: the list is set aside and the search run
+    again; an element that holds article text and no list, worth a fair part of the list, is the
+    article. Without one the page is a listing. Up to three lists are set aside.
+    """
+    for _ in range(3):
+        if listing is root or listing.getparent() is None:
+            return None
+        listing.drop_tree()
+        best, best_value = best_subtree(root, blocks)
+        if best is None or best_value < 0.25 * value or not _has_article_text(best, blocks):
+            return None
+        if not looks_like_listing(best, blocks):
+            return best
+        listing = best
+    return None
+
+
+def find_content(doc: HtmlElement, title: str | None = None, typed_article: bool = False,
+                 lenient: bool = False) -> HtmlElement | None:
     """The article container of a parsed page (pruned and cleaned in place), or None.
 
     Raises NotAnArticle for a list of headline links, unless the page's metadata says it is an
-    article (`typed_article`).
+    article (`typed_article`). `lenient` is the second pass for when the first answer looks weak
+    (Readability's retry with fewer flags): no element is removed for its class or id name, and
+    only what is never text is dropped before the search.
     """
     body = doc.find("body")
     root = body if body is not None else doc
-    drop_junk(root)
+    drop_junk(root, lenient)
     blocks = blocks_of(root)
-    prune_unlikely(root, blocks)
+    if not lenient:
+        prune_unlikely(root, blocks)
     best, value = best_subtree(root, blocks)
     if best is None or value <= 0:
         return None
     if not typed_article and looks_like_listing(best, blocks):
-        raise NotAnArticle("a list of headline links (a section or index page), not an article")
+        best = article_beside_list(root, best, value, blocks)
+        if best is None:
+            raise NotAnArticle("a list of headline links (a section or index page), not an article")
     best = widen(best, root, blocks)
-    prune_unlikely(best, blocks)
+    if not lenient:
+        prune_unlikely(best, blocks)
     drop_teasers(best)
     clean_container(best, blocks)
     trim_edges(best, blocks, title)
