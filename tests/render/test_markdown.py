@@ -263,3 +263,24 @@ def test_pre_keeps_its_lines_and_ordered_list_its_start():
 def test_whitespace_between_blocks_is_not_content_but_inside_lines_it_is():
     out = md("<div>\n  <p>  一  段\n文字 </p>\n  <p><b> 粗 </b>体</p>\n</div>")
     assert out == "一 段\n文字\n\n**粗** 体\n"
+
+
+ARTICLES = ["第一条 为了规范行政行为，保护公民、法人和其他组织的合法权益，制定本办法。",
+            "第二条 本办法适用于本市行政区域内的行政执法活动。",
+            "第三条 行政机关应当依法履行职责，不得滥用职权。"]
+
+
+@pytest.mark.parametrize("layout", [
+    "<table><tbody><tr><td>{}</td></tr></tbody></table>",  # one cell holding the paragraphs
+    "<table><tr><td><table><tr><td>{}</td></tr></table></td></tr></table>",  # nested layout tables
+])
+def test_a_layout_table_renders_as_its_paragraphs(layout):
+    # a legal text laid out in tables: each paragraph stays a paragraph, nothing becomes bars of an empty table
+    md = html_to_markdown(layout.format("".join(f"<p>{a}</p>" for a in ARTICLES)))
+    assert md.split("\n\n") == [*ARTICLES[:-1], ARTICLES[-1] + "\n"]
+    assert "|" not in md
+
+
+def test_a_data_table_stays_a_table():
+    md = html_to_markdown("<table><tr><th>年份</th><th>人口</th></tr><tr><td>2020</td><td>1200</td></tr></table>")
+    assert md == "| 年份 | 人口 |\n| --- | --- |\n| 2020 | 1200 |\n"

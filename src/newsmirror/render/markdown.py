@@ -443,10 +443,32 @@ def _collapse_newlines(parts: list[str]) -> list[str]:
     return out
 
 
+_LAYOUT_INSIDE = ("p", "div", "table", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre")
+
+
+def _unwrap_layout_tables(root: lxml.html.HtmlElement) -> None:
+    """Turn tables used for layout into plain blocks: a table of one column, or one whose cells hold
+    paragraphs or other tables, carries text laid out on the page (a legal text, a government notice),
+    not data; as a Markdown table its paragraphs would run into one row, its nested tables into bars."""
+    for table in reversed(list(root.iter("table"))):  # innermost first
+        cells = [c for c in table.iter("td", "th") if next(c.iterancestors("table")) is table]
+        rows = [r for r in table.iter("tr") if next(r.iterancestors("table")) is table]
+        one_column = bool(rows) and all(len([c for c in r if _tag(c) in ("td", "th")]) <= 1 for r in rows)
+        blocks_inside = any(c.find(tag) is not None for c in cells for tag in _LAYOUT_INSIDE)
+        if not (one_column or blocks_inside):
+            continue
+        for el in [table, *[e for e in table.iter("tbody", "thead", "tfoot", "tr", "td", "th", "caption")
+                            if next(e.iterancestors("table")) is table]]:
+            el.tag = "div"
+            el.attrib.clear()
+
+
 def html_to_markdown(body_html: str) -> str:
     if not body_html.strip():
         return "\n"
     root = lxml.html.fragment_fromstring(body_html, create_parent="div")
+    if root.find(".//table") is not None:
+        _unwrap_layout_tables(root)
     md = _Converter(root).convert(root, frozenset()).strip("\n")
     # (each regex pass over a long CJK text costs more than the whole conversion's other string work: asked
     # for only when there is something to mend)
