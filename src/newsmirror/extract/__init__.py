@@ -207,11 +207,7 @@ def _readable_opinion(html: str) -> lxml.html.HtmlElement | None:
     content, blocks = readable_content(lxml.html.document_fromstring(_XML_DECL.sub("", html, count=1)))
     if content is None:
         return None
-    d.prune_unlikely(content, blocks)
-    d.drop_teasers(content)
-    d.clean_container(content, blocks)
-    d.trim_edges(content, blocks, None)
-    d.drop_promos(content, blocks)
+    d.tidy(content, content, blocks, None)
     return content
 
 

@@ -77,6 +77,13 @@ RELATED_HEAD = re.compile(
     r"(?:popular|trending|热门|热点|排行)(?:\s*(?:新闻|文章|推荐|排行|排行榜|榜|资讯|stories|posts|now|news))?\s*:?$)",
     re.I,
 )
+# the heading of a comment section ("评论（0）", "网友跟帖", "3 Comments", "Leave a reply"): the article is over
+COMMENT_HEAD = re.compile(
+    r"^(?:(?:网友|热门|最新|全部|发表|我要)?(?:评论|跟帖|留言)(?:区|列表)?|comments?|responses?|"
+    r"leave a (?:reply|comment)|join the discussion|\d+\s*(?:条评论|条跟帖|comments?|responses?))"
+    r"\s*(?:[（(]\s*\d*\s*[)）])?\s*[:：]?$",
+    re.I,
+)
 PUNCT = re.compile(r"[，。！？；：、,.!?;:…—]")
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
 WS = re.compile(r"\s+")
@@ -337,6 +344,12 @@ def clean_container(container: HtmlElement, blocks: dict[HtmlElement, Block]) ->
             continue
         text = WS.sub(" ", child.text_content()).strip()
         if child.tag in ("h2", "h3", "h4", "h5", "h6", "p", "div", "strong") and text and len(text) <= 30 and \
+                COMMENT_HEAD.match(text) and child.find(".//a") is None:
+            for later in [child, *kids[i + 1:]]:  # the comments, their form and avatars follow it to the end
+                if later.getparent() is not None:
+                    later.drop_tree()
+            break
+        if child.tag in ("h2", "h3", "h4", "h5", "h6", "p", "div", "strong") and text and len(text) <= 30 and \
                 RELATED_HEAD.match(text):
             # the heading and what it introduces, up to the next paragraph of the article
             child.drop_tree()
@@ -435,6 +448,73 @@ def _drop_promos_from(container: HtmlElement, order: list[HtmlElement], blocks: 
             break
 
 
+EDITOR_LINE = re.compile(r"^[（(【\[]?\s*(?:责任编辑|责编|值班编辑|编辑)\s*[:：|｜]")
+
+
+def end_at_editor_line(container: HtmlElement, blocks: dict[HtmlElement, Block]) -> None:
+    """Chinese articles end with the editor's line ("（责编：…）", "责任编辑：…"): what follows it, when it
+    holds no paragraph (promo links, a "follow our account" QR code image), is the site's, not the article's."""
+    line = None
+    for el in container.iter():
+        b = blocks.get(el)
+        if b is not None and len(b.text) <= 40 and EDITOR_LINE.search(b.text):
+            line = el
+    if line is None:
+        return
+    following: list[HtmlElement] = []
+    node = line
+    while node is not None and node is not container:
+        following.extend(s for s in node.itersiblings() if isinstance(s.tag, str))
+        node = node.getparent()
+    if any(is_prose(blocks[x]) for f in following for x in f.iter() if x in blocks):
+        return
+    for f in following:
+        if f.getparent() is not None:
+            f.drop_tree()
+
+
+# an account's menu at the end of an article: "扫描下方二维码…", "回复【福利】查看…", "点击菜单栏…", "点【在看】"
+PROMO_LINE = re.compile(r"扫描?.{0,12}二维码|回复【[^】]{1,12}】|点击菜单|点【在看】|关注.{0,10}(?:公众号|微信号)|"
+                        r"长按.{0,6}(?:识别|二维码)")
+
+
+def cut_promo_lines(container: HtmlElement) -> None:
+    """In the article's last block, cut a trailing run of short lines that opens with an account's prompt
+    ("扫描下方二维码解锁更多技能", then "1、回复【公租房】查看最新消息"…): lines joined by <br>, so no
+    block-level step can take them without the credit lines above them."""
+    last = None
+    for el in container.iter():
+        if isinstance(el.tag, str) and el.find("br") is not None and (el.text_content() or "").strip():
+            last = el
+    if last is None:
+        return
+    starts: list[HtmlElement | None] = [None] + [k for k in last if k.tag == "br"]  # None: the block's own text
+
+    def line(start: HtmlElement | None) -> str:
+        parts = [last.text or ""] if start is None else [start.tail or ""]
+        node = last[0] if start is None and len(last) else (start.getnext() if start is not None else None)
+        while node is not None and node.tag != "br":
+            parts.append(node.text_content() + (node.tail or ""))
+            node = node.getnext()
+        return WS.sub(" ", "".join(parts)).strip()
+
+    lines = [line(st) for st in starts]
+    for i, text in enumerate(lines):
+        if PROMO_LINE.search(text) and all(len(t) <= 40 for t in lines[i:]):
+            if i == 0:
+                last.drop_tree()
+                return
+            cut = starts[i]
+            assert cut is not None
+            for node in list(cut.itersiblings()):
+                last.remove(node)
+            prev = cut.getprevious()
+            last.remove(cut)  # the line break before the prompt goes with it
+            if prev is not None:
+                prev.tail = (prev.tail or "").rstrip()
+            return
+
+
 def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: str | None) -> None:
     """Keep the main run of paragraphs: drop what stands before it (headline, dek, byline, dates,
     gallery labels) and after it (author bio, tag lists, newsletter prompts).
@@ -491,6 +571,82 @@ def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: 
                 and b.link_chars <= 0.5 * b.chars:
             continue
         el.drop_tree()
+
+
+_SPLIT_IN = frozenset({"div", "section", "article", "main", "td", "blockquote", "body"})
+
+
+def _empty_block(el: HtmlElement) -> bool:
+    return el.tag in BLOCK_TAGS and el.tag not in ("hr", "table", "figure") and not el.text_content().strip() \
+        and el.find(".//img") is None
+
+
+def split_paragraphs(root: HtmlElement) -> bool:
+    """Make paragraphs of text that runs loose in a block, cut at empty blocks and at double line breaks.
+
+    Some sites separate paragraphs with `<br><div class="spacer"></div>` or `<br><br>` rather than <p>;
+    the spacer holds no text and would be dropped (or rendered as nothing), leaving one wall of text
+    joined by hard line breaks. Single line breaks stay inside their paragraph. True when it made any.
+    """
+    made = False
+    for el in list(root.iter(*_SPLIT_IN)):
+        kids = [k for k in el if isinstance(k.tag, str)]
+        seps = sum(1 for k in kids if _empty_block(k)) + sum(
+            1 for a, b in zip(kids, kids[1:], strict=False) if a.tag == b.tag == "br" and not (a.tail or "").strip())
+        loose = (el.text or "").strip() or any((k.tail or "").strip() for k in kids)
+        if not seps or not loose:
+            continue
+        _rebuild_paragraphs(el)
+        made = True
+    return made
+
+
+def _rebuild_paragraphs(el: HtmlElement) -> None:
+    import lxml.html
+
+    pieces: list[HtmlElement | str] = [el.text] if el.text else []
+    for k in list(el):
+        tail, k.tail = k.tail, None
+        el.remove(k)
+        pieces.append(k)
+        if tail:
+            pieces.append(tail)
+    el.text = None
+    current: list[HtmlElement | str] = []
+
+    def flush() -> None:
+        while current and (isinstance(current[-1], str) and not current[-1].strip() or
+                           not isinstance(current[-1], str) and current[-1].tag == "br"):
+            current.pop()
+        while current and (isinstance(current[0], str) and not current[0].strip() or
+                           not isinstance(current[0], str) and current[0].tag == "br"):
+            current.pop(0)
+        if current:
+            p = lxml.html.Element("p")
+            for piece in current:
+                if isinstance(piece, str):
+                    if len(p):
+                        p[-1].tail = (p[-1].tail or "") + piece
+                    else:
+                        p.text = (p.text or "") + piece
+                else:
+                    p.append(piece)
+            el.append(p)
+        current.clear()
+
+    for piece in pieces:
+        if isinstance(piece, str) or not isinstance(piece.tag, str):
+            current.append(piece)
+        elif _empty_block(piece):
+            flush()
+        elif piece.tag == "br" and current and not isinstance(current[-1], str) and current[-1].tag == "br":
+            flush()
+        elif piece.tag in BLOCK_TAGS:
+            flush()
+            el.append(piece)
+        else:
+            current.append(piece)
+    flush()
 
 
 def widen(best: HtmlElement, root: HtmlElement, blocks: dict[HtmlElement, Block]) -> HtmlElement:
@@ -595,11 +751,21 @@ def find_content(doc: HtmlElement, title: str | None = None, typed_article: bool
         if best is None:
             raise NotAnArticle("a list of headline links (a section or index page), not an article")
     best = widen(best, root, blocks)
-    if not lenient:
+    tidy(best, root, blocks, title, prune=not lenient)
+    return best
+
+
+def tidy(best: HtmlElement, root: HtmlElement, blocks: dict[HtmlElement, Block], title: str | None,
+         prune: bool = True) -> None:
+    """Clean an article container in place: what is inside it but not the article goes."""
+    if prune:
         prune_unlikely(best, blocks)
+    if split_paragraphs(best):
+        blocks.update(blocks_of(root))  # the new paragraphs are blocks of their own
     drop_teasers(best)
     clean_container(best, blocks)
     trim_edges(best, blocks, title)
     drop_promos(best, blocks)
-    return best
+    end_at_editor_line(best, blocks)
+    cut_promo_lines(best)
 
