@@ -31,6 +31,7 @@ import lxml.html
 from . import __version__
 from .config import Config, ConfigError, Rules
 from .config import Images as ImagesConfig
+from .dedup import MAX_DISTANCE, fingerprint
 from .fetch import Fetcher, FetchError, decode_response
 from .fetch.fetcher import brief
 from .fetch.netguard import named_hosts
@@ -750,12 +751,16 @@ class Mirror:
             self._fail(c, f"served from {site_of(art.url)}, it would replace {existing.canonical_url}, an article of "
                           "another site: refused", report)
             return None
+        fp = fingerprint(art.title, art.body_html)
         if existing is None:
             twin = self.store.article_by_hash(h)
-            if twin is not None:
-                log.info("duplicate %s: same content as %s", c.url, twin.id)
+            same = "same"
+            if twin is None and fp is not None:  # the same article with a few characters changed
+                twin, same = self.store.near_twin(fp, MAX_DISTANCE), "nearly the same"
+            if twin is not None:  # kept once; this URL is recorded as an alias of it
+                log.info("duplicate %s: %s content as %s", c.url, same, twin.id)
                 self.store.mark_url(c.url, c.source, "duplicate", article_id=twin.id,
-                                    reason=f"same content as {twin.canonical_url}")
+                                    reason=f"{same} content as {twin.canonical_url}")
                 report.duplicates += 1
                 return None
         note = "; ".join(art.notes) or None
@@ -780,6 +785,7 @@ class Mirror:
         with self.store.tx():
             warc = (ref.file, ref.offset, ref.record_id, ref.payload_digest) if ref is not None else None
             self.store.save_article(art, h, c.pick, warc)
+            self.store.set_simhash(art.id, fp)
             self.store.set_links(art.id, targets, new=existing is None)
             self.store.set_article_images(art.id, images, new=existing is None)
             self.store.mark_url(c.url, c.source, "ok", article_id=art.id, reason=note)
