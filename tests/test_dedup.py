@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from newsmirror.dedup import MAX_DISTANCE, distance, fingerprint, from_signed, simhash, to_signed
+from newsmirror.dedup import MAX_DISTANCE, distance, fingerprint, from_signed, same_title, simhash, to_signed
 
 PARAS = [
     "记者从市住房和城乡建设局获悉，城南片区十二个老旧小区的综合改造工程已于本月初全部完工，涉及居民三千二百余户。",
@@ -51,3 +51,9 @@ def test_fingerprints_fit_sqlite_integers_and_come_back_unchanged():
     assert -(1 << 63) <= to_signed(fp) < 1 << 63
     assert from_signed(to_signed(fp)) == fp
     assert simhash(" ".join(PARAS)) == fp  # the same in every process: no per-process hash seed
+
+
+def test_titles_of_one_article_match_and_a_series_does_not():
+    assert same_title("城南老旧小区改造完成", "城南老旧小区改造完成 ")
+    assert same_title("城南老旧小区改造完成，三千户告别漏水", "城南老旧小区改造完成，三千户告别漏水_城南日报")
+    assert not same_title("城市新闻第12号", "城市新闻第13号")  # a template's series: much text shared, not one article

@@ -12,6 +12,7 @@ library: the packages that offer it either pull in numpy and scipy (datasketch) 
 from __future__ import annotations
 
 import hashlib
+import re
 
 import lxml.html
 
@@ -37,6 +38,17 @@ def simhash(text: str) -> int:
         for bit in range(BITS):
             weights[bit] += 1 if h >> bit & 1 else -1
     return sum(1 << bit for bit in range(BITS) if weights[bit] > 0)
+
+
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def same_title(a: str, b: str) -> bool:
+    """Whether two titles name the same article: equal once spaces and punctuation are gone, or one holds the
+    other (a site's suffix). A series of reports written from one template ("第12号", "第13号"; a daily market
+    report) shares most of its text but not its title, and must stay apart."""
+    x, y = _NOT_WORD.sub("", a).lower(), _NOT_WORD.sub("", b).lower()
+    return bool(x and y) and (x == y or (min(len(x), len(y)) >= 8 and (x in y or y in x)))
 
 
 def distance(a: int, b: int) -> int:

@@ -756,7 +756,7 @@ class Mirror:
             twin = self.store.article_by_hash(h)
             same = "same"
             if twin is None and fp is not None:  # the same article with a few characters changed
-                twin, same = self.store.near_twin(fp, MAX_DISTANCE), "nearly the same"
+                twin, same = self.store.near_twin(fp, MAX_DISTANCE, art.title), "nearly the same"
             if twin is not None:  # kept once; this URL is recorded as an alias of it
                 log.info("duplicate %s: %s content as %s", c.url, same, twin.id)
                 self.store.mark_url(c.url, c.source, "duplicate", article_id=twin.id,

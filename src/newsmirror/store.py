@@ -481,14 +481,15 @@ class Store:
         self.db.execute("UPDATE articles SET simhash=? WHERE id=?",
                         (to_signed(fp) if fp is not None else None, article_id))
 
-    def near_twin(self, fp: int, max_distance: int) -> StoredArticle | None:
-        """The stored article whose fingerprint is nearest `fp`, within `max_distance` bits; None if none is."""
-        from .dedup import distance, from_signed
+    def near_twin(self, fp: int, max_distance: int, title: str) -> StoredArticle | None:
+        """The stored article of the same title whose fingerprint is nearest `fp`, within `max_distance` bits;
+        None if none is."""
+        from .dedup import distance, from_signed, same_title
 
         best: tuple[int, str] | None = None
-        for r in self.db.execute("SELECT id, simhash FROM articles WHERE simhash IS NOT NULL"):
+        for r in self.db.execute("SELECT id, simhash, title FROM articles WHERE simhash IS NOT NULL"):
             d = distance(fp, from_signed(r[1]))
-            if d <= max_distance and (best is None or d < best[0]):
+            if d <= max_distance and (best is None or d < best[0]) and same_title(title, r[2]):
                 best = (d, r[0])
         return self.article(best[1]) if best is not None else None
 
