@@ -62,3 +62,4 @@ def test_a_teaser_list_alone_is_still_not_an_article():
     # a guard for the second opinion: a listing page stays a refusal, not a teaser passed off as an article
     with pytest.raises(ExtractError, match="list"):
         extract(_page(f'<div class="main"><div class="more-stories">{TEASERS}</div></div>'), URL)
+

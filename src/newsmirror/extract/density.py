@@ -39,8 +39,9 @@ NEVER_TEXT_TAGS = frozenset({
 
 # words of class/id names (split at -, _, digits and camelCase) that mark non-article blocks
 STRONG_UNLIKELY = frozenset("""
-comment comments commentlist disqus replies related relate recommend recommended recommendation recommendations
-tuijian xgyd share shares sharing sharebar social sns sidebar advert adverts advertisement advertising ad ads
+comment comments commentlist disqus replies related relate relatedposts recommend recommended recommendation
+recommendations tuijian xgyd share shares sharing sharebar social sns sidebar advert adverts advertisement advertising
+ad ads
 adsbygoogle adslot adunit sponsor sponsored outbrain taboola newsletter subscribe subscription breadcrumb
 breadcrumbs crumb crumbs copyright disclaimer qrcode erweima tags taglist popular trending mostread hotnews
 ranking promo promotion cookie cookies gdpr consent login signup
@@ -67,20 +68,40 @@ BOILER_TEXT = re.compile(
     r"相关(?:阅读|文章|新闻|报道|推荐)|延伸阅读|推荐阅读|热门(?:推荐|文章|新闻)|更多(?:精彩|内容|新闻)|"
     r"返回(?:搜狐|首页|顶部)|查看更多|阅读原文|举报|投诉|网友评论|打开.{0,6}app|下载.{0,6}客户端|"
     r"read more\b|related\b|share this|sign up|subscribe|advertisement|follow us|"
-    r"all rights reserved|click here|tags?:|filed under|more from|recommended for you|you may also like)",
+    r"all rights reserved|click here|tags?:|filed under|more from|recommended for you|you may also like|"
+    # the same prompts in the other languages most mirrored: German, French, Spanish, Italian, Portuguese,
+    # Dutch, Russian
+    r"(?:diesen |den )?artikel teilen|teilen:|schlagw[öo]rter|stichw[öo]rter|zur[üu]ck zur [üu]bersicht|"
+    r"rezept drucken|[üu]ber den autor|dieser eintrag wurde ver[öo]ffentlicht|mehr zum thema|lesen sie auch|"
+    r"partager|à lire aussi|lire aussi|à propos de l'auteur|étiquettes|mots-clés|compartir|lee también|"
+    r"etiquetas|sobre el autor|condividi|leggi anche|compartilhe|leia também|deel dit|lees ook|"
+    r"поделиться|читайте также|теги:)",
     re.I,
 )
 RELATED_HEAD = re.compile(
     r"^(?:相关(?:阅读|文章|新闻|报道|推荐|链接|专题|内容)|延伸阅读|推荐阅读|热门(?:推荐|文章|新闻)|"
     r"更多(?:精彩|内容|新闻|文章|阅读)|猜你喜欢|related|read more|more (?:on|from|stories)|more:?$|"
     r"recommended|you may also|see also|most (?:popular|read|viewed|shared)|猜你|为你推荐|"
-    r"(?:popular|trending|热门|热点|排行)(?:\s*(?:新闻|文章|推荐|排行|排行榜|榜|资讯|stories|posts|now|news))?\s*:?$)",
+    r"(?:popular|trending|热门|热点|排行)(?:\s*(?:新闻|文章|推荐|排行|排行榜|榜|资讯|stories|posts|now|news))?\s*:?$|"
+    # German, French, Spanish, Italian, Portuguese, Dutch, Russian
+    r"(?:ä|ae)hnliche (?:beitr(?:ä|ae)ge|artikel|themen)|verwandte (?:beitr(?:ä|ae)ge|artikel|themen)|"
+    r"mehr (?:zum thema|zu diesem thema|aus|von|dazu)|zum weiterlesen|weiterlesen:?$|beitr(?:ä|ae)ge zum thema|"
+    r"weitere (?:artikel|beitr(?:ä|ae)ge|nachrichten|themen|news|meldungen)|empfehlungen|top[- ]themen|"
+    r"lesen sie (?:auch|mehr)|auch interessant|das (?:k(?:ö|oe)nnte|d(?:ü|ue)rfte) sie (?:auch )?interessieren|"
+    r"meistgelesen|articles? (?:similaires|connexes|liés)|(?:à )?lire aussi|sur le même (?:sujet|thème)|"
+    r"voir aussi|dans la même rubrique|les plus lus|(?:artículos|noticias) relacionad[ao]s|te puede interesar|"
+    r"lee también|más noticias|lo más leído|articoli correlati|leggi anche|potrebbe interessarti|"
+    r"(?:artigos|notícias) relacionad[ao]s|leia também|veja também|gerelateerde artikelen|lees ook|meer over|"
+    r"читайте также|похожие (?:статьи|новости|материалы)|по теме|другие новости)",
     re.I,
 )
 # the heading of a comment section ("评论（0）", "网友跟帖", "3 Comments", "Leave a reply"): the article is over
 COMMENT_HEAD = re.compile(
     r"^(?:(?:网友|热门|最新|全部|发表|我要)?(?:评论|跟帖|留言)(?:区|列表)?|comments?|responses?|"
-    r"leave a (?:reply|comment)|join the discussion|\d+\s*(?:条评论|条跟帖|comments?|responses?))"
+    r"leave a (?:reply|comment)|join the discussion|kommentare?|kommentieren|kommentar schreiben|"
+    r"schreibe einen kommentar|commentaires?|laisser un commentaire|comentarios?|deja un comentario|commenti|"
+    r"lascia un commento|comentários|reacties|комментарии|"
+    r"\d+\s*(?:条评论|条跟帖|comments?|responses?|kommentare?|commentaires?|comentarios?|commenti|reacties))"
     r"\s*(?:[（(]\s*\d*\s*[)）])?\s*[:：]?$",
     re.I,
 )
