@@ -77,7 +77,8 @@ def analyse(html: str, url: str, rules: Rules | None) -> Analysed | str:
 
     Pure and picklable, so it runs in worker processes when there are many pages.
     """
-    from .extract import ExtractError, extract  # imported when there is a page: a run with none never needs it
+    from .extract import MIN_BODY_CHARS, ExtractError, extract  # imported when there is a page: a run with none
+    from .extract.text import text_size  # never needs them
 
     try:
         art = extract(html, url, rules)
@@ -89,7 +90,7 @@ def analyse(html: str, url: str, rules: Rules | None) -> Analysed | str:
         art.body_html = sanitize(art.body_html, url)
         body = lxml.html.fragment_fromstring(art.body_html or "<p></p>", create_parent="div")  # once for all three
         text = body.text_content()
-        if len(text.strip()) < 20:
+        if text_size(text) < MIN_BODY_CHARS:  # the extractor's own measure: what it kept, sanitising removed
             return "no content left after removing scripts, ads and embeds"
         return art, content_hash(art.title, text), link_targets(body), image_urls(art.image, body)
     except Exception as exc:  # nor one that breaks sanitising: that page fails, the run goes on

@@ -72,3 +72,14 @@ def test_a_follow_our_account_qr_code_image_at_the_end_is_not_kept():
     out = body(page("".join(f"<p>{p}</p>" for p in PARAS) + '<p class="show_author">责任编辑：王五</p>' + qr))
     assert "责任编辑：王五" in html_to_text(out)
     assert "weixin.jpg" not in out
+
+
+def test_a_decision_of_one_short_paragraph_is_an_article_not_a_javascript_shell():
+    # a government page: scripts, a menu, the title and one sentence of 16 characters that is the whole decision
+    html = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>关于张三同志任职的决定</title>
+<script src="/js/jquery.js"></script><script>var page = 1;</script></head><body>
+<div class="top"><a href="/">首页</a> <a href="/zwgk/">政务公开</a></div>
+<div class="con"><h1>关于张三同志任职的决定</h1><div class="TRS_Editor"><p>决定任命张三同志为市教育局局长。</p></div></div>
+<script>stat();</script></body></html>"""
+    assert html_to_text(extract(html, "https://www.example.gov.cn/zwgk/2024/0305/1.html").body_html) == \
+        "决定任命张三同志为市教育局局长。"

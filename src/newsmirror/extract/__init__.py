@@ -25,8 +25,11 @@ from ..models import Article
 from .density import NotAnArticle, find_content
 from .headline import best_title, find_date
 from .meta import caption_near, find_image_element, page_meta, parse_date
+from .text import text_size
 
-MIN_BODY_CHARS = 20
+MIN_BODY_CHARS = 20  # as text_size counts: 20 letters or 10 CJK characters
+# a sentence on the page: a page that shows one is no empty JavaScript shell, whatever else went wrong
+_SENTENCE = re.compile(r"[\u3400-\u9fff][^。！？]{4,}[。！？]|[A-Za-z][^.!?]{15,}[.!?](?:\s|$)")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 _ERROR_TITLE = re.compile(
     r"\b(?:404|403|410|500|502|503)\b|not found|page (?:not found|unavailable)|access denied|forbidden|"
@@ -305,9 +308,9 @@ def extract(html: str, url: str | None = None, rules: Rules | None = None) -> Ar
         body_html = _generic(doc, html, title, meta.body_text, meta.is_article_type)
         body_el = lxml.html.fragment_fromstring(body_html, create_parent="div") if body_html else None
         body_text = _text(body_el) if body_el is not None else ""
-    if len(body_text) < MIN_BODY_CHARS:
-        visible = len(_text(doc.body)) if doc.find("body") is not None else 0
-        if scripts and visible < 200:
+    if text_size(body_text) < MIN_BODY_CHARS:
+        visible = _text(doc.body) if doc.find("body") is not None else ""
+        if scripts and len(visible) < 200 and not _SENTENCE.search(visible):
             raise ExtractError("no content: the page is an empty JavaScript shell (its text is made by scripts)")
         raise ExtractError("no article body found (not an article page, or the extractor missed it)")
     if not title:
