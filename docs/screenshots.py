@@ -1,4 +1,5 @@
-"""Make docs/home.png and docs/article.png: the demo mirror's HTML site at phone width, in headless Chromium.
+"""Make docs/home.png and docs/article.png (the demo mirror's HTML site at phone width, in headless Chromium) and
+docs/digest-*.png (a digest of the demo's articles, the one-file HTML and the EPUB, with the network off).
 
     python docs/screenshots.py      (needs `pip install -e '.[test]'` and Debian's chromium)
 """
@@ -42,7 +43,31 @@ def main() -> None:
         out = Path(tmp) / "mirror"
         with SiteServer(out, origins=()) as static:
             asyncio.run(shoot(static.base))
-    print(f"wrote {HERE / 'home.png'} and {HERE / 'article.png'}")
+        digest(cfg, Path(tmp))
+    print(f"wrote {HERE / 'home.png'}, {HERE / 'article.png'} and {HERE}/digest-*.png")
+
+
+def digest(cfg: Path, tmp: Path) -> None:
+    import zipfile
+
+    from tests.digest.test_digest_browser import visit
+
+    html, epub = tmp / "digest.html", tmp / "digest.epub"
+    for path in (html, epub):
+        res = CliRunner().invoke(cli, ["--config", str(cfg), "digest", "--from", "2000-01-01", "-o", str(path)])
+        if res.exit_code:
+            raise SystemExit(res.output)
+    with zipfile.ZipFile(epub) as z:
+        z.extractall(tmp / "book")
+    asyncio.run(visit(html, tmp / "book", HERE))
+    from PIL import Image
+
+    from tests.digest.test_digest_browser import SHOTS
+
+    for name in SHOTS:  # one phone screen each, in 256 colours: small files for the README
+        with Image.open(HERE / name) as im:
+            shot = im.crop((0, 0, im.width, min(im.height, 1688))).convert("RGB")
+        shot.quantize(256).save(HERE / name, optimize=True)
 
 
 if __name__ == "__main__":

@@ -134,6 +134,15 @@ def minimal_config(folder: Path, base: str, extra_site: str = "", extra: str = "
     return load_config(write_config(folder, text))
 
 
+def feeds_config(folder: Path, feeds: dict[str, str], source_extra: str = "", extra: str = "") -> Path:
+    """A small config (one category, `intl`) with an RSS source per `feeds` entry (name → feed URL), each with
+    `source_extra` keys; `extra` tables after them. Returns its path."""
+    sources = "".join(f'[[sources]]\nname = "{name}"\nkind = "rss"\nurl = "{url}"\ncategory = "intl"\n'
+                      f"{textwrap.dedent(source_extra)}" for name, url in feeds.items())
+    return write_config(folder, '[site]\ntitle = "t"\noutput = "mirror"\n[categories.intl]\ntitle = "国际"\n'
+                        + sources + textwrap.dedent(extra))
+
+
 FAST_FETCH = """
 [fetch]
 retries = 1

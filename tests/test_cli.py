@@ -18,7 +18,7 @@ from newsmirror.counter.db import CounterDB
 from newsmirror.models import ADDED_SOURCE
 from newsmirror.store import Store
 
-from .conftest import FAST_FETCH, SEED_PATH, ServeApp, minimal_config, write_config
+from .conftest import FAST_FETCH, SEED_PATH, ServeApp, feeds_config, minimal_config
 
 
 def invoke(*args: str, env: dict[str, str] | None = None):  # noqa: ANN201
@@ -145,18 +145,7 @@ def test_ctrl_c_says_what_was_kept_exits_130_and_the_next_run_finishes(tmp_path)
     app.router.add_get("/feed.xml", feed)
     app.router.add_get("/a/{i}.html", article)
     with ServeApp(app) as base:
-        path = write_config(tmp_path, f"""
-            [site]
-            title = "t"
-            output = "mirror"
-            [categories.intl]
-            title = "国际"
-            [[sources]]
-            name = "s"
-            kind = "rss"
-            url = "{base}/feed.xml"
-            category = "intl"
-            obey_robots = false
+        path = feeds_config(tmp_path, {"s": f"{base}/feed.xml"}, "obey_robots = false\n", """
             [fetch]
             per_host = 8
             concurrency = 8

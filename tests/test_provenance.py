@@ -14,7 +14,7 @@ from warcio.archiveiterator import ArchiveIterator
 from newsmirror.demo.server import SiteServer
 from newsmirror.store import Store
 
-from .conftest import FAST_FETCH, NTD, NTD_ORIGINS, NTD_ROUTES, SEED_PATH, minimal_config
+from .conftest import FAST_FETCH, NTD, NTD_ORIGINS, NTD_ROUTES, SEED_IMAGE, SEED_PATH, minimal_config
 from .test_pipeline import SEED_PAGE, body_paragraphs, cli_run, seed_paragraphs
 
 
@@ -35,7 +35,8 @@ def test_warc_records_store_refs_and_reextract_offline(tmp_path):
             elif rec.rec_type == "request":
                 requests[uri] = rec.http_headers
     url = base + SEED_PATH
-    assert set(responses) == {url}  # only responses that produced an article; not the feed, not robots.txt
+    # only responses that produced an article or a picture of it; not the feed, not robots.txt
+    assert set(responses) == {url, base + SEED_IMAGE}
     rec_headers, http_headers, raw = responses[url]
     assert http_headers.get_statuscode() == "200"
     assert http_headers.get_header("Content-Type") == "text/html; charset=utf-8"

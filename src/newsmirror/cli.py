@@ -27,6 +27,7 @@ from .config import Config, ConfigError, load_config
 from .models import ADDED_SOURCE, RunReport
 from .pipeline import Mirror, Progress, RunLocked
 from .publish.git import GitError
+from .render import DISPLAY_TZ
 from .store import StoreError
 from .textsafe import printable
 
@@ -368,6 +369,62 @@ def build(ctx: click.Context, reextract: bool) -> None:
 
 
 @cli.command()
+@click.option("--since", help="The articles of the last span of time: 1d, 12h, 2w (default: 1d).")
+@click.option("--from", "from_", metavar="DATE", help="The first day (YYYY-MM-DD, as the pages date articles).")
+@click.option("--to", metavar="DATE", help="The last day (default: --from's day, or today).")
+@click.option("--category", "-c", "categories", multiple=True, help="Only this category (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["epub", "html"]),
+              help="epub (an e-book) or html (one self-contained file); default: from -o's suffix, else epub.")
+@click.option("--variant", help="The script: zh-Hans or zh-Hant (default: the mirror's first).")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The file to write.")
+@click.pass_context
+@common_options()
+def digest(ctx: click.Context, since: str | None, from_: str | None, to: str | None, categories: tuple[str, ...],
+           fmt: str | None, variant: str | None, output: Path) -> None:
+    """Write the articles of a day (or a range) as one file to read with no network: EPUB or one-file HTML."""
+    from .digest import DigestError, day_range, make_digest, parse_day, parse_since, select, since_range
+    from .digest.select import check_categories
+    from .fsutil import atomic_write
+    from .store import now
+    from .transform.script import VARIANTS
+
+    def go(m: Mirror) -> int:
+        try:
+            if since and (from_ or to):
+                raise DigestError("--since and --from/--to both given; use one")
+            if from_ or to:
+                last = parse_day(to, "--to") if to else now().astimezone(DISPLAY_TZ).date()
+                rng = day_range(parse_day(from_, "--from") if from_ else last, last)
+            else:
+                rng = since_range(parse_since(since or "1d"))
+            cats = check_categories(m.cfg, list(categories))
+        except DigestError as exc:
+            fail(str(exc))
+        if variant is not None and variant not in VARIANTS:
+            fail(f"--variant {variant!r}: not a script; use one of: {', '.join(VARIANTS)}")
+        form = fmt or ("html" if output.suffix.lower() in (".html", ".htm") else "epub")
+        script = variant or (m.cfg.site.variants[0] if m.cfg.site.variants else None)
+        articles = select(m.store, m.cfg, rng, cats)
+        if not articles:
+            click.echo(f"no articles between {rng.label.replace(' – ', ' and ')}"
+                       + (f" in {', '.join(cats)}" if cats else "") + "; nothing written")
+            return 0
+        data, content = make_digest(m.cfg, m.store, m.out, articles, rng, script, form)
+        try:
+            atomic_write(output.resolve(), data)
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror or exc}; check the folder and its permissions", 1)
+        size = f"{len(data) / 1_000_000:.1f} MB" if len(data) >= 1_000_000 else f"{len(data) / 1000:.0f} KB"
+        click.echo(f"wrote {output} ({form}, {content.count} articles, {size})"
+                   + (f"; {len(content.left_out)} past the size cap (digest.max_bytes) listed by title and link"
+                      if content.left_out else ""))
+        return 0
+
+    _with_mirror(ctx, go, lock=False)
+
+
+@cli.command()
 @click.option("--remote", "remotes", multiple=True, help="Only this remote (repeatable).")
 @click.pass_context
 @common_options()
@@ -569,7 +626,8 @@ def counter_serve(db: Path, host: str, port: int, dedupe_window: float, rate_lim
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @common_options(config=False)
 def keygen(path: Path) -> None:
-    """Make an Ed25519 key pair for signing the mirror: PATH (private, keep it) and PATH.pub (publish it)."""
+    """Make an Ed25519 key pair for signing the mirror (OpenSSH formats): PATH (private, keep it) and PATH.pub
+    (publish it)."""
     from .publish.manifest import SigningError
     from .publish.manifest import keygen as make_key
 
@@ -584,7 +642,8 @@ def keygen(path: Path) -> None:
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("--pubkey", help="The operator's public key (base64, or a .pub file), trusted for this check.")
+@click.option("--pubkey", help="The operator's public key (ssh-ed25519 AAAA…, or base64, or a .pub file), trusted for "
+                               "this check.")
 @click.option("--trust", metavar="FINGERPRINT",
               help="Pin the key with this fingerprint (check it out of band, not from this copy): if the copy's "
                    "signature verifies with it, it is trusted from now on without --pubkey.")

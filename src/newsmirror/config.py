@@ -215,6 +215,26 @@ class Signing(_Model):
                                                       "writes a signed manifest.json")
 
 
+class Digest(_Model):
+    enabled: bool = Field(default=False, description="run and build write daily digests into the output's "
+                                                     "digests/: an EPUB and one self-contained HTML file per day")
+    formats: list[Literal["epub", "html"]] = Field(default=["epub", "html"], description="the digest files made")
+    days: int = Field(default=7, ge=1, le=366, description="digests kept in the tree: one for each of the last N "
+                                                           "days that have articles (older ones are removed)")
+    categories: list[str] = Field(default=[], description="only these categories (default: all)")
+    max_bytes: int = Field(default=15_000_000, ge=100_000, le=2_000_000_000,
+                           description="a digest's size cap: the articles past it are listed by title and link")
+    image_width: int = Field(default=800, ge=64, le=4096, description="pictures wider than this are scaled down")
+    image_quality: int = Field(default=70, ge=30, le=95, description="JPEG quality of a scaled picture")
+
+    @field_validator("formats")
+    @classmethod
+    def _formats(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError('formats needs at least one of "epub", "html" (or set enabled = false)')
+        return list(dict.fromkeys(v))
+
+
 class Remote(_Model):
     name: str
     url: str = Field(min_length=1, description="any git URL; ${VAR} is read from the environment at push time, "
@@ -355,6 +375,7 @@ class Config(_Model):
     images: Images = Images()
     signing: Signing = Signing()
     publish: Publish = Publish()
+    digest: Digest = Digest()
     remotes: Annotated[list[Remote], Field(default_factory=list)]
     categories: dict[str, Category]
     sources: Annotated[list[Source], Field(default_factory=list)]
@@ -381,6 +402,10 @@ class Config(_Model):
                     f"sources[{i}].category: {src.category!r} is not a category; "
                     f"add [categories.{src.category}] or use one of: {known}"
                 )
+        for i, key in enumerate(self.digest.categories):
+            if key not in self.categories:
+                raise ValueError(f"digest.categories[{i}]: {key!r} is not a category; use one of: "
+                                 + ", ".join(sorted(self.categories)))
         _twice(self.sources, "source")
         _twice(self.remotes, "remote")
         return self

@@ -44,6 +44,9 @@ class Response:
     request_headers: list[tuple[str, str]] = field(default_factory=list)
     http_version: str = "1.1"
     reason: str = ""
+    ip: str = ""  # the address the response came from (WARC-IP-Address), "" when unknown (through a proxy)
+    date: str = ""  # when it was received, as WARC-Date (ISO 8601, microseconds): its request's too
+    hops: list[Response] = field(default_factory=list)  # the redirects that led here, in order, as received
 
 
 @dataclass

@@ -247,15 +247,15 @@ class Mirror:
         self.renderer = self.renderers[0]  # the Markdown pages (of the first variant)
         self.images_home = images_home(cfg)  # where the one copy of each image is: "" or "site/"
         if cfg.signing_key is not None:  # the home pages show the signing key's fingerprint
-            from .publish.manifest import SigningError, public_fingerprint
+            from .publish.manifest import SigningError, fingerprint, public_raw, verify_command
 
             try:
-                key_fp = public_fingerprint(cfg.signing_key)
+                raw = public_raw(cfg.signing_key)
             except SigningError as exc:
                 self.store.close()
                 raise ConfigError(str(exc)) from None
             for r in self.renderers:
-                r.key_fingerprint = key_fp
+                r.key_fingerprint, r.verify_command = fingerprint(raw), verify_command(raw)
         self._lock_fd: int | None = None
         self.warc: WarcWriter | None = None
         self._started = time.monotonic()
@@ -444,11 +444,33 @@ class Mirror:
         if self.store.get_meta("uncommitted") != "1" and (git_folder(self.out) / "HEAD").exists() and \
                 self.store.get_meta("committed_once") == "1":
             return False
-        committed = commit_all(self.out, message, stored=self._image_dirs())
+        with self._commit_key() as key_file:
+            committed = commit_all(self.out, message, stored=self._image_dirs(), sign_with=key_file)
         with self.store.tx():
             self.store.set_meta("uncommitted", "0")
             self.store.set_meta("committed_once", "1")
         return committed
+
+    @contextmanager
+    def _commit_key(self) -> Iterator[Path | None]:
+        """With signing.key: the key in OpenSSH format in a file of its own (mode 0600, removed after), for git
+        to sign the commit with through ssh-keygen, which reads neither PKCS#8 keys of older versions reliably
+        nor a key file others can read. None without signing.key."""
+        if self.cfg.signing_key is None:
+            yield None
+            return
+        from .publish.manifest import load_private, openssh_private_key
+
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        path = self.tmp_dir / f".signing-{os.getpid()}.key.tmp"  # a killed run's is swept (remove_stale_temps)
+        path.unlink(missing_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(openssh_private_key(load_private(self.cfg.signing_key)))
+            yield path
+        finally:
+            path.unlink(missing_ok=True)
 
     def _deadline(self) -> float:
         """When the run stops starting work (time.monotonic()): fetch.max_run_seconds after it began."""
@@ -626,6 +648,8 @@ class Mirror:
                         return
                     resp = await fetcher.get(url, as_text=False, max_bytes=cfg.max_bytes)
                     spent += len(resp.body)
+                    if self.warc:  # archived as received, so that a replay of its page shows it
+                        self.warc.write(resp)
                     ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
                     if ctype.startswith(("text/", "application/json", "application/xhtml")):
                         raise ImageError(f"not an image (Content-Type: {ctype})")
@@ -863,7 +887,8 @@ class Mirror:
         counts, label = self.counts()
         # nothing saved since the last build, same config, templates and counts: the tree is up to date
         # (the usual cron run that found nothing new ends here, without reading every article)
-        quick = json.dumps([fp, self.store.articles_version(), counts, label], sort_keys=True)
+        quick = json.dumps([fp, self.store.articles_version(), counts, label, self.cfg.digest.model_dump()],
+                           sort_keys=True)
         listed = json.loads(self.store.get_meta("index_files") or "[]")
         indexes_present = bool(listed) and all((self.out / p).exists() for p in listed)
         if not full and not due and not stale and quick == self.store.get_meta("index_key") and indexes_present:
@@ -943,6 +968,7 @@ class Mirror:
                 self.store.set_in_tree(flipped - kept_ids, False)
         if same:
             self._search_index(result, will_change_tree, stale)
+            self._digests(result, write)
             self._sign(result, write, stale)
             self.store.set_meta("index_key", quick)
             return result
@@ -961,6 +987,7 @@ class Mirror:
                 result.removed.append(rel_path)
             _remove_empty_dirs(self.out / d)
         self._search_index(result, will_change_tree, stale)
+        self._digests(result, write)
         self._sign(result, write, stale)
         with self.store.tx():  # only now is the tree what the digest says
             self.store.set_meta("index_digest", digest)
@@ -1009,6 +1036,18 @@ class Mirror:
         finally:
             _PAGES = None
         return unrendered
+
+    def _digests(self, result: BuildResult, write: Callable[[str, bytes], None]) -> None:
+        """The daily digests in digests/ ([digest]), before the manifest is signed so that it covers them."""
+        from .digest.tree import write_digests
+
+        def remove(rel_path: str) -> None:
+            if not result.written and not result.removed:
+                self.store.set_meta("uncommitted", "1")  # before the tree changes: the next run commits it
+            (self.out / rel_path).unlink()
+            result.removed.append(rel_path)
+
+        write_digests(self.cfg, self.store, self.out, write, remove)
 
     def _sign(self, result: BuildResult, write: Callable[[str, bytes], None], stale: bool = False) -> None:
         """With signing.key: manifest.json (SHA-256 of every file) and its Ed25519 signature, when the tree

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+import lxml.html
 import pytest
 from markdown_it import MarkdownIt
 
 from newsmirror.render.markdown import html_to_markdown, md_bare_url, md_text, md_url
+from tests.renderers import RENDERERS, visible_text
 
 
 def md(html: str) -> str:
@@ -265,22 +267,50 @@ def test_whitespace_between_blocks_is_not_content_but_inside_lines_it_is():
     assert out == "一 段\n文字\n\n**粗** 体\n"
 
 
-ARTICLES = ["第一条 为了规范行政行为，保护公民、法人和其他组织的合法权益，制定本办法。",
-            "第二条 本办法适用于本市行政区域内的行政执法活动。",
-            "第三条 行政机关应当依法履行职责，不得滥用职权。"]
+# -- what every CommonMark renderer shows (GitHub's cmark-gfm and markdown-it, run for real) ---------------------
 
 
-@pytest.mark.parametrize("layout", [
-    "<table><tbody><tr><td>{}</td></tr></tbody></table>",  # one cell holding the paragraphs
-    "<table><tr><td><table><tr><td>{}</td></tr></table></td></tr></table>",  # nested layout tables
+@pytest.mark.parametrize("html", [
+    "<p><strong>算法方面，</strong>阿里巴巴的推荐系统</p>",  # bold ending in full-width punctuation, then a letter
+    "<p>他说<strong>「这是引用」</strong>然后走了</p>",  # starting and ending in it
+    "<p><b>A，</b><b>B。</b>其后</p>",  # two bold runs side by side
+    "<p><b>甲</b><b>乙</b>丙</p>",  # side by side with no punctuation between
+    "<p>前文<em>（注释）</em>后文</p>",
+    "<p>前<strong><a href=\"https://x.example/a\">链接</a></strong>后</p>",  # a run that ends in markup
+    "<p>价格<strong>*5</strong>元</p>",  # a run that starts with an escape
+    "<p><b><i>粗斜，</i></b>之后</p>",
+    "<p><b>：</b>只有标点</p>",
 ])
-def test_a_layout_table_renders_as_its_paragraphs(layout):
-    # a legal text laid out in tables: each paragraph stays a paragraph, nothing becomes bars of an empty table
-    md = html_to_markdown(layout.format("".join(f"<p>{a}</p>" for a in ARTICLES)))
-    assert md.split("\n\n") == [*ARTICLES[:-1], ARTICLES[-1] + "\n"]
-    assert "|" not in md
+@pytest.mark.parametrize("renderer", sorted(RENDERERS))
+def test_emphasis_next_to_punctuation_is_emphasis_in_every_renderer(html, renderer):
+    out = RENDERERS[renderer](md(html))
+    assert "*" not in visible_text(out).replace("价格*5", ""), out  # no literal "**" left over
+    assert visible_text(out) == visible_text(html)
+    source = lxml.html.fragment_fromstring(html, create_parent="div")
+    shown = lxml.html.fragment_fromstring(out, create_parent="div")
+    for tag, same in (("strong", ("strong", "b")), ("em", ("em", "i"))):  # the emphasised words are emphasised
+        want = "".join(e.text_content() for e in source.iter(*same))
+        got = "".join(e.text_content() for e in shown.iter(tag))
+        assert re.sub(r"\W", "", want) == re.sub(r"\W", "", got), (tag, out)
 
 
-def test_a_data_table_stays_a_table():
-    md = html_to_markdown("<table><tr><th>年份</th><th>人口</th></tr><tr><td>2020</td><td>1200</td></tr></table>")
-    assert md == "| 年份 | 人口 |\n| --- | --- |\n| 2020 | 1200 |\n"
+@pytest.mark.parametrize("renderer", sorted(RENDERERS))
+def test_a_table_of_paragraphs_is_unwrapped_and_a_table_of_data_stays(renderer):
+    layout = ("<table><tr></tr></table><br><table><tr><td> </td></tr><tr><td></td></tr>"
+              "<tr><td><p>第一段正文。</p><p>第二段正文。</p></td></tr><tr><td>&nbsp;</td></tr></table>"
+              "<table><tr><td><div>左栏文字</div></td><td><p>右栏文字</p></td></tr></table>")
+    out = md(layout)
+    html = RENDERERS[renderer](out)
+    assert "<table" not in html and "|" not in out
+    assert html.count("<p>") >= 4 and visible_text(html) == "第一段正文。第二段正文。左栏文字右栏文字"
+    data = md("<table><tr><td>北京</td><td>10</td></tr><tr><td>上海</td><td>20</td></tr></table>")
+    assert RENDERERS[renderer](data).count("<td>") == 4
+
+
+@pytest.mark.parametrize("renderer", sorted(RENDERERS))
+def test_a_line_break_that_ends_a_block_or_sits_in_code_shows_no_backslash(renderer):
+    html = ("<p>段末换行。<br></p><div><br></div><p>图后<br><br></p>"
+            "<pre><code>import json<br>import os</code></pre><div>尾<br><p>新段</p></div><br>")
+    out = RENDERERS[renderer](md(html))
+    assert "\\" not in visible_text(out), out
+    assert "import json\nimport os" in out

@@ -490,7 +490,7 @@ def test_every_relative_index_link_resolves_inside_the_tree(tmp_path):
 def test_the_feeds_stay_valid_xml_and_json_whatever_a_title_holds(tmp_path):
     from newsmirror.render import renderers_for
 
-    cfg = make_config(tmp_path, site='formats = ["markdown", "html"]')
+    cfg = make_config(tmp_path, site='formats = ["markdown", "html"]\nhtml_url = "https://news.example/m"')
     cfg.site.title = "新闻 镜像"
     html = [r for r in renderers_for(cfg) if r.layout.format == "html"][0]
     arts = [make_article("n1", title="控制\x01\x1b字符\uffff与\ufffe ]]> <b>&amp;"), make_article("n2", day=1)]

@@ -11,7 +11,7 @@ from newsmirror.cli import cli
 from newsmirror.demo.server import SiteServer
 from newsmirror.ids import same_site
 from newsmirror.store import Store
-from tests.conftest import FAST_FETCH, write_config
+from tests.conftest import FAST_FETCH, feeds_config
 
 LEGIT = "据多名目击者讲述，当天下午的集会和平进行，警方没有干预，参加者在傍晚时分陆续散去。"
 FORGED = "官方消息称，当天下午没有任何集会发生，所谓目击者的说法纯属捏造，请勿相信境外媒体。"
@@ -58,23 +58,8 @@ def test_a_forged_canonical_link_never_replaces_another_sites_article(tmp_path, 
         make_site(evil_root, {"e/x9.html": article("集会和平进行", FORGED, canonical=target)})
         feed(legit_root, legit.base, ["news/l1.html"])
         feed(evil_root, evil.base, ["e/x9.html"])
-        cfg = write_config(tmp_path, f"""
-            [site]
-            title = "t"
-            output = "mirror"
-            [categories.intl]
-            title = "国际"
-            [[sources]]
-            name = "legit"
-            kind = "rss"
-            url = "{legit.base}/feed.xml"
-            category = "intl"
-            [[sources]]
-            name = "evil"
-            kind = "rss"
-            url = "{evil.base}/feed.xml"
-            category = "intl"
-            """ + FAST_FETCH)
+        cfg = feeds_config(tmp_path, {"legit": f"{legit.base}/feed.xml", "evil": f"{evil.base}/feed.xml"},
+                           extra=FAST_FETCH)
         first, second = ("evil", "legit") if attacker_first else ("legit", "evil")
         for name in (first, second):
             res = CliRunner().invoke(cli, ["--config", str(cfg), "run", "--source", name], catch_exceptions=False)
@@ -117,18 +102,8 @@ def test_a_stored_url_that_now_redirects_to_another_site_keeps_its_article(tmp_p
     app.router.add_get("/news/l1.html", page)
     app.router.add_get("/feed.xml", feed_xml)
     with ServeApp(app) as base, SiteServer(evil_root, host="127.0.0.2") as evil:
-        cfg = write_config(tmp_path, f"""
-            [site]
-            title = "t"
-            output = "mirror"
-            [categories.intl]
-            title = "国际"
-            [[sources]]
-            name = "legit"
-            kind = "rss"
-            url = "{base}/feed.xml"
-            category = "intl"
-            """ + FAST_FETCH.replace("[fetch]", '[fetch]\nallow_hosts = ["127.0.0.2"]  # as a public host would be'))
+        public = FAST_FETCH.replace("[fetch]", '[fetch]\nallow_hosts = ["127.0.0.2"]  # as a public host would be')
+        cfg = feeds_config(tmp_path, {"legit": f"{base}/feed.xml"}, extra=public)
         assert CliRunner().invoke(cli, ["--config", str(cfg), "run"]).exit_code == 0
         hijacked["to"] = f"{evil.base}/e/x9.html"
         store = Store(tmp_path / "newsmirror.db")

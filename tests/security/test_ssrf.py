@@ -14,7 +14,7 @@ from newsmirror.demo.server import DEMO_SITE, SiteServer
 from newsmirror.fetch import Fetcher, FetchError
 from newsmirror.fetch.netguard import not_public
 from newsmirror.store import Store
-from tests.conftest import FAST_FETCH, write_config
+from tests.conftest import FAST_FETCH, feeds_config
 
 TEXT = "多名目击者讲述了事情的经过，和官方通报的说法并不一致，记者在现场也看到了同样的情形。"
 JPEG = (DEMO_SITE / "images/n2001-lead.jpg").read_bytes()
@@ -51,18 +51,7 @@ def test_links_and_images_on_unnamed_internal_hosts_are_refused(tmp_path):
         items = "".join(f"<item><title>t</title><link>{u}</link></item>" for u in links)
         (inside / "feed.xml").write_text(f"<rss version='2.0'><channel><title>f</title>{items}</channel></rss>",
                                          encoding="utf-8")
-        cfg = write_config(tmp_path, f"""
-            [site]
-            title = "t"
-            output = "mirror"
-            [categories.intl]
-            title = "国际"
-            [[sources]]
-            name = "s"
-            kind = "rss"
-            url = "{site.base}/feed.xml"
-            category = "intl"
-            """ + FAST_FETCH)
+        cfg = feeds_config(tmp_path, {"s": f"{site.base}/feed.xml"}, extra=FAST_FETCH)
         res = CliRunner().invoke(cli, ["--config", str(cfg), "run"], catch_exceptions=False)
         assert res.exit_code == 1, res.output
         assert internal.requests == []  # not one request reached the internal host

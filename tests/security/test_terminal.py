@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from click.testing import CliRunner
 
 from newsmirror.cli import cli
-from tests.conftest import FAST_FETCH, write_config
+from tests.conftest import FAST_FETCH, feeds_config
 
 FORGED = "\x1b[2K\x1b[1G\x1b]0;owned\x07 0 failed"  # erase the line, go to its start, retitle the window, lie
 
@@ -40,19 +40,7 @@ def test_escape_codes_in_a_reason_phrase_are_shown_as_text(tmp_path):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        cfg = write_config(tmp_path, f"""
-            [site]
-            title = "t"
-            output = "mirror"
-            [categories.intl]
-            title = "国际"
-            [[sources]]
-            name = "s"
-            kind = "rss"
-            url = "{base}/feed.xml"
-            category = "intl"
-            obey_robots = false
-            """ + FAST_FETCH)
+        cfg = feeds_config(tmp_path, {"s": f"{base}/feed.xml"}, "obey_robots = false\n", FAST_FETCH)
         runner = CliRunner()
         run = runner.invoke(cli, ["--config", str(cfg), "run"], color=True, catch_exceptions=False)
         status = runner.invoke(cli, ["--config", str(cfg), "status"], color=True, catch_exceptions=False)

@@ -7,6 +7,7 @@ import re
 import struct
 import zlib
 
+import html5lib
 import pytest
 from PIL import Image, ImageFilter
 
@@ -94,6 +95,16 @@ def test_rewrite_points_at_our_copy_and_shows_alt_text_for_a_missing_one():
     assert "[图片]" in out and "前" in out and "中" in out
     quiet = rewrite_images(body, ours.get, link_missing=False)
     assert "<em>[图片：坏图]</em>" in quiet and "bad.jpg" not in quiet
+
+
+def test_a_missing_image_inside_a_link_is_no_second_link():
+    body = '<p><a href="https://news.example/big"><img src="https://i.example/gone.jpg" alt="大图"></a>后</p>'
+    out = rewrite_images(body, {}.get)
+    doc = html5lib.parse(f"<!DOCTYPE html><title>t</title>{out}", namespaceHTMLElements=False)
+    links = doc.findall(".//a")
+    assert len(links) == 1 and links[0].get("href") == "https://news.example/big"
+    assert "".join(links[0].itertext()) == "[图片：大图]"
+    assert "gone.jpg" not in out
 
 
 # -- a JPEG that already fits is kept as the site made it, its metadata cut out losslessly

@@ -37,10 +37,12 @@ class SiteServer:
     """`with SiteServer(root) as s: s.base` — a real HTTP server in a thread."""
 
     def __init__(self, root: Path = DEMO_SITE, origins: Iterable[str] = DEMO_ORIGINS, *,
-                 routes: dict[str, str] | None = None, port: int = 0, host: str = "127.0.0.1") -> None:
+                 routes: dict[str, str] | None = None, port: int = 0, host: str = "127.0.0.1",
+                 redirects: dict[str, str] | None = None) -> None:
         self.root = Path(root).resolve()
         self.origins = tuple(origins)
         self.routes = dict(routes or {})
+        self.redirects = dict(redirects or {})  # path → where a 301 sends it (a moved page or picture)
         self.requests: list[str] = []
         outer = self
 
@@ -52,6 +54,15 @@ class SiteServer:
 
             def do_GET(self) -> None:  # noqa: N802
                 outer.requests.append(self.path)
+                if self.path in outer.redirects:
+                    body = b"<html><body>Moved</body></html>"
+                    self.send_response(301)
+                    self.send_header("Location", outer.redirects[self.path])
+                    self.send_header("Content-Type", "text/html; charset=utf-8")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 found = outer.resolve(self.path)
                 if found is None:
                     body = b"<html><body><h1>404 Not Found</h1></body></html>"

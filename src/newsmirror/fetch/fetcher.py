@@ -33,11 +33,13 @@ from ..models import Response
 from ..textsafe import printable
 from .decode import decode
 from .netguard import AddressRefused, GuardedResolver, host_of, not_public, refusal
+from .warc import warc_date
 
 log = logging.getLogger("newsmirror.fetch")
 
 RETRY_STATUSES = {429, 500, 502, 503, 504, 520, 521, 522, 523, 524}
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+REDIRECT_BODY_CAP = 1 << 16  # bytes of a redirect's own page kept for the WARC file
 
 
 class FetchError(Exception):
@@ -247,6 +249,7 @@ class Fetcher:
         # each hop of a redirect is a request of its own: robots.txt, Crawl-delay and the per-host limits of
         # the host it goes to apply to it
         current = url
+        hops: list[Response] = []  # the redirects followed, kept for the WARC file
         for _hop in range(self.cfg.max_redirects + 1):
             _check_target(url, current, self.allowed)
             delay = await self._permitted(url, current, obey)
@@ -255,7 +258,8 @@ class Fetcher:
                 raise FetchError(url, "HTTP 304 Not Modified to a request that asked for no comparison (a broken "
                                       "server or cache); tried again next run", status=304)
             if resp.status not in REDIRECT_STATUSES:
-                return resp
+                return dataclasses.replace(resp, hops=[*hops, *resp.hops]) if hops else resp
+            hops.append(dataclasses.replace(resp, final_url=current))  # archived at its own address
             current = resp.final_url
         raise FetchError(url, f"more than {self.cfg.max_redirects} redirects (fetch.max_redirects)")
 
@@ -328,6 +332,7 @@ class Fetcher:
         cap = max_bytes or self.cfg.max_bytes
         assert self._session is not None, "use Fetcher as an async context manager"
         current = at or url
+        hops: list[Response] = []  # the redirects followed, kept for the WARC file
         for _hop in range(self.cfg.max_redirects + 1):
             try:
                 async with self._session.get(
@@ -337,14 +342,16 @@ class Fetcher:
                     proxy=self.cfg.proxy if self.cfg.proxy and not self.cfg.proxy.startswith("socks") else None,
                 ) as resp:
                     floor.response(resp)
+                    date, ip = warc_date(), self._peer(resp)
                     if resp.status in REDIRECT_STATUSES:
                         loc = resp.headers.get("Location")
                         if not loc:
                             raise FetchError(url, f"HTTP {resp.status} redirect without a Location", status=resp.status)
+                        hop = await self._hop(current, resp, date, ip)
+                        if not follow:  # where it leads in final_url; the hop as received for the WARC file
+                            return dataclasses.replace(hop, url=url, final_url=urljoin(current, loc))
+                        hops.append(hop)
                         current = urljoin(current, loc)
-                        if not follow:
-                            return Response(url=url, final_url=current, status=resp.status, headers={}, body=b"",
-                                            text="", encoding="")
                         _check_target(url, current, self.allowed)
                         continue
                     headers = {k.lower(): v for k, v in resp.headers.items()}
@@ -362,7 +369,7 @@ class Fetcher:
                         text="", encoding="", raw_body=raw, raw_headers=raw_headers,
                         request_headers=list(resp.request_info.headers.items()),
                         http_version=f"{resp.version.major}.{resp.version.minor}" if resp.version else "1.1",
-                        reason=resp.reason or "",
+                        reason=resp.reason or "", ip=ip, date=date, hops=hops,
                     )
                     return decode_response(received, cap, as_text) if decoded else received
             except FetchError:
@@ -389,6 +396,32 @@ class Fetcher:
             except ValueError as exc:  # a URL Python refuses (UnicodeError: a host label empty or too long)
                 raise FetchError(url, f"not a URL that can be fetched ({brief(current)}: {brief(exc)})") from None
         raise FetchError(url, f"more than {self.cfg.max_redirects} redirects (fetch.max_redirects)")
+
+    def _peer(self, resp: aiohttp.ClientResponse) -> str:
+        """The address the response came from (asked while it is open), or "" through a proxy (whose address it
+        would be) or when the transport does not say."""
+        if self.cfg.proxy:
+            return ""
+        # a short response read whole with its headers has given its connection back already: its protocol
+        # (aiohttp keeps it on the response) still holds the transport
+        conn = resp.connection
+        transport = conn.transport if conn is not None else getattr(getattr(resp, "_protocol", None), "transport",
+                                                                      None)
+        peer = transport.get_extra_info("peername") if transport is not None else None
+        return str(peer[0]) if isinstance(peer, tuple) and peer else ""
+
+    async def _hop(self, current: str, resp: aiohttp.ClientResponse, date: str, ip: str) -> Response:
+        """A redirect as received, for the WARC file: its status line, headers and (short) body."""
+        try:
+            raw = await self._read_capped(current, resp, REDIRECT_BODY_CAP)
+        except FetchError:  # a redirect's page is not worth more: archived without it
+            raw = b""
+        return Response(url=current, final_url=current, status=resp.status, headers={}, body=b"", text="",
+                        encoding="", raw_body=raw,
+                        raw_headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.raw_headers],
+                        request_headers=list(resp.request_info.headers.items()),
+                        http_version=f"{resp.version.major}.{resp.version.minor}" if resp.version else "1.1",
+                        reason=resp.reason or "", ip=ip, date=date)
 
     async def _read_capped(self, url: str, resp: aiohttp.ClientResponse, cap: int) -> bytes:
         declared = resp.headers.get("Content-Length")

@@ -1,10 +1,14 @@
-"""Provenance: every response that produced an article, raw, in a per-run WARC file (warcio).
+"""Provenance: every response that produced an article or a picture, raw, in a per-run WARC file (warcio).
 
 The response record keeps the status line, the headers and the body as
 received (still gzip-coded if the server sent it so); a request record with
-the headers we sent stands beside it. The store keeps each article's WARC file,
-offset, WARC-Record-ID and WARC-Payload-Digest, so `build --reextract` can
-read the page again without the network.
+the headers we sent stands beside it, with the same WARC-Date (ISO 28500 §5.4:
+one capture, one time) and the server's WARC-IP-Address where it is known. The
+redirects that led to a response come before it, each as a response and request
+pair of its own, so that a replay (pywb) follows them as the browser did. The
+store keeps each article's WARC file, offset, WARC-Record-ID and
+WARC-Payload-Digest, so `build --reextract` can read the page again without the
+network.
 """
 
 from __future__ import annotations
@@ -13,12 +17,14 @@ import io
 import os
 import zlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
+from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
 from .. import __version__
@@ -39,11 +45,18 @@ class WarcRef:
 
 @dataclass(frozen=True)
 class WarcRecords:
-    """One fetch as WARC bytes: the response record, then the request record, each its own gzip member."""
+    """One fetch as WARC bytes: for each redirect that led to it, then for the response, the response record and
+    the request record, each its own gzip member."""
 
     data: bytes
-    record_id: str  # the response record's
+    record_id: str  # the (final) response record's
     payload_digest: str
+    offset: int = 0  # where in `data` the final response record starts
+
+
+def warc_date(when: datetime | None = None) -> str:
+    """A WARC-Date (UTC, to the microsecond, as WARC 1.1 allows) for a response received `when` (now)."""
+    return datetime_to_iso_date((when or datetime.now(UTC)).replace(tzinfo=None), use_micros=True)
 
 
 def _gzip_member(data: bytes) -> bytes:
@@ -63,10 +76,9 @@ def archived_request_headers(headers: list[tuple[str, str]]) -> list[tuple[str, 
     return [(k, REMOVED if k.lower() in SECRET_REQUEST_HEADERS else v) for k, v in headers]
 
 
-def warc_records(resp: Response) -> WarcRecords:
-    """The records of one fetch, ready to append: pure, so worker processes can make them."""
-    buf = io.BytesIO()
-    writer = WARCWriter(buf, gzip=False, warc_version="1.1")
+def _pair(writer: WARCWriter, buf: io.BytesIO, resp: Response) -> tuple[bytes, str, str]:
+    """The response and request records of one HTTP exchange (two gzip members), and the response record's id and
+    payload digest. Both records carry the one time it was received, and the server's address when known."""
     url = resp.final_url or resp.url
     headers = [(_RENAMED.get(k.lower(), k), v) for k, v in resp.raw_headers]
     http = StatusAndHeaders(f"{resp.status} {resp.reason}".strip(), headers, protocol=f"HTTP/{resp.http_version}")
@@ -77,14 +89,29 @@ def warc_records(resp: Response) -> WarcRecords:
     req_http = StatusAndHeaders(f"GET {target} HTTP/1.1", archived_request_headers(resp.request_headers),
                                 is_http_request=True)
     request = writer.create_warc_record(url, "request", http_headers=req_http)
-    request.rec_headers.add_header("WARC-Concurrent-To", record.rec_headers.get_header("WARC-Record-ID"))
-    writer.write_record(record)
-    first = _gzip_member(buf.getvalue())
-    buf.seek(0)
-    buf.truncate()
-    writer.write_record(request)
-    return WarcRecords(first + _gzip_member(buf.getvalue()), record.rec_headers.get_header("WARC-Record-ID"),
-                       record.rec_headers.get_header("WARC-Payload-Digest"))
+    record_id = record.rec_headers.get_header("WARC-Record-ID")
+    request.rec_headers.add_header("WARC-Concurrent-To", record_id)
+    date = resp.date or warc_date()
+    for rec in (record, request):
+        rec.rec_headers.replace_header("WARC-Date", date)
+        if resp.ip:
+            rec.rec_headers.add_header("WARC-IP-Address", resp.ip)
+    members = []
+    for rec in (record, request):
+        buf.seek(0)
+        buf.truncate()
+        writer.write_record(rec)
+        members.append(_gzip_member(buf.getvalue()))
+    return b"".join(members), record_id, record.rec_headers.get_header("WARC-Payload-Digest")
+
+
+def warc_records(resp: Response) -> WarcRecords:
+    """The records of one fetch, redirects first, ready to append: pure, so worker processes can make them."""
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=False, warc_version="1.1")
+    hops = b"".join(_pair(writer, buf, hop)[0] for hop in resp.hops)
+    data, record_id, digest = _pair(writer, buf, resp)
+    return WarcRecords(hops + data, record_id, digest, len(hops))
 
 
 class WarcWriter:
@@ -118,7 +145,7 @@ class WarcWriter:
         """Append records made by `warc_records()` (perhaps in another process); flushed to the OS."""
         self._open()
         assert self._fh is not None
-        offset = self._fh.tell()
+        offset = self._fh.tell() + records.offset
         self._fh.write(records.data)
         self._fh.flush()
         return WarcRef(self.name, offset, records.record_id, records.payload_digest)

@@ -107,16 +107,25 @@ def stage_stored(repo: Path, stored: Iterable[str]) -> subprocess.Popen | None:
                              "--", *as_is], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=git_env())
 
 
-def commit_all(repo: Path, message: str, stored: Iterable[str] = ()) -> bool:
+def signing_config(key_file: Path | None) -> tuple[str, ...]:
+    """git options that sign a commit with the SSH key at `key_file` (OpenSSH format, mode 0600): git hands it
+    to ssh-keygen (`gpg.format=ssh`), so `git verify-commit` and a code host's "Verified" mark check it."""
+    if key_file is None:
+        return ()
+    return ("-c", "gpg.format=ssh", "-c", f"user.signingkey={key_file}", "-c", "commit.gpgsign=true")
+
+
+def commit_all(repo: Path, message: str, stored: Iterable[str] = (), sign_with: Path | None = None) -> bool:
     """Stage everything and commit; False (and no commit) when nothing changed.
 
     `stored`: folders of files that are compressed already (images), packed as they are (zlib level 0):
-    compressing them again costs much time and saves nothing."""
+    compressing them again costs much time and saves nothing. `sign_with`: an SSH private key file that signs
+    the commit (`signing_config`)."""
     as_is = [d for d in stored if (repo / d).is_dir()]
     if as_is:
         run_git(repo, *_INTO_PACK, "-c", "pack.compression=0", "add", "-A", "--", *as_is)
     run_git(repo, *_INTO_PACK, "add", "-A")
     if run_git(repo, "diff", "--cached", "--quiet", check=False).returncode == 0:
         return False
-    run_git(repo, "commit", "-q", "-m", message)
+    run_git(repo, *signing_config(sign_with), "commit", "-q", "-m", message)
     return True

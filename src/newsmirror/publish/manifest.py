@@ -1,12 +1,15 @@
 """Integrity: a signed list of every published file, so anyone can check that a copy is untouched and current.
 
-`keygen()` makes an Ed25519 key pair (the private key stays with the operator, mode 0600). Each build
-with `[signing] key = PATH` writes `manifest.json` (the SHA-256 and size of every file in the tree but
-git's own and the manifest's, the signing time and a serial that only grows) and `manifest.json.sig` (the
-Ed25519 signature of manifest.json, base64). `verify()` checks a clone or a downloaded copy against them: the
-signature — with a key the reader gave or pinned (`trust.py`), never merely the one the copy names, which a
-censor can replace with its own — then that the copy is not older than one already seen for that key (a censor
-could otherwise serve a stale copy for ever), and every file: added, changed, missing, or not a file at all.
+`keygen()` makes an Ed25519 key pair in OpenSSH's formats (the private key stays with the operator, mode 0600;
+a PKCS#8 key made by older versions still works). Each build with `[signing] key = PATH` writes `manifest.json`
+(the SHA-256 and size of every file in the tree but git's own and the manifest's, the signing time and a serial
+that only grows) and `manifest.json.sig`: an SSH signature (OpenSSH's SSHSIG format, namespace "newsmirror"), so
+that a reader with nothing but OpenSSH checks it (`ssh-keygen -Y verify`, see `verify_command()`); older
+manifests, signed with a bare base64 Ed25519 signature, still verify. `verify()` checks a clone or a downloaded
+copy against them: the signature — with a key the reader gave or pinned (`trust.py`), never merely the one the
+copy names, which a censor can replace with its own — then that the copy is not older than one already seen
+for that key (a censor could otherwise serve a stale copy for ever), and every file: added, changed, missing, or
+not a file at all.
 
 A copy is hostile input: files are hashed in 1 MiB reads (memory stays flat for any size), and a named pipe, a
 socket or a device in it is reported, never opened for reading (opening a pipe blocks).
@@ -19,6 +22,7 @@ import hashlib
 import json
 import os
 import stat
+import struct
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +35,9 @@ SKIP_DIRS = {".git"}
 CHUNK = 1 << 20  # bytes read at a time when hashing
 MAX_MANIFEST = 128 << 20  # a manifest lists about 120 bytes a file: this is a million files
 MAX_SIGNATURE = 4096
+NAMESPACE = "newsmirror"  # the SSH signature's namespace: a signature made for git or for a file is not one of ours
+PRINCIPAL = "newsmirror"  # the name the reader's allowed-signers line gives the key
+SSHSIG_BEGIN, SSHSIG_END = "-----BEGIN SSH SIGNATURE-----", "-----END SSH SIGNATURE-----"
 SPECIAL_KINDS = {stat.S_IFIFO: "a named pipe", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
                  stat.S_IFBLK: "a block device", stat.S_IFDIR: "a folder"}
 
@@ -55,15 +62,44 @@ def fingerprint(public_raw: bytes) -> str:
     return ":".join(h[i:i + 4] for i in range(0, 32, 4))
 
 
+def _ssh_string(data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + data
+
+
+def ssh_public_key(public_raw: bytes) -> str:
+    """The key as OpenSSH writes it in a .pub file or an allowed-signers line: `ssh-ed25519 AAAA…`."""
+    blob = _ssh_string(b"ssh-ed25519") + _ssh_string(public_raw)
+    return "ssh-ed25519 " + base64.b64encode(blob).decode()
+
+
+def ssh_fingerprint(public_raw: bytes) -> str:
+    """The key's fingerprint as `ssh-keygen -l` and `ssh-keygen -Y verify` print it (SHA256:…)."""
+    blob = base64.b64decode(ssh_public_key(public_raw).split()[1])
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+
+
+def allowed_signers_line(public_raw: bytes) -> str:
+    """The line of an allowed-signers file (ssh-keygen(1), ALLOWED SIGNERS) that trusts this key; git's
+    gpg.ssh.allowedSignersFile reads the same file."""
+    return f"{PRINCIPAL} {ssh_public_key(public_raw)}"
+
+
+def verify_command(public_raw: bytes) -> str:
+    """The command a reader runs in a copy's top folder to check its manifest with OpenSSH alone."""
+    return (f"echo '{allowed_signers_line(public_raw)}' > signers && ssh-keygen -Y verify -f signers "
+            f"-I {PRINCIPAL} -n {NAMESPACE} -s {SIGNATURE} < {MANIFEST}")
+
+
 def keygen(path: Path) -> tuple[Path, Path, str]:
-    """Write PATH (the private key, PEM, mode 0600) and PATH.pub (the public key, base64 raw)."""
+    """Write PATH (the private key, OpenSSH format, mode 0600) and PATH.pub (the public key, OpenSSH format):
+    the pair ssh-keygen would make, so that git and ssh-keygen use it as they are."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     if path.exists():
         raise SigningError(f"{path} exists already; choose another path (a key is never overwritten)")
     key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
                             serialization.NoEncryption())
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -71,16 +107,21 @@ def keygen(path: Path) -> tuple[Path, Path, str]:
         f.write(pem)
     raw = _public_raw(key.public_key())
     pub = path.with_name(path.name + ".pub")
-    pub.write_text(base64.b64encode(raw).decode() + "\n", encoding="ascii")
+    pub.write_text(f"{ssh_public_key(raw)} {NAMESPACE}\n", encoding="ascii")
     return path, pub, fingerprint(raw)
 
 
 def load_private(path: Path):  # -> Ed25519PrivateKey
+    """The Ed25519 key at `path`: OpenSSH format (keygen, ssh-keygen) or PKCS#8 PEM (keys of older versions)."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        data = path.read_bytes()
+        if b"OPENSSH PRIVATE KEY" in data[:100]:
+            key = serialization.load_ssh_private_key(data, password=None)
+        else:
+            key = serialization.load_pem_private_key(data, password=None)
     except (OSError, ValueError, TypeError) as exc:
         raise SigningError(f"signing.key {path}: cannot read the key ({exc}); make one with "
                            f"`newsmirror keygen {path}`") from None
@@ -89,8 +130,88 @@ def load_private(path: Path):  # -> Ed25519PrivateKey
     return key
 
 
+def openssh_private_key(key) -> bytes:  # noqa: ANN001 (an Ed25519PrivateKey)
+    """The key in OpenSSH's format, which ssh-keygen (and git signing through it) reads: a key of an older
+    version (PKCS#8) is handed to them this way."""
+    from cryptography.hazmat.primitives import serialization
+
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                             serialization.NoEncryption())
+
+
+def _sshsig_signed_data(data: bytes, namespace: str) -> bytes:
+    """What an SSH signature signs (PROTOCOL.sshsig): the preamble, the namespace and the SHA-512 of the data."""
+    return (b"SSHSIG" + _ssh_string(namespace.encode()) + _ssh_string(b"") + _ssh_string(b"sha512")
+            + _ssh_string(hashlib.sha512(data).digest()))
+
+
+def ssh_sign(key, data: bytes, namespace: str = NAMESPACE) -> bytes:  # noqa: ANN001 (an Ed25519PrivateKey)
+    """An armored SSH signature of `data`, as `ssh-keygen -Y sign -n NAMESPACE` writes it (deterministic:
+    Ed25519 signatures are)."""
+    raw = _public_raw(key.public_key())
+    sig = _ssh_string(b"ssh-ed25519") + _ssh_string(key.sign(_sshsig_signed_data(data, namespace)))
+    blob = (b"SSHSIG" + struct.pack(">I", 1) + _ssh_string(_ssh_string(b"ssh-ed25519") + _ssh_string(raw))
+            + _ssh_string(namespace.encode()) + _ssh_string(b"") + _ssh_string(b"sha512") + _ssh_string(sig))
+    text = base64.b64encode(blob).decode()
+    lines = [text[i:i + 70] for i in range(0, len(text), 70)]
+    return ("\n".join([SSHSIG_BEGIN, *lines, SSHSIG_END]) + "\n").encode("ascii")
+
+
+def _ssh_fields(blob: bytes, n: int) -> list[bytes]:
+    """The first `n` SSH strings of `blob`; ValueError if it is shorter."""
+    out, at = [], 0
+    for _ in range(n):
+        if at + 4 > len(blob):
+            raise ValueError("truncated SSH signature")
+        (size,) = struct.unpack(">I", blob[at:at + 4])
+        if at + 4 + size > len(blob):
+            raise ValueError("truncated SSH signature")
+        out.append(blob[at + 4:at + 4 + size])
+        at += 4 + size
+    return out
+
+
+def parse_ssh_signature(armored: bytes) -> tuple[bytes, str, bytes]:
+    """(the signer's raw Ed25519 key, the namespace, the raw signature) of an armored SSH signature that uses
+    Ed25519 and SHA-512; ValueError for anything else."""
+    text = armored.decode("ascii").strip()
+    if not (text.startswith(SSHSIG_BEGIN) and text.endswith(SSHSIG_END)):
+        raise ValueError("not an SSH signature")
+    blob = base64.b64decode("".join(text[len(SSHSIG_BEGIN):-len(SSHSIG_END)].split()), validate=True)
+    if blob[:6] != b"SSHSIG" or blob[6:10] != struct.pack(">I", 1):
+        raise ValueError("not an SSHSIG version 1 signature")
+    public, namespace, _reserved, hash_alg, sig = _ssh_fields(blob[10:], 5)
+    key_type, raw = _ssh_fields(public, 2)
+    sig_type, sig_raw = _ssh_fields(sig, 2)
+    if key_type != b"ssh-ed25519" or sig_type != b"ssh-ed25519" or hash_alg != b"sha512":
+        raise ValueError(f"an SSH signature with {key_type.decode(errors='replace')}/"
+                         f"{hash_alg.decode(errors='replace')}, not Ed25519/SHA-512")
+    return raw, namespace.decode(errors="replace"), sig_raw
+
+
+def parse_public_key(text: str) -> bytes:
+    """The raw Ed25519 key of `text`: an OpenSSH public key (`ssh-ed25519 AAAA… [comment]`, an allowed-signers
+    line) or base64 raw bytes (the .pub files of older versions). ValueError for anything else."""
+    words = text.split()
+    if "ssh-ed25519" in words and words.index("ssh-ed25519") + 1 < len(words):
+        blob = base64.b64decode(words[words.index("ssh-ed25519") + 1], validate=True)
+        key_type, raw = _ssh_fields(blob, 2)
+        if key_type != b"ssh-ed25519":
+            raise ValueError("the key's blob is not ssh-ed25519")
+    else:
+        raw = base64.b64decode(text.strip(), validate=True)
+    if len(raw) != 32:
+        raise ValueError(f"an Ed25519 key is 32 bytes, this one {len(raw)}")
+    return raw
+
+
 def public_fingerprint(path: Path) -> str:
-    return fingerprint(_public_raw(load_private(path).public_key()))
+    return fingerprint(public_raw(path))
+
+
+def public_raw(path: Path) -> bytes:
+    """The raw public key of the private key at `path` (SigningError when it cannot be read)."""
+    return _public_raw(load_private(path).public_key())
 
 
 def _kind(mode: int) -> str:
@@ -198,13 +319,15 @@ def write_manifest(root: Path, key_path: Path, generator: str, last_serial: int 
     The serial is one more than the highest of the tree's current manifest and `last_serial` (kept by the
     caller, so that it still grows when the tree is made afresh), and the signing time is now (or
     SOURCE_DATE_EPOCH). Both stay as they were when the signed content (files, key, generator) is the same as the
-    current manifest's: then the output is byte for byte the same (Ed25519 signatures are deterministic)."""
+    current manifest's: then the output is byte for byte the same (Ed25519 signatures are deterministic).
+    The signature is an SSH signature (`ssh_sign`): `ssh-keygen -Y verify` checks it."""
     from ..store import now
 
     key = load_private(key_path)
     raw = _public_raw(key.public_key())
-    manifest: dict = {"generator": generator, "algorithm": "sha256", "signature": "ed25519",
+    manifest: dict = {"generator": generator, "algorithm": "sha256", "signature": f"sshsig {NAMESPACE}",
                       "public_key": base64.b64encode(raw).decode(), "fingerprint": fingerprint(raw),
+                      "ssh_public_key": ssh_public_key(raw),
                       "files": {k: {"sha256": h, "bytes": n} for k, (h, n) in _files(root).items()}}
     previous = _previous(root)
     before = _serial(previous.get("serial"))
@@ -214,7 +337,7 @@ def write_manifest(root: Path, key_path: Path, generator: str, last_serial: int 
     else:
         manifest.update(serial=max(before or 0, last_serial) + 1, signed_at=_iso(now()))
     data = (json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
-    return {MANIFEST: data, SIGNATURE: base64.b64encode(key.sign(data)) + b"\n"}
+    return {MANIFEST: data, SIGNATURE: ssh_sign(key, data)}
 
 
 def manifest_serial(data: bytes) -> int | None:
@@ -243,19 +366,30 @@ class Verdict:
 
 
 def _pubkey_text(pubkey: str) -> str:
-    """--pubkey: base64 raw key, or a .pub file holding it."""
+    """--pubkey: an OpenSSH public key or base64 raw key, or a .pub (or allowed-signers) file holding one."""
     if Path(pubkey).is_file():
         return Path(pubkey).read_text(encoding="ascii").strip()
     return pubkey
+
+
+def _signature(data: bytes, sig_file: bytes) -> tuple[bytes | None, bytes]:
+    """(the key an SSH signature names, the raw Ed25519 signature over `data`'s signed form) — or (None, the
+    raw signature) for the bare base64 signature of older versions, which signs `data` itself."""
+    if sig_file.lstrip().startswith(b"-----BEGIN"):
+        named, namespace, sig = parse_ssh_signature(sig_file)
+        if namespace != NAMESPACE:
+            raise ValueError(f"an SSH signature for {namespace!r}, not {NAMESPACE!r}")
+        return named, sig
+    return None, base64.b64decode(sig_file.strip(), validate=True)
 
 
 def verify(root: Path, pubkey: str | None = None, *, trust: str | None = None, max_age_days: float | None = None,
            store: TrustStore | None = None, label: str = "") -> Verdict:
     """Check the copy at `root` against its signed manifest.
 
-    The key is `pubkey` (base64 raw key, or a .pub file), else the manifest's own key only if `trust` names its
-    fingerprint (then it is pinned in `store`) or `store` has it pinned; a signature by any other key is reported
-    as valid for an unknown key, and the copy is not ok. With a trusted key, a copy whose serial is below the
+    The key is `pubkey` (an OpenSSH or base64 raw key, or a .pub file), else the manifest's own key only if `trust`
+    names its fingerprint (then it is pinned in `store`) or `store` has it pinned; a signature by any other key is
+    reported as valid for an unknown key, and the copy is not ok. With a trusted key, a copy whose serial is below the
     highest `store` has seen for that key is refused, as is one signed more than `max_age_days` ago; a higher
     serial is recorded in `store` (the caller saves it)."""
     from cryptography.exceptions import InvalidSignature
@@ -263,7 +397,7 @@ def verify(root: Path, pubkey: str | None = None, *, trust: str | None = None, m
 
     try:
         data = _read_small(root / MANIFEST, MAX_MANIFEST)
-        sig = base64.b64decode(_read_small(root / SIGNATURE, MAX_SIGNATURE).strip(), validate=True)
+        sig_named, sig = _signature(data, _read_small(root / SIGNATURE, MAX_SIGNATURE))
         manifest = json.loads(data)
         listed = {k: v["sha256"] for k, v in manifest["files"].items()}
     except NotAFile as exc:
@@ -277,13 +411,16 @@ def verify(root: Path, pubkey: str | None = None, *, trust: str | None = None, m
         raise ValueError(f"--trust {trust}: not a key fingerprint (32 hex digits, as `verify` prints them)")
     try:
         if pubkey:
-            raw = base64.b64decode(_pubkey_text(pubkey), validate=True)
+            raw = parse_public_key(_pubkey_text(pubkey))
             how = "given with --pubkey"
         else:
             raw = base64.b64decode(named, validate=True)
             pinned = store is not None and store.trusted(fingerprint(raw), base64.b64encode(raw).decode())
             how = "pinned" if pinned else ""
-        Ed25519PublicKey.from_public_bytes(raw).verify(sig, data)
+        if sig_named is not None and sig_named != raw:
+            raise InvalidSignature
+        signed = data if sig_named is None else _sshsig_signed_data(data, NAMESPACE)
+        Ed25519PublicKey.from_public_bytes(raw).verify(sig, signed)
         verdict = Verdict("ok", fingerprint(raw), how)
     except InvalidSignature:
         verdict = Verdict("the signature does not match (the manifest was changed, or signed by another key)")

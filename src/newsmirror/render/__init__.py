@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import quote as quote_url
 from xml.sax.saxutils import escape as xml_escape
 from zoneinfo import ZoneInfo
 
@@ -159,6 +158,7 @@ class Renderer:
         self.versions: list[tuple[str, Layout]] = []  # (label, layout) of every variant of this format
         self._env = None
         self.key_fingerprint: str | None = None  # the signing key's, shown on the home page
+        self.verify_command: str | None = None  # how a reader checks the copy with ssh-keygen, on the home page
 
     def _convert(self, files: dict[str, bytes]) -> dict[str, bytes]:
         """The text files in this renderer's script (no change without one)."""
@@ -306,6 +306,8 @@ class Renderer:
                                   link_missing=self.site.link_policy in ("mirror", "keep"))
             if over:  # shown as their alt text like a failed image, but these will not come: say why
                 body += cap_note(len(over), cap)
+        if lay.format == "html" and ("<a" in body or "<img" in body):
+            body = named_links_and_images(body)
         share = self.qr_url(a)
         return body, share if with_qr else None
 
@@ -372,7 +374,8 @@ class Renderer:
         files[lay.home] = self.template("home").render(
             site=self.site, nav=self.nav(lay.home), picks=self._entries(lay.home, picks, True),
             latest=self._entries(lay.home, latest, True), css=rel(lay.home, lay.stylesheet),
-            title=self.site.title, search=self.search, key_fingerprint=self.key_fingerprint,
+            title=self.site.title, search=self.search, feeds=self.feeds, key_fingerprint=self.key_fingerprint,
+            verify_command=self.verify_command,
             updated_note=f"{len(kept)} 篇文章 · 更新于 {_fmt(newest)} · newsmirror {__version__}" if newest
             else f"newsmirror {__version__}",
         )
@@ -409,29 +412,60 @@ class Renderer:
         """Whether the pages link to a search page (the HTML site has one, made with Pagefind)."""
         return self.layout.format == "html"
 
+    @property
+    def feeds(self) -> bool:
+        """Whether the HTML site has its Atom and JSON feeds: only with an address to point their links at
+        (`site.html_url`, else `site.base_url`). A feed reader resolves no relative link (the JSON Feed schema
+        requires absolute ones), so without one the feeds would link nowhere."""
+        return self.layout.format == "html" and bool(self.site.html_url or self.site.base_url)
+
+    def _feed_urls(self) -> tuple[str, str | None, Callable[[Indexed], str]]:
+        """(home page, the feed's own folder or None, an article's page): absolute. With `site.html_url`, the
+        site's pages; with `site.base_url` alone, the Markdown pages on the code host (which shows a file of the
+        site as source, so the feeds then have no address of their own)."""
+        lay = self.layout
+        if self.site.html_url:
+            root = f"{self.site.html_url}/{lay.root.removeprefix(lay.base)}"
+            return root + "index.html", root, lambda a: f"{self.site.html_url}/" + lay.page(
+                a.category, a.id).removeprefix(lay.base)
+        md_root = f"{self.site.base_url}/{lay.root.removeprefix(lay.base)}"
+        return md_root + HOME, None, lambda a: md_root + page_path(a.category, a.id)
+
     def site_files(self, kept: list[Indexed]) -> dict[str, bytes]:
-        """The HTML site's stylesheet, and its Atom and JSON feeds of the latest articles."""
+        """The HTML site's stylesheet and search page, and its Atom and JSON feeds of the latest articles."""
+        root = self.layout.root
+        css, _, _ = self.env.loader.get_source(self.env, "style.css")  # type: ignore[union-attr]  # an override wins
+        here = f"{root}search.html"
+        search = self.template("search").render(nav=self.nav(here), css=rel(here, self.layout.stylesheet),
+                                                pagefind=rel(here, self.layout.base + "pagefind"), title="搜索")
+        files = {f"{root}search.html": search.encode("utf-8"), self.layout.stylesheet: css.encode("utf-8")}
+        if self.feeds:
+            files.update(self.feed_files(kept))
+        return files
+
+    def feed_files(self, kept: list[Indexed]) -> dict[str, bytes]:
+        """`feed.xml` (Atom, RFC 4287) and `feed.json` (JSON Feed 1.1) of this variant, every link absolute. Each
+        variant's feed has its own identity (its own address), never one made of the site's title, which an
+        operator may rename."""
         root = self.layout.root
         latest = kept[: self.site.feed_items]
-        base = self.site.html_url
-
-        def url(a: Indexed) -> str:
-            path = self.layout.page(a.category, a.id)
-            return f"{base}/{path.removeprefix(self.layout.base)}" if base else path.removeprefix(root)
-
+        home, feed_root, url = self._feed_urls()
+        feed_id = (feed_root or f"{self.site.base_url}/{root}") + "feed.xml"
         updated = max((a.fetched_at for a in latest), default=None)
         stamp = (updated.isoformat() if updated else "1970-01-01T00:00:00+00:00").replace("+00:00", "Z")
+        quote = {'"': "&quot;"}
         atom = ['<?xml version="1.0" encoding="utf-8"?>',
-                f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{xml(self.site.language)}">',
-                f"<title>{xml(self.site.title)}</title>",
-                f"<id>{xml(base + '/' if base else 'urn:newsmirror:' + quote_url(self.site.title))}</id>",
-                f"<updated>{stamp}</updated>", '<link rel="self" href="feed.xml"/>', '<link href="index.html"/>',
-                f"<generator>newsmirror {__version__}</generator>"]
+                f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{xml(self.site.language, quote)}">',
+                f"<title>{xml(self.site.title)}</title>", f"<id>{xml(feed_id)}</id>",
+                f"<author><name>{xml(self.site.title)}</name></author>",
+                f"<updated>{stamp}</updated>", f'<link rel="alternate" type="text/html" href="{xml(home, quote)}"/>']
+        if feed_root:
+            atom.append(f'<link rel="self" type="application/atom+xml" href="{xml(feed_root, quote)}feed.xml"/>')
+        atom.append(f"<generator>newsmirror {__version__}</generator>")
         items = []
         for a in latest:
             when = (a.published or a.fetched_at).isoformat().replace("+00:00", "Z")
             cat = self.cfg.categories[a.category].title if a.category in self.cfg.categories else a.category
-            quote = {'"': "&quot;"}
             atom += ["<entry>", f"<title>{xml(a.title)}</title>", f'<link href="{xml(url(a), quote)}"/>',
                      f"<id>{xml(a.canonical_url)}</id>",
                      f"<updated>{a.fetched_at.isoformat().replace('+00:00', 'Z')}</updated>",
@@ -441,18 +475,13 @@ class Renderer:
                           "date_modified": a.fetched_at.isoformat(), "tags": [cat], "external_url": a.canonical_url,
                           "content_text": f"{a.title}（{cat}）原文：{a.canonical_url}"})
         atom.append("</feed>")
-        feed = {"version": "https://jsonfeed.org/version/1.1", "title": self.site.title, "language": self.site.language,
-                "items": items}
-        if base:
-            feed.update(home_page_url=f"{base}/index.html", feed_url=f"{base}/feed.json")
-        css, _, _ = self.env.loader.get_source(self.env, "style.css")  # type: ignore[union-attr]  # an override wins
-        here = f"{root}search.html"
-        search = self.template("search").render(nav=self.nav(here), css=rel(here, self.layout.stylesheet),
-                                                pagefind=rel(here, self.layout.base + "pagefind"), title="搜索")
-        return {f"{root}search.html": search.encode("utf-8"),
-                f"{root}feed.xml": ("\n".join(atom) + "\n").encode("utf-8"),
-                f"{root}feed.json": (json.dumps(feed, ensure_ascii=False, indent=1) + "\n").encode("utf-8"),
-                self.layout.stylesheet: css.encode("utf-8")}
+        feed: dict[str, object] = {"version": "https://jsonfeed.org/version/1.1", "title": self.site.title,
+                                   "home_page_url": home}
+        if feed_root:
+            feed["feed_url"] = feed_root + "feed.json"
+        feed.update(language=self.site.language, authors=[{"name": self.site.title}], items=items)
+        return {f"{root}feed.xml": ("\n".join(atom) + "\n").encode("utf-8"),
+                f"{root}feed.json": (json.dumps(feed, ensure_ascii=False, indent=1) + "\n").encode("utf-8")}
 
     def _hot(self, kept: list[Indexed], counts: dict[str, int] | None, counts_label: str) -> str:
         if counts:
@@ -482,6 +511,9 @@ def renderers_for(cfg: Config) -> list[Renderer]:
     folder named after it (`zh-Hant/pages/…`, `site/zh-Hant/pages/…`), sharing the images. Without
     `site.variants`, pages are in the script they were extracted in."""
     out: list[Renderer] = []
+    if "html" in cfg.site.formats and not (cfg.site.html_url or cfg.site.base_url):
+        log.warning("site feeds: left out, as their links must be absolute: set site.html_url to where site/ is "
+                    "served (or site.base_url)")
     for fmt in cfg.site.formats:
         layout = dataclasses.replace(MARKDOWN, images=images_home(cfg)) if fmt == "markdown" else HTML
         if not cfg.site.variants:
@@ -494,6 +526,28 @@ def renderers_for(cfg: Config) -> list[Renderer]:
             r.versions = versions
             out.append(r)
     return out
+
+
+def named_links_and_images(body: str) -> str:
+    """A body every screen reader can name: a link with nothing in it (no text, no picture) keeps only what it
+    held; a picture without alt text gets an empty one (decorative), or "图片" when it is all a link holds (the
+    link's name). An empty link, or a picture with no alt attribute, is an error to the HTML validator and axe."""
+    import lxml.html
+
+    from ..htmlfrag import inner_html
+
+    frag = lxml.html.fragment_fromstring(body, create_parent="div")
+    for a in list(frag.iter("a")):
+        if not a.text_content().strip() and a.find(".//img") is None:
+            a.drop_tag()
+    for img in frag.iter("img"):
+        if not (img.get("alt") or "").strip():
+            link = next((x for x in img.iterancestors("a")), None)
+            if link is not None and not link.text_content().strip() and not link.xpath(".//img[normalize-space(@alt)]"):
+                img.set("alt", "图片")
+            elif img.get("alt") is None:
+                img.set("alt", "")
+    return inner_html(frag)
 
 
 def heavy_work(work: tuple[str, str | None], fmt: str = "markdown") -> tuple[str, bytes | None]:

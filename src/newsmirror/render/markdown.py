@@ -13,11 +13,18 @@ fence at the start of a line (of a block, after a <br>, or after a newline in th
 writes out "[text](url)" or "<script>" shows those characters, and link_policy = "neutralize" makes no link
 of it. A bare web address in the text is left as it is: GitHub shows it as a link (as it does in any text),
 and a backslash in it would become part of that link.
+
+Every CommonMark renderer (GitHub's cmark-gfm, markdown-it, mistune) must read the same page: emphasis follows
+the flanking rules, which a "**" next to punctuation and a letter breaks (`**算法方面，**阿里`). So punctuation at
+the edge of a bold or italic run moves outside it, adjacent runs of one kind become one, and a run whose edge is
+still punctuation (a link, code, an escape) is written as HTML (`<strong>`). A table that holds paragraphs (a
+page laid out with tables) is unwrapped into its paragraphs: only tables of data stay tables.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import lxml.html
 
@@ -114,6 +121,13 @@ _BLOCKS = frozenset({"p", "blockquote", "article", "div", "section", "ol", "ul",
                      "thead", "tbody", "tfoot", "tr", "td", "th", *_HEADINGS})
 _ENDS_LINE = frozenset({*_BLOCKS, "pre", "br"})
 _INLINE_MARKS = {"strong": "**", "b": "**", "em": "*", "i": "*", "del": "~~", "s": "~~"}
+_MARK_TAGS = {"**": "strong", "*": "em", "~~": "del"}
+# a hard break ("\\" at the end of a line) that ends a block breaks nothing: Markdown shows the backslash
+_TRAILING_BREAK = re.compile(r"(?<!\\)((?:\\\\)*)\\(?=\n\n|\n?$)")
+_FENCED = re.compile(r"(^(`{3,})\n.*?\n\2$)", re.MULTILINE | re.DOTALL)
+# what makes a table one of layout, not of data: a cell holding blocks
+_LAYOUT_BLOCKS = ("p", "div", "table", "ul", "ol", "dl", "blockquote", "figure", "pre", "section", "article",
+                  "h1", "h2", "h3", "h4", "h5", "h6")
 _CODE = frozenset({"code", "kbd", "samp"})
 _DROP = frozenset({"script", "style"})
 _LINE = re.compile(r"^(.*)", re.MULTILINE)
@@ -254,7 +268,13 @@ class _Converter:
         if text.endswith("\\\n"):
             text, after = text[:-2], "\\\n"
         prefix, suffix, text = _chomp(text)
-        return f"{before}{prefix}{symbol}{text}{symbol}{suffix}{after}" if text else before + after
+        if not text:
+            return before + after
+        if _punctuation(text[0]) or _punctuation(text[-1]):
+            # a delimiter next to punctuation may not open or close (CommonMark's flanking rules): HTML always does
+            tag = _MARK_TAGS[symbol]
+            return f"{before}{prefix}<{tag}>{text}</{tag}>{suffix}{after}"
+        return f"{before}{prefix}{symbol}{text}{symbol}{suffix}{after}"
 
     @staticmethod
     def code(text: str, ctx: frozenset[str]) -> str:
@@ -304,6 +324,8 @@ class _Converter:
         return "\n" + _LINE.sub(lambda m: "> " + m.group(1) if m.group(1) else ">", text) + "\n\n"
 
     def c_br(self, el, text: str, ctx) -> str:
+        if "_noformat" in ctx:  # in code: a new line of it, not a Markdown hard break (a "\\" there is shown)
+            return "\n" + text
         if "_inline" in ctx:
             return text + " " if text else " "
         return "\\\n" + text
@@ -443,33 +465,127 @@ def _collapse_newlines(parts: list[str]) -> list[str]:
     return out
 
 
-_LAYOUT_INSIDE = ("p", "div", "table", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre")
+def _punctuation(ch: str) -> bool:
+    """A character CommonMark counts as punctuation (Unicode P and S categories; the backslash of an escape)."""
+    return unicodedata.category(ch)[0] in "PS"
 
 
-def _unwrap_layout_tables(root: lxml.html.HtmlElement) -> None:
-    """Turn tables used for layout into plain blocks: a table of one column, or one whose cells hold
-    paragraphs or other tables, carries text laid out on the page (a legal text, a government notice),
-    not data; as a Markdown table its paragraphs would run into one row, its nested tables into bars."""
-    for table in reversed(list(root.iter("table"))):  # innermost first
-        cells = [c for c in table.iter("td", "th") if next(c.iterancestors("table")) is table]
-        rows = [r for r in table.iter("tr") if next(r.iterancestors("table")) is table]
-        one_column = bool(rows) and all(len([c for c in r if _tag(c) in ("td", "th")]) <= 1 for r in rows)
-        blocks_inside = any(c.find(tag) is not None for c in cells for tag in _LAYOUT_INSIDE)
-        if not (one_column or blocks_inside):
+def _edge(text: str | None, at_end: bool) -> int:
+    """How many characters of whitespace and punctuation `text` has at its end (or start)."""
+    if not text:
+        return 0
+    n = 0
+    chars = reversed(text) if at_end else iter(text)
+    for ch in chars:
+        if not (ch.isspace() or _punctuation(ch)):
+            break
+        n += 1
+    return n
+
+
+def _add_before(el, text: str) -> None:
+    """`text` placed just before `el` (at the end of its previous sibling's tail, or of its parent's text)."""
+    prev = el.getprevious()
+    if prev is not None:
+        prev.tail = (prev.tail or "") + text
+    else:
+        parent = el.getparent()
+        parent.text = (parent.text or "") + text
+
+
+def _mend_marks(root) -> None:
+    """Bold, italic and struck runs that every CommonMark renderer parses: adjacent runs of one kind joined (a
+    "****" between them would open nothing), and whitespace and punctuation at their edges moved outside them
+    (`<b>算法方面，</b>阿里` → `**算法方面**，阿里`). Innermost first, so what an inner run gives up leaves the
+    outer one too."""
+    marks = [el for el in root.iter(*_INLINE_MARKS) if el is not root]
+    for el in marks:  # join <b>A</b><b>B</b>
+        nxt = el.getnext()
+        while (nxt is not None and not (el.tail or "") and _tag(nxt) in _INLINE_MARKS
+               and _INLINE_MARKS[_tag(nxt)] == _INLINE_MARKS[_tag(el)] and el.getparent() is not None):
+            if len(el):
+                el[-1].tail = (el[-1].tail or "") + (nxt.text or "")
+            else:
+                el.text = (el.text or "") + (nxt.text or "")
+            el.extend(list(nxt))
+            el.tail = nxt.tail
+            el.getparent().remove(nxt)
+            nxt = el.getnext()
+    for el in reversed([m for m in marks if m.getparent() is not None]):
+        n = _edge(el.text, at_end=False)
+        if n:
+            _add_before(el, el.text[:n])
+            el.text = el.text[n:]
+        last = el[-1] if len(el) else None
+        end = last.tail if last is not None else el.text
+        n = _edge(end, at_end=True)
+        if n:
+            el.tail = end[len(end) - n:] + (el.tail or "")
+            if last is not None:
+                last.tail = end[:len(end) - n]
+            else:
+                el.text = end[:len(end) - n]
+
+
+def _layout_table(table) -> bool:
+    """A table used to lay a page out (a cell holds paragraphs, lists or another table; or it has one column, or
+    no text at all), not one of data."""
+    rows = list(table.iter("tr"))
+    if all(len(r.findall("td")) + len(r.findall("th")) <= 1 for r in rows) or not table.text_content().strip():
+        return True
+    for cell in table.iter("td", "th"):
+        if any(_tag(d) in _LAYOUT_BLOCKS for d in cell.iterdescendants()):
+            return True
+    return False
+
+
+def _unwrap_layout_tables(root) -> None:
+    """Each layout table replaced by its cells' contents, one block per cell (innermost tables first): Markdown
+    has no table of paragraphs, and one made of them shows lone "|" rows and empty headers."""
+    for table in reversed([t for t in root.iter("table") if t is not root]):
+        if table.getparent() is None or not _layout_table(table):
             continue
-        for el in [table, *[e for e in table.iter("tbody", "thead", "tfoot", "tr", "td", "th", "caption")
-                            if next(e.iterancestors("table")) is table]]:
-            el.tag = "div"
-            el.attrib.clear()
+        holder = lxml.html.Element("div")
+        for cell in table.iter("td", "th", "caption"):
+            block = lxml.html.Element("div")
+            block.text = cell.text
+            block.extend(list(cell))
+            holder.append(block)
+        holder.tail = table.tail
+        table.getparent().replace(table, holder)
+
+
+def _drop_trailing_breaks(md: str) -> str:
+    """No hard break at the end of a paragraph (`<p>文字<br></p>`), where Markdown would show its backslash;
+    code blocks are left as they are."""
+    if "```" not in md:
+        return _no_trailing_break(md)
+    out, last = [], 0
+    for m in _FENCED.finditer(md):
+        out += [_no_trailing_break(md[last:m.start()]), m.group(0)]
+        last = m.end()
+    return "".join(out) + _no_trailing_break(md[last:])
+
+
+def _no_trailing_break(md: str) -> str:
+    while True:  # (a run of them: "文字\\\n\\\n\\")
+        mended = _TRAILING_BREAK.sub(r"\1", md)
+        if mended == md:
+            return mended
+        md = mended
 
 
 def html_to_markdown(body_html: str) -> str:
     if not body_html.strip():
         return "\n"
     root = lxml.html.fragment_fromstring(body_html, create_parent="div")
-    if root.find(".//table") is not None:
+    if "<table" in body_html:
         _unwrap_layout_tables(root)
+    if any(f"<{t}>" in body_html or f"<{t} " in body_html for t in _INLINE_MARKS):
+        _mend_marks(root)
     md = _Converter(root).convert(root, frozenset()).strip("\n")
+    if "\\\n" in md or md.endswith("\\"):
+        md = _drop_trailing_breaks(md)
     # (each regex pass over a long CJK text costs more than the whole conversion's other string work: asked
     # for only when there is something to mend)
     if " \n" in md or "\t\n" in md:

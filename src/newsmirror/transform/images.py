@@ -225,7 +225,8 @@ def rewrite_images(body_html: str, local: Callable[[str], str | None], link_miss
     """Point each `<img>` at our copy (`local(url)` gives the relative path, or None when we have none).
 
     An image without a copy is replaced by its alt text in brackets, linked to the original when
-    `link_missing` (the link policy may forbid live links)."""
+    `link_missing` (the link policy may forbid live links) and it is not inside a link already (a link in a
+    link is invalid HTML, and Markdown renderers break it into literal brackets)."""
     if "<img" not in body_html:
         return body_html
     frag = lxml.html.fragment_fromstring(body_html, create_parent="div")
@@ -237,7 +238,8 @@ def rewrite_images(body_html: str, local: Callable[[str], str | None], link_miss
             continue
         alt = " ".join((img.get("alt") or img.get("title") or "").split())
         label = f"[图片：{alt}]" if alt else "[图片]"
-        if link_missing and src.startswith(("http://", "https://")):
+        inside_link = any(a.tag == "a" for a in img.iterancestors())  # a link holds no link (HTML, Markdown)
+        if link_missing and src.startswith(("http://", "https://")) and not inside_link:
             holder = lxml.html.fragment_fromstring(f'<a href="{escape(src)}">{escape(label)}</a>')
         else:
             holder = lxml.html.fragment_fromstring(f"<em>{escape(label)}</em>")
