@@ -63,3 +63,18 @@ def test_a_teaser_list_alone_is_still_not_an_article():
     with pytest.raises(ExtractError, match="list"):
         extract(_page(f'<div class="main"><div class="more-stories">{TEASERS}</div></div>'), URL)
 
+
+
+def test_an_article_given_only_to_readers_without_javascript_is_found():
+    html = _page(f'<div id="app"></div><noscript><div class="page"><article>{ARTICLE}</article></div></noscript>'
+                 "<script>render()</script>")
+    body = extract(html, URL).body_html
+    assert all(p in html_to_text(body) for p in PARAS)
+    assert "<noscript" not in body  # it would be sanitised away with its text
+
+
+def test_a_please_enable_javascript_line_is_no_article():
+    html = _page('<div id="app"></div><noscript>You need to enable JavaScript to run this app, sorry.</noscript>'
+                 "<script src='/app.js'></script>")
+    with pytest.raises(ExtractError, match="JavaScript shell"):
+        extract(html, URL)

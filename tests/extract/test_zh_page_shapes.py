@@ -79,7 +79,8 @@ def test_a_decision_of_one_short_paragraph_is_an_article_not_a_javascript_shell(
     html = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>关于张三同志任职的决定</title>
 <script src="/js/jquery.js"></script><script>var page = 1;</script></head><body>
 <div class="top"><a href="/">首页</a> <a href="/zwgk/">政务公开</a></div>
-<div class="con"><h1>关于张三同志任职的决定</h1><div class="TRS_Editor"><p>决定任命张三同志为市教育局局长。</p></div></div>
+<div class="con"><h1>关于张三同志任职的决定</h1>
+<div class="TRS_Editor"><p>决定任命张三同志为市教育局局长。</p></div></div>
 <script>stat();</script></body></html>"""
     assert html_to_text(extract(html, "https://www.example.gov.cn/zwgk/2024/0305/1.html").body_html) == \
         "决定任命张三同志为市教育局局长。"

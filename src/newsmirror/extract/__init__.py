@@ -219,8 +219,9 @@ def _choose(html: str, doc: lxml.html.HtmlElement, title: str | None, typed_arti
     """The first answer, or a second opinion when the first looks weak.
 
     A refusal ("not an article"), nothing, or less than WEAK_CHARS of text is a weak answer; the
-    page is then read again without pruning by class names or semantic tags (an unclosed <nav>, a
-    "widget" wrapper around the text), and by Readability-style candidate scoring. An answer with
+    page is then read again without pruning by class names, semantic tags or <noscript> (an unclosed
+    <nav>, a "widget" wrapper around the text, an article given only to readers without JavaScript),
+    and by Readability-style candidate scoring. An answer with
     three times the text replaces the first; a refusal stands when neither finds an article."""
     refusal = None
     try:

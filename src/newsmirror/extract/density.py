@@ -31,9 +31,10 @@ BLOCK_TAGS = frozenset({
     "body", "html", "tbody", "thead", "caption", "hr", "font-block",
 })
 KEEP_ROOTS = frozenset({"html", "body", "article", "main"})
-# what is never text, even when a page's markup is broken: the lenient pass drops only these
+# what is never text, even when a page's markup is broken: the lenient pass drops only these (it keeps
+# <noscript>, which some pages fill with the whole article for readers without JavaScript)
 NEVER_TEXT_TAGS = frozenset({
-    "script", "style", "noscript", "template", "button", "input", "select", "textarea", "svg", "canvas", "iframe",
+    "script", "style", "template", "button", "input", "select", "textarea", "svg", "canvas", "iframe",
     "object", "embed", "link", "meta", "audio", "video", "source", "map",
 })
 
@@ -151,6 +152,11 @@ def drop_junk(root: HtmlElement, lenient: bool = False) -> None:
         if tag is None:  # comments, processing instructions
             return True
         if tag in KEEP_ROOTS:
+            return False
+        if lenient and tag == "noscript":  # an article, not a "please enable JavaScript" line
+            if len(el.text_content().strip()) < 200:
+                return True
+            el.tag = "div"  # content from here on: sanitising and rendering drop <noscript>
             return False
         return tag in tags or (not lenient and _hidden(el))
 
