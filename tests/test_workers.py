@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -99,3 +101,15 @@ def test_an_error_that_cannot_make_the_trip_back_fails_only_its_call_and_not_the
     assert isinstance(out[1], RuntimeError) and "Unbuildable: a/b" in str(out[1])
     assert isinstance(out[2], RuntimeError) and "Unpicklable: holds a lock" in str(out[2])
     assert again == [40, 50]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's parent-death signal is Linux's")
+def test_a_worker_whose_run_died_before_it_asked_to_die_with_it_stops_at_once():
+    """A worker asks the kernel to kill it with the run as it starts; a run killed just before that would not
+    take it along. The worker then finds it has another parent and stops (here: the run it names is not it)."""
+    code = ("import os, sys; from newsmirror.workers import _worker_init; "
+            "_worker_init([], int(sys.argv[1])); print('working')")
+    gone = subprocess.run([sys.executable, "-c", code, "1"], capture_output=True, text=True)
+    assert gone.returncode != 0 and gone.stdout == ""
+    ours = subprocess.run([sys.executable, "-c", code, str(os.getpid())], capture_output=True, text=True)
+    assert ours.returncode == 0 and ours.stdout == "working\n"  # started by the run it names: it works

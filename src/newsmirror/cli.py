@@ -257,6 +257,9 @@ def _summary(report: RunReport) -> int:
            f"tried again next run)" if report.images_failed else
            (f"; images: {report.images} mirrored" if report.images else ""))
         + (f"; {report.images_deferred} images left for the next run" if report.images_deferred else "")
+        + (f"; revisits: {report.revisited} revisited, {report.edits} edited, {report.deletions} deletions confirmed, "
+           f"{report.deletions_pending} deletions to confirm" + (f", {report.restored} back" if report.restored else "")
+           if report.revisited else "")
         + ("; committed" if report.committed else "; nothing to commit")
         + (f"; pushed to {', '.join(report.pushed)}" if report.pushed else "")
         + (f"; push failed: {', '.join(n for n, _ in report.push_failures)}" if report.push_failures else "")
@@ -498,6 +501,12 @@ def status(ctx: click.Context) -> None:
                               markup=False)
             _and_more(console, images.get("failed", 0) - len(shown))
         _remote_status(console, m)
+        revisits = store.revisit_counts()
+        if revisits:
+            console.print("\nrevisits (per source):")
+            for name, c in sorted(revisits.items()):
+                console.print(f"  {name}: {c['revisits']} revisits, {c['edits']} edits found, "
+                              f"{c['deleted']} deleted at source, {c['pending']} deletions to confirm", markup=False)
         warned = store.warnings(limit=20)
         if warned:
             console.print("\nwarnings:")
@@ -541,11 +550,14 @@ def _remote_status(console: Any, m: Mirror) -> None:
 @click.option("--dir", "directory", default="newsmirror-demo", show_default=True, type=click.Path(path_type=Path),
               help="Where the demo mirror and its config go.")
 @click.option("--port", default=8765, show_default=True, help="Port of the demo site on 127.0.0.1 (0: any).")
+@click.option("--day", default=1, show_default=True, type=click.IntRange(1, 2),
+              help="2: the site a day later, one article edited and one deleted; the mirror revisits them (two "
+                   "checks an hour apart, in simulated time) and shows both.")
 @common_options(config=False)
-def demo(directory: Path, port: int) -> None:
+def demo(directory: Path, port: int, day: int) -> None:
     """Serve the bundled demo news site on 127.0.0.1 and mirror it into --dir."""
     from .config import parse_config
-    from .demo.server import SiteServer
+    from .demo.server import DAY2_ROUTES, SiteServer
 
     try:
         server = SiteServer(port=port)
@@ -563,21 +575,44 @@ def demo(directory: Path, port: int) -> None:
         try:
             mirror.lock()
             with _ctrl_c(mirror):
-                report = asyncio.run(mirror.run())
+                code = 0
+                if day == 1 or mirror.store.article_count() == 0:  # day 2 starts from day 1's mirror
+                    code = _summary(asyncio.run(mirror.run()))
+                if day == 2:
+                    server.routes.update(DAY2_ROUTES)
+                    code = max(code, _demo_day2(mirror))
         except RunLocked as exc:
             fail(str(exc))
         finally:
             mirror.close()
-        code = _summary(report)
     out = cfg.output_dir
     click.echo(f"\nthe mirror (a git repository): {out}")
     click.echo(f"  home page:  {out / 'README.md'}")
     pages = sorted((out / "pages").rglob("*.md")) if (out / "pages").exists() else []
     for p in pages:
         click.echo(f"  page:       {p}")
+    revisits = out / "indexes" / "revisits"
+    for name, label in (("edited.md", "edited:    "), ("deleted.md", "deleted:   ")):
+        if (revisits / name).is_file():
+            click.echo(f"  {label} {revisits / name}")
     click.echo(f"  history:    git -C {out} log --stat")
     click.echo(f"  config:     {cfg_path}  (run `newsmirror --config {cfg_path} status`)")
     sys.exit(code)
+
+
+def _demo_day2(mirror: Mirror) -> int:
+    """The demo's second day: revisit a day later, when one article was edited and another deleted, then an hour
+    later again, the check that confirms the deletion. The clock is moved, not waited for."""
+    from datetime import timedelta
+
+    from .store import now
+
+    code = 0
+    for later in (timedelta(days=1), timedelta(days=1, hours=1, minutes=1)):
+        mirror.clock = lambda later=later: now() + later
+        click.echo(f"day 2: revisiting as at {mirror.clock():%Y-%m-%d %H:%M} UTC")
+        code = max(code, _summary(asyncio.run(mirror.run())))
+    return code
 
 
 @cli.group()

@@ -235,6 +235,55 @@ class Digest(_Model):
         return list(dict.fromkeys(v))
 
 
+REMOVAL_NOTICES = [
+    "该内容已被删除", "此文章已被删除", "该文章已被删除", "文章已被删除", "内容已被删除", "根据相关法律法规",
+    "不予显示", "内容不存在", "文章不存在", "页面不存在", "该页面已被删除", "此内容因违规无法查看", "該內容已被刪除",
+    "此文章已被刪除",
+    "內容不存在", "頁面不存在", "Page not found", "This article has been removed", "This page has been removed",
+    "This content is no longer available", "The page you requested could not be found", "Article not found",
+]
+VOLATILE = [
+    r"(阅读|閱讀|浏览|瀏覽|点击|點擊|评论|評論)(数|數|量|次数|次數)?\s*[:：]?\s*[\d,]+",
+    r"[\d,]+\s*(人阅读|人閱讀|次阅读|次閱讀|条评论|條評論|views?|reads?|comments?)\b",
+]
+
+
+class Revisit(_Model):
+    enabled: bool = Field(default=True, description="fetch mirrored articles again on `schedule`, keep every version "
+                                                     "and mark the articles deleted at the source")
+    schedule: list[float] = Field(default=[1, 6, 24, 72, 168, 720, 2160], min_length=1,
+                                  description="hours since an article was first seen at which it is fetched again; "
+                                              "after the last, never")
+    budget: int = Field(default=200, ge=0, le=100_000, description="revisits (article requests) per run at most")
+    show: Literal["latest", "first"] = Field(default="latest", description="the version an edited article's page "
+                                                                           "shows")
+    confirm_hours: float = Field(default=1, ge=1, le=720, description="a deletion is marked only when a second "
+                                                                     "check at least this many hours later agrees")
+    retry_hours: float = Field(default=1, gt=0, le=720, description="when a revisit that got no answer (5xx, 429, "
+                                                                   "timeout, robots.txt) is tried again")
+    removal_notices: list[str] = Field(default=REMOVAL_NOTICES, description="phrases of a page that says the "
+                                                                            "article was removed (HTTP 200)")
+    ignore: list[str] = Field(default=VOLATILE, description="regular expressions for volatile text (view counters, "
+                                                            "dates) left out when versions are compared")
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, v: list[float]) -> list[float]:
+        if any(h <= 0 for h in v) or v != sorted(v) or len(set(v)) != len(v):
+            raise ValueError("schedule is hours since first seen, each above 0 and rising, e.g. [1, 6, 24, 72]")
+        return v
+
+    @field_validator("ignore")
+    @classmethod
+    def _patterns(cls, v: list[str]) -> list[str]:
+        for i, pat in enumerate(v):
+            try:
+                re.compile(pat)
+            except re.error as exc:
+                raise ValueError(f"ignore[{i}]: {pat!r} is not a regular expression ({exc})") from None
+        return v
+
+
 class Remote(_Model):
     name: str
     url: str = Field(min_length=1, description="any git URL; ${VAR} is read from the environment at push time, "
@@ -376,6 +425,7 @@ class Config(_Model):
     signing: Signing = Signing()
     publish: Publish = Publish()
     digest: Digest = Digest()
+    revisit: Revisit = Revisit()
     remotes: Annotated[list[Remote], Field(default_factory=list)]
     categories: dict[str, Category]
     sources: Annotated[list[Source], Field(default_factory=list)]

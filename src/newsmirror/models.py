@@ -72,6 +72,18 @@ class Article:
 
 
 @dataclass(slots=True)
+class Revision:
+    """What revisits found of an article: its versions, and whether the source deleted it (for its page)."""
+
+    versions: int = 1  # versions the store holds (1: never edited at the source)
+    edited_at: datetime | None = None  # when the last edit was seen
+    deleted_at: datetime | None = None  # deleted at the source (confirmed) since then
+    deleted_reason: str | None = None
+    last_good: datetime | None = None  # when the source last served the article
+    history: list[tuple[datetime, str, str]] = field(default_factory=list)  # (when, edited|deleted|back, detail)
+
+
+@dataclass(slots=True)
 class StoredArticle:
     """An article as the store keeps it: everything `build` needs without network."""
 
@@ -96,6 +108,7 @@ class StoredArticle:
     pick: bool = False
     warc_record_id: str | None = None
     warc_digest: str | None = None
+    revision: Revision | None = None  # None: no edit nor deletion found (or not revisited yet)
 
     @property
     def sort_date(self) -> datetime:
@@ -131,6 +144,11 @@ class RunReport:
     images: int = 0  # images mirrored in this run
     images_failed: int = 0  # images that could not be (shown as their alt text; tried again next run)
     images_deferred: int = 0  # images not started by fetch.max_run_seconds or images.max_bytes_per_run: next run
+    revisited: int = 0  # mirrored articles fetched again ([revisit])
+    edits: int = 0  # of them, found edited at the source (a new version kept)
+    deletions: int = 0  # deletions at the source confirmed in this run
+    deletions_pending: int = 0  # deletion evidence seen in this run, to be confirmed by a later check
+    restored: int = 0  # articles marked deleted that the source serves again
     committed: bool = False
     failures: list[tuple[str, str]] = field(default_factory=list)
     pushed: list[str] = field(default_factory=list)  # remotes that now hold this run's commit

@@ -40,8 +40,10 @@ from .fsutil import refuse_symlinks, remove_stale_temps, write_if_changed
 from .ids import article_id, normalise_url, same_site, site_of
 from .models import ADDED_SOURCE, Article, Candidate, Listed, Response, RunReport, StoredArticle
 from .publish import commit_all, ensure_repo
-from .publish.git import clear_stale_git_locks, git_folder, stage_stored
+from .publish.git import Changes, clear_stale_git_locks, git_folder, stage_stored
 from .render import HOME, HTML, MARKDOWN, Renderer, heavy_work, images_home, page_path, renderers_for
+from .revisit import revisit
+from .revisit.render import revision_files
 from .sources import SourceError, discover_source
 from .store import Store, batched, now
 from .transform import link_targets, sanitize
@@ -261,6 +263,7 @@ class Mirror:
         self._started = time.monotonic()
         self.calls = Calls(None)  # the worker processes of the stage at work, if it has any
         self._staging: subprocess.Popen | None = None  # git staging the new images while pages are rendered
+        self.clock = now  # what time revisits take it to be (tests and `demo --day 2` move it on)
 
     # -- locking: one run at a time per store; the OS drops the lock when a process dies
     def lock(self) -> None:
@@ -349,6 +352,7 @@ class Mirror:
                 del found, left  # what is not selected is not kept for the rest of the run (memory)
                 changed = await self._fetch_all(todo, fetcher, report)
                 del todo
+                changed |= await revisit(self, fetcher, report)  # articles mirrored before, fetched again ([revisit])
                 await self._mirror_images(fetcher, report)
         finally:
             if self.warc:
@@ -405,10 +409,11 @@ class Mirror:
         report.removed = result.pages_removed
         report.failed += len(result.failed)
         report.failures.extend(result.failed)
-        msg = f"newsmirror: {report.new} new, {report.updated} updated, {report.removed} removed"
-        # commit what the tree holds: this run's pages, or those of a run killed before its commit
-        report.committed = self._commit(msg)
-        if report.committed:
+        # commit what the tree holds: this run's pages, or those of a run killed before its commit; the message
+        # counts the pages that commit adds, changes and removes, whichever run wrote them
+        msg = self._commit(self._page_counts)
+        report.committed = msg is not None
+        if msg is not None:
             log.info("committed: %s", msg)
         self.store.mark_clean(result.rendered)
         if self.cfg.remotes and self.cfg.publish.on_run:
@@ -439,17 +444,37 @@ class Mirror:
                 log.warning("remote %s (%s): push failed: %s; the next run or `newsmirror publish` tries again",
                             res.name, res.url, res.detail)
 
-    def _commit(self, message: str) -> bool:
-        """git commit when this or an earlier (killed) build changed the tree; git is not asked otherwise."""
+    def _commit(self, describe: Callable[[Changes], str]) -> str | None:
+        """git commit when this or an earlier (killed) build changed the tree; git is not asked otherwise.
+        `describe` makes the message from the staged changes. Returns the message, or None: no commit."""
         if self.store.get_meta("uncommitted") != "1" and (git_folder(self.out) / "HEAD").exists() and \
                 self.store.get_meta("committed_once") == "1":
-            return False
+            return None
+        said: list[str] = []
+
+        def message(changes: Changes) -> str:
+            said.append(describe(changes))
+            return said[0]
+
         with self._commit_key() as key_file:
             committed = commit_all(self.out, message, stored=self._image_dirs(), sign_with=key_file)
         with self.store.tx():
             self.store.set_meta("uncommitted", "0")
             self.store.set_meta("committed_once", "1")
-        return committed
+        return said[0] if committed else None
+
+    def _page_counts(self, changes: Changes) -> str:
+        """A run's commit message: the articles whose page (the first script's Markdown) the commit adds,
+        changes and removes."""
+        pages = self.renderer.layout.root + "pages/"
+        ext = self.renderer.layout.ext
+        new = updated = removed = 0
+        for status, path in changes:
+            if path.startswith(pages) and path.endswith(ext) and path.count("/", len(pages)) == 1:
+                new += status == "A"
+                removed += status == "D"
+                updated += status not in ("A", "D")
+        return f"newsmirror: {new} new, {updated} updated, {removed} removed"
 
     @contextmanager
     def _commit_key(self) -> Iterator[Path | None]:
@@ -833,9 +858,10 @@ class Mirror:
         """The articles that have a page in the tree: all, or the newest N per category."""
         out: list[Listed] = []
         n = self.cfg.site.retention
+        deleted = self.store.deleted_ids() if n else set()  # what the source deleted stays, whatever its age
         for key in self.cfg.categories:
             arts = self.store.listing(key)
-            out.extend(arts[:n] if n else arts)
+            out.extend(arts[:n] + [a for a in arts[n:] if a.id in deleted] if n else arts)
         return sorted(out, key=lambda a: (a.sort_date, a.id), reverse=True)
 
     def counts(self) -> tuple[dict[str, int] | None, str]:
@@ -887,8 +913,8 @@ class Mirror:
         counts, label = self.counts()
         # nothing saved since the last build, same config, templates and counts: the tree is up to date
         # (the usual cron run that found nothing new ends here, without reading every article)
-        quick = json.dumps([fp, self.store.articles_version(), counts, label, self.cfg.digest.model_dump()],
-                           sort_keys=True)
+        quick = json.dumps([fp, self.store.articles_version(), counts, label, self.cfg.digest.model_dump(),
+                            self.store.revisions_version()], sort_keys=True)
         listed = json.loads(self.store.get_meta("index_files") or "[]")
         indexes_present = bool(listed) and all((self.out / p).exists() for p in listed)
         if not full and not due and not stale and quick == self.store.get_meta("index_key") and indexes_present:
@@ -897,7 +923,7 @@ class Mirror:
         kept_ids = {a.id for a in kept}
         # the indexes, and which files belong in the tree, depend only on the kept articles' listing
         # fields (and counts): when that digest is unchanged, only the due pages need work
-        h = hashlib.sha256(json.dumps([fp, counts, label], sort_keys=True).encode())
+        h = hashlib.sha256(json.dumps([fp, counts, label, self.store.revisions_version()], sort_keys=True).encode())
         for a in kept:  # one article at a time: no copy of the whole listing as one string
             h.update(f"{a.id}\x1f{a.category}\x1f{a.title}\x1f{a.sort_date.isoformat()}\x1f{a.pick:d}\x1f"
                      f"{a.fetched_at.isoformat()}\x1e".encode())
@@ -974,6 +1000,7 @@ class Mirror:
             return result
         files: dict[str, bytes] = {}
         for r in self.renderers:
+            files.update(revision_files(r, self.store, kept_ids))  # before the home page, which links to them
             files.update(r.indexes(kept, counts, label))
         for rel_path, data in files.items():
             expected.add(rel_path)
@@ -1123,8 +1150,8 @@ class Mirror:
         """`newsmirror build`: every page and index from the store, then a commit if anything changed."""
         self._prepare()
         result = self.build(changed=None)
-        committed = self._commit(f"newsmirror build: {len(result.written)} files written, "
-                                 f"{len(result.removed)} removed")
+        committed = self._commit(lambda changes: f"newsmirror build: {sum(s != 'D' for s, _ in changes)} files "
+                                                 f"written, {sum(s == 'D' for s, _ in changes)} removed")
         self.store.mark_clean(result.rendered)
-        return result, committed
+        return result, committed is not None
 

@@ -4,7 +4,10 @@ Tables: sources (last run and error per source), urls (every URL a source
 gave, with its status and failure reason), articles (what `build` renders
 from, without network), links (which article links where, for the `mirror`
 link policy), meta (key/value, e.g. the fingerprint of the last render),
-images (mirrored and failed images), remotes (the last push to each remote).
+images (mirrored and failed images), remotes (the last push to each remote),
+versions (every version of an article a revisit found), revisits (when each
+article is next due, and whether the source deleted it), revisit_events (its
+history: edited, deleted, back).
 """
 
 from __future__ import annotations
@@ -13,10 +16,10 @@ import os
 import sqlite3
 from collections.abc import Container, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .models import ADDED_SOURCE, Article, Candidate, Listed, StoredArticle
+from .models import ADDED_SOURCE, Article, Candidate, Listed, Revision, StoredArticle
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources (
@@ -101,6 +104,39 @@ CREATE TABLE IF NOT EXISTS http_cache (
     last_modified TEXT,
     checked TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS versions (
+    article_id TEXT NOT NULL,
+    n INTEGER NOT NULL,              -- 1 the first version mirrored, then each edit a revisit found
+    title TEXT NOT NULL,
+    body_html TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    seen TEXT NOT NULL,              -- when this version was first seen
+    warc_file TEXT,
+    warc_offset INTEGER,
+    warc_record_id TEXT,
+    warc_digest TEXT,
+    PRIMARY KEY (article_id, n)
+);
+CREATE TABLE IF NOT EXISTS revisits (
+    article_id TEXT PRIMARY KEY,
+    step INTEGER NOT NULL DEFAULT 0,  -- revisit.schedule entries done
+    next_due TEXT,                    -- NULL: never again
+    checks INTEGER NOT NULL DEFAULT 0,
+    last_checked TEXT,
+    suspect_since TEXT,               -- deletion evidence seen, not confirmed yet
+    suspect_reason TEXT,
+    deleted_at TEXT,                  -- confirmed: deleted at the source since then
+    deleted_reason TEXT,
+    last_good TEXT                    -- when the source last served the article
+);
+CREATE INDEX IF NOT EXISTS revisits_due ON revisits(next_due);
+CREATE TABLE IF NOT EXISTS revisit_events (
+    article_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,               -- edited | deleted | back
+    detail TEXT
+);
+CREATE INDEX IF NOT EXISTS revisit_events_article ON revisit_events(article_id);
 """
 
 # columns added after the first release: (table, column, SQL type and default)
@@ -446,6 +482,8 @@ class Store:
     def articles_by_id(self, ids: list[str]) -> list[StoredArticle]:
         """These articles, in this order (those not in the store left out), in a few statements."""
         found = {r["id"]: self._article(r) for r in self._rows_in("SELECT * FROM articles WHERE id IN ({})", ids)}
+        for aid, rev in self.revisions(list(found)).items():  # what their pages say of edits and deletions
+            found[aid].revision = rev
         return [found[i] for i in ids if i in found]
 
     def article_by_url(self, url: str) -> StoredArticle | None:
@@ -687,4 +725,113 @@ class Store:
             "('ok', 'duplicate')"
         ):
             out.setdefault(r["url"], (r["id"], r["category"]))
+        return out
+
+    # -- revisits: versions, the schedule, deletions at the source
+    def revisits_due(self, at: datetime, first_hours: float, limit: int) -> list[sqlite3.Row]:
+        """Up to `limit` articles due for a revisit at `at`: those whose deletion waits for its confirming check
+        first, then the longest overdue. One never revisited is due `first_hours` after it was first seen."""
+        first_cut = _ts(at - timedelta(hours=first_hours))
+        return list(self.db.execute(
+            "SELECT a.id, a.url, a.source, a.category, a.first_seen, a.content_hash, r.suspect_since, "
+            "r.suspect_reason, r.deleted_at, COALESCE(r.next_due, a.first_seen) AS due FROM articles a "
+            "LEFT JOIN revisits r ON r.article_id=a.id WHERE (r.article_id IS NULL AND a.first_seen <= ?) "
+            "OR r.next_due <= ? ORDER BY r.suspect_since IS NULL, due, a.id LIMIT ?", (first_cut, _ts(at), limit)))
+
+    def revisit_next(self, article_id: str) -> str | None:
+        r = self.db.execute("SELECT next_due FROM revisits WHERE article_id=?", (article_id,)).fetchone()
+        return r[0] if r else None
+
+    _REVISIT_COLUMNS = frozenset({"step", "next_due", "last_checked", "suspect_since", "suspect_reason", "deleted_at",
+                                  "deleted_reason", "last_good"})
+
+    def set_revisit(self, article_id: str, count: bool = True, **cols: object) -> None:
+        """Record a revisit of an article (`count`: one more check) and set these columns of its row."""
+        assert set(cols) <= self._REVISIT_COLUMNS, cols
+        self.db.execute("INSERT OR IGNORE INTO revisits(article_id) VALUES(?)", (article_id,))
+        sets = [f"{k}=?" for k in cols] + (["checks=checks + 1"] if count else [])
+        values = [_ts(v) if isinstance(v, datetime) else v for v in cols.values()]
+        if sets:
+            self.db.execute(f"UPDATE revisits SET {', '.join(sets)} WHERE article_id=?", (*values, article_id))
+
+    def revisit_event(self, article_id: str, at: datetime, kind: str, detail: str | None = None) -> None:
+        """One line of an article's history (edited, deleted, back); the pages that show it are due."""
+        self.db.execute("INSERT INTO revisit_events(article_id, at, kind, detail) VALUES(?,?,?,?)",
+                        (article_id, _ts(at), kind, detail))
+        self.db.execute("UPDATE articles SET dirty=1 WHERE id=?", (article_id,))
+        self.db.execute("INSERT INTO meta(key, value) VALUES('revisions_version', '1') ON CONFLICT(key) DO UPDATE "
+                        "SET value=CAST(value AS INTEGER) + 1")
+
+    def revisions_version(self) -> int:
+        """A number that changes whenever an edit, a deletion or a return is recorded (the indexes may differ)."""
+        return int(self.get_meta("revisions_version") or 0)
+
+    def versions(self, article_id: str) -> list[sqlite3.Row]:
+        """Every version of an article, oldest first (none when no revisit found an edit)."""
+        return list(self.db.execute("SELECT * FROM versions WHERE article_id=? ORDER BY n", (article_id,)))
+
+    def add_version(self, article_id: str, title: str, body_html: str, content_hash: str, seen: datetime,
+                    warc: tuple[str, int, str, str] | None) -> int:
+        """Keep one more version of an article; its number."""
+        n = self.db.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM versions WHERE article_id=?",
+                            (article_id,)).fetchone()[0]
+        self.db.execute("INSERT INTO versions(article_id, n, title, body_html, content_hash, seen, warc_file, "
+                        "warc_offset, warc_record_id, warc_digest) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                        (article_id, n, title, body_html, content_hash, _ts(seen), *(warc or (None,) * 4)))
+        return n
+
+    def show_version(self, article_id: str, n: int) -> None:
+        """Make version `n` what the article's page and the indexes show (revisit.show), with its WARC record (the
+        page's provenance)."""
+        self.db.execute("UPDATE articles SET title=v.title, body_html=v.body_html, content_hash=v.content_hash, "
+                        "warc_file=COALESCE(v.warc_file, articles.warc_file), "
+                        "warc_offset=COALESCE(v.warc_offset, articles.warc_offset), "
+                        "warc_record_id=COALESCE(v.warc_record_id, articles.warc_record_id), "
+                        "warc_digest=COALESCE(v.warc_digest, articles.warc_digest), dirty=1 "
+                        "FROM (SELECT * FROM versions WHERE article_id=? AND n=?) v WHERE id=?",
+                        (article_id, n, article_id))
+        self.db.execute("INSERT INTO meta(key, value) VALUES('articles_version', '1') ON CONFLICT(key) DO UPDATE "
+                        "SET value=CAST(value AS INTEGER) + 1")
+
+    def edited_ids(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT article_id FROM versions WHERE n > 1")]
+
+    def revisions(self, ids: list[str]) -> dict[str, Revision]:
+        """What revisits found of these articles, for those where they found something (an edit, a deletion)."""
+        out: dict[str, Revision] = {}
+        for r in self._rows_in("SELECT article_id, COUNT(*), MAX(seen) FROM versions WHERE article_id IN ({}) "
+                               "GROUP BY article_id HAVING COUNT(*) > 1", ids):
+            out[r[0]] = Revision(versions=r[1], edited_at=_dt(r[2]))
+        for r in self._rows_in("SELECT article_id, deleted_at, deleted_reason, last_good FROM revisits WHERE "
+                               "article_id IN ({}) AND deleted_at IS NOT NULL", ids):
+            rev = out.setdefault(r[0], Revision())
+            rev.deleted_at, rev.deleted_reason, rev.last_good = _dt(r[1]), r[2], _dt(r[3])
+        for r in self._rows_in("SELECT article_id, at, kind, detail FROM revisit_events WHERE article_id IN ({}) "
+                               "ORDER BY at, rowid", ids):
+            out.setdefault(r[0], Revision()).history.append((_dt(r[1]), r[2], r[3] or ""))
+        return out
+
+    def returned_ids(self) -> set[str]:
+        """The articles that came back after their source deleted them."""
+        return {r[0] for r in self.db.execute("SELECT DISTINCT article_id FROM revisit_events WHERE kind='back'")}
+
+    def deleted_ids(self) -> set[str]:
+        """The articles their source deleted (confirmed): kept whatever site.retention says."""
+        return {r[0] for r in self.db.execute("SELECT article_id FROM revisits WHERE deleted_at IS NOT NULL")}
+
+    def revisit_counts(self) -> dict[str, dict[str, int]]:
+        """Per source: revisits made, edits found, deletions confirmed and pending."""
+        out: dict[str, dict[str, int]] = {}
+
+        def row(src: str) -> dict[str, int]:
+            return out.setdefault(src, {"revisits": 0, "edits": 0, "deleted": 0, "pending": 0})
+
+        for r in self.db.execute(
+                "SELECT a.source, SUM(r.checks), SUM(r.deleted_at IS NOT NULL), "
+                "SUM(r.suspect_since IS NOT NULL AND r.deleted_at IS NULL) FROM revisits r "
+                "JOIN articles a ON a.id=r.article_id GROUP BY a.source"):
+            row(r[0]).update(revisits=r[1] or 0, deleted=r[2] or 0, pending=r[3] or 0)
+        for r in self.db.execute("SELECT a.source, COUNT(*) FROM versions v JOIN articles a ON a.id=v.article_id "
+                                 "WHERE v.n > 1 GROUP BY a.source"):
+            row(r[0])["edits"] = r[1]
         return out

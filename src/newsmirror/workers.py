@@ -40,7 +40,7 @@ def worker_pool(n_items: int) -> Iterator[ProcessPoolExecutor | None]:
         return
     release_free_memory()  # what the last phase freed is not copied into every worker
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init,
-                               initargs=(LOCK_FDS.copy(),))
+                               initargs=(LOCK_FDS.copy(), os.getpid()))
     # what the run holds now is shared with the workers it forks: kept out of their garbage collections, which
     # would otherwise write to every object and so give each worker its own copy of the pages they live on.
     # It stays frozen after the pool: most of it (modules, config, store) lives as long as the run, and each
@@ -55,7 +55,7 @@ def worker_pool(n_items: int) -> Iterator[ProcessPoolExecutor | None]:
 LOCK_FDS: list[int] = []  # the run lock's descriptor: workers must not keep it (nor outlive the run)
 
 
-def _worker_init(lock_fds: list[int]) -> None:
+def _worker_init(lock_fds: list[int], run_pid: int) -> None:
     for fd in lock_fds:
         try:
             os.close(fd)  # a forked worker shares the parent's flock; closing its copy keeps the lock the run's
@@ -69,7 +69,9 @@ def _worker_init(lock_fds: list[int]) -> None:
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
-        pass
+        return
+    if os.getppid() != run_pid:  # the run died before the kernel was asked: it would not be told
+        os._exit(1)
 
 
 def _run_batch(calls: list[tuple[Callable[..., Any], tuple]]) -> list[tuple[bool, Any]]:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -8,7 +10,7 @@ import time
 import pytest
 
 from newsmirror.publish import commit_all, ensure_repo
-from newsmirror.publish.git import stage_stored
+from newsmirror.publish.git import git_env, run_git, stage_stored
 
 
 def log(repo) -> list[str]:
@@ -107,6 +109,27 @@ def test_a_git_the_run_started_dies_with_the_run(tmp_path):
         run.stdin.close()
         run.kill()
         run.wait()
+
+
+@pytest.mark.skipif(sys.platform != "linux" or shutil.which("setpriv") is None,
+                    reason="the kernel's parent-death signal is Linux's, asked for by util-linux's setpriv")
+def test_a_git_whose_run_died_before_it_started_never_runs(tmp_path):
+    """The kernel kills git with the run only once setpriv has asked it to: a run killed between starting git
+    and that moment (a window a busy machine widens) left a git commit going on its own, which `git fsck` then
+    caught halfway ("HEAD: invalid reflog entry") and the next run would have raced. That moment is made here
+    for certain: the command is made by a run that is gone, and started by another process."""
+    repo = tmp_path / "out"
+    ensure_repo(repo)
+    (repo / "a.md").write_text("a page")
+    made = subprocess.run([sys.executable, "-c", "import json; from newsmirror.publish.git import git_command; "
+                           "print(json.dumps(git_command()))"], capture_output=True, text=True, check=True)
+    command = json.loads(made.stdout)  # the run that made it has exited
+    orphan = subprocess.run([*command, "-C", str(repo), "add", "-A"], capture_output=True, env=git_env())
+    assert orphan.returncode != 0
+    staged = subprocess.run(["git", "-C", str(repo), "ls-files"], capture_output=True, text=True, check=True)
+    assert staged.stdout == ""  # git never ran
+    assert run_git(repo, "add", "-A").returncode == 0  # from the run itself, it does
+    assert subprocess.run(["git", "-C", str(repo), "ls-files"], capture_output=True, text=True).stdout == "a.md\n"
 
 
 def test_image_folders_staged_in_the_background_are_committed_with_the_rest(tmp_path):

@@ -19,6 +19,11 @@ from urllib.parse import unquote, urlsplit
 
 DEMO_SITE = Path(__file__).parent / "site"
 DEMO_ORIGINS = ("https://www.ntdtv.com", "https://i.ntdtv.com", "https://demo-news.example")
+DAY2 = Path(__file__).parent / "day2"
+# the demo site a day later (`newsmirror demo --day 2`): one article edited (its title softened, a date moved, a
+# paragraph cut), another replaced by a removal notice
+DAY2_ROUTES = {"/news/intl/2024/05/04/n2002.html": str(DAY2 / "n2002.html"),
+               "/news/culture/2024/05/06/n3003.html": str(DAY2 / "removed.html")}
 TEXT_TYPES = ("text/", "application/xml", "application/rss+xml", "application/atom+xml", "application/json")
 
 

@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 _ENV = {
@@ -32,16 +32,33 @@ def git_env() -> dict[str, str]:
     return env
 
 
+# run by sh between setpriv and git: git only if the run that started it is still its parent ($0: the run's pid)
+_IF_PARENT = 'test "$PPID" = "$0" && exec "$@"'
+
+
 @functools.cache
-def git_command() -> tuple[str, ...]:
-    """How git is started: on Linux through setpriv (util-linux), which asks the kernel to kill it when the run
-    dies. A git left running by a killed run would still hold .git/index.lock, and would write the index
-    under the next run, which takes that lock for a stale one."""
+def _programs() -> tuple[str, str | None, str | None]:
     git = shutil.which("git")
     if git is None:
         raise GitError("git is not installed; install it (apt-get install git)")
-    setpriv = shutil.which("setpriv") if sys.platform == "linux" else None
-    return (setpriv, "--pdeathsig", "KILL", "--", git) if setpriv else (git,)
+    if sys.platform != "linux":
+        return git, None, None
+    return git, shutil.which("setpriv"), shutil.which("sh")
+
+
+def git_command() -> tuple[str, ...]:
+    """How git is started: on Linux through setpriv (util-linux), which asks the kernel to kill it when the run
+    dies. A git left running by a killed run would still hold .git/index.lock, and would write the index
+    under the next run, which takes that lock for a stale one (and `git fsck` meanwhile sees a commit's reflog
+    entries before its objects: "invalid reflog entry"). setpriv asks only once it runs: a run killed between
+    starting it and that moment would leave git running all the same, so a shell then checks that the run is
+    still its parent before it becomes git."""
+    git, setpriv, sh = _programs()
+    if setpriv is None:
+        return (git,)
+    if sh is None:
+        return (setpriv, "--pdeathsig", "KILL", "--", git)
+    return (setpriv, "--pdeathsig", "KILL", "--", sh, "-c", _IF_PARENT, str(os.getpid()), git)
 
 
 def run_git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -115,17 +132,30 @@ def signing_config(key_file: Path | None) -> tuple[str, ...]:
     return ("-c", "gpg.format=ssh", "-c", f"user.signingkey={key_file}", "-c", "commit.gpgsign=true")
 
 
-def commit_all(repo: Path, message: str, stored: Iterable[str] = (), sign_with: Path | None = None) -> bool:
+Changes = list[tuple[str, str]]  # (git's status letter: A added, M modified, D deleted, T type changed; path)
+
+
+def staged_changes(repo: Path) -> Changes:
+    """What the next commit holds: each staged file with its status, against HEAD (or an empty tree)."""
+    fields = run_git(repo, "diff", "--cached", "--name-status", "--no-renames", "-z").stdout.split("\0")
+    return list(zip(fields[0::2], fields[1::2], strict=False))  # (the output ends with a NUL: one field over)
+
+
+def commit_all(repo: Path, message: str | Callable[[Changes], str], stored: Iterable[str] = (),
+               sign_with: Path | None = None) -> bool:
     """Stage everything and commit; False (and no commit) when nothing changed.
 
-    `stored`: folders of files that are compressed already (images), packed as they are (zlib level 0):
-    compressing them again costs much time and saves nothing. `sign_with`: an SSH private key file that signs
-    the commit (`signing_config`)."""
+    `message` may be made from the staged changes: the commit then says what it holds, which after a killed
+    run is more than what the run that commits it did. `stored`: folders of files that are compressed already
+    (images), packed as they are (zlib level 0): compressing them again costs much time and saves nothing.
+    `sign_with`: an SSH private key file that signs the commit (`signing_config`)."""
     as_is = [d for d in stored if (repo / d).is_dir()]
     if as_is:
         run_git(repo, *_INTO_PACK, "-c", "pack.compression=0", "add", "-A", "--", *as_is)
     run_git(repo, *_INTO_PACK, "add", "-A")
-    if run_git(repo, "diff", "--cached", "--quiet", check=False).returncode == 0:
+    changes = staged_changes(repo)
+    if not changes:
         return False
-    run_git(repo, *signing_config(sign_with), "commit", "-q", "-m", message)
+    run_git(repo, *signing_config(sign_with), "commit", "-q", "-m",
+            message if isinstance(message, str) else message(changes))
     return True

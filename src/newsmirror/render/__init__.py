@@ -29,7 +29,7 @@ from ..models import ADDED_SOURCE, Listed, StoredArticle
 from ..transform import apply_link_policy
 from ..transform.images import beyond_cap, cap_note, rewrite_images
 from ..transform.script import VARIANTS, ScriptConverter, keep
-from .markdown import md_bare_url, md_text, md_url
+from .markdown import md_bare_url, md_run, md_text, md_url
 
 log = logging.getLogger("newsmirror.render")
 
@@ -77,6 +77,14 @@ class Layout:
 
     def month(self, month: str) -> str:
         return f"{self.root}indexes/archive/{month}{self.ext}"
+
+    def changes(self, article_id: str) -> str:
+        """An article's history page: what changed between its versions, and when the source deleted it."""
+        return f"{self.root}indexes/revisits/changes/{safe_id(article_id)}{self.ext}"
+
+    def revisits(self, which: str) -> str:
+        """The index of the articles edited (`which` = "edited") or deleted ("deleted") at the source."""
+        return f"{self.root}indexes/revisits/{which}{self.ext}"
 
     def asset(self, asset: str) -> str:
         """Where an image (`assets/ab/….jpg`) is in the tree: the same file for every format and script."""
@@ -159,6 +167,7 @@ class Renderer:
         self._env = None
         self.key_fingerprint: str | None = None  # the signing key's, shown on the home page
         self.verify_command: str | None = None  # how a reader checks the copy with ssh-keygen, on the home page
+        self.revision_links: list[tuple[str, str]] = []  # (label, path) of the edited and deleted indexes, if any
 
     def _convert(self, files: dict[str, bytes]) -> dict[str, bytes]:
         """The text files in this renderer's script (no change without one)."""
@@ -195,6 +204,7 @@ class Renderer:
             self._env.filters["md"] = md_text
             self._env.filters["mdurl"] = md_url
             self._env.filters["mdbare"] = md_bare_url
+            self._env.filters["mdrun"] = md_run
         return self._env
 
     # -- fingerprint of everything that shapes the output, so a changed config or template rebuilds all
@@ -349,10 +359,26 @@ class Renderer:
             promos=self.promos(here, a.id), body=body, qr=qr, counter=counter, provenance=provenance,
             share_url=share or here, share_href=share or posixpath.basename(here),  # without base_url: the page itself
             css=rel(here, lay.stylesheet),
-            other=None,
+            other=None, revision=self._revision(a, here),
         )
         files[here] = text.encode("utf-8")
         return self._convert(files)
+
+    def _revision(self, a: StoredArticle, here: str) -> dict | None:
+        """What the page's banner says of edits and of a deletion at the source (None: nothing to say)."""
+        rev = a.revision
+        if rev is None:
+            return None
+        show = self.cfg.revisit.show
+        back = [when for when, kind, _ in rev.history if kind == "back"]
+        return {
+            "versions": rev.versions, "edited": _fmt(rev.edited_at, False) if rev.versions > 1 else "",
+            "shown": "最初版本 · the first version" if show == "first" else "最新版本 · the latest version",
+            "deleted": _fmt(rev.deleted_at, False), "last_good": _fmt(rev.last_good or a.fetched_at, False),
+            "back": _fmt(back[-1], False) if back and not rev.deleted_at else "",
+            "changes": self._href(rel(here, self.layout.changes(a.id))),
+            "deleted_index": self._href(rel(here, self.layout.revisits("deleted"))),
+        }
 
     def _entries(self, here: str, articles: list[Indexed], with_category: bool = False) -> list[dict]:
         return [{
@@ -376,6 +402,7 @@ class Renderer:
             latest=self._entries(lay.home, latest, True), css=rel(lay.home, lay.stylesheet),
             title=self.site.title, search=self.search, feeds=self.feeds, key_fingerprint=self.key_fingerprint,
             verify_command=self.verify_command,
+            revisions=[NavItem(label, self._href(rel(lay.home, path))) for label, path in self.revision_links],
             updated_note=f"{len(kept)} 篇文章 · 更新于 {_fmt(newest)} · newsmirror {__version__}" if newest
             else f"newsmirror {__version__}",
         )

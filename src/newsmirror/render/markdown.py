@@ -38,6 +38,12 @@ def md_text(text: str | None) -> str:
     return " ".join(str(text).split()).translate(_MD_ESCAPES)
 
 
+def md_run(text: str | None) -> str:
+    """A run of text inside a line of Markdown (a piece of a diff): escaped like md_text, but the spaces at its
+    ends kept, as they part it from the next run."""
+    return re.sub(r"\s+", " ", str(text or "")).translate(_MD_ESCAPES)
+
+
 def md_url(url: str) -> str:
     """A URL made safe inside Markdown's (…) link target."""
     return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")

@@ -5,6 +5,7 @@ The index is made in a temp folder and swapped in whole, so a killed run never l
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -15,6 +16,7 @@ from pathlib import Path
 log = logging.getLogger("newsmirror.render")
 
 INDEX_DIR = "pagefind"
+ENTRY = "pagefind-entry.json"
 
 
 def remove_stale_indexes(tmp_dir: Path) -> None:
@@ -39,6 +41,7 @@ def build_search_index(site_dir: Path, tmp_dir: Path, timeout: float = 600) -> b
         log.warning("site search: Pagefind failed (%s); install it with pip install 'pagefind[extended]'", why)
         shutil.rmtree(fresh, ignore_errors=True)
         return False
+    canonical_entry(fresh / ENTRY)
     target = site_dir / INDEX_DIR
     old = tmp_dir / f"pagefind-old-{os.getpid()}"
     shutil.rmtree(old, ignore_errors=True)
@@ -47,3 +50,19 @@ def build_search_index(site_dir: Path, tmp_dir: Path, timeout: float = 600) -> b
     os.replace(fresh, target)
     shutil.rmtree(old, ignore_errors=True)
     return True
+
+
+def canonical_entry(path: Path) -> None:
+    """Rewrite Pagefind's entry file with its languages in sorted order. Pagefind keeps them in a hash map
+    seeded at random in each process, so with two scripts on, two builds of the same site listed them in either
+    order, and a run that changed nothing committed a new index. Nothing we give Pagefind fixes that order;
+    every other file it writes is named and filled from the pages alone. Done in the temp folder, before the
+    index is swapped in. An entry file that is not what we expect is left as Pagefind wrote it."""
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+        entry["languages"] = dict(sorted(entry["languages"].items()))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.warning("site search: %s not rewritten in a fixed order (%s)", path.name, exc)
+        return
+    data = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    path.write_bytes(data)  # (the whole folder is a temp one: a killed run's is removed, never swapped in)
