@@ -31,7 +31,8 @@ import lxml.html
 from . import __version__
 from .config import Config, ConfigError, Rules
 from .config import Images as ImagesConfig
-from .dedup import MAX_DISTANCE, fingerprint
+from .dedup import MAX_DISTANCE
+from .dedup import fingerprint as text_fingerprint
 from .fetch import Fetcher, FetchError, decode_response
 from .fetch.fetcher import brief
 from .fetch.netguard import named_hosts
@@ -801,7 +802,7 @@ class Mirror:
             self._fail(c, f"served from {site_of(art.url)}, it would replace {existing.canonical_url}, an article of "
                           "another site: refused", report)
             return None
-        fp = fingerprint(art.title, art.body_html)
+        fp = text_fingerprint(art.title, art.body_html)
         if existing is None:
             twin = self.store.article_by_hash(h)
             same = "same"
