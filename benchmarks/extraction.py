@@ -2,8 +2,8 @@
 
     python benchmarks/extraction.py [--bench ../shared/bench] [--only newsmirror,trafilatura]
 
-Runs every extractor over the same pages of `aeb/` and `zh/` (see
-../shared/bench/README.md for both metrics), each in a fresh process of its own
+Runs every extractor over the same pages of `aeb/`, `zh/` and `traf-eval/` (see
+../shared/bench/README.md for the metrics), each in a fresh process of its own
 that reads every file first and then times extraction alone (one process, one
 core), and reports its peak RSS. Prints a table and writes
 benchmarks/results/extraction.md.
@@ -31,7 +31,7 @@ EXTRACTORS = ["newsmirror", "trafilatura", "trafilatura-fast", "readability-lxml
 def load_pages(bench: Path) -> dict[str, list[dict]]:
     from newsmirror.fetch.decode import decode
 
-    sets: dict[str, list[dict]] = {"aeb": [], "zh": []}
+    sets: dict[str, list[dict]] = {"aeb": [], "zh": [], "traf": []}
     truth = json.loads((bench / "aeb" / "ground-truth.json").read_text(encoding="utf-8"))
     for key in sorted(truth):
         raw = gzip.decompress((bench / "aeb" / "html" / f"{key}.html.gz").read_bytes())
@@ -41,6 +41,11 @@ def load_pages(bench: Path) -> dict[str, list[dict]]:
         raw = (bench / "zh" / "html" / g["file"]).read_bytes()
         html, _ = decode(raw)
         sets["zh"].append({"id": g["file"], "url": None, "html": html})
+    traf = json.loads((bench / "traf-eval" / "gold.json").read_text(encoding="utf-8"))
+    for key in sorted(traf):
+        raw = gzip.decompress((bench / "traf-eval" / "html" / f"{key}.gz").read_bytes())
+        html, _ = decode(raw)
+        sets["traf"].append({"id": key, "url": traf[key].get("url"), "html": html})
     return sets
 
 
@@ -133,11 +138,20 @@ def score(bench: Path, run: dict) -> dict:
             dated += 1
             dates += same_day(r["date"], g["date"])
     s_zh = snippet_score(counts)
-    total_docs = aeb["docs"] + zh["docs"]
-    total_time = aeb["elapsed"] + zh["elapsed"]
+    traf_gold = json.loads((bench / "traf-eval" / "gold.json").read_text(encoding="utf-8"))
+    traf = run["sets"]["traf"]
+    s_traf = snippet_score(snippet_counts(r["text"], traf_gold[r["id"]]["with"], traf_gold[r["id"]]["without"])
+                           for r in traf["results"])
+    empty = {  # pages whose gold has text and whose answer is empty: the costliest error
+        "aeb": sum(1 for r in aeb["results"] if not r["text"].strip() and truth[r["id"]]["articleBody"].strip()),
+        "zh": sum(1 for r in zh["results"] if not r["text"].strip() and gold[r["id"]]["is_article"]),
+        "traf": sum(1 for r in traf["results"] if not r["text"].strip() and traf_gold[r["id"]]["with"]),
+    }
+    total_docs = aeb["docs"] + zh["docs"] + traf["docs"]
+    total_time = aeb["elapsed"] + zh["elapsed"] + traf["elapsed"]
     return {
         "name": run["name"],
-        "aeb": s_aeb, "zh": s_zh,
+        "aeb": s_aeb, "zh": s_zh, "traf": s_traf, "empty": empty,
         "title": titles / len(zh["results"]), "date": dates / dated if dated else 0.0, "dated": dated,
         "aeb_dps": aeb["docs"] / aeb["elapsed"], "zh_dps": zh["docs"] / zh["elapsed"],
         "dps": total_docs / total_time, "rss": run["maxrss_mb"],
@@ -152,8 +166,8 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true", help="print the table only")
     ap.add_argument("--dump", type=Path, help="write each extractor's raw answers here (JSON) for inspection")
     args = ap.parse_args()
-    if not all((args.bench / d).is_dir() for d in ("aeb", "zh")):
-        print(f"extraction.py: no benchmark pages in {args.bench} (it needs aeb/ and zh/, laid out as "
+    if not all((args.bench / d).is_dir() for d in ("aeb", "zh", "traf-eval")):
+        print(f"extraction.py: no benchmark pages in {args.bench} (it needs aeb/, zh/ and traf-eval/, laid out as "
               "../shared/bench/README.md says; AEB is scrapinghub/article-extraction-benchmark on GitHub): "
               "pass --bench DIR", file=sys.stderr)
         sys.exit(2)
@@ -175,13 +189,16 @@ def main() -> None:
         print(f"{name}: done", file=sys.stderr)
     base = next((r for r in rows if r["name"] == "trafilatura"), rows[0])
     head = ("| extractor | AEB P | AEB R | AEB F1 | zh P | zh R | zh F1 | zh title exact | zh date same day "
+            "| traf-eval P | traf-eval R | traf-eval F1 | empty (AEB/zh/traf-eval) "
             "| docs/s (all) | × trafilatura | peak RSS MB |")
-    lines = [head, "|" + "---|" * 12]
+    lines = [head, "|" + "---|" * 16]
     for r in rows:
+        e = r["empty"]
         lines.append(
             f"| {r['name']} | {r['aeb'].precision:.3f} | {r['aeb'].recall:.3f} | {r['aeb'].f1:.3f} "
             f"| {r['zh'].precision:.3f} | {r['zh'].recall:.3f} | {r['zh'].f1:.3f} | {r['title']:.1%} "
-            f"| {r['date']:.1%} | {r['dps']:.1f} | {r['dps'] / base['dps']:.2f} | {r['rss']:.0f} |"
+            f"| {r['date']:.1%} | {r['traf'].precision:.3f} | {r['traf'].recall:.3f} | {r['traf'].f1:.3f} "
+            f"| {e['aeb']}/{e['zh']}/{e['traf']} | {r['dps']:.1f} | {r['dps'] / base['dps']:.2f} | {r['rss']:.0f} |"
         )
     table = "\n".join(lines)
     print(table)
@@ -193,7 +210,8 @@ def main() -> None:
             f"`python benchmarks/extraction.py` on {time.strftime('%Y-%m-%d')}, Python {platform.python_version()}, "
             f"{os.cpu_count()} cores; one process per extractor, files read before timing, extraction alone timed.\n"
             f"AEB: {len(load_pages(args.bench)['aeb'])} pages, shingle metric. zh: snippet metric; title exact match; "
-            f"date on the same day for the {rows[0]['dated']} pages whose gold has a date.\n\n"
+            f"date on the same day for the {rows[0]['dated']} pages whose gold has a date. traf-eval: trafilatura's "
+            "evaluation set, snippet metric. Empty: pages whose gold has text and whose answer is empty.\n\n"
             + table + "\n",
             encoding="utf-8",
         )

@@ -692,6 +692,32 @@ def test_duplicates_by_canonical_url_and_by_content_are_mirrored_once(tmp_path):
     assert [p.name for p in (cfg.output_dir / "pages").rglob("*.md")] == ["a103612902.md"]
 
 
+def test_near_duplicates_are_mirrored_once_and_the_other_url_kept_as_an_alias(tmp_path):
+    # the same article at two addresses of two sites, one character apart (a comment count written "（0）" on
+    # one and "(0)" on the other): its content hash differs, its fingerprint barely
+    site = tmp_path / "site"
+    make_site(site, "https://site.example", ["/a/a103612902.html", "/a/variant.html"])
+    seed = (NTD / "a103612902.html").read_text(encoding="utf-8")
+    (site / "a/a103612902.html").write_text(seed, encoding="utf-8")
+    first = seed_paragraphs()[0]
+    variant = re.sub(r'<link rel="canonical"[^>]*>|<meta property="og:url"[^>]*>', "", seed)
+    assert first[:20] in variant
+    variant = variant.replace(first[:20], first[:20] + "（0）", 1)
+    (site / "a/variant.html").write_text(variant, encoding="utf-8")
+    with SiteServer(site, ["https://site.example", "https://www.ntdtv.com"]) as s:
+        cfg = minimal_config(tmp_path, s.base, extra=FAST_FETCH, feed="/feed.xml")
+        res = cli_run(cfg.path, "run")
+        assert res.exit_code == 0, res.output
+        assert "1 new" in res.output and "1 duplicate" in res.output
+        rows = [Store(cfg.store_path).url_row(f"{s.base}/a/{name}") for name in ("a103612902.html", "variant.html")]
+    pages = [p.stem for p in (cfg.output_dir / "pages").rglob("*.md")]
+    assert len(pages) == 1  # whichever came first is kept; the other address points at it
+    kept, alias = sorted(rows, key=lambda r: r["status"] == "duplicate")
+    assert kept["status"] == "ok" and kept["article_id"] == pages[0]
+    assert alias["status"] == "duplicate" and alias["article_id"] == pages[0]
+    assert alias["reason"].startswith("nearly the same content as ")
+
+
 def test_what_a_source_limit_counts(tmp_path):
     """A source's `limit` counts the URLs that need a fetch: never seen, pending, failed with attempts left, or
     dated after we read them. Mirrored ones (by any URL that led to them), duplicates and given-up ones do not;

@@ -25,10 +25,11 @@ class PageRejected(SetAside):
 class DuplicateOf(SetAside):
     """A page whose words are those of an article we have already: recorded as a duplicate of it."""
 
-    def __init__(self, article_id: str, canonical_url: str) -> None:
-        super().__init__(f"same content as {canonical_url}")
-        self.args = (article_id, canonical_url)
+    def __init__(self, article_id: str, canonical_url: str, how: str = "same") -> None:
+        super().__init__(f"{how} content as {canonical_url}")
+        self.args = (article_id, canonical_url, how)
         self.article_id = article_id
+        self.how = how  # "same", or "nearly the same" (a few characters changed: dedup.fingerprint)
 
 
 class SourceFailed(SetAside):

@@ -194,3 +194,17 @@ def test_text_only_body_is_kept():
 def test_idempotent():
     once = sanitize('<p>段落 <a href="/x">链</a><img data-src="/i.jpg"></p><div class="ad">广告</div>', BASE)
     assert sanitize(once, BASE) == once
+
+
+LEGAL = "".join(f"<tr><td>第{i}条</td><td>当事人应当遵循诚信原则，按照约定全面履行自己的义务，"
+                "不得擅自变更或者解除合同。</td></tr>" for i in range(1, 9))
+
+
+@pytest.mark.parametrize("wrapper", ['<form id="form1" action="/view.aspx">{}</form>',
+                                     '<div class="gpt-content">{}</div>'])
+def test_a_wrapper_holding_the_body_keeps_its_text(wrapper):
+    # a long legal text laid out in a table, inside the page's <form> (or a wrapper with an ad-like name):
+    # the text the extractor found survives; only the controls go
+    out = sanitize(wrapper.format(f'<table>{LEGAL}</table><input name="q">'), BASE)
+    assert out.count("不得擅自变更或者解除合同") == 8
+    assert "<form" not in out and "<input" not in out

@@ -26,8 +26,11 @@ from ..models import Article
 from .density import NotAnArticle, find_content
 from .headline import best_title, find_date
 from .meta import caption_near, find_image_element, page_meta
+from .text import text_size
 
-MIN_BODY_CHARS = 20
+MIN_BODY_CHARS = 20  # as text_size counts: 20 letters or 10 CJK characters
+# a sentence on the page: a page that shows one is no empty JavaScript shell, whatever else went wrong
+_SENTENCE = re.compile(r"[\u3400-\u9fff][^。！？]{4,}[。！？]|[A-Za-z][^.!?]{15,}[.!?](?:\s|$)")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 _ERROR_TITLE = re.compile(
     r"\b(?:404|403|410|500|502|503)\b|not found|page (?:not found|unavailable)|access denied|forbidden|"
@@ -189,12 +192,63 @@ def _paragraphs_html(text: str) -> str:
     return "".join(f"<p>{escape(p.strip())}</p>" for p in re.split(r"\n+", text) if p.strip())
 
 
-def _generic(doc: lxml.html.HtmlElement, title: str | None, structured_body: str | None,
-             typed_article: bool) -> str | None:
+# Readability's charThreshold: an answer shorter than this is checked against a second opinion
+WEAK_CHARS = 500
+
+
+def _first_opinion(doc: lxml.html.HtmlElement, html: str, title: str | None, typed_article: bool,
+                   lenient: bool = False) -> lxml.html.HtmlElement | None:
+    if lenient:
+        doc = lxml.html.document_fromstring(_XML_DECL.sub("", html, count=1))
+    return find_content(doc, title, typed_article, lenient)
+
+
+def _readable_opinion(html: str) -> lxml.html.HtmlElement | None:
+    """Readability-style candidate scoring on a fresh parse, cleaned like the first answer."""
+    from . import density as d
+    from .candidates import readable_content
+
+    content, blocks = readable_content(lxml.html.document_fromstring(_XML_DECL.sub("", html, count=1)))
+    if content is None:
+        return None
+    d.tidy(content, content, blocks, None)
+    return content
+
+
+def _choose(html: str, doc: lxml.html.HtmlElement, title: str | None, typed_article: bool
+            ) -> lxml.html.HtmlElement | None:
+    """The first answer, or a second opinion when the first looks weak.
+
+    A refusal ("not an article"), nothing, or less than WEAK_CHARS of text is a weak answer; the
+    page is then read again without pruning by class names, semantic tags or <noscript> (an unclosed
+    <nav>, a "widget" wrapper around the text, an article given only to readers without JavaScript),
+    and by Readability-style candidate scoring. An answer with
+    three times the text replaces the first; a refusal stands when neither finds an article."""
+    refusal = None
     try:
         content = find_content(doc, title, typed_article)
     except NotAnArticle as exc:
-        raise ExtractError(str(exc)) from None
+        content, refusal = None, str(exc)
+    size = len(_text(content)) if content is not None else 0
+    if size >= WEAK_CHARS:
+        return content
+    for opinion in (lambda: _first_opinion(doc, html, title, typed_article, lenient=True),
+                    lambda: _readable_opinion(html)):
+        try:
+            other = opinion()
+        except NotAnArticle:
+            continue
+        other_size = len(_text(other)) if other is not None else 0
+        if other_size >= MIN_BODY_CHARS and other_size > 3 * size:
+            content, size, refusal = other, other_size, None
+    if content is None and refusal:
+        raise ExtractError(refusal)
+    return content
+
+
+def _generic(doc: lxml.html.HtmlElement, html: str, title: str | None, structured_body: str | None,
+             typed_article: bool) -> str | None:
+    content = _choose(html, doc, title, typed_article)
     body = None
     if content is not None:
         if title:  # the title is shown above the body; drop the body's own copy of it
@@ -253,12 +307,12 @@ def extract(html: str, url: str | None = None, rules: Rules | None = None) -> Ar
         body_text = _text(body_el)
     else:
         scripts = len(doc.xpath("//script"))  # before the extractor prunes the page
-        body_html = _generic(doc, title, meta.body_text, meta.is_article_type)
+        body_html = _generic(doc, html, title, meta.body_text, meta.is_article_type)
         body_el = lxml.html.fragment_fromstring(body_html, create_parent="div") if body_html else None
         body_text = _text(body_el) if body_el is not None else ""
-    if len(body_text) < MIN_BODY_CHARS:
-        visible = len(_text(doc.body)) if doc.find("body") is not None else 0
-        if scripts and visible < 200:
+    if text_size(body_text) < MIN_BODY_CHARS:
+        visible = _text(doc.body) if doc.find("body") is not None else ""
+        if scripts and len(visible) < 200 and not _SENTENCE.search(visible):
             raise ExtractError("no content: the page is an empty JavaScript shell (its text is made by scripts)")
         raise ExtractError("no article body found (not an article page, or the extractor missed it)")
     if not title:

@@ -31,11 +31,18 @@ BLOCK_TAGS = frozenset({
     "body", "html", "tbody", "thead", "caption", "hr", "font-block",
 })
 KEEP_ROOTS = frozenset({"html", "body", "article", "main"})
+# what is never text, even when a page's markup is broken: the lenient pass drops only these (it keeps
+# <noscript>, which some pages fill with the whole article for readers without JavaScript)
+NEVER_TEXT_TAGS = frozenset({
+    "script", "style", "template", "button", "input", "select", "textarea", "svg", "canvas", "iframe",
+    "object", "embed", "link", "meta", "audio", "video", "source", "map",
+})
 
 # words of class/id names (split at -, _, digits and camelCase) that mark non-article blocks
 STRONG_UNLIKELY = frozenset("""
-comment comments commentlist disqus replies related relate recommend recommended recommendation recommendations
-tuijian xgyd share shares sharing sharebar social sns sidebar advert adverts advertisement advertising ad ads
+comment comments commentlist disqus replies related relate relatedposts recommend recommended recommendation
+recommendations tuijian xgyd share shares sharing sharebar social sns sidebar advert adverts advertisement advertising
+ad ads
 adsbygoogle adslot adunit sponsor sponsored outbrain taboola newsletter subscribe subscription breadcrumb
 breadcrumbs crumb crumbs copyright disclaimer qrcode erweima tags taglist popular trending mostread hotnews
 ranking promo promotion cookie cookies gdpr consent login signup
@@ -62,14 +69,41 @@ BOILER_TEXT = re.compile(
     r"相关(?:阅读|文章|新闻|报道|推荐)|延伸阅读|推荐阅读|热门(?:推荐|文章|新闻)|更多(?:精彩|内容|新闻)|"
     r"返回(?:搜狐|首页|顶部)|查看更多|阅读原文|举报|投诉|网友评论|打开.{0,6}app|下载.{0,6}客户端|"
     r"read more\b|related\b|share this|sign up|subscribe|advertisement|follow us|"
-    r"all rights reserved|click here|tags?:|filed under|more from|recommended for you|you may also like)",
+    r"all rights reserved|click here|tags?:|filed under|more from|recommended for you|you may also like|"
+    # the same prompts in the other languages most mirrored: German, French, Spanish, Italian, Portuguese,
+    # Dutch, Russian
+    r"(?:diesen |den )?artikel teilen|teilen:|schlagw[öo]rter|stichw[öo]rter|zur[üu]ck zur [üu]bersicht|"
+    r"rezept drucken|[üu]ber den autor|dieser eintrag wurde ver[öo]ffentlicht|mehr zum thema|lesen sie auch|"
+    r"partager|à lire aussi|lire aussi|à propos de l'auteur|étiquettes|mots-clés|compartir|lee también|"
+    r"etiquetas|sobre el autor|condividi|leggi anche|compartilhe|leia também|deel dit|lees ook|"
+    r"поделиться|читайте также|теги:)",
     re.I,
 )
 RELATED_HEAD = re.compile(
     r"^(?:相关(?:阅读|文章|新闻|报道|推荐|链接|专题|内容)|延伸阅读|推荐阅读|热门(?:推荐|文章|新闻)|"
     r"更多(?:精彩|内容|新闻|文章|阅读)|猜你喜欢|related|read more|more (?:on|from|stories)|more:?$|"
     r"recommended|you may also|see also|most (?:popular|read|viewed|shared)|猜你|为你推荐|"
-    r"(?:popular|trending|热门|热点|排行)(?:\s*(?:新闻|文章|推荐|排行|排行榜|榜|资讯|stories|posts|now|news))?\s*:?$)",
+    r"(?:popular|trending|热门|热点|排行)(?:\s*(?:新闻|文章|推荐|排行|排行榜|榜|资讯|stories|posts|now|news))?\s*:?$|"
+    # German, French, Spanish, Italian, Portuguese, Dutch, Russian
+    r"(?:ä|ae)hnliche (?:beitr(?:ä|ae)ge|artikel|themen)|verwandte (?:beitr(?:ä|ae)ge|artikel|themen)|"
+    r"mehr (?:zum thema|zu diesem thema|aus|von|dazu)|zum weiterlesen|weiterlesen:?$|beitr(?:ä|ae)ge zum thema|"
+    r"weitere (?:artikel|beitr(?:ä|ae)ge|nachrichten|themen|news|meldungen)|empfehlungen|top[- ]themen|"
+    r"lesen sie (?:auch|mehr)|auch interessant|das (?:k(?:ö|oe)nnte|d(?:ü|ue)rfte) sie (?:auch )?interessieren|"
+    r"meistgelesen|articles? (?:similaires|connexes|liés)|(?:à )?lire aussi|sur le même (?:sujet|thème)|"
+    r"voir aussi|dans la même rubrique|les plus lus|(?:artículos|noticias) relacionad[ao]s|te puede interesar|"
+    r"lee también|más noticias|lo más leído|articoli correlati|leggi anche|potrebbe interessarti|"
+    r"(?:artigos|notícias) relacionad[ao]s|leia também|veja também|gerelateerde artikelen|lees ook|meer over|"
+    r"читайте также|похожие (?:статьи|новости|материалы)|по теме|другие новости)",
+    re.I,
+)
+# the heading of a comment section ("评论（0）", "网友跟帖", "3 Comments", "Leave a reply"): the article is over
+COMMENT_HEAD = re.compile(
+    r"^(?:(?:网友|热门|最新|全部|发表|我要)?(?:评论|跟帖|留言)(?:区|列表)?|comments?|responses?|"
+    r"leave a (?:reply|comment)|join the discussion|kommentare?|kommentieren|kommentar schreiben|"
+    r"schreibe einen kommentar|commentaires?|laisser un commentaire|comentarios?|deja un comentario|commenti|"
+    r"lascia un commento|comentários|reacties|комментарии|"
+    r"\d+\s*(?:条评论|条跟帖|comments?|responses?|kommentare?|commentaires?|comentarios?|commenti|reacties))"
+    r"\s*(?:[（(]\s*\d*\s*[)）])?\s*[:：]?$",
     re.I,
 )
 PUNCT = re.compile(r"[，。！？；：、,.!?;:…—]")
@@ -106,8 +140,12 @@ COMMENTISH = frozenset("comment comments commentlist disqus replies related rela
                        .split())
 
 
-def drop_junk(root: HtmlElement) -> None:
-    """Remove, in place, tags that are never article text and hidden elements."""
+def drop_junk(root: HtmlElement, lenient: bool = False) -> None:
+    """Remove, in place, tags that are never article text and hidden elements.
+
+    `lenient` keeps the semantic tags (nav, aside, footer…) and hidden elements: an unclosed <nav>
+    can swallow a whole page, and some pages hide their article until a script shows it."""
+    tags = NEVER_TEXT_TAGS if lenient else JUNK_TAGS
 
     def junk(el: HtmlElement) -> bool:
         tag = el.tag if isinstance(el.tag, str) else None
@@ -115,7 +153,12 @@ def drop_junk(root: HtmlElement) -> None:
             return True
         if tag in KEEP_ROOTS:
             return False
-        return tag in JUNK_TAGS or _hidden(el)
+        if lenient and tag == "noscript":  # an article, not a "please enable JavaScript" line
+            if len(el.text_content().strip()) < 200:
+                return True
+            el.tag = "div"  # content from here on: sanitising and rendering drop <noscript>
+            return False
+        return tag in tags or (not lenient and _hidden(el))
 
     _walk_prune(root, junk)
 
@@ -328,6 +371,12 @@ def clean_container(container: HtmlElement, blocks: dict[HtmlElement, Block]) ->
             continue
         text = WS.sub(" ", child.text_content()).strip()
         if child.tag in ("h2", "h3", "h4", "h5", "h6", "p", "div", "strong") and text and len(text) <= 30 and \
+                COMMENT_HEAD.match(text) and child.find(".//a") is None:
+            for later in [child, *kids[i + 1:]]:  # the comments, their form and avatars follow it to the end
+                if later.getparent() is not None:
+                    later.drop_tree()
+            break
+        if child.tag in ("h2", "h3", "h4", "h5", "h6", "p", "div", "strong") and text and len(text) <= 30 and \
                 RELATED_HEAD.match(text):
             # the heading and what it introduces, up to the next paragraph of the article
             child.drop_tree()
@@ -426,6 +475,73 @@ def _drop_promos_from(container: HtmlElement, order: list[HtmlElement], blocks: 
             break
 
 
+EDITOR_LINE = re.compile(r"^[（(【\[]?\s*(?:责任编辑|责编|值班编辑|编辑)\s*[:：|｜]")
+
+
+def end_at_editor_line(container: HtmlElement, blocks: dict[HtmlElement, Block]) -> None:
+    """Chinese articles end with the editor's line ("（责编：…）", "责任编辑：…"): what follows it, when it
+    holds no paragraph (promo links, a "follow our account" QR code image), is the site's, not the article's."""
+    line = None
+    for el in container.iter():
+        b = blocks.get(el)
+        if b is not None and len(b.text) <= 40 and EDITOR_LINE.search(b.text):
+            line = el
+    if line is None:
+        return
+    following: list[HtmlElement] = []
+    node = line
+    while node is not None and node is not container:
+        following.extend(s for s in node.itersiblings() if isinstance(s.tag, str))
+        node = node.getparent()
+    if any(is_prose(blocks[x]) for f in following for x in f.iter() if x in blocks):
+        return
+    for f in following:
+        if f.getparent() is not None:
+            f.drop_tree()
+
+
+# an account's menu at the end of an article: "扫描下方二维码…", "回复【福利】查看…", "点击菜单栏…", "点【在看】"
+PROMO_LINE = re.compile(r"扫描?.{0,12}二维码|回复【[^】]{1,12}】|点击菜单|点【在看】|关注.{0,10}(?:公众号|微信号)|"
+                        r"长按.{0,6}(?:识别|二维码)")
+
+
+def cut_promo_lines(container: HtmlElement) -> None:
+    """In the article's last block, cut a trailing run of short lines that opens with an account's prompt
+    ("扫描下方二维码解锁更多技能", then "1、回复【公租房】查看最新消息"…): lines joined by <br>, so no
+    block-level step can take them without the credit lines above them."""
+    last = None
+    for el in container.iter():
+        if isinstance(el.tag, str) and el.find("br") is not None and (el.text_content() or "").strip():
+            last = el
+    if last is None:
+        return
+    starts: list[HtmlElement | None] = [None] + [k for k in last if k.tag == "br"]  # None: the block's own text
+
+    def line(start: HtmlElement | None) -> str:
+        parts = [last.text or ""] if start is None else [start.tail or ""]
+        node = last[0] if start is None and len(last) else (start.getnext() if start is not None else None)
+        while node is not None and node.tag != "br":
+            parts.append(node.text_content() + (node.tail or ""))
+            node = node.getnext()
+        return WS.sub(" ", "".join(parts)).strip()
+
+    lines = [line(st) for st in starts]
+    for i, text in enumerate(lines):
+        if PROMO_LINE.search(text) and all(len(t) <= 40 for t in lines[i:]):
+            if i == 0:
+                last.drop_tree()
+                return
+            cut = starts[i]
+            assert cut is not None
+            for node in list(cut.itersiblings()):
+                last.remove(node)
+            prev = cut.getprevious()
+            last.remove(cut)  # the line break before the prompt goes with it
+            if prev is not None:
+                prev.tail = (prev.tail or "").rstrip()
+            return
+
+
 def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: str | None) -> None:
     """Keep the main run of paragraphs: drop what stands before it (headline, dek, byline, dates,
     gallery labels) and after it (author bio, tag lists, newsletter prompts).
@@ -484,6 +600,82 @@ def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: 
         el.drop_tree()
 
 
+_SPLIT_IN = frozenset({"div", "section", "article", "main", "td", "blockquote", "body"})
+
+
+def _empty_block(el: HtmlElement) -> bool:
+    return el.tag in BLOCK_TAGS and el.tag not in ("hr", "table", "figure") and not el.text_content().strip() \
+        and el.find(".//img") is None
+
+
+def split_paragraphs(root: HtmlElement) -> bool:
+    """Make paragraphs of text that runs loose in a block, cut at empty blocks and at double line breaks.
+
+    Some sites separate paragraphs with `<br><div class="spacer"></div>` or `<br><br>` rather than <p>;
+    the spacer holds no text and would be dropped (or rendered as nothing), leaving one wall of text
+    joined by hard line breaks. Single line breaks stay inside their paragraph. True when it made any.
+    """
+    made = False
+    for el in list(root.iter(*_SPLIT_IN)):
+        kids = [k for k in el if isinstance(k.tag, str)]
+        seps = sum(1 for k in kids if _empty_block(k)) + sum(
+            1 for a, b in zip(kids, kids[1:], strict=False) if a.tag == b.tag == "br" and not (a.tail or "").strip())
+        loose = (el.text or "").strip() or any((k.tail or "").strip() for k in kids)
+        if not seps or not loose:
+            continue
+        _rebuild_paragraphs(el)
+        made = True
+    return made
+
+
+def _rebuild_paragraphs(el: HtmlElement) -> None:
+    import lxml.html
+
+    pieces: list[HtmlElement | str] = [el.text] if el.text else []
+    for k in list(el):
+        tail, k.tail = k.tail, None
+        el.remove(k)
+        pieces.append(k)
+        if tail:
+            pieces.append(tail)
+    el.text = None
+    current: list[HtmlElement | str] = []
+
+    def flush() -> None:
+        while current and (isinstance(current[-1], str) and not current[-1].strip() or
+                           not isinstance(current[-1], str) and current[-1].tag == "br"):
+            current.pop()
+        while current and (isinstance(current[0], str) and not current[0].strip() or
+                           not isinstance(current[0], str) and current[0].tag == "br"):
+            current.pop(0)
+        if current:
+            p = lxml.html.Element("p")
+            for piece in current:
+                if isinstance(piece, str):
+                    if len(p):
+                        p[-1].tail = (p[-1].tail or "") + piece
+                    else:
+                        p.text = (p.text or "") + piece
+                else:
+                    p.append(piece)
+            el.append(p)
+        current.clear()
+
+    for piece in pieces:
+        if isinstance(piece, str) or not isinstance(piece.tag, str):
+            current.append(piece)
+        elif _empty_block(piece):
+            flush()
+        elif piece.tag == "br" and current and not isinstance(current[-1], str) and current[-1].tag == "br":
+            flush()
+        elif piece.tag in BLOCK_TAGS:
+            flush()
+            el.append(piece)
+        else:
+            current.append(piece)
+    flush()
+
+
 def widen(best: HtmlElement, root: HtmlElement, blocks: dict[HtmlElement, Block]) -> HtmlElement:
     """Climb from the best subtree to an ancestor that holds much more paragraph text at a small cost.
 
@@ -535,27 +727,72 @@ def looks_like_listing(container: HtmlElement, blocks: dict[HtmlElement, Block])
     return False
 
 
-def find_content(doc: HtmlElement, title: str | None = None, typed_article: bool = False) -> HtmlElement | None:
+def _has_article_text(el: HtmlElement, blocks: dict[HtmlElement, Block]) -> bool:
+    """Two paragraphs, or one long one: text that reads as an article, not as a teaser."""
+    sizes = [_size(blocks[b]) for b in el.iter() if b in blocks and is_prose(blocks[b])]
+    return len(sizes) >= 2 and sum(sizes) >= 200 or any(s >= 300 for s in sizes)
+
+
+def article_beside_list(root: HtmlElement, listing: HtmlElement, value: float,
+                        blocks: dict[HtmlElement, Block]) -> HtmlElement | None:
+    """When the best subtree is a list of headline links, the article that may stand beside it.
+
+    A list outweighs a short article (a teaser column next to a news item, a forum's thread index
+    next to a post), so "not an article" needs evidence: the list is set aside and the search run
+    again; an element that holds article text and no list, worth a fair part of the list, is the
+    article. Without one the page is a listing. Up to three lists are set aside.
+    """
+    for _ in range(3):
+        if listing is root or listing.getparent() is None:
+            return None
+        listing.drop_tree()
+        best, best_value = best_subtree(root, blocks)
+        if best is None or best_value < 0.25 * value or not _has_article_text(best, blocks):
+            return None
+        if not looks_like_listing(best, blocks):
+            return best
+        listing = best
+    return None
+
+
+def find_content(doc: HtmlElement, title: str | None = None, typed_article: bool = False,
+                 lenient: bool = False) -> HtmlElement | None:
     """The article container of a parsed page (pruned and cleaned in place), or None.
 
     Raises NotAnArticle for a list of headline links, unless the page's metadata says it is an
-    article (`typed_article`).
+    article (`typed_article`). `lenient` is the second pass for when the first answer looks weak
+    (Readability's retry with fewer flags): no element is removed for its class or id name, and
+    only what is never text is dropped before the search.
     """
     body = doc.find("body")
     root = body if body is not None else doc
-    drop_junk(root)
+    drop_junk(root, lenient)
     blocks = blocks_of(root)
-    prune_unlikely(root, blocks)
+    if not lenient:
+        prune_unlikely(root, blocks)
     best, value = best_subtree(root, blocks)
     if best is None or value <= 0:
         return None
     if not typed_article and looks_like_listing(best, blocks):
-        raise NotAnArticle("a list of headline links (a section or index page), not an article")
+        best = article_beside_list(root, best, value, blocks)
+        if best is None:
+            raise NotAnArticle("a list of headline links (a section or index page), not an article")
     best = widen(best, root, blocks)
-    prune_unlikely(best, blocks)
+    tidy(best, root, blocks, title, prune=not lenient)
+    return best
+
+
+def tidy(best: HtmlElement, root: HtmlElement, blocks: dict[HtmlElement, Block], title: str | None,
+         prune: bool = True) -> None:
+    """Clean an article container in place: what is inside it but not the article goes."""
+    if prune:
+        prune_unlikely(best, blocks)
+    if split_paragraphs(best):
+        blocks.update(blocks_of(root))  # the new paragraphs are blocks of their own
     drop_teasers(best)
     clean_container(best, blocks)
     trim_edges(best, blocks, title)
     drop_promos(best, blocks)
-    return best
+    end_at_editor_line(best, blocks)
+    cut_promo_lines(best)
 

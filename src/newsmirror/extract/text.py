@@ -53,3 +53,13 @@ def html_to_text(body_html: str) -> str:
     if not body_html or not body_html.strip():
         return ""
     return element_text(lxml.html.fragment_fromstring(body_html, create_parent="div"))
+
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
+
+
+def text_size(text: str) -> int:
+    """How much text there is: non-space characters, a CJK character counting twice (it carries about a word;
+    "决定任命张三同志为市教育局局长。" is a whole decision in 16 characters)."""
+    dense = "".join(text.split())
+    return len(dense) + len(_CJK.findall(dense))

@@ -42,7 +42,8 @@ def content_hash(title: str, text: str) -> str:
 def analyse(html: str, url: str, rules: Rules | None, clean: Callable[[str, str], str] = sanitize) -> Analysis:
     """Extract and sanitise (`clean`) one page: the article, its content hash and links. Raises PageRejected
     saying why there is none: a page that breaks the parser or the sanitiser must not break the run."""
-    from ..extract import ExtractError, extract  # imported when there is a page: a run with none never needs it
+    from ..extract import MIN_BODY_CHARS, ExtractError, extract  # imported when there is a page: a run with none
+    from ..extract.text import text_size  # never needs them
 
     try:
         art = extract(html, url, rules)
@@ -54,7 +55,7 @@ def analyse(html: str, url: str, rules: Rules | None, clean: Callable[[str, str]
         art.body_html = clean(art.body_html, url)
         body = lxml.html.fragment_fromstring(art.body_html or "<p></p>", create_parent="div")  # once for all three
         text = body.text_content()
-        failed = len(text.strip()) < 20
+        failed = text_size(text) < MIN_BODY_CHARS  # the extractor's own measure: what it kept, sanitising removed
         if not failed:
             return Analysis(art, content_hash(art.title, text), link_targets(body), image_urls(art.image, body))
     except Exception as exc:

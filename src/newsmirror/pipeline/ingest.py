@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from ..dedup import MAX_DISTANCE, fingerprint
 from ..errors import DuplicateOf, PageRejected
 from ..ids import article_id, same_site, site_of
 from ..models import ADDED_SOURCE, Candidate, RunReport, StoredArticle, WarcRef
@@ -38,6 +39,10 @@ def _existing(ctx: Context, c: Candidate, a: Analysis) -> StoredArticle | None:
         twin = ctx.store.article_by_hash(a.content_hash)
         if twin is not None:
             raise DuplicateOf(twin.id, twin.canonical_url)
+        fp = fingerprint(art.title, art.body_html)
+        twin = ctx.store.near_twin(fp, MAX_DISTANCE, art.title) if fp is not None else None
+        if twin is not None:  # the same article with a few characters changed: kept once, this URL an alias
+            raise DuplicateOf(twin.id, twin.canonical_url, "nearly the same")
     return existing
 
 
@@ -61,7 +66,7 @@ def store_page(ctx: Context, c: Candidate, a: Analysis, archive: Callable[[], Wa
         fail(ctx, c, exc.reason, report)
         return None
     except DuplicateOf as dup:
-        log.info("duplicate %s: same content as %s", c.url, dup.article_id)
+        log.info("duplicate %s: %s content as %s", c.url, dup.how, dup.article_id)
         ctx.store.mark_url(c.url, c.source, "duplicate", article_id=dup.article_id, reason=dup.reason)
         report.duplicates += 1
         return None
@@ -91,6 +96,7 @@ def _save(ctx: Context, c: Candidate, a: Analysis, ref: WarcRef | None, new: boo
     art = a.article
     with ctx.store.tx():
         ctx.store.save_article(art, a.content_hash, c.pick, ref)
+        ctx.store.set_simhash(art.id, fingerprint(art.title, art.body_html))
         ctx.store.set_links(art.id, a.links, new=new)
         ctx.store.set_article_images(art.id, a.images, new=new)
         ctx.store.mark_url(c.url, c.source, "ok", article_id=art.id, reason=note)

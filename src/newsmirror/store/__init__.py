@@ -381,6 +381,24 @@ class Store(ImagesAndLinks, Revisits):
         return {r[0]: max(dt(r[1]), dt(r[2]))
                 for r in self._rows_in("SELECT id, fetched_at, last_seen FROM articles WHERE id IN ({})", ids)}
 
+    def set_simhash(self, article_id: str, fp: int | None) -> None:
+        from ..dedup import to_signed
+
+        self.db.execute("UPDATE articles SET simhash=? WHERE id=?",
+                        (to_signed(fp) if fp is not None else None, article_id))
+
+    def near_twin(self, fp: int, max_distance: int, title: str) -> StoredArticle | None:
+        """The stored article of the same title whose fingerprint is nearest `fp`, within `max_distance` bits;
+        None if none is."""
+        from ..dedup import distance, from_signed, same_title
+
+        best: tuple[int, str] | None = None
+        for r in self.db.execute("SELECT id, simhash, title FROM articles WHERE simhash IS NOT NULL"):
+            d = distance(fp, from_signed(r[1]))
+            if d <= max_distance and (best is None or d < best[0]) and same_title(title, r[2]):
+                best = (d, r[0])
+        return self.article(best[1]) if best is not None else None
+
     def article_by_hash(self, content_hash: str) -> StoredArticle | None:
         r = self.db.execute("SELECT * FROM articles WHERE content_hash=?", (content_hash,)).fetchone()
         return self._article(r) if r else None

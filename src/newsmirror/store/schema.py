@@ -140,6 +140,7 @@ MIGRATIONS = [
     ("urls", "title", "TEXT"),
     ("urls", "published", "TEXT"),
     ("article_images", "pos", "INTEGER"),  # the image's place in its article: 0 the lead image, then body order
+    ("articles", "simhash", "INTEGER"),  # dedup.fingerprint of its text (signed 64-bit), NULL when too short
 ]
 
 

@@ -49,6 +49,12 @@ def _is_pixel(img: lxml.html.HtmlElement) -> bool:
     return bool(_TRACKER.search(img.get("src") or ""))
 
 
+def _holds_the_body(el: lxml.html.HtmlElement, total: int) -> bool:
+    """Whether an element holds most of the body's text: then its tag or class name is not evidence enough
+    to remove it (a legal text laid out in a table inside a <form>, an article wrapper named "promo")."""
+    return total >= 200 and len("".join(el.text_content().split())) > 0.5 * total
+
+
 def _absolute(url: str, base_url: str | None) -> str | None:
     """`url` resolved against the page's address; None for one that is not a URL (a bad IPv6 host…)."""
     if not base_url:
@@ -64,6 +70,7 @@ def sanitize(body_html: str, base_url: str | None = None) -> str:
     if not body_html.strip():
         return ""
     frag = lxml.html.fragment_fromstring(body_html, create_parent="div")
+    total = len("".join(frag.text_content().split()))
     for el in list(frag.iter()):
         if not isinstance(el.tag, str) or el is frag:
             continue
@@ -80,11 +87,14 @@ def sanitize(body_html: str, base_url: str | None = None) -> str:
                 el.getparent().replace(el, link)
             else:
                 el.drop_tree()
-        elif el.tag in ("script", "style", "noscript", "template", "form", "button", "input", "select",
+        elif el.tag in ("script", "style", "noscript", "template", "button", "input", "select",
                         "textarea", "svg", "canvas"):
             el.drop_tree()
-        elif _is_ad(el):
-            el.drop_tree()
+        elif el.tag == "form" or _is_ad(el):
+            if _holds_the_body(el, total):
+                el.drop_tag()  # the page's wrapper (ASP.NET puts every page in a <form>), not an ad: its text stays
+            else:
+                el.drop_tree()
         elif el.tag == "img":
             # a lazy image's real URL is in data-src/data-original; its src is then only a placeholder
             src = (el.get("data-src") or el.get("data-original") or el.get("src") or "").strip()

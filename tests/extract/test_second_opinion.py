@@ -1,0 +1,80 @@
+"""When the first answer looks weak (a refusal, nothing, a few lines), a second reading of the page decides.
+
+Each test builds a small page of a shape that made the first answer give up or pick a small wrong
+block: an unclosed <nav> around the whole page, an article in wrappers named "widget".
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from newsmirror.extract import ExtractError, extract
+from newsmirror.extract.text import html_to_text
+
+URL = "https://www.example-times.com/2024/05/12/harbour-bridge-reopens.html"
+TITLE = "Harbour Bridge reopens after two years of repairs"
+PARAS = [
+    "The Harbour Bridge reopened to traffic on Sunday morning, ending two years of closures that forced commuters "
+    "onto ferries and a lengthy detour through the industrial district.",
+    "City engineers replaced more than four hundred corroded steel cables and resurfaced the entire deck, work that "
+    "officials said would extend the life of the 1962 structure by at least half a century.",
+    "The project came in roughly eight percent over its original budget, largely because of supply delays for the "
+    "specialised cable, which had to be manufactured overseas and shipped in several batches.",
+    "Cyclists will also benefit from a new protected lane on the eastern side, separated from car traffic by a "
+    "concrete barrier and lit at night by low-glare lamps.",
+]
+ARTICLE = f"<h1>{TITLE}</h1>" + "".join(f"<p>{p}</p>" for p in PARAS)
+
+
+def _text(html: str) -> str:
+    return html_to_text(extract(html, URL).body_html)
+
+
+def _page(body: str) -> str:
+    return f"<!DOCTYPE html><html><head><title>{TITLE}</title></head><body>{body}</body></html>"
+
+
+def test_article_inside_an_unclosed_nav_is_found():
+    # the menu's <nav> is never closed, so the parser puts the whole page inside it
+    html = _page('<nav class="navbar"><ul><li><a href="/">Home</a></li><li><a href="/world/">World</a></li></ul>'
+                 f'<div class="container"><article>{ARTICLE}</article></div>')
+    text = _text(html)
+    assert all(p in text for p in PARAS)
+
+
+def test_article_in_wrappers_named_widget_is_kept_whole():
+    # page builders name every wrapper "…-widget-…"; the first pass prunes such names as sidebars and
+    # kept only the one-line lead
+    cells = "".join(f'<div class="builder-widget-wrap"><div class="builder-widget-container"><p>{p}</p></div></div>'
+                    for p in PARAS)
+    html = _page(f'<div class="page"><h1>{TITLE}</h1><p class="lead">The bridge is open again.</p>{cells}</div>')
+    text = _text(html)
+    assert all(p in text for p in PARAS)
+
+
+TEASERS = "".join(
+    f'<div class="teaser"><h3><a href="/2024/05/{i:02d}/story.html">Council approves new budget for district {i}'
+    f'</a></h3><p>The council voted on the plan for district {i}, which covers roads, schools and parks.</p></div>'
+    for i in range(1, 13))
+
+
+def test_a_teaser_list_alone_is_still_not_an_article():
+    # a guard for the second opinion: a listing page stays a refusal, not a teaser passed off as an article
+    with pytest.raises(ExtractError, match="list"):
+        extract(_page(f'<div class="main"><div class="more-stories">{TEASERS}</div></div>'), URL)
+
+
+
+def test_an_article_given_only_to_readers_without_javascript_is_found():
+    html = _page(f'<div id="app"></div><noscript><div class="page"><article>{ARTICLE}</article></div></noscript>'
+                 "<script>render()</script>")
+    body = extract(html, URL).body_html
+    assert all(p in html_to_text(body) for p in PARAS)
+    assert "<noscript" not in body  # it would be sanitised away with its text
+
+
+def test_a_please_enable_javascript_line_is_no_article():
+    html = _page('<div id="app"></div><noscript>You need to enable JavaScript to run this app, sorry.</noscript>'
+                 "<script src='/app.js'></script>")
+    with pytest.raises(ExtractError, match="JavaScript shell"):
+        extract(html, URL)
