@@ -309,8 +309,8 @@ class Mirror:
 
     def _prepare(self) -> None:
         """Make the output a git repository and clear what a killed run may have left."""
-        ensure_repo(self.out)
         clear_stale_git_locks(self.out)  # we hold the run lock: no git of ours is running
+        ensure_repo(self.out)  # (after: a killed git init's HEAD.lock would stop the next)
         remove_stale_temps(self.out)
         if self.tmp_dir.exists():
             from .render.search import remove_stale_indexes
