@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -159,3 +160,35 @@ def test_sigkill_at_random_moments_then_a_run_finishes_the_same_tree(tmp_path):
         assert start_run(crash_cfg).wait(timeout=300) == 0
         assert subprocess.run(["git", "-C", str(crash_dir / "mirror"), "rev-parse", "HEAD"], capture_output=True,
                               text=True).stdout == head
+
+
+def test_a_run_finishes_the_repository_a_killed_git_init_left_half_made(tmp_path):
+    """git init makes .git, then (in this order) the templates, refs/, HEAD (through HEAD.lock), config and
+    objects/; git takes a .git without all of them for no repository, so a run killed during the first run's
+    git init left every later run stopped at "not a git repository". Each state such a kill leaves is made
+    here, and the next run must make a repository `git fsck` accepts, with the run's commit in it."""
+    site = tmp_path / "site"
+    make_site(site, 3)
+    states = {"templates only": (["refs", "HEAD", "config", "objects"], None),
+              "refs made": (["HEAD", "config", "objects"], None),
+              "killed writing HEAD": (["HEAD", "config", "objects"], "HEAD.lock"),
+              "all but objects": (["objects"], None)}
+    with SiteServer(site, ["https://site.example"]) as server:
+        for name, (missing, lock) in states.items():
+            folder = tmp_path / name.replace(" ", "-")
+            folder.mkdir()
+            cfg = write_config(folder, CONFIG, base=server.base)
+            git = folder / "mirror" / ".git"
+            subprocess.run(["git", "init", "-q", "-b", "main", str(git.parent)], check=True)
+            for part in missing:
+                p = git / part
+                shutil.rmtree(p) if p.is_dir() else p.unlink()
+            if lock:
+                (git / lock).write_text("ref: refs/heads/ma", encoding="utf-8")
+            assert start_run(cfg).wait(timeout=300) == 0, name
+            log = subprocess.run(["git", "-C", str(git.parent), "log", "--format=%s"], capture_output=True,
+                                 text=True)
+            assert log.stdout == "newsmirror: 3 new, 0 updated, 0 removed\n", (name, log.stderr)
+            fsck = subprocess.run(["git", "-C", str(git.parent), "fsck", "--strict", "--no-progress"],
+                                  capture_output=True, text=True)
+            assert fsck.returncode == 0, (name, fsck.stderr)

@@ -156,8 +156,8 @@ class Mirror:
     # -- the steps the runs share
     def _prepare(self) -> None:
         """Make the output a git repository and clear what a killed run may have left."""
-        ensure_repo(self.out)
         clear_stale_git_locks(self.out)  # we hold the run lock: no git of ours is running
+        ensure_repo(self.out)  # (after: a killed git init's HEAD.lock would stop the next)
         # a symbolic link where we write: the run stops here, before anything is written (the writer checks
         # all the way down before its first change; this finds one at the top folders of the tree at once)
         refuse_symlinks(self.out, guarded(), unlisted=file_folder)

@@ -74,9 +74,14 @@ def run_git(repo: Path, *args: str, check: bool = True, stdin: str | None = None
 
 
 def ensure_repo(repo: Path) -> None:
-    """Make `repo` a git repository (branch main) if it is not one yet."""
+    """Make `repo` a git repository (branch main) if it is not one yet, or finish the one a killed `git init`
+    left: git makes .git first and HEAD, refs/ and objects/ after, and takes a .git without them for no
+    repository at all (every later run stopped at "not a git repository"). git init fills in what is missing
+    and overwrites nothing; it cannot make HEAD while a killed one's HEAD.lock is there (clear_stale_git_locks)."""
     repo.mkdir(parents=True, exist_ok=True)
-    if not (repo / ".git").exists():
+    git = git_folder(repo)
+    common = _common_folder(git)
+    if not ((git / "HEAD").is_file() and (common / "objects").is_dir() and (common / "refs").is_dir()):
         run_git(repo, "init", "-q", "-b", "main")
 
 
@@ -92,12 +97,17 @@ def git_folder(repo: Path) -> Path:
     return dot_git
 
 
+def _common_folder(git: Path) -> Path:
+    """Where a repository's objects and branches are: its git folder, or a worktree's main repository's."""
+    if (git / "commondir").is_file():
+        return (git / (git / "commondir").read_text(encoding="utf-8").strip()).resolve()
+    return git
+
+
 def clear_stale_git_locks(repo: Path) -> list[str]:
     """Remove lock files a killed git left behind. Call only while holding newsmirror's run lock."""
     git = git_folder(repo)
-    common = git  # a worktree's branches live in the main repository's folder
-    if (git / "commondir").is_file():
-        common = (git / (git / "commondir").read_text(encoding="utf-8").strip()).resolve()
+    common = _common_folder(git)
     removed = []
     for lock in [git / "index.lock", git / "HEAD.lock", common / "config.lock", common / "packed-refs.lock",
                  *common.glob("refs/**/*.lock")]:  # branches, and the squash remotes' refs/newsmirror/squash/*
