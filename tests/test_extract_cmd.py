@@ -8,7 +8,6 @@ import shutil
 
 from click.testing import CliRunner
 
-from newsmirror import extract as api_extract
 from newsmirror.cli import cli
 from newsmirror.demo.server import SiteServer
 
@@ -100,14 +99,17 @@ def test_text_and_markdown_formats():
     assert md.startswith("# 湖畔图书馆完成改建")
 
 
-def test_python_api_even_after_the_subpackage_is_imported():
-    import newsmirror
-    import newsmirror.extract  # noqa: F401  (rebinds the package attribute to the subpackage)
+def test_python_api_is_a_function_of_a_plain_package():
+    import types
 
+    import newsmirror.extract
+    from newsmirror.extract import extract
+
+    assert type(newsmirror.extract) is types.ModuleType  # a package like any other, no callable module
     html = (PAGES / "rich.html").read_text(encoding="utf-8")
-    a = newsmirror.extract(html, url="https://daily.example/culture/2024/03/12/c5501.html")
+    a = extract(html, url="https://daily.example/culture/2024/03/12/c5501.html")
     assert a.title == "湖畔图书馆完成改建 新增古籍修复室"
-    assert api_extract(html).canonical_url == "https://daily.example/culture/2024/03/12/c5501.html"
+    assert extract(html).canonical_url == "https://daily.example/culture/2024/03/12/c5501.html"
 
 
 def test_a_gzip_bomb_or_an_endless_file_is_refused_past_max_bytes(tmp_path):

@@ -341,8 +341,8 @@ def counter_serve(db: Path, host: str, port: int, dedupe_window: float, rate_lim
 def keygen(path: Path) -> None:
     """Make an Ed25519 key pair for signing the mirror (OpenSSH formats): PATH (private, keep it) and PATH.pub
     (publish it)."""
-    from .publish.manifest import SigningError
-    from .publish.manifest import keygen as make_key
+    from .publish.keys import SigningError
+    from .publish.keys import keygen as make_key
 
     try:
         priv, pub, fp = make_key(path)

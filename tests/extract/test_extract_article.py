@@ -7,7 +7,6 @@ from datetime import datetime
 import lxml.html
 import pytest
 
-import newsmirror
 from newsmirror.config import Rules
 from newsmirror.dates import CN_TZ
 from newsmirror.extract import ExtractError, extract
@@ -102,12 +101,12 @@ def test_a_canonical_link_or_lead_image_that_is_not_http_is_not_taken(bad):
 
 
 def test_package_api_extract():
-    a = newsmirror.extract(seed_html(), SEED_URL)
+    a = extract(seed_html(), SEED_URL)
     assert isinstance(a, Article)
     assert a.title == SEED_TITLE
     assert len(paragraphs(a.body_html)) == 10
     with pytest.raises(ExtractError):
-        newsmirror.extract("", SEED_URL)
+        extract("", SEED_URL)
 
 
 # -- rules -------------------------------------------------------------------------------------------

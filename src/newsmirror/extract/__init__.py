@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import functools
 import re
-import sys
-import types
 from urllib.parse import urljoin
 
 import lxml.etree
@@ -346,14 +344,3 @@ def extract(html: str, url: str | None = None, rules: Rules | None = None) -> Ar
 
 
 __all__ = ["ExtractError", "extract", "parse_date"]
-
-
-class _CallableModule(types.ModuleType):
-    """`newsmirror.extract(html, url)` is the package API, but importing this subpackage rebinds the name
-    `newsmirror.extract` to this module; so the module answers that call too."""
-
-    def __call__(self, html: str, url: str | None = None, rules: Rules | None = None) -> Article:
-        return extract(html, url, rules)
-
-
-sys.modules[__name__].__class__ = _CallableModule

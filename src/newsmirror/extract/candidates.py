@@ -16,20 +16,9 @@ from __future__ import annotations
 import lxml.html
 from lxml.html import HtmlElement
 
-from .density import (
-    CJK,
-    MAYBE_WORDS,
-    STRONG_UNLIKELY,
-    WS,
-    Block,
-    _has_article_text,
-    _marks,
-    _words,
-    blocks_of,
-    drop_junk,
-    looks_like_listing,
-    prune_unlikely,
-)
+from .blocks import CJK, WS, Block, _marks, _words, blocks_of
+from .density import _has_article_text, looks_like_listing
+from .prune import MAYBE_WORDS, STRONG_UNLIKELY, drop_junk, prune_unlikely
 
 _PARA_TAGS = frozenset({"p", "pre", "td", "blockquote"})
 _BLOCK_CHILDREN = frozenset({

@@ -51,7 +51,8 @@ class Mirror:
         renderers = renderers_for(cfg)  # one per format in site.formats and script in site.variants
         self.ctx = Context(cfg, self.store, renderers, images_home(cfg), progress or Progress())
         if cfg.signing_key is not None:  # the home pages show the signing key's fingerprint
-            from ..publish.manifest import SigningError, fingerprint, public_raw, verify_command
+            from ..publish.keys import SigningError, fingerprint, public_raw
+            from ..publish.manifest import verify_command
 
             try:
                 raw = public_raw(cfg.signing_key)

@@ -67,7 +67,7 @@ def _commit_key(ctx: Context) -> Iterator[Path | None]:
     if ctx.cfg.signing_key is None:
         yield None
         return
-    from ..publish.manifest import load_private, openssh_private_key
+    from ..publish.keys import load_private, openssh_private_key
 
     ctx.tmp_dir.mkdir(parents=True, exist_ok=True)
     path = ctx.tmp_dir / f".signing-{os.getpid()}.key.tmp"  # a killed run's is swept (remove_stale_temps)

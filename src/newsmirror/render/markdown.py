@@ -19,121 +19,39 @@ the flanking rules, which a "**" next to punctuation and a letter breaks (`**算
 the edge of a bold or italic run moves outside it, adjacent runs of one kind become one, and a run whose edge is
 still punctuation (a link, code, an escape) is written as HTML (`<strong>`). A table that holds paragraphs (a
 page laid out with tables) is unwrapped into its paragraphs: only tables of data stay tables.
+
+The escaping is in md_escape.py, the mending of the tree and of the text in md_mend.py.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 
 import lxml.html
 
-_MD_ESCAPES = str.maketrans({c: "\\" + c for c in "\\`*_[]<>#|"})  # each character Markdown gives a meaning
+from .md_escape import (
+    _CELL_BAR,
+    _LINE_START_CHARS,
+    _TEXT_SPECIAL,
+    _URL_AT_END,
+    _escape_line_starts,
+    _escape_text,
+    md_bare_url,
+    md_run,
+    md_text,
+    md_url,
+)
+from .md_mend import _INLINE_MARKS, _drop_trailing_breaks, _mend_marks, _punctuation, _tag, _unwrap_layout_tables
 
+__all__ = ["html_to_markdown", "md_bare_url", "md_run", "md_text", "md_url"]
 
-def md_text(text: str | None) -> str:
-    """Plain text made safe to stand inside Markdown (link text, headings, emphasis)."""
-    if not text:
-        return ""
-    return " ".join(str(text).split()).translate(_MD_ESCAPES)
-
-
-def md_run(text: str | None) -> str:
-    """A run of text inside a line of Markdown (a piece of a diff): escaped like md_text, but the spaces at its
-    ends kept, as they part it from the next run."""
-    return re.sub(r"\s+", " ", str(text or "")).translate(_MD_ESCAPES)
-
-
-def md_url(url: str) -> str:
-    """A URL made safe inside Markdown's (…) link target."""
-    return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
-
-
-# a bare URL written as text (the original's address): what would end it early, start HTML or a comment, or
-# read as emphasis or link syntax is percent-encoded; what a URL may hold is kept as it is
-_BARE_URL_UNSAFE = re.compile(r"[\x00-\x20\x7f<>\"`{}|\\^*\[\]]")
-
-
-def md_bare_url(url: str) -> str:
-    """A URL made safe to stand alone in Markdown text, where GitHub shows it as a link."""
-    return _BARE_URL_UNSAFE.sub(lambda m: f"%{ord(m.group(0)):02X}", url)
-
-
-# in body text: each character that could start Markdown syntax anywhere in a line (emphasis, code, links, raw
-# HTML, table cells) gets a backslash, the backslash itself first
-_TEXT_SPECIAL = re.compile(r"[\\`*_\[\]<|~]")
-# at the start of a line: what would make it a heading, quote, list item or setext underline
-# or code fence ("1." is escaped as "1\.", a backslash before a digit being no escape)
-_LINE_START_SPECIAL = re.compile(r"^([ \t]{0,3})(#{1,6}|>|[-+]|=+|-+|~{3,}|\d{1,9}[.)])(?=[ \t]|$)", re.MULTILINE)
-# a web address GitHub shows as a link (its autolink extension): "www." after the start, a space or one of *_~(,
-# or a scheme not after a letter or digit; then a host name with a dot in it; the link goes on up to an ASCII
-# space or "<" (the punctuation GitHub leaves out at the end stays unescaped too: a backslash there would
-# become the link's last character)
-_BARE_URL = re.compile(r"(?:(?<![A-Za-z0-9])https?://|(?<![^ \t\n*_~(])www\.)[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+"
-                       r"[^ \t\n\r\f\v<]*")
-_BRACKETS = re.compile(r"[\[\]]")
-_URL_AT_END = re.compile(r"(?:https?://|www\.)[^ \t\n\r\f\v<]*$")
-# "&copy;" written out in the page: Markdown would show ©
-_ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
 _LINE_START = "_linestart"
-_CELL_BAR = re.compile(r"(?<!\\)\|")
-
-
-def _escape_line_start(m: re.Match[str]) -> str:
-    indent, mark = m.group(1), m.group(2)
-    return indent + (mark[:-1] + "\\" + mark[-1] if mark[0].isdigit() else "\\" + mark)
-
-
-def _escape_text(text: str, linkable: bool = True) -> str:
-    """Text with a backslash before each character Markdown would read as syntax; but in a bare web address that
-    GitHub will show as a link, only its brackets (a backslash in it ends up in the link), when `linkable` (not
-    inside a link's own text)."""
-    if not linkable or not ("://" in text or "www." in text):
-        return _escape_plain(text)
-    out: list[str] = []
-    last = 0
-    for m in _BARE_URL.finditer(text):
-        out.append(_escape_plain(text[last:m.start()]))
-        out.append(_BRACKETS.sub(r"\\\g<0>", m.group(0)))  # but "[" and "]", which could still make a link
-        last = m.end()
-    out.append(_escape_plain(text[last:]))
-    return "".join(out)
-
-
-def _escape_plain(text: str) -> str:
-    text = _TEXT_SPECIAL.sub(r"\\\g<0>", text)
-    return _ENTITY.sub(r"\\&", text) if "&" in text else text
-
-
-def _escape_line_starts(text: str, first: bool = True) -> str:
-    """`text` with what would start a block escaped at the start of each line (but its first when not `first`)."""
-    if "\n" in text:
-        if first:
-            return _LINE_START_SPECIAL.sub(_escape_line_start, text)
-        head, _, rest = text.partition("\n")
-        return head + "\n" + _LINE_START_SPECIAL.sub(_escape_line_start, rest)
-    if first and text.lstrip(" \t")[:1] in _LINE_START_CHARS:
-        m = _LINE_START_SPECIAL.match(text)
-        if m:
-            return _escape_line_start(m) + text[m.end():]
-    return text
-
-
-_LINE_START_CHARS = frozenset("#>-+=~0123456789")
-
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
 # blocks: whitespace just inside and just outside them is not content
 _BLOCKS = frozenset({"p", "blockquote", "article", "div", "section", "ol", "ul", "li", "dl", "dt", "dd", "table",
                      "thead", "tbody", "tfoot", "tr", "td", "th", *_HEADINGS})
 _ENDS_LINE = frozenset({*_BLOCKS, "pre", "br"})
-_INLINE_MARKS = {"strong": "**", "b": "**", "em": "*", "i": "*", "del": "~~", "s": "~~"}
 _MARK_TAGS = {"**": "strong", "*": "em", "~~": "del"}
-# a hard break ("\\" at the end of a line) that ends a block breaks nothing: Markdown shows the backslash
-_TRAILING_BREAK = re.compile(r"(?<!\\)((?:\\\\)*)\\(?=\n\n|\n?$)")
-_FENCED = re.compile(r"(^(`{3,})\n.*?\n\2$)", re.MULTILINE | re.DOTALL)
-# what makes a table one of layout, not of data: a cell holding blocks
-_LAYOUT_BLOCKS = ("p", "div", "table", "ul", "ol", "dl", "blockquote", "figure", "pre", "section", "article",
-                  "h1", "h2", "h3", "h4", "h5", "h6")
 _CODE = frozenset({"code", "kbd", "samp"})
 _DROP = frozenset({"script", "style"})
 _LINE = re.compile(r"^(.*)", re.MULTILINE)
@@ -147,12 +65,6 @@ _PRE_TRAIL = re.compile(r"[ \n]*$")
 _ROOT = "[root]"
 _TRAILING_WS = re.compile(r"[ \t]+\n")
 _BLANK_LINES = re.compile(r"\n{3,}")
-
-
-def _tag(el: object) -> str | None:
-    """An element's tag name; None for comments, processing instructions and no element at all."""
-    tag = getattr(el, "tag", None)
-    return tag if isinstance(tag, str) else None
 
 
 def _block(el: object, root: object = None) -> bool:
@@ -469,116 +381,6 @@ def _collapse_newlines(parts: list[str]) -> list[str]:
             lead = "\n" * min(2, max(len(prev), len(lead)))
         out.extend((lead, content, trail))
     return out
-
-
-def _punctuation(ch: str) -> bool:
-    """A character CommonMark counts as punctuation (Unicode P and S categories; the backslash of an escape)."""
-    return unicodedata.category(ch)[0] in "PS"
-
-
-def _edge(text: str | None, at_end: bool) -> int:
-    """How many characters of whitespace and punctuation `text` has at its end (or start)."""
-    if not text:
-        return 0
-    n = 0
-    chars = reversed(text) if at_end else iter(text)
-    for ch in chars:
-        if not (ch.isspace() or _punctuation(ch)):
-            break
-        n += 1
-    return n
-
-
-def _add_before(el, text: str) -> None:
-    """`text` placed just before `el` (at the end of its previous sibling's tail, or of its parent's text)."""
-    prev = el.getprevious()
-    if prev is not None:
-        prev.tail = (prev.tail or "") + text
-    else:
-        parent = el.getparent()
-        parent.text = (parent.text or "") + text
-
-
-def _mend_marks(root) -> None:
-    """Bold, italic and struck runs that every CommonMark renderer parses: adjacent runs of one kind joined (a
-    "****" between them would open nothing), and whitespace and punctuation at their edges moved outside them
-    (`<b>算法方面，</b>阿里` → `**算法方面**，阿里`). Innermost first, so what an inner run gives up leaves the
-    outer one too."""
-    marks = [el for el in root.iter(*_INLINE_MARKS) if el is not root]
-    for el in marks:  # join <b>A</b><b>B</b>
-        nxt = el.getnext()
-        while (nxt is not None and not (el.tail or "") and _tag(nxt) in _INLINE_MARKS
-               and _INLINE_MARKS[_tag(nxt)] == _INLINE_MARKS[_tag(el)] and el.getparent() is not None):
-            if len(el):
-                el[-1].tail = (el[-1].tail or "") + (nxt.text or "")
-            else:
-                el.text = (el.text or "") + (nxt.text or "")
-            el.extend(list(nxt))
-            el.tail = nxt.tail
-            el.getparent().remove(nxt)
-            nxt = el.getnext()
-    for el in reversed([m for m in marks if m.getparent() is not None]):
-        n = _edge(el.text, at_end=False)
-        if n:
-            _add_before(el, el.text[:n])
-            el.text = el.text[n:]
-        last = el[-1] if len(el) else None
-        end = last.tail if last is not None else el.text
-        n = _edge(end, at_end=True)
-        if n:
-            el.tail = end[len(end) - n:] + (el.tail or "")
-            if last is not None:
-                last.tail = end[:len(end) - n]
-            else:
-                el.text = end[:len(end) - n]
-
-
-def _layout_table(table) -> bool:
-    """A table used to lay a page out (a cell holds paragraphs, lists or another table; or it has one column, or
-    no text at all), not one of data."""
-    rows = list(table.iter("tr"))
-    if all(len(r.findall("td")) + len(r.findall("th")) <= 1 for r in rows) or not table.text_content().strip():
-        return True
-    for cell in table.iter("td", "th"):
-        if any(_tag(d) in _LAYOUT_BLOCKS for d in cell.iterdescendants()):
-            return True
-    return False
-
-
-def _unwrap_layout_tables(root) -> None:
-    """Each layout table replaced by its cells' contents, one block per cell (innermost tables first): Markdown
-    has no table of paragraphs, and one made of them shows lone "|" rows and empty headers."""
-    for table in reversed([t for t in root.iter("table") if t is not root]):
-        if table.getparent() is None or not _layout_table(table):
-            continue
-        holder = lxml.html.Element("div")
-        for cell in table.iter("td", "th", "caption"):
-            block = lxml.html.Element("div")
-            block.text = cell.text
-            block.extend(list(cell))
-            holder.append(block)
-        holder.tail = table.tail
-        table.getparent().replace(table, holder)
-
-
-def _drop_trailing_breaks(md: str) -> str:
-    """No hard break at the end of a paragraph (`<p>文字<br></p>`), where Markdown would show its backslash;
-    code blocks are left as they are."""
-    if "```" not in md:
-        return _no_trailing_break(md)
-    out, last = [], 0
-    for m in _FENCED.finditer(md):
-        out += [_no_trailing_break(md[last:m.start()]), m.group(0)]
-        last = m.end()
-    return "".join(out) + _no_trailing_break(md[last:])
-
-
-def _no_trailing_break(md: str) -> str:
-    while True:  # (a run of them: "文字\\\n\\\n\\")
-        mended = _TRAILING_BREAK.sub(r"\1", md)
-        if mended == md:
-            return mended
-        md = mended
 
 
 def html_to_markdown(body_html: str) -> str:
