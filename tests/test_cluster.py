@@ -29,6 +29,18 @@ from .test_reproducible import EPOCH, tree
 PIDS_ENV = "NEWSMIRROR_TEST_PIDS"  # a folder where each analysed page leaves the id of the process that did it
 
 
+@pytest.fixture(autouse=True)
+def pickling_as_it_was() -> Iterator[None]:
+    """Importing distributed makes every exception class pickle through tblib (copyreg, for the whole process):
+    undone after each test, so that the process pool's tests run after these in this process see Python's own."""
+    import copyreg
+
+    saved = dict(copyreg.dispatch_table)
+    yield
+    copyreg.dispatch_table.clear()
+    copyreg.dispatch_table.update(saved)
+
+
 def analyse_recorded(*args: object) -> object:
     """analyse_page, leaving behind which process ran it (module-level: it travels to the workers by name)."""
     folder = os.environ.get(PIDS_ENV)
@@ -143,9 +155,10 @@ def test_the_demo_on_a_scheduler_and_two_workers_started_from_the_cli_gives_the_
 
     pids = tmp_path / "pids"
     pids.mkdir()
-    src = str(Path(newsmirror.__file__).resolve().parents[1])  # the workers import the newsmirror under test
+    # the workers import the newsmirror under test, and this module (analyse_recorded), wherever they start
+    src, root = (str(Path(f).resolve().parents[1]) for f in (newsmirror.__file__, __file__))
     env = {**os.environ, PIDS_ENV: str(pids),
-           "PYTHONPATH": os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH")) if p)}
+           "PYTHONPATH": os.pathsep.join(p for p in (src, root, os.environ.get("PYTHONPATH")) if p)}
     monkeypatch.setattr(SEAMS, "analyse_page", analyse_recorded)
     with cli_cluster(env) as address:
         dask = with_workers(config_in(tmp_path / "dask", demo_server.base),
