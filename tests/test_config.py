@@ -53,6 +53,11 @@ BASE = MINIMAL.replace("{base}", "http://127.0.0.1:8000")
     (('title = "新闻镜像"', 'title = 新闻镜像'), "not valid TOML"),
     (('category = "intl"', 'category = "intl"\n[fetch]\nmin_speed = -1'), "fetch.min_speed = -1"),
     (('category = "intl"', 'category = "intl"\n[fetch]\nmin_speed_time = 0'), "fetch.min_speed_time = 0"),
+    (('category = "intl"', 'category = "intl"\n[workers]\nengine = "ray"'), "workers.engine = 'ray'"),
+    (('category = "intl"', 'category = "intl"\n[workers]\nscheduler = "tcp://10.0.0.5:8786"'),
+     'set engine = "dask"'),
+    (('category = "intl"', 'category = "intl"\n[workers]\nengine = "dask"\nscheduler = "10.0.0.5"'),
+     "workers.scheduler = '10.0.0.5'"),
 ])
 def test_bad_values_name_the_key(change, expected):
     old, new = change

@@ -305,6 +305,28 @@ class Publish(Model):
     timeout: float = Field(default=600, gt=0, le=7200, description="seconds one push may take")
 
 
+class Workers(Model):
+    engine: Literal["local", "dask"] = Field(default="local", description="where the run's CPU work (analysing "
+                                             "pages, pictures) goes: \"local\", this machine's worker processes; "
+                                             "\"dask\", a Dask cluster (pip install 'newsmirror[cluster]')")
+    scheduler: str | None = Field(default=None, description="with engine = \"dask\": the scheduler's address, e.g. "
+                                                            "\"tcp://10.0.0.5:8786\"; without it, a cluster of worker "
+                                                            "processes on this machine")
+
+    @field_validator("scheduler")
+    @classmethod
+    def _scheduler(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^(tcp|tls|ws|wss|inproc)://\S+$", v):
+            raise ValueError("a Dask scheduler's address, e.g. \"tcp://10.0.0.5:8786\" (what `dask scheduler` prints)")
+        return v
+
+    @model_validator(mode="after")
+    def _scheduler_needs_dask(self) -> Workers:
+        if self.scheduler is not None and self.engine != "dask":
+            raise ValueError('scheduler is for engine = "dask": set engine = "dask", or remove scheduler')
+        return self
+
+
 class Category(Model):
     title: str = Field(min_length=1)
 
@@ -403,6 +425,7 @@ class Config(Model):
     publish: Publish = Publish()
     digest: Digest = Digest()
     revisit: Revisit = Revisit()
+    workers: Workers = Workers()
     remotes: Annotated[list[Remote], Field(default_factory=list)]
     categories: dict[str, Category]
     sources: Annotated[list[Source], Field(default_factory=list)]

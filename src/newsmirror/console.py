@@ -22,6 +22,7 @@ from .pipeline import Mirror, Progress, RunLocked
 from .publish.git import GitError
 from .store import StoreError
 from .textsafe import printable
+from .workers import EngineUnavailable
 
 log = logging.getLogger("newsmirror")
 
@@ -226,7 +227,7 @@ def with_mirror(ctx: click.Context, fn: Callable[[Mirror], int], lock: bool = Tr
             mirror.lock()
         with ctrl_c(mirror):
             code = fn(mirror)
-    except RunLocked as exc:
+    except (RunLocked, EngineUnavailable) as exc:  # EngineUnavailable: a scheduler that does not answer
         fail(str(exc))
     except BrokenProcessPool:
         fail("a worker process died (killed for lack of memory?); what was mirrored so far is kept, and the "

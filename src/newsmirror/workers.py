@@ -5,6 +5,9 @@
   calls that arrive together travel as one task: a process pool task costs the run about half a
   millisecond of its one busy process (pickling, pipes, a thread hand-off each way), more than
   some calls themselves. Without a pool, a call simply runs in place.
+- `DaskPool`: the same batches on a Dask cluster ([workers] engine = "dask"), for `Calls` to hand work to
+  as it does to the process pool: the task functions are the same; they get bytes and return results,
+  and touch neither the store nor the tree, which stay with the run.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+from .config_check import ConfigError
 from .memory import release_free_memory
 
 PARALLEL_FROM = 200  # pages or articles: below this, a worker pool costs more than it saves
@@ -102,13 +106,20 @@ class Calls:
     `delay` seconds after its first call, whichever comes first. `fn` and its arguments must pickle.
     """
 
-    def __init__(self, pool: ProcessPoolExecutor | None, batch: int = 8, delay: float = 0.002) -> None:
+    def __init__(self, pool: ProcessPoolExecutor | DaskPool | None, batch: int = 8, delay: float = 0.002) -> None:
         self.pool = pool
         self.batch = batch
         self.delay = delay
         self.tasks = 0  # batches sent to the pool
         self._waiting: list[tuple[Callable[..., Any], tuple, asyncio.Future]] = []
         self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def width(self) -> int:
+        """Calls run at once elsewhere: the pool's workers (0 without a pool: they run in place)."""
+        if self.pool is None:
+            return 0
+        return self.pool.width if isinstance(self.pool, DaskPool) else pool_size()
 
     async def __call__(self, fn: Callable[..., Any], *args: Any) -> Any:
         if self.pool is None:
@@ -155,3 +166,76 @@ class Calls:
                 pass
 
         task.add_done_callback(back)
+
+
+CLUSTER_EXTRA = "pip install 'newsmirror[cluster]'"
+CONNECT_SECONDS = 10  # how long a scheduler may take to answer before the run gives up on it
+
+
+class EngineUnavailable(ConfigError):
+    """[workers] engine = "dask" cannot be had: the extra is missing, or the scheduler does not answer."""
+
+
+def check_engine(engine: str) -> None:
+    """Before a run starts: engine = "dask" needs Dask's `distributed` installed here (looked up, not imported)."""
+    import importlib.util
+
+    if engine == "dask" and importlib.util.find_spec("distributed") is None:
+        raise EngineUnavailable(f'workers.engine = "dask" needs Dask\'s distributed, which is not installed: '
+                                f'{CLUSTER_EXTRA}, or set engine = "local"')
+
+
+class DaskPool:
+    """`submit(fn, *args)` as a process pool's, on a Dask cluster: the scheduler at `scheduler`, else a cluster
+    of worker processes on this machine. Opened once for the run (a cluster takes seconds to start), closed
+    with it. A task whose worker is lost is run again on another by Dask itself."""
+
+    def __init__(self, scheduler: str | None) -> None:
+        check_engine("dask")
+        from distributed import Client, LocalCluster
+
+        self._cluster = None
+        try:
+            if scheduler is None:
+                self._cluster = LocalCluster(n_workers=pool_size(), threads_per_worker=1, processes=True,
+                                             host="127.0.0.1", dashboard_address=None)
+                self.client = Client(self._cluster, timeout=CONNECT_SECONDS)
+            else:
+                self.client = Client(scheduler, timeout=CONNECT_SECONDS)
+        except OSError as exc:  # distributed raises OSError (TimeoutError) for a scheduler that does not answer
+            self.shutdown()
+            where = f"the scheduler at {scheduler}" if scheduler else "a cluster on this machine"
+            raise EngineUnavailable(f"workers.scheduler: cannot reach {where} ({' '.join(str(exc).split())[:200]}); "
+                                    "start it (`dask scheduler`) and check the address, or set "
+                                    'engine = "local"') from None
+
+    @property
+    def width(self) -> int:
+        """Calls the cluster runs at once (its workers' threads): how many the run keeps waiting for it."""
+        try:
+            return max(1, sum(self.client.nthreads().values()))
+        except Exception:  # noqa: BLE001 (a scheduler gone: the next task says so)
+            return 1
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        """fn(*args) on a worker; a concurrent.futures Future that Calls waits on as on a process pool's."""
+        out: Future = Future()
+        out.set_running_or_notify_cancel()
+        task = self.client.submit(fn, *args, pure=False)  # pure=False: never merged with an equal-looking task
+
+        def settle(task: Any) -> None:  # in the client's thread
+            try:
+                out.set_result(task.result())
+            except BaseException as exc:  # noqa: BLE001 (the worker's error, a lost cluster, a cancellation)
+                out.set_exception(exc if isinstance(exc, Exception) else RuntimeError(repr(exc)))
+
+        task.add_done_callback(settle)
+        return out
+
+    def shutdown(self, cancel_futures: bool = True) -> None:
+        for part in (getattr(self, "client", None), self._cluster):
+            if part is not None:
+                try:
+                    part.close()
+                except Exception:  # noqa: BLE001 (closing what may already be gone)
+                    pass

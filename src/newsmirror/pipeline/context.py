@@ -17,7 +17,7 @@ from ..fetch.warc import WarcWriter
 from ..publish.git import git_folder
 from ..render import Renderer
 from ..store import Store
-from ..workers import Calls, pool_size, worker_pool
+from ..workers import Calls, DaskPool, worker_pool
 from .seams import SEAMS
 
 
@@ -55,6 +55,7 @@ class Context:
     started: float = field(default_factory=lambda: SEAMS.clock())
     calls: Calls = field(default_factory=lambda: Calls(None))  # the worker processes of the stage at work
     warc: WarcWriter | None = None
+    cluster: DaskPool | None = None  # [workers] engine = "dask": opened at the first phase that needs it
 
     @property
     def out(self) -> Path:
@@ -89,14 +90,30 @@ class Context:
         return asyncio.Semaphore(self.cfg.fetch.concurrency + 8)
 
     @contextmanager
-    def workers(self, n_items: int) -> Iterator[None]:
-        """Worker processes (when `n_items` is worth them) that `self.calls` hands work to, for a phase."""
+    def workers(self, n_items: int, writes_tree: bool = False) -> Iterator[None]:
+        """Workers that `self.calls` hands work to, for a phase: the Dask cluster with [workers] engine = "dask",
+        else worker processes here when `n_items` is worth them. Work that writes into the tree (`writes_tree`:
+        the pictures) stays on this machine's processes whatever the engine, as a remote worker has no tree."""
+        if self.cfg.workers.engine == "dask" and not writes_tree and n_items:
+            if self.cluster is None:
+                self.cluster = DaskPool(self.cfg.workers.scheduler)
+            self.calls = Calls(self.cluster)
+            try:
+                yield
+            finally:
+                self.calls = Calls(None)
+            return
         with worker_pool(n_items) as pool:
             self.calls = Calls(pool)
             try:
                 yield
             finally:
                 self.calls = Calls(None)
+
+    def close_cluster(self) -> None:
+        if self.cluster is not None:
+            self.cluster.shutdown()
+            self.cluster = None
 
     async def by_host_lanes(self, items: list, url_of: Callable[[Any], str],
                             one: Callable[[Any], Awaitable[None]]) -> None:
@@ -111,5 +128,5 @@ class Context:
             for item in queue:
                 await one(item)
 
-        lanes = self.cfg.fetch.per_host + (self.calls.batch * pool_size() if self.calls.pool is not None else 0) + 2
+        lanes = self.cfg.fetch.per_host + self.calls.batch * self.calls.width + 2
         await asyncio.gather(*(drain(q) for group in by_host.values() for q in [iter(group)] * min(len(group), lanes)))

@@ -107,7 +107,7 @@ async def mirror_images(ctx: Context, fetcher: Fetcher, report: RunReport, begin
         finally:
             ctx.progress.advance()
 
-    with ctx.workers(len(due)), ctx.store.grouped():
+    with ctx.workers(len(due), writes_tree=True), ctx.store.grouped():
         await ctx.by_host_lanes(due, lambda u: u, one)
     ctx.progress.stop()
     _left_for_next_run(ctx, budget, report)

@@ -24,7 +24,7 @@ from ..publish.git import clear_stale_git_locks, stage_stored
 from ..render import images_home, renderers_for
 from ..revisit import revisit
 from ..store import Store, now
-from ..workers import LOCK_FDS, Calls
+from ..workers import LOCK_FDS, Calls, check_engine
 from . import build as build_phase
 from .analyse import analyse
 from .build import BuildResult, file_folder, guarded
@@ -44,6 +44,7 @@ class Mirror:
     """One mirror (a config, its store and its output tree): the commands run, add, build and publish."""
 
     def __init__(self, cfg: Config, progress: Progress | None = None) -> None:
+        check_engine(cfg.workers.engine)  # a missing extra is said before anything starts
         self.cfg = cfg
         self.out = cfg.output_dir
         self.store = Store(cfg.store_path)
@@ -267,6 +268,7 @@ class Mirror:
         LOCK_FDS.append(fd)
 
     def close(self) -> None:
+        self.ctx.close_cluster()
         self.store.close()
         if self._lock_fd is not None:
             if self._lock_fd in LOCK_FDS:
