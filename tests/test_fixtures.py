@@ -11,7 +11,8 @@ TESTS = Path(__file__).parent
 
 
 def test_no_test_reads_outside_the_repository() -> None:
-    """A user's clone has nothing beside it: a test that reads ../shared collects and then fails there."""
+    """A user's clone has nothing beside it: a test that reads the shared folder beside a developer's
+    checkout collects and then fails there."""
     pattern = re.compile(r"""\.\./shared|parents?\[?\d*\]?\s*/\s*["']shared["']|parent\s*/\s*["']shared""")
     offenders = [str(p.relative_to(TESTS)) for p in TESTS.rglob("*.py")
                  if p.name != "test_fixtures.py" and pattern.search(p.read_text(encoding="utf-8"))]
