@@ -94,17 +94,22 @@ def test_calls_go_to_the_cluster_in_batches_and_come_back_each_to_its_caller():
     assert calls.tasks == 2
 
 
+def local_run_first(tmp_path: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The demo mirrored by the local engine into tmp_path/local (the tree to match), and a folder for the pids
+    of the processes that analyse pages on the cluster."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    res = cli_run(config_in(tmp_path / "local", base), "run")
+    assert res.exit_code == 0, res.output
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    return pids
+
+
 @pytest.mark.cluster
 def test_the_demo_on_a_local_dask_cluster_gives_the_local_engines_tree_byte_for_byte(demo_server, tmp_path,
                                                                                      monkeypatch):
     pytest.importorskip("distributed")
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
-    local = config_in(tmp_path / "local", demo_server.base)
-    res = cli_run(local, "run")
-    assert res.exit_code == 0, res.output
-
-    pids = tmp_path / "pids"
-    pids.mkdir()
+    pids = local_run_first(tmp_path, demo_server.base, monkeypatch)
     monkeypatch.setenv(PIDS_ENV, str(pids))  # the cluster's workers, started by the run, inherit it
     monkeypatch.setattr(SEAMS, "analyse_page", analyse_recorded)
     dask = with_workers(config_in(tmp_path / "dask", demo_server.base), 'engine = "dask"')
@@ -148,13 +153,7 @@ def cli_cluster(env: dict[str, str], n_workers: int = 2) -> Iterator[str]:
 def test_the_demo_on_a_scheduler_and_two_workers_started_from_the_cli_gives_the_same_tree(demo_server, tmp_path,
                                                                                           monkeypatch):
     pytest.importorskip("distributed")
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
-    local = config_in(tmp_path / "local", demo_server.base)
-    res = cli_run(local, "run")
-    assert res.exit_code == 0, res.output
-
-    pids = tmp_path / "pids"
-    pids.mkdir()
+    pids = local_run_first(tmp_path, demo_server.base, monkeypatch)
     # the workers import the newsmirror under test, and this module (analyse_recorded), wherever they start
     src, root = (str(Path(f).resolve().parents[1]) for f in (newsmirror.__file__, __file__))
     env = {**os.environ, PIDS_ENV: str(pids),
