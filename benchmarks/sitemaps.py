@@ -53,7 +53,7 @@ def app(files: int, per_file: int) -> web.Application:
 
 
 async def measure(mode: str, files: int, per_file: int, limit: int) -> dict:
-    from newsmirror.config import Fetch, Source
+    from newsmirror.config import Fetch, SitemapSource
     from newsmirror.fetch import Fetcher
     from newsmirror.sources import discover_source
     from newsmirror.sources.sitemap import parse_sitemap
@@ -63,7 +63,7 @@ async def measure(mode: str, files: int, per_file: int, limit: int) -> dict:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    source = Source(name="sm", kind="sitemap", url=f"{base}/index.xml", category="c", limit=limit,
+    source = SitemapSource(name="sm", kind="sitemap", url=f"{base}/index.xml", category="c", limit=limit,
                     max_sitemaps=files + 1, max_age_days=3650)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t0 = time.perf_counter()

@@ -120,10 +120,60 @@ def test_a_key_of_another_source_kind_is_an_error_naming_the_key_and_its_kind(ki
 
 
 def test_every_source_kind_has_its_options_and_a_module_that_reads_it():
-    from typing import get_args
+    import importlib
 
-    from newsmirror.config import KIND_OPTIONS, Source
-    from newsmirror.sources import readers
+    from newsmirror.config import KIND_MODELS
+    from newsmirror.sources import READERS, readers
 
-    kinds = set(get_args(Source.model_fields["kind"].annotation))
-    assert set(KIND_OPTIONS) == kinds == set(readers())
+    assert set(KIND_MODELS) == set(readers()) == {"rss", "atom", "listing", "sitemap", "urls"}
+    for name in READERS:
+        module = importlib.import_module(f"newsmirror.sources.{name}")
+        assert all(KIND_MODELS[kind] is module.OPTIONS for kind in module.KINDS)
+
+
+def source_text(kind: str, keys: str) -> str:
+    return BASE + f'\n[[sources]]\nname = "x"\nkind = "{kind}"\ncategory = "intl"\n{keys}'
+
+
+@pytest.mark.parametrize("kind, own, key, owner", [
+    ("rss", 'url = "http://127.0.0.1:1/"', 'link_pattern = "x"', "listing"),
+    ("atom", 'url = "http://127.0.0.1:1/"', "max_depth = 2", "sitemap"),
+    ("listing", 'url = "http://127.0.0.1:1/"\nlink_selector = "a"', "max_age_days = 2", "sitemap"),
+    ("sitemap", 'url = "http://127.0.0.1:1/"', "max_pages = 2", "listing"),
+    ("urls", 'path = "picks.txt"', 'next_selector = "a"', "listing"),
+])
+def test_each_kind_refuses_the_keys_of_another_in_one_line(kind, own, key, owner):
+    assert parse(source_text(kind, own + "\n")).sources[1].kind == kind
+    msg = errors(source_text(kind, f"{own}\n{key}\n"))
+    name = key.split(" ")[0]
+    assert msg.endswith(f"newsmirror.toml: sources[1]: {name} is a key of {owner} sources, not of "
+                        f"{'an' if kind in ('rss', 'atom') else 'a'} {kind} source; remove it (or change the kind)")
+    assert "\n" not in msg
+    from pydantic import ValidationError
+
+    from newsmirror.config import KIND_MODELS
+
+    model = KIND_MODELS[kind]  # the kind's own model refuses it too, made in code as from the file
+    assert name not in model.model_fields and all(k in model.model_fields for k in ("name", "category", "limit"))
+    fields = dict(line.split(" = ") for line in f"{own}\n{key}".splitlines())
+    with pytest.raises(ValidationError, match=f"{name} is a key of {owner} sources"):
+        model(name="x", kind=kind, category="intl", **{k: v.strip('"') for k, v in fields.items()})
+
+
+def test_a_key_of_several_kinds_names_them_and_a_key_of_none_is_unknown():
+    msg = errors(source_text("urls", 'path = "p.txt"\nmax_pages = 2\n'))
+    assert "sources[1]: max_pages is a key of listing sources" in msg
+    assert errors(source_text("rss", 'url = "http://127.0.0.1:1/"\ncolour = 1\n')).endswith(
+        "unknown key 'sources[1].colour'; remove it or check its spelling (see `newsmirror init`)")
+    # an error inside a kind's own key names it as the file does (no kind in the middle)
+    assert "sources[1].max_depth = 99: " in errors(source_text("sitemap", 'url = "http://127.0.0.1:1/"\n'
+                                                                        "max_depth = 99\n"))
+
+
+def test_an_unknown_or_missing_kind_is_one_line_listing_the_kinds():
+    msg = errors(source_text("gopher", 'url = "http://127.0.0.1:1/"\n'))
+    assert msg.endswith("sources[1].kind = 'gopher': not a source kind; use one of: rss, atom, listing, sitemap, urls")
+    assert "\n" not in msg
+    msg = errors(BASE + '\n[[sources]]\nname = "x"\ncategory = "intl"\nurl = "http://127.0.0.1:1/"\n')
+    assert msg.endswith("sources[1].kind is missing; add it, one of: rss, atom, listing, sitemap, urls")
+    assert "\n" not in msg

@@ -18,13 +18,20 @@ from .config_check import (
     KEY_RE,
     ConfigError,
     Model,
-    Rules,
-    css_selector,
+    Rules,  # noqa: F401 (a source's CSS rules, imported from here)
     format_validation_error,
     http_url,
     key_name,
     named_once,
     nothing_private_published,
+)
+from .config_sources import (  # noqa: F401 (a source's options, one model a kind, are the config's too)
+    KIND_MODELS,
+    FeedSource,
+    ListingSource,
+    SitemapSource,
+    Source,
+    UrlsSource,
 )
 from .redact import secret_in_query, ssh_password
 
@@ -330,91 +337,6 @@ class Workers(Model):
 class Category(Model):
     title: str = Field(min_length=1)
 
-
-# The options of each source kind beyond those every source takes (name, kind, category, limit, pick, rules,
-# obey_robots): a key of another kind is an error naming it. Each kind is read by one module of
-# newsmirror.sources, which declares it (KINDS) with its discover().
-KIND_OPTIONS: dict[str, frozenset[str]] = {
-    "rss": frozenset({"url"}),
-    "atom": frozenset({"url"}),
-    "listing": frozenset({"url", "link_selector", "link_pattern", "next_selector", "max_pages"}),
-    "sitemap": frozenset({"url", "max_age_days", "max_sitemaps", "max_depth"}),
-    "urls": frozenset({"path", "url"}),
-}
-_ANY_KIND = frozenset().union(*KIND_OPTIONS.values())
-
-
-class Source(Model):
-    name: str
-    kind: Literal["rss", "atom", "listing", "urls", "sitemap"]
-    category: str
-    url: str | None = None
-    path: str | None = None
-    link_selector: str | None = None
-    link_pattern: str | None = None
-    next_selector: str | None = None
-    max_pages: int = Field(default=1, ge=1, le=100)
-    limit: int = Field(default=100, ge=1, le=10000,
-                       description="URLs that need fetching taken from the source in one run; the rest next run")
-    pick: bool | None = None
-    rules: Rules | None = None
-    obey_robots: bool | None = None
-    max_age_days: float = Field(default=3, gt=0, le=36500, description="sitemap: only URLs newer than this")
-    max_sitemaps: int = Field(default=50, ge=1, le=10000)
-    max_depth: int = Field(default=3, ge=1, le=10)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _keys_of_its_kind(cls, data: object) -> object:
-        """A key of another kind (max_sitemaps on an rss source, say) would be ignored in silence: refused."""
-        kind = data.get("kind") if isinstance(data, dict) else None
-        if kind in KIND_OPTIONS:
-            for key in data:
-                if key in _ANY_KIND and key not in KIND_OPTIONS[kind]:
-                    owners = " or ".join(k for k, keys in KIND_OPTIONS.items() if key in keys)
-                    article = "an" if kind in ("rss", "atom") else "a"
-                    raise ValueError(f"{key} is a key of {owners} sources, not of {article} {kind} source; remove "
-                                     f"it (or change the kind)")
-        return data
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        return key_name(v, "source")
-
-    @field_validator("link_selector", "next_selector")
-    @classmethod
-    def _selector(cls, v: str | None) -> str | None:
-        css_selector(v)  # (the message names the key)
-        return v
-
-    @field_validator("link_pattern")
-    @classmethod
-    def _pattern(cls, v: str | None) -> str | None:
-        if v:
-            try:
-                re.compile(v)
-            except re.error as exc:
-                raise ValueError(f"{v!r} is not a regular expression ({exc})") from None
-        return v
-
-    @model_validator(mode="after")
-    def _kind_keys(self) -> Source:
-        if self.kind in ("rss", "atom", "listing", "sitemap"):
-            if not self.url:
-                hint = " (a sitemap, or the site's home page to find its sitemaps in robots.txt)" \
-                    if self.kind == "sitemap" else ""
-                raise ValueError(f"a {self.kind} source needs url = \"https://…\"{hint}")
-            http_url(self.url, "url")
-        if self.kind == "urls" and not (self.path or self.url):
-            raise ValueError('a urls source needs path = "picks.txt" (a text or CSV file of URLs) or a url')
-        if self.kind == "listing" and not (self.link_selector or self.link_pattern):
-            raise ValueError('a listing source needs link_selector = "CSS" or link_pattern = "regex"')
-        return self
-
-    @property
-    def is_pick(self) -> bool:
-        return self.pick if self.pick is not None else self.kind == "urls"
 
 
 class Config(Model):

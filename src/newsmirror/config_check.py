@@ -91,12 +91,41 @@ def where(loc: tuple) -> str:
     return out or "(top level)"
 
 
+def untagged(loc: tuple, data: object) -> tuple:
+    """`loc` without the tags pydantic adds to it after an entry of a tagged union (sources[0].rss.url is
+    sources[0].url in the file): a part that is no key of the entry but its `kind` is the tag."""
+    out = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part not in node and node.get("kind") == part:
+            continue
+        out.append(part)
+        try:
+            node = node[part]  # type: ignore[index]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return tuple(out)
+
+
+def _kind_error(err: dict, loc: str) -> str:
+    """A source's kind that is none of them, or missing: one line with the kinds there are."""
+    from .config_sources import KIND_MODELS
+
+    kinds = ", ".join(KIND_MODELS)
+    if err["type"] == "union_tag_not_found":
+        return f"{loc}.kind is missing; add it, one of: {kinds}"
+    tag = err["input"].get("kind") if isinstance(err["input"], dict) else None
+    return f"{loc}.kind = {redact(repr(tag))}: not a source kind; use one of: {kinds}"
+
+
 def format_validation_error(exc: ValidationError, path: Path, data: dict) -> str:
     lines = []
     for err in exc.errors():
-        loc = where(err["loc"])
+        loc = where(untagged(err["loc"], data))
         msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
+        if err["type"] in ("union_tag_invalid", "union_tag_not_found") and err["ctx"]["discriminator"] == "'kind'":
+            msg = _kind_error(err, loc)
+        elif err["type"] == "extra_forbidden":
             msg = f"unknown key {loc!r}; remove it or check its spelling (see `newsmirror init`)"
         elif err["type"] == "missing":
             msg = f"{loc} is missing; add it"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from newsmirror.config import Source
+from newsmirror.config import FeedSource, SitemapSource
 from newsmirror.sources import SourceError
 from newsmirror.sources.feed import MAX_TITLE, parse_feed
 from newsmirror.sources.xmlsafe import canonical_xml, decode_xml
 
-SOURCE = Source(name="f", kind="rss", url="http://127.0.0.1:9/feed.xml", category="intl")
+SOURCE = FeedSource(name="f", kind="rss", url="http://127.0.0.1:9/feed.xml", category="intl")
 BOMB = """<?xml version="1.0" encoding="{enc}"?>
 <!DOCTYPE rss [<!ENTITY a "{big}">]>
 <rss version="2.0"><channel><title>t</title>
@@ -83,7 +83,7 @@ def test_sitemaps_are_read_in_bounded_memory_whatever_they_list(tmp_path):
     app = web.Application()
     app.router.add_get("/index.xml", index)
     app.router.add_get("/s{n}.xml", one)
-    source = Source(name="sm", kind="sitemap", url="http://127.0.0.1:9/index.xml", category="intl", limit=10)
+    source = SitemapSource(name="sm", kind="sitemap", url="http://127.0.0.1:9/index.xml", category="intl", limit=10)
 
     async def go():
         async with serve_base(app) as base, Fetcher(Fetch(retries=0)) as f:

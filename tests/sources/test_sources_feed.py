@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from newsmirror.config import Fetch, Source
+from newsmirror.config import FeedSource, Fetch
 from newsmirror.demo.server import SiteServer
 from newsmirror.fetch import Fetcher
 from newsmirror.models import Candidate
@@ -90,14 +90,14 @@ def feed_app() -> web.Application:
 def discover_from_app(path: str, kind: str = "atom", **src: object) -> tuple[list[Candidate], str]:
     async def go() -> tuple[list[Candidate], str]:
         async with serve_base(feed_app()) as base, Fetcher(FAST) as f:
-            source = Source(name="feed-test", kind=kind, url=base + path, category="intl", **src)
+            source = FeedSource(name="feed-test", kind=kind, url=base + path, category="intl", **src)
             return await discover(source, f, Path(".")), base
 
     return asyncio.run(go())
 
 
 def test_rss_feed_on_demo_site(demo_server: SiteServer, tmp_path: Path):
-    source = Source(name="demo-intl", kind="rss", url=f"{demo_server.base}/gb/prog204/feed.xml", category="intl")
+    source = FeedSource(name="demo-intl", kind="rss", url=f"{demo_server.base}/gb/prog204/feed.xml", category="intl")
 
     async def go() -> list[Candidate]:
         async with Fetcher(FAST) as f:
@@ -125,7 +125,7 @@ def test_rss_feed_on_demo_site(demo_server: SiteServer, tmp_path: Path):
 
 
 def test_rss_feed_pick_and_limit(demo_server: SiteServer, tmp_path: Path):
-    source = Source(name="demo-intl", kind="rss", url=f"{demo_server.base}/gb/prog204/feed.xml", category="intl",
+    source = FeedSource(name="demo-intl", kind="rss", url=f"{demo_server.base}/gb/prog204/feed.xml", category="intl",
                     pick=True, limit=2)
 
     async def go() -> list[Candidate]:
@@ -173,7 +173,7 @@ def test_parse_feed_skips_non_http_links():
       <item><title>js</title><link>javascript:alert(1)</link></item>
       <item><title>ok</title><link>https://News.Example/a/1.html#x</link></item>
     </channel></rss>"""
-    source = Source(name="f", kind="rss", url="https://news.example/feed", category="intl")
+    source = FeedSource(name="f", kind="rss", url="https://news.example/feed", category="intl")
     found = parse_feed(body, "https://news.example/feed", source)
     assert [(c.title, c.url) for c in found] == [("ok", "https://news.example/a/1.html")]
 
@@ -223,7 +223,7 @@ def test_the_fast_feed_reader_agrees_with_feedparser(name, monkeypatch):
     from newsmirror.sources import feed
 
     body = _feeds()[name]
-    source = Source(name="f", kind="rss", url="https://feeds.example/feed.xml", category="intl")
+    source = FeedSource(name="f", kind="rss", url="https://feeds.example/feed.xml", category="intl")
     assert feed._lxml_entries(body)  # the fast reader took it
     fast = parse_feed(body, "https://feeds.example/feed.xml", source)
 
@@ -244,7 +244,7 @@ def test_feeds_the_fast_reader_leaves_to_feedparser():
                  RSS2.replace("Thu, 02 May 2024 01:15:00 GMT", "2024年5月2日").encode()):
         with pytest.raises(feed._Unusual):
             feed._lxml_entries(body)
-    source = Source(name="f", kind="rss", url="https://feeds.example/feed.xml", category="intl")
+    source = FeedSource(name="f", kind="rss", url="https://feeds.example/feed.xml", category="intl")
     found = parse_feed(RSS2.replace("<title>有链接</title>", "<title>A &amp;amp; B</title>").encode(),
                        "https://feeds.example/feed.xml", source)
     assert found[0].title == "A &amp; B" and len(found) == 5  # feedparser read it, as before
@@ -261,7 +261,7 @@ def test_an_item_that_is_not_a_url_or_has_an_impossible_date_costs_only_itself()
       <item><title>好的</title><link>https://news.example/d.html</link>
         <pubDate>Wed, 08 May 2024 09:30:00 +0800</pubDate></item>
     </channel></rss>"""
-    source = Source(name="f", kind="rss", url="https://news.example/feed", category="intl")
+    source = FeedSource(name="f", kind="rss", url="https://news.example/feed", category="intl")
     found = parse_feed(rss.encode(), "https://news.example/feed", source)
     assert [c.url for c in found] == ["https://news.example/c.html", "https://news.example/d.html"]
     assert found[0].published is None and found[1].published == datetime(2024, 5, 8, 1, 30, tzinfo=UTC)
@@ -285,7 +285,7 @@ def test_a_backlog_drains_over_runs_and_the_feed_is_read_in_full_until_it_has():
         app = web.Application()
         app.router.add_get("/feed.xml", rss)
         async with serve_base(app) as base, Fetcher(FAST) as f:
-            runs = SuccessiveRuns(Source(name="f", kind="rss", url=base + "/feed.xml", category="intl", limit=3), f)
+            runs = SuccessiveRuns(FeedSource(name="f", kind="rss", url=base + "/feed.xml", category="intl", limit=3), f)
             found = [await runs.next() for _ in range(4)]
             feed["n"] = 9  # two more
             found.append(await runs.next())

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from newsmirror.config import Fetch, Source
+from newsmirror.config import Fetch, ListingSource
 from newsmirror.demo.server import DEMO_SITE, SiteServer
 from newsmirror.fetch import Fetcher
 from newsmirror.models import Candidate
@@ -40,7 +40,7 @@ def demo_server(shared_site: SiteServer) -> SiteServer:
     return shared_site
 
 
-def run(source: Source, root: Path) -> list[Candidate]:
+def run(source: ListingSource, root: Path) -> list[Candidate]:
     async def go() -> list[Candidate]:
         async with Fetcher(FAST) as f:
             return await discover(source, f, root)
@@ -48,9 +48,9 @@ def run(source: Source, root: Path) -> list[Candidate]:
     return asyncio.run(go())
 
 
-def culture(base: str, **kw: object) -> Source:
+def culture(base: str, **kw: object) -> ListingSource:
     kw.setdefault("link_selector", "ul.article-list a")
-    return Source(name="demo-culture", kind="listing", url=base + CULTURE, category="culture", **kw)
+    return ListingSource(name="demo-culture", kind="listing", url=base + CULTURE, category="culture", **kw)
 
 
 def test_listing_selector_follows_next_pages(demo_server: SiteServer, tmp_path: Path):
@@ -174,7 +174,7 @@ def discover_from_app(path: str, **kw: object) -> tuple[list[Candidate], str]:
 
     async def go() -> tuple[list[Candidate], str]:
         async with serve_base(listing_app()) as base, Fetcher(FAST) as f:
-            source = Source(name="odd", kind="listing", url=base + path, category="intl", **kw)
+            source = ListingSource(name="odd", kind="listing", url=base + path, category="intl", **kw)
             return await discover(source, f, Path(".")), base
 
     return asyncio.run(go())
@@ -198,12 +198,13 @@ def test_listing_pagination_loop_stops():
 
 
 def test_parse_listing_blank_page():
-    source = Source(name="x", kind="listing", url="https://news.example/", category="intl", link_pattern="a")
+    source = ListingSource(name="x", kind="listing", url="https://news.example/", category="intl", link_pattern="a")
     assert parse_listing("   \n", "https://news.example/", source) == ([], None)
 
 
 def test_a_link_that_is_not_a_url_is_skipped():
-    source = Source(name="l", kind="listing", url="https://news.example/", category="intl", link_pattern=r"\.html$")
+    source = ListingSource(name="l", kind="listing", url="https://news.example/", category="intl",
+                           link_pattern=r"\.html$")
     html = ('<a href="http://[oops/x.html">坏</a><a href="http://www..example.com/y.html">坏</a>'
             '<a href="/news/a1.html">好</a><a rel="next" href="http://[oops/p2">下一页</a>')
     found, nxt = parse_listing(html, "https://news.example/", source)
@@ -218,7 +219,7 @@ def test_a_later_page_that_fails_keeps_the_links_of_the_pages_before_it():
 def test_a_later_page_answering_304_unasked_keeps_the_links_and_the_front_page_is_read_in_full_next_time():
     async def go():
         async with serve_base(listing_app()) as base, Fetcher(FAST) as f:
-            source = Source(name="odd", kind="listing", url=base + "/front-etag.html", category="intl",
+            source = ListingSource(name="odd", kind="listing", url=base + "/front-etag.html", category="intl",
                             link_selector="ul.list a", max_pages=3)
             return await discover_source(source, f, Path("."), lambda url: (None, None)), base
 
@@ -247,7 +248,7 @@ def test_a_backlog_drains_over_runs_across_the_pages_of_a_listing():
         app.router.add_get("/front.html", front)
         app.router.add_get("/page-2.html", page2)
         async with serve_base(app) as base, Fetcher(FAST) as f:
-            src = Source(name="odd", kind="listing", url=base + "/front.html", category="intl",
+            src = ListingSource(name="odd", kind="listing", url=base + "/front.html", category="intl",
                          link_selector="ul.list a", max_pages=2, limit=3)
             runs = SuccessiveRuns(src, f)
             return [await runs.next() for _ in range(4)], base

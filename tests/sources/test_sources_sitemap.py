@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from newsmirror.config import Fetch, Source
+from newsmirror.config import Fetch, SitemapSource
 from newsmirror.fetch import Fetcher
 from newsmirror.sources import SourceError, discover_source
 from tests.conftest import SuccessiveRuns, conditional, discover, serve_base
@@ -106,8 +106,8 @@ def make_app(hits: dict[str, int]) -> web.Application:
     return app
 
 
-def source(url: str, **kw) -> Source:
-    return Source(name="sm", kind="sitemap", url=url, category="intl", **kw)
+def source(url: str, **kw) -> SitemapSource:
+    return SitemapSource(name="sm", kind="sitemap", url=url, category="intl", **kw)
 
 
 def run(coro_fn):

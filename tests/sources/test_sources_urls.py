@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from newsmirror.config import Fetch, Source
+from newsmirror.config import FeedSource, Fetch, UrlsSource
 from newsmirror.fetch import Fetcher, FetchError
 from newsmirror.models import Candidate
 from newsmirror.sources import SourceError
@@ -18,7 +18,7 @@ FAST = Fetch(retries=0, backoff=0, connect_timeout=2, read_timeout=3, total_time
 
 
 
-def run(source: Source, root: Path) -> list[Candidate]:
+def run(source: UrlsSource, root: Path) -> list[Candidate]:
     async def go() -> list[Candidate]:
         async with Fetcher(FAST) as f:
             return await discover(source, f, root)
@@ -26,8 +26,8 @@ def run(source: Source, root: Path) -> list[Candidate]:
     return asyncio.run(go())
 
 
-def picks(path: str, **kw: object) -> Source:
-    return Source(name="picks", kind="urls", path=path, category="intl", **kw)
+def picks(path: str, **kw: object) -> UrlsSource:
+    return UrlsSource(name="picks", kind="urls", path=path, category="intl", **kw)
 
 
 def test_text_file_with_comments_and_blank_lines(tmp_path: Path):
@@ -57,7 +57,7 @@ def test_pick_defaults_to_true_for_urls_only(tmp_path: Path):
     (tmp_path / "picks.txt").write_text("https://news.example/a/1.html\n", encoding="utf-8")
     assert picks("picks.txt").is_pick is True
     assert run(picks("picks.txt", pick=False), tmp_path)[0].pick is False
-    assert Source(name="f", kind="rss", url="https://x.example/feed", category="intl").is_pick is False
+    assert FeedSource(name="f", kind="rss", url="https://x.example/feed", category="intl").is_pick is False
 
 
 def test_csv_with_url_column(tmp_path: Path):
@@ -154,7 +154,7 @@ def url_list_app() -> web.Application:
 def test_url_list_served_over_http(tmp_path: Path):
     async def go() -> tuple[list[Candidate], str]:
         async with serve_base(url_list_app()) as base, Fetcher(FAST) as f:
-            source = Source(name="remote-picks", kind="urls", url=f"{base}/picks.txt", category="intl")
+            source = UrlsSource(name="remote-picks", kind="urls", url=f"{base}/picks.txt", category="intl")
             return await discover(source, f, tmp_path), base
 
     found, base = asyncio.run(go())
@@ -165,7 +165,7 @@ def test_url_list_served_over_http(tmp_path: Path):
 def test_url_list_that_cannot_be_fetched_raises_fetch_error(tmp_path: Path):
     async def go() -> None:
         async with serve_base(url_list_app()) as base, Fetcher(FAST) as f:
-            source = Source(name="remote-picks", kind="urls", url=f"{base}/gone.txt", category="intl")
+            source = UrlsSource(name="remote-picks", kind="urls", url=f"{base}/gone.txt", category="intl")
             await discover(source, f, tmp_path)
 
     with pytest.raises(FetchError) as ei:

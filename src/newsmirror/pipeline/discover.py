@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import Iterable
 
-from ..config import Config, Source
+from ..config import Config, Source, UrlsSource
 from ..errors import SourceFailed
 from ..fetch import Fetcher, FetchError
 from ..fetch.fetcher import brief
@@ -28,7 +28,7 @@ def config_hosts(cfg: Config, extra: Iterable[str] = ()) -> frozenset[str]:
 
     listed: list[str] = []
     for s in cfg.sources:  # a list the operator keeps beside the config names its URLs' hosts too
-        if s.kind == "urls" and s.path:
+        if isinstance(s, UrlsSource) and s.path:
             try:
                 text = (cfg.root / s.path).read_text(encoding="utf-8-sig")
             except (OSError, UnicodeDecodeError):

@@ -31,8 +31,8 @@ async def discover_source(source: Source, fetcher: Fetcher, root: Path,
 
 
 def readers() -> dict[str, Callable]:
-    """Each source kind → its module's discover(): every module of READERS declares the KINDS it reads. (Imported
-    when a source is first read, not with this package.)"""
+    """Each source kind → its module's discover(): every module of READERS declares the KINDS it reads (and their
+    OPTIONS, the config's model of them). (Imported when a source is first read, not with this package.)"""
     out: dict[str, Callable] = {}
     for name in READERS:
         module = importlib.import_module(f"{__name__}.{name}")

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import lxml.etree
 
-from ..config import Source
+from ..config_sources import FeedSource
 from ..dates import parse_feed_date
 from ..ids import absolute_url
 from ..models import Candidate
@@ -128,7 +128,7 @@ MAX_TITLE = 500  # characters of a feed's title kept for an article (a title is 
 MAX_URL = 4096  # a link longer than this is no article's address
 
 
-def parse_feed(body: bytes, url: str, source: Source, charset: str | None = None) -> list[Candidate]:
+def parse_feed(body: bytes, url: str, source: FeedSource, charset: str | None = None) -> list[Candidate]:
     from .base import SourceError
 
     body = canonical_xml(body, charset)  # one decoding, for the check and both readers alike
@@ -157,7 +157,7 @@ def parse_feed(body: bytes, url: str, source: Source, charset: str | None = None
     return out
 
 
-async def discover_feed(source: Source, http: SourceHTTP) -> list[Candidate]:
+async def discover_feed(source: FeedSource, http: SourceHTTP) -> list[Candidate]:
     assert source.url
     resp = await http.get(source.url)
     if resp is None:  # 304: unchanged since the last run
@@ -165,8 +165,9 @@ async def discover_feed(source: Source, http: SourceHTTP) -> list[Candidate]:
     return parse_feed(resp.body, resp.final_url, source, http_charset(resp.headers))
 
 
-KINDS = ("rss", "atom")  # the source kinds this module reads: a feed (RSS or Atom) (their options: config.KIND_OPTIONS)
+KINDS = ("rss", "atom")  # the source kinds this module reads: a feed (RSS or Atom)
+OPTIONS = FeedSource  # their options (in config_sources, as the config may not import this package)
 
 
-async def discover(source: Source, http: SourceHTTP, reading: Reading) -> list[Candidate]:
+async def discover(source: FeedSource, http: SourceHTTP, reading: Reading) -> list[Candidate]:
     return await discover_feed(source, http)

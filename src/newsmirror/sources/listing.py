@@ -9,7 +9,7 @@ import lxml.etree
 import lxml.html
 from lxml.cssselect import CSSSelector
 
-from ..config import Source
+from ..config_sources import ListingSource
 from ..fetch import FetchError
 from ..ids import absolute_url
 from ..models import Candidate
@@ -19,7 +19,7 @@ from .http import SourceHTTP
 log = logging.getLogger("newsmirror")
 
 
-def parse_listing(html: str, url: str, source: Source) -> tuple[list[Candidate], str | None]:
+def parse_listing(html: str, url: str, source: ListingSource) -> tuple[list[Candidate], str | None]:
     """Article candidates on one listing page, and the next page's URL (if any)."""
     # lxml refuses a str with an XML declaration (XHTML pages) and raises on a page with no elements
     html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html)
@@ -59,7 +59,7 @@ def parse_listing(html: str, url: str, source: Source) -> tuple[list[Candidate],
     return out, nxt
 
 
-async def discover_listing(source: Source, http: SourceHTTP) -> list[Candidate]:
+async def discover_listing(source: ListingSource, http: SourceHTTP) -> list[Candidate]:
     assert source.url
     url: str | None = source.url
     seen_pages: set[str] = set()
@@ -91,8 +91,9 @@ async def discover_listing(source: Source, http: SourceHTTP) -> list[Candidate]:
     return out
 
 
-KINDS = ("listing",)  # the source kinds this module reads: a section front page (their options: config.KIND_OPTIONS)
+KINDS = ("listing",)  # the source kinds this module reads: a section front page
+OPTIONS = ListingSource  # their options (in config_sources, as the config may not import this package)
 
 
-async def discover(source: Source, http: SourceHTTP, reading: Reading) -> list[Candidate]:
+async def discover(source: ListingSource, http: SourceHTTP, reading: Reading) -> list[Candidate]:
     return await discover_listing(source, http)

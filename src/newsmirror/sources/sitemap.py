@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from ..config import Source
+from ..config_sources import SitemapSource
 from ..dates import parse_date
 from ..fetch.fetcher import FetchError, decompress
 from ..ids import absolute_url
@@ -160,7 +160,8 @@ class _Newest:
         return [c for _, _, c in sorted(self.heap, key=lambda x: (x[0], x[1]), reverse=True)]
 
 
-async def discover_sitemap(source: Source, http: SourceHTTP, needs_work: NeedsWork | None = None) -> list[Candidate]:
+async def discover_sitemap(source: SitemapSource, http: SourceHTTP,
+                           needs_work: NeedsWork | None = None) -> list[Candidate]:
     """The newest candidates that need work (one more than `source.limit`: then the caller knows more wait),
     newest first; sitemaps are read one entry at a time, and only that many are held."""
     from .base import SourceError
@@ -224,8 +225,9 @@ async def discover_sitemap(source: Source, http: SourceHTTP, needs_work: NeedsWo
     return out.newest_first()  # newest first; undated last
 
 
-KINDS = ("sitemap",)  # the source kinds this module reads: a sitemap or its index (options: config.KIND_OPTIONS)
+KINDS = ("sitemap",)  # the source kinds this module reads: a sitemap or its index
+OPTIONS = SitemapSource  # their options (in config_sources, as the config may not import this package)
 
 
-async def discover(source: Source, http: SourceHTTP, reading: Reading) -> list[Candidate]:
+async def discover(source: SitemapSource, http: SourceHTTP, reading: Reading) -> list[Candidate]:
     return await discover_sitemap(source, http, reading.needs_work)  # streamed: holds the newest few only

@@ -6,14 +6,14 @@ import csv
 import io
 from pathlib import Path
 
-from ..config import Source
+from ..config_sources import UrlsSource
 from ..ids import normalise_url
 from ..models import Candidate
 from .base import Reading
 from .http import SourceHTTP
 
 
-def parse_url_list(text: str, source: Source) -> list[Candidate]:
+def parse_url_list(text: str, source: UrlsSource) -> list[Candidate]:
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     out: list[Candidate] = []
     if lines and "url" in [c.strip().strip('"').strip().lower() for c in lines[0].split(",")]:
@@ -32,7 +32,7 @@ def parse_url_list(text: str, source: Source) -> list[Candidate]:
     return out
 
 
-async def discover_urls(source: Source, http: SourceHTTP, root: Path) -> list[Candidate]:
+async def discover_urls(source: UrlsSource, http: SourceHTTP, root: Path) -> list[Candidate]:
     from .base import SourceError
 
     if source.path:
@@ -51,8 +51,9 @@ async def discover_urls(source: Source, http: SourceHTTP, root: Path) -> list[Ca
     return parse_url_list(text, source)
 
 
-KINDS = ("urls",)  # the source kinds this module reads: a hand-kept list of URLs (their options: config.KIND_OPTIONS)
+KINDS = ("urls",)  # the source kinds this module reads: a hand-kept list of URLs
+OPTIONS = UrlsSource  # their options (in config_sources, as the config may not import this package)
 
 
-async def discover(source: Source, http: SourceHTTP, reading: Reading) -> list[Candidate]:
+async def discover(source: UrlsSource, http: SourceHTTP, reading: Reading) -> list[Candidate]:
     return await discover_urls(source, http, reading.root)
