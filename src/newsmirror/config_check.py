@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from .ids import KEY_RE
 from .redact import redact
 
 if TYPE_CHECKING:
@@ -18,9 +19,6 @@ if TYPE_CHECKING:
 
 class ConfigError(Exception):
     """A config problem: one line per problem, each naming the key and the fix."""
-
-
-KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 
 class Model(BaseModel):

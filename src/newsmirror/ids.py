@@ -10,6 +10,7 @@ from collections.abc import Callable
 from urllib.parse import parse_qsl, unquote, urljoin, urlsplit, urlunsplit
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")  # a key the config names things by: a category, a source
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|spm|from|share_token|ref|src)$", re.IGNORECASE)
 _EXT = re.compile(r"\.(s?html?|php|aspx?|jsp|cms)$", re.IGNORECASE)
 _ID_PARAMS = ("id", "aid", "article_id", "articleid", "docid", "newsid", "nid", "p")

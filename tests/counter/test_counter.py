@@ -61,6 +61,8 @@ def test_memory_is_bounded_under_many_clients():
     ("/pages/intl/a1.md/", None),
     ("/site/pages/intl/a1.md", None),
     ("/pages/intl/a1.html", None),
+    ("/zh-Hant/site/pages/intl/a1.html", None),  # no such page in any layout
+    ("/zh-Hant/site/zh-Hant/pages/intl/a1.html", None),
     ("/pages/intl/" + "9" * 300 + ".md", None),
 ])
 def test_page_paths_are_normalised_or_refused(path, key):

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from pathlib import Path
 
+from ..layout import MARKDOWN
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS views (
     day TEXT NOT NULL,               -- UTC, YYYY-MM-DD
@@ -30,8 +32,11 @@ class CounterDBError(Exception):
 
 
 def tree_pages(out: Path) -> set[str]:
-    """The page paths (as the counter counts them: pages/<category>/<id>.md) the mirror's tree holds."""
-    return {f"pages/{e.parent.name}/{e.name}" for e in (out / "pages").glob("*/*.md")}
+    """The page paths (as the counter counts them: the Markdown layout's pages/<category>/<id>.md) the mirror's tree
+    holds."""
+    pages = out / MARKDOWN.pages
+    found = (f"{MARKDOWN.pages}{e.parent.name}/{e.name}" for e in pages.glob("*/*"))
+    return {path for path in found if MARKDOWN.page_of(path)}
 
 
 def window(days: int, today: date) -> tuple[str, str]:

@@ -35,7 +35,6 @@ import json
 import logging
 import os
 import posixpath
-import re
 import signal
 import time
 from collections import OrderedDict
@@ -48,7 +47,7 @@ from urllib.parse import unquote
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from ..variants import VARIANTS
+from ..layout import MARKDOWN, parse_page
 from .db import MAX_PAGES, CounterDB, tree_pages, window
 
 log = logging.getLogger("newsmirror.counter")
@@ -63,11 +62,6 @@ NO_CACHE = {
     "Pragma": "no-cache",
     "Expires": "0",
 }
-_VARIANT = "|".join(re.escape(v) + "/" for v in VARIANTS)  # a script variant's folder
-_PAGE = re.compile(
-    rf"^(?:{_VARIANT})?(?P<site>site/(?:{_VARIANT})?)?"
-    r"pages/(?P<cat>[a-z0-9][a-z0-9_-]{0,39})/(?P<id>[A-Za-z0-9][A-Za-z0-9_-]{0,63})\.(?P<ext>md|html)$")
-
 
 @functools.lru_cache(maxsize=8192)  # the same few pages are asked for again and again
 def page_key(path: str, prefix: str = "/") -> str | None:
@@ -80,10 +74,8 @@ def page_key(path: str, prefix: str = "/") -> str | None:
     norm = posixpath.normpath("/" + rest).lstrip("/")  # collapses // and ./; a .. cannot climb above the root
     if ".." in rest.split("/"):
         return None
-    m = _PAGE.match(norm)
-    if not m or (m.group("ext") == "html") != bool(m.group("site")):
-        return None
-    return f"pages/{m.group('cat')}/{m.group('id')}.md"
+    page = parse_page(norm)  # (the tree's layout says which paths are pages)
+    return MARKDOWN.page(page.category, page.id) if page else None
 
 
 @dataclass

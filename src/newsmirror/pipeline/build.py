@@ -46,7 +46,7 @@ class BuildResult:
 
     @property
     def pages_removed(self) -> int:
-        return sum(1 for p in self.removed if p.startswith("pages/") and p.endswith(".md"))
+        return sum(1 for p in self.removed if MARKDOWN.page_of(p) is not None)
 
 
 def guarded() -> tuple[str, ...]:

@@ -47,10 +47,9 @@ def page_counts(ctx: Context) -> Callable[[Changes], str]:
     layout = ctx.renderers[0].layout
 
     def describe(changes: Changes) -> str:
-        pages = layout.root + "pages/"
         new = updated = removed = 0
         for status, path in changes:
-            if path.startswith(pages) and path.endswith(layout.ext) and path.count("/", len(pages)) == 1:
+            if layout.page_of(path) is not None:
                 new += status == "A"
                 removed += status == "D"
                 updated += status not in ("A", "D")
