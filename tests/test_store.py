@@ -210,3 +210,31 @@ def test_a_field_added_to_the_article_is_stored_and_older_stores_get_its_column(
     s.save_article(art("a1", "https://x.example/a1.html", section="文化"), "h1", pick=False)
     assert s.article("a1").section == "文化"
     s.close()
+
+
+def test_the_status_summary_is_plain_values_per_configured_source_then_the_added_urls(tmp_path):
+    from newsmirror.models import ADDED_SOURCE
+    from newsmirror.store import RunSummary, SourceStatus, UrlProblem
+
+    s = Store(tmp_path / "s.db")
+    with s.tx():
+        s.save_article(art("a1", "https://x.example/a1.html"), "h1", pick=False)
+        s.save_article(art("a2", "https://x.example/a2.html", source=ADDED_SOURCE), "h2", pick=True)
+        s.source_ran("s", "rss", "HTTP 503")
+        s.mark_url("https://x.example/b.html", "s", "failed", reason="HTTP 500", failed=True)
+        s.mark_url("https://x.example/c.html", "s", "gave_up", reason="HTTP 404", failed=True)
+        s.mark_url("https://x.example/a1.html", "s", "ok", article_id="a1", reason="no body rule matched")
+        s.image_failed("https://x.example/i.jpg", "HTTP 403")
+    run = s.summary(["never-ran", "s"], failures=1)
+    assert isinstance(run, RunSummary)
+    assert run.sources == [SourceStatus("never-ran", None, 0, 0, 0, None, None),
+                           SourceStatus("s", "rss", 1, 1, 1, run.sources[1].last_run, "HTTP 503"),
+                           SourceStatus(ADDED_SOURCE, "add", 1, 0, 0, None, None)]
+    assert run.sources[1].last_run
+    assert len(run.failures) == 1 and run.failures_total == 2 and isinstance(run.failures[0], UrlProblem)
+    assert run.image_failures == [UrlProblem("https://x.example/i.jpg", None, "failed", 1, "HTTP 403")]
+    assert (run.images_ok, run.images_failed) == (0, 1)
+    assert [(w.source, w.url, w.reason) for w in run.warnings] == [
+        ("s", "https://x.example/a1.html", "no body rule matched")]
+    assert run.warnings_total == 1 and run.revisits == {}
+    assert [x.name for x in s.summary(["s"]).sources] == ["s", ADDED_SOURCE]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from .models import ADDED_SOURCE
 from .pipeline import Mirror
 from .textsafe import printable
 
@@ -15,56 +14,40 @@ def show_status(m: Mirror) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    store = m.store
-    ran = store.sources()
-    counts = store.url_counts()
-    arts: dict[str, int] = {}
-    for a in store.articles(with_body=False):
-        arts[a.source] = arts.get(a.source, 0) + 1
+    run = m.store.summary([s.name for s in m.cfg.sources])
     tty = sys.stdout.isatty()
     # cron mail and pipes get every character: no column is cut to a terminal's width
     console = Console(soft_wrap=not tty, width=None if tty else 100_000)
     table = Table(title=f"{m.cfg.site.title} — {m.cfg.output_dir}", box=None)
     for col in ("source", "kind", "articles", "failed", "gave up", "last run", "last error"):
         table.add_column(col, overflow="fold")
-    added = ADDED_SOURCE in arts or any(src == ADDED_SOURCE for src, _ in counts)
-    names = [s.name for s in m.cfg.sources] + ([ADDED_SOURCE] if added else [])
-    for name in names:
-        row = ran.get(name)
-        kind = row["kind"] if row else ("add" if name == ADDED_SOURCE else "-")
-        table.add_row(name, kind, str(arts.get(name, 0)), str(counts.get((name, "failed"), 0)),
-                      str(counts.get((name, "gave_up"), 0)), (row["last_run"] if row else None) or "never",
-                      printable((row["last_error"] if row else None) or ""))
+    for src in run.sources:
+        table.add_row(src.name, src.kind or "-", str(src.articles), str(src.failed), str(src.gave_up),
+                      src.last_run or "never", printable(src.last_error or ""))
     console.print(table)
-    n_failed = sum(n for (_, st), n in counts.items() if st in ("failed", "gave_up"))
-    fails = store.failures(limit=50)
-    if fails:
+    if run.failures:
         console.print("\nfailures (newest first):")
-        for r in fails:
-            console.print(f"  {r['source']}: {printable(r['url'])}\n    {r['status']} after {r['attempts']} "
-                          f"attempt(s): {printable(r['reason'])}", markup=False)
-        _and_more(console, n_failed - len(fails))
-    images = store.image_counts()
-    if images:
-        console.print(f"\nimages: {images.get('ok', 0)} mirrored, {images.get('failed', 0)} failed")
-        shown = store.image_failures(limit=20)
-        for r in shown:
-            console.print(f"  {printable(r['url'])}\n    failed {r['attempts']} time(s): {printable(r['reason'])}",
+        for f in run.failures:
+            console.print(f"  {f.source}: {printable(f.url)}\n    {f.status} after {f.attempts} "
+                          f"attempt(s): {printable(f.reason or '')}", markup=False)
+        _and_more(console, run.failures_total - len(run.failures))
+    if run.images_ok or run.images_failed:
+        console.print(f"\nimages: {run.images_ok} mirrored, {run.images_failed} failed")
+        for f in run.image_failures:
+            console.print(f"  {printable(f.url)}\n    failed {f.attempts} time(s): {printable(f.reason or '')}",
                           markup=False)
-        _and_more(console, images.get("failed", 0) - len(shown))
+        _and_more(console, run.images_failed - len(run.image_failures))
     _remote_status(console, m)
-    revisits = store.revisit_counts()
-    if revisits:
+    if run.revisits:
         console.print("\nrevisits (per source):")
-        for name, c in sorted(revisits.items()):
-            console.print(f"  {name}: {c['revisits']} revisits, {c['edits']} edits found, "
-                          f"{c['deleted']} deleted at source, {c['pending']} deletions to confirm", markup=False)
-    warned = store.warnings(limit=20)
-    if warned:
+        for name, c in sorted(run.revisits.items()):
+            console.print(f"  {name}: {c.revisits} revisits, {c.edits} edits found, "
+                          f"{c.deleted} deleted at source, {c.pending} deletions to confirm", markup=False)
+    if run.warnings:
         console.print("\nwarnings:")
-        for r in warned:
-            console.print(f"  {r['source']}: {printable(r['url'])}\n    {printable(r['reason'])}", markup=False)
-        _and_more(console, store.warning_count() - len(warned))
+        for w in run.warnings:
+            console.print(f"  {w.source}: {printable(w.url)}\n    {printable(w.reason or '')}", markup=False)
+        _and_more(console, run.warnings_total - len(run.warnings))
     return 0
 
 

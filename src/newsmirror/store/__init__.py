@@ -34,13 +34,14 @@ from .schema import (
     now,
     ts,
 )
+from .summary import RevisitCounts, RunSummary, SourceStatus, Summaries, UrlProblem
 
 
 class StoreError(Exception):
     pass
 
 
-class Store(ImagesAndLinks, Revisits):
+class Store(ImagesAndLinks, Revisits, Summaries):
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
@@ -456,4 +457,4 @@ class Store(ImagesAndLinks, Revisits):
         self.db.execute("UPDATE articles SET last_seen=? WHERE id=?", (ts(now()), article_id))
 
 
-__all__ = ["Store", "StoreError", "batched", "now"]
+__all__ = ["RevisitCounts", "RunSummary", "SourceStatus", "Store", "StoreError", "UrlProblem", "batched", "now"]
