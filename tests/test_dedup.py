@@ -57,3 +57,41 @@ def test_titles_of_one_article_match_and_a_series_does_not():
     assert same_title("城南老旧小区改造完成", "城南老旧小区改造完成 ")
     assert same_title("城南老旧小区改造完成，三千户告别漏水", "城南老旧小区改造完成，三千户告别漏水_城南日报")
     assert not same_title("城市新闻第12号", "城市新闻第13号")  # a template's series: much text shared, not one article
+
+
+def _simhash_bit_by_bit(text: str) -> int:
+    """SimHash as the paper states it: a weight per bit, +1 for each distinct shingle whose hash has it, -1 else."""
+    import hashlib
+
+    norm = " ".join(text.split())
+    weights = [0] * 64
+    for shingle in {norm[i:i + 4] for i in range(max(1, len(norm) - 3))}:
+        h = int.from_bytes(hashlib.blake2b(shingle.encode("utf-8"), digest_size=8).digest(), "big")
+        for bit in range(64):
+            weights[bit] += 1 if h >> bit & 1 else -1
+    return sum(1 << bit for bit in range(64) if weights[bit] > 0)
+
+
+def test_simhash_is_the_bit_by_bit_definition():
+    # the fingerprints stored by earlier versions stay comparable: the fast sum gives the very same bits
+    import random
+
+    r = random.Random(7)
+    texts = ["", "a", " ".join(PARAS), " ".join(OTHER)] + [
+        "".join(chr(r.choice([r.randint(0x4E00, 0x4E40), r.randint(97, 100), 32])) for _ in range(r.randint(1, 2000)))
+        for _ in range(60)]
+    for t in texts:
+        assert simhash(t) == _simhash_bit_by_bit(t), t[:40]
+
+
+def test_fingerprints_within_the_distance_share_a_band():
+    from newsmirror.dedup import bands
+
+    r = __import__("random").Random(3)
+    for _ in range(500):
+        a = r.getrandbits(64)
+        b = a
+        for bit in r.sample(range(64), r.randint(0, MAX_DISTANCE)):
+            b ^= 1 << bit
+        assert any(x == y for x, y in zip(bands(a), bands(b), strict=True))
+    assert bands(0xFFFF_0000_1234_ABCD) == (0xABCD, 0x1234, 0, 0xFFFF)

@@ -238,3 +238,73 @@ def test_the_status_summary_is_plain_values_per_configured_source_then_the_added
         ("s", "https://x.example/a1.html", "no body rule matched")]
     assert run.warnings_total == 1 and run.revisits == {}
     assert [x.name for x in s.summary(["s"]).sources] == ["s", ADDED_SOURCE]
+
+
+def test_near_twin_reads_only_articles_that_share_a_band_and_an_older_store_gets_the_indexes(tmp_path):
+    path = tmp_path / "s.db"
+    s = Store(path)
+    fp = 0x0123_4567_89AB_CDEF
+    near = fp ^ 1 | 1 << 20 | 1 << 40  # 3 bits apart, in three of the four bands
+    far = fp ^ 0b1111  # 4 bits apart
+    with s.tx():
+        s.save_article(art("a1", "https://x.example/a1.html", title="城南老旧小区改造完成"), "h1", False, simhash=near)
+        s.save_article(art("a2", "https://x.example/a2.html", title="城南老旧小区改造完成"), "h2", False, simhash=far)
+        s.save_article(art("a3", "https://x.example/a3.html", title="另一篇文章的标题在此"), "h3", False, simhash=fp)
+    # an older version's store: the fingerprints without the band indexes
+    for k in range(4):
+        s.db.execute(f"DROP INDEX articles_simhash{k}")
+    s.close()
+    s = Store(path)
+    names = {r[0] for r in s.db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert {f"articles_simhash{k}" for k in range(4)} <= names
+    plan = " ".join(str(r[3]) for r in s.db.execute(
+        "EXPLAIN QUERY PLAN SELECT id FROM articles WHERE ((simhash >> 32) & 65535)=? AND simhash IS NOT NULL", (1,)))
+    assert "articles_simhash2" in plan and "SCAN" not in plan
+    twin = s.near_twin(fp, 3, "城南老旧小区改造完成")
+    assert twin is not None and twin.id == "a1"  # a2 is too far, a3 another title
+    assert s.near_twin(fp ^ (1 << 63) ^ (1 << 47) ^ (1 << 31) ^ (1 << 15), 3, "城南老旧小区改造完成") is None
+    assert s.near_twin(fp, 4, "城南老旧小区改造完成").id == "a1"  # past the bands' reach: every article read
+
+
+def test_articles_version_changes_once_a_transaction_and_with_every_commit(tmp_path):
+    s = Store(tmp_path / "s.db")
+    v0 = s.articles_version()
+    with s.tx():
+        s.save_article(art("a1", "https://x.example/a1.html"), "h1", pick=False)
+        s.save_article(art("a2", "https://x.example/a2.html"), "h2", pick=False)
+    v1 = s.articles_version()
+    assert v1 > v0
+    s.save_article(art("a3", "https://x.example/a3.html"), "h3", pick=False)  # outside a transaction
+    v2 = s.articles_version()
+    assert v2 > v1
+    with s.grouped(every=1):
+        with s.tx():
+            s.save_article(art("a4", "https://x.example/a4.html"), "h4", pick=False)
+        v3 = s.articles_version()
+        assert v3 > v2
+        try:
+            with s.tx():
+                s.save_article(art("a5", "https://x.example/a5.html"), "h5", pick=False)
+                raise RuntimeError
+        except RuntimeError:
+            pass
+        with s.tx():  # the rolled back block took its bump with it: this one bumps again
+            s.save_article(art("a6", "https://x.example/a6.html"), "h6", pick=False)
+    assert s.articles_version() > v3
+
+
+def test_pages_linking_to_a_saved_article_are_marked_in_its_transaction(tmp_path):
+    s = Store(tmp_path / "s.db")
+    with s.tx():
+        s.save_article(art("a1", "https://x.example/a1.html"), "h1", pick=False)
+        s.set_links("a1", {"https://x.example/a2.html"}, new=True)
+    s.mark_clean()
+    with s.grouped(every=10):
+        with s.tx():
+            s.save_article(art("a2", "https://x.example/a2.html"), "h2", pick=False)
+            s.mark_linking_dirty({"https://x.example/a2.html"})
+        assert "a1" not in s.dirty_ids()  # looked up with the group's others, before it commits
+    assert s.dirty_ids() == {"a1", "a2"}
+    s.mark_clean()
+    s.mark_linking_dirty({"https://x.example/a2.html"})  # outside a transaction: at once
+    assert s.dirty_ids() == {"a1"}

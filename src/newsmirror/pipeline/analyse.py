@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import lxml.html
 
 from ..config import Rules
+from ..dedup import text_fingerprint
 from ..errors import PageRejected
 from ..fetch import FetchError, decode_response
 from ..fetch.fetcher import brief
@@ -23,14 +24,17 @@ HTML_TYPES = re.compile(r"^(text/html|application/xhtml\+xml|text/plain|applicat
 
 @dataclass
 class Analysis:
-    """What a page yields: the article, the fingerprint of its words, what its body links to, the images it
-    shows (lead first) and, when the run keeps a WARC, the records of the response it came from."""
+    """What a page yields: the article, the fingerprint of its words (exact: `content_hash`; near: `simhash`,
+    dedup.fingerprint, made here in the worker as the store's near-duplicate look-up needs it), what its body
+    links to, the images it shows (lead first) and, when the run keeps a WARC, the records of the response it
+    came from."""
 
     article: Article
     content_hash: str
     links: set[str]
     images: list[str]
     records: WarcRecords | None = None
+    simhash: int | None = None
 
 
 def content_hash(title: str, text: str) -> str:
@@ -57,7 +61,8 @@ def analyse(html: str, url: str, rules: Rules | None, clean: Callable[[str, str]
         text = body.text_content()
         failed = text_size(text) < MIN_BODY_CHARS  # the extractor's own measure: what it kept, sanitising removed
         if not failed:
-            return Analysis(art, content_hash(art.title, text), link_targets(body), image_urls(art.image, body))
+            return Analysis(art, content_hash(art.title, text), link_targets(body), image_urls(art.image, body),
+                            simhash=text_fingerprint(art.title, text))
     except Exception as exc:
         raise PageRejected(f"sanitising crashed ({type(exc).__name__}: {brief(exc)})") from None
     raise PageRejected("no content left after removing scripts, ads and embeds")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from ..dedup import MAX_DISTANCE, fingerprint
+from ..dedup import MAX_DISTANCE
 from ..errors import DuplicateOf, PageRejected
 from ..ids import article_id, same_site, site_of
 from ..models import ADDED_SOURCE, Candidate, RunReport, StoredArticle, WarcRef
@@ -39,7 +39,7 @@ def _existing(ctx: Context, c: Candidate, a: Analysis) -> StoredArticle | None:
         twin = ctx.store.article_by_hash(a.content_hash)
         if twin is not None:
             raise DuplicateOf(twin.id, twin.canonical_url)
-        fp = fingerprint(art.title, art.body_html)
+        fp = a.simhash
         twin = ctx.store.near_twin(fp, MAX_DISTANCE, art.title) if fp is not None else None
         if twin is not None:  # the same article with a few characters changed: kept once, this URL an alias
             raise DuplicateOf(twin.id, twin.canonical_url, "nearly the same")
@@ -95,13 +95,13 @@ def store_page(ctx: Context, c: Candidate, a: Analysis, archive: Callable[[], Wa
 def _save(ctx: Context, c: Candidate, a: Analysis, ref: WarcRef | None, new: bool, note: str | None) -> None:
     art = a.article
     with ctx.store.tx():
-        ctx.store.save_article(art, a.content_hash, c.pick, ref)
-        ctx.store.set_simhash(art.id, fingerprint(art.title, art.body_html))
+        ctx.store.save_article(art, a.content_hash, c.pick, ref, simhash=a.simhash)
         ctx.store.set_links(art.id, a.links, new=new)
         ctx.store.set_article_images(art.id, a.images, new=new)
         ctx.store.mark_url(c.url, c.source, "ok", article_id=art.id, reason=note)
         if art.canonical_url != c.url:
             ctx.store.mark_url(art.canonical_url, c.source, "ok", article_id=art.id)
-        if ctx.cfg.site.link_policy == "mirror":  # the pages that link to it, due with it (a kill after
-            # this commit leaves them dirty: the next run does not fetch this article again)
-            ctx.store.mark_dirty(ctx.store.linking_to({c.url, art.url, art.canonical_url}) - {art.id})
+        if ctx.cfg.site.link_policy == "mirror":  # the pages that link to it, due with it (marked in the
+            # transaction that saves it, before it commits: a kill after the commit leaves them dirty, and the next
+            # run does not fetch this article again); looked up for many articles at once
+            ctx.store.mark_linking_dirty({c.url, art.url, art.canonical_url})

@@ -28,6 +28,7 @@ from .schema import (
     LITE_COLUMNS,
     MIGRATIONS,
     SCHEMA,
+    SIMHASH_BANDS,
     STORED_FIELDS,
     batched,
     dt,
@@ -47,6 +48,8 @@ class Store(ImagesAndLinks, Revisits, Summaries):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._group: list[int] | None = None  # see grouped()
+            self._bumped = False  # this transaction has changed articles_version already (see _bump_version)
+            self._linked: set[str] = set()  # see mark_linking_dirty
             self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -69,6 +72,10 @@ class Store(ImagesAndLinks, Revisits, Summaries):
                 self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
         # the pages due: a partial index, so that a no-op run finds none without reading every article
         self.db.execute("CREATE INDEX IF NOT EXISTS articles_dirty ON articles(dirty) WHERE dirty=1")
+        # near_twin's look-up: the four 16-bit bands of each fingerprint (made once for an older store's articles)
+        for k, expr in enumerate(SIMHASH_BANDS):
+            self.db.execute(f"CREATE INDEX IF NOT EXISTS articles_simhash{k} ON articles({expr}) "
+                            "WHERE simhash IS NOT NULL")
         if self.get_meta("ids_mended") is None:
             self._mend_ids()
         if self.get_meta("image_order") is None:
@@ -183,26 +190,42 @@ class Store(ImagesAndLinks, Revisits, Summaries):
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 yield self.db
+                self._before_commit()
             except BaseException:
-                self.db.execute("ROLLBACK")
+                self._rollback("ROLLBACK")
                 raise
-            self.db.execute("COMMIT")
+            self._commit()
             return
         self.db.execute("SAVEPOINT tx")
         self._group[2] += 1
         try:
             yield self.db
         except BaseException:
-            self.db.execute("ROLLBACK TO tx")
+            self._rollback("ROLLBACK TO tx")
             raise
         finally:
             self.db.execute("RELEASE tx")
             self._group[2] -= 1
         self._group[0] += 1
         if self._group[0] >= self._group[1] and self._group[2] == 0:
-            self.db.execute("COMMIT")
+            self._before_commit()
+            self._commit()
             self.db.execute("BEGIN IMMEDIATE")
             self._group[0] = 0
+
+    def _before_commit(self) -> None:
+        """What is due in the transaction before it commits: the pages linking to the articles it saved."""
+        if self._linked:
+            urls, self._linked = self._linked, set()
+            self.mark_dirty(self.linking_to(urls))
+
+    def _commit(self) -> None:
+        self.db.execute("COMMIT")
+        self._bumped = False
+
+    def _rollback(self, how: str) -> None:
+        self.db.execute(how)
+        self._bumped = False  # (a savepoint's rollback may have undone the bump)
 
     @contextmanager
     def grouped(self, every: int = 100) -> Iterator[None]:
@@ -221,7 +244,23 @@ class Store(ImagesAndLinks, Revisits, Summaries):
         finally:
             self._group = None
             if self.db.in_transaction:
-                self.db.execute("COMMIT")
+                self._before_commit()
+                self._commit()
+
+    def mark_linking_dirty(self, urls: Iterable[str]) -> None:
+        """The articles whose bodies link to any of these URLs are due (mark_dirty): in this transaction, before it
+        commits, looked up with those of the transaction's other articles (at once outside a transaction)."""
+        self._linked.update(urls)
+        if not self.db.in_transaction:
+            self._before_commit()
+
+    def _bump_version(self) -> None:
+        """articles_version changes: once a transaction is enough (a reader sees a commit, not its statements)."""
+        if self._bumped and self.db.in_transaction:
+            return
+        self.db.execute("INSERT INTO meta(key, value) VALUES('articles_version', '1') ON CONFLICT(key) DO UPDATE "
+                        "SET value=CAST(value AS INTEGER) + 1")
+        self._bumped = self.db.in_transaction
 
     # -- the run state: what the last runs left (typed; the meta table holds it as text)
     def state(self) -> RunState:
@@ -389,15 +428,23 @@ class Store(ImagesAndLinks, Revisits, Summaries):
                         (to_signed(fp) if fp is not None else None, article_id))
 
     def near_twin(self, fp: int, max_distance: int, title: str) -> StoredArticle | None:
-        """The stored article of the same title whose fingerprint is nearest `fp`, within `max_distance` bits;
-        None if none is."""
-        from ..dedup import distance, from_signed, same_title
+        """The stored article of the same title whose fingerprint is nearest `fp`, within `max_distance` bits (the
+        first saved of equals); None if none is. Up to MAX_DISTANCE bits, only the articles that share one of its
+        four 16-bit bands are read (indexed): any fingerprint that near shares one."""
+        from ..dedup import MAX_DISTANCE, bands, distance, from_signed, same_title
 
+        if max_distance <= MAX_DISTANCE:
+            rows = self.db.execute(" UNION ".join(
+                f"SELECT rowid, id, simhash, title FROM articles WHERE {expr}=? AND simhash IS NOT NULL"
+                for expr in SIMHASH_BANDS) + " ORDER BY rowid", bands(fp))
+        else:
+            rows = self.db.execute("SELECT rowid, id, simhash, title FROM articles WHERE simhash IS NOT NULL "
+                                   "ORDER BY rowid")
         best: tuple[int, str] | None = None
-        for r in self.db.execute("SELECT id, simhash, title FROM articles WHERE simhash IS NOT NULL"):
-            d = distance(fp, from_signed(r[1]))
-            if d <= max_distance and (best is None or d < best[0]) and same_title(title, r[2]):
-                best = (d, r[0])
+        for r in rows:
+            d = distance(fp, from_signed(r[2]))
+            if d <= max_distance and (best is None or d < best[0]) and same_title(title, r[3]):
+                best = (d, r[1])
         return self.article(best[1]) if best is not None else None
 
     def article_by_hash(self, content_hash: str) -> StoredArticle | None:
@@ -427,14 +474,17 @@ class Store(ImagesAndLinks, Revisits, Summaries):
         out.sort(key=lambda a: (a.sort_date, a.id), reverse=True)
         return out
 
-    def save_article(self, a: Article, content_hash: str, pick: bool, warc: WarcRef | None = None) -> None:
-        """Insert or update an article; `warc`: where its response is archived (file, offset, record id, payload
-        digest), kept from before when None."""
+    def save_article(self, a: Article, content_hash: str, pick: bool, warc: WarcRef | None = None,
+                     simhash: int | None = None) -> None:
+        """Insert or update an article, in one statement; `warc`: where its response is archived (file, offset,
+        record id, payload digest), kept from before when None; `simhash`: its dedup.fingerprint (None: too short)."""
+        from ..dedup import to_signed
+
         t = ts(now())
         w = (warc.file, warc.offset, warc.record_id, warc.payload_digest) if warc else (None, None, None, None)
         own = {f: ts(v) if isinstance(v := getattr(a, f), datetime) else v for f in ARTICLE_FIELDS}
         cols = [*own, "content_hash", "pick", "first_seen", "last_seen", "fetched_at", "warc_file", "warc_offset",
-                "warc_record_id", "warc_digest"]
+                "warc_record_id", "warc_digest", "simhash"]
         self.db.execute(
             f"""INSERT INTO articles({", ".join(cols)}) VALUES({", ".join("?" * len(cols))})
                ON CONFLICT(id) DO UPDATE SET {", ".join(f"{f}=excluded.{f}" for f in own if f != "id")},
@@ -443,11 +493,10 @@ class Store(ImagesAndLinks, Revisits, Summaries):
                  warc_file=COALESCE(excluded.warc_file, articles.warc_file),
                  warc_offset=COALESCE(excluded.warc_offset, articles.warc_offset),
                  warc_record_id=COALESCE(excluded.warc_record_id, articles.warc_record_id),
-                 warc_digest=COALESCE(excluded.warc_digest, articles.warc_digest)""",
-            (*own.values(), content_hash, int(pick), t, t, t, *w),
+                 warc_digest=COALESCE(excluded.warc_digest, articles.warc_digest), simhash=excluded.simhash""",
+            (*own.values(), content_hash, int(pick), t, t, t, *w, to_signed(simhash) if simhash is not None else None),
         )
-        self.db.execute("INSERT INTO meta(key, value) VALUES('articles_version', '1') ON CONFLICT(key) DO UPDATE "
-                        "SET value=CAST(value AS INTEGER) + 1")
+        self._bump_version()
 
     def articles_version(self) -> int:
         """A number that changes whenever an article is saved (what the indexes list may then differ)."""

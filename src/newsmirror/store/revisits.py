@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from ..models import Revision, WarcRef
@@ -13,6 +14,7 @@ class Revisits:
     """Store calls for revisits, mixed into Store (whose connection, meta and batched look-ups they use)."""
 
     db: sqlite3.Connection
+    _bump_version: Callable[[], None]
 
     def revisits_due(self, at: datetime, first_hours: float, limit: int) -> list[sqlite3.Row]:
         """Up to `limit` articles due for a revisit at `at`: those whose deletion waits for its confirming check
@@ -77,8 +79,7 @@ class Revisits:
                         "warc_digest=COALESCE(v.warc_digest, articles.warc_digest), dirty=1 "
                         "FROM (SELECT * FROM versions WHERE article_id=? AND n=?) v WHERE id=?",
                         (article_id, n, article_id))
-        self.db.execute("INSERT INTO meta(key, value) VALUES('articles_version', '1') ON CONFLICT(key) DO UPDATE "
-                        "SET value=CAST(value AS INTEGER) + 1")
+        self._bump_version()
 
     def edited_ids(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT article_id FROM versions WHERE n > 1")]

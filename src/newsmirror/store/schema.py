@@ -143,6 +143,8 @@ MIGRATIONS = [
     ("articles", "simhash", "INTEGER"),  # dedup.fingerprint of its text (signed 64-bit), NULL when too short
 ]
 
+# the four 16-bit bands of articles.simhash (dedup.bands, as SQLite's signed integer gives them), each indexed
+SIMHASH_BANDS = tuple(f"((simhash >> {16 * k}) & 65535)" for k in range(4))
 
 # The articles table holds every field of Article as extraction made it, but these: a field added to Article
 # and StoredArticle is stored with no change here (its column is added to older stores, NULL for their articles)
