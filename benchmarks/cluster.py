@@ -1,0 +1,432 @@
+"""What one coordinator costs per article, and how far it scales: the local pool against a Dask cluster.
+
+    python benchmarks/cluster.py [--sizes 1000,10000] [--workers 1,2] [--no-write] [--profile]
+
+The site server of `benchmarks/mirror.py` (N synthetic Chinese articles, gzip, on 127.0.0.1) serves the pages;
+the mirror runs in rules mode with `[images] download = false`, so the phase measured is the pages' own:
+fetch, analyse (in the workers), store. For each N, side by side in one run (the machine is shared: compare rows
+of one run, not runs):
+
+- *bare client*: a plain aiohttp client fetching the same article pages from the same server, as many at once as
+  the mirror (32), keeping each body as received (gzip-coded, as the mirror does): its process's CPU per page is
+  the floor for any coordinator that fetches.
+- *local*: `newsmirror run` with `[workers] engine = "local"` (its forked process pool).
+- *dask k*: the same with `engine = "dask"` and the scheduler of a cluster started beside it from the command line
+  (`dask scheduler`, `dask worker --nworkers k --nthreads 1`), all on 127.0.0.1.
+
+Each mirror run is one process (`--coord`) that runs `newsmirror -q run` in process and stops it when the fetch
+phase is over (the build after it is the same for both engines and not measured here). Measured over the fetch
+phase: wall time, the coordinator's CPU (the run's process, all its threads), the workers' CPU (the pool's
+processes, or the Dask workers' from /proc), and the coordinator's peak RSS (over the whole process, imports
+included) and its growth over the phase. *bytes shipped* (a separate local run: pickling costs the coordinator
+time) is what crosses the pipe per article, out (the response) and back (the analysis).
+
+The model: a coordinator that spends c ms of CPU per article and workers that spend w ms each, with one core each
+for the coordinator and every worker, mirror min(1000/c, k·1000/w) articles a second with k workers; the
+coordinator saturates at k = w/c workers. On this machine every process shares its 2 cores (with the site server
+too), so the prediction checked against the 1- and 2-worker rows is min(that, cores·1000/(c + w + s)), s the
+server's CPU per article.
+
+Writes benchmarks/results/cluster.md. Nothing here is a test; it is run by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import mirror as site  # noqa: E402 (the synthetic site, its server and its config)
+
+RESULTS = HERE / "results"
+TICK = os.sysconf("SC_CLK_TCK")
+CONCURRENCY = 32
+
+
+def proc_cpu_s(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def descendants(pid: int) -> list[int]:
+    kids: dict[int, list[int]] = {}
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                ppid = int((p / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            kids.setdefault(ppid, []).append(int(p.name))
+    out, todo = [], [pid]
+    while todo:
+        for k in kids.get(todo.pop(), []):
+            out.append(k)
+            todo.append(k)
+    return out
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the bare client
+
+
+def bare(urls_file: str) -> None:
+    """`--bare FILE`: fetch every URL of FILE, CONCURRENCY at once; JSON (cpu_s, wall_s, pages, bytes) on stdout."""
+    import aiohttp
+
+    urls = Path(urls_file).read_text().split()
+
+    async def main() -> tuple[int, int]:
+        got = [0, 0]
+        it = iter(urls)
+        conn = aiohttp.TCPConnector(limit=CONCURRENCY)
+        async with aiohttp.ClientSession(connector=conn, auto_decompress=False) as session:
+            async def lane() -> None:
+                for url in it:
+                    async with session.get(url, headers={"Accept-Encoding": "gzip"}) as resp:
+                        body = await resp.read()
+                        got[0] += resp.status == 200
+                        got[1] += len(body)
+
+            await asyncio.gather(*(lane() for _ in range(CONCURRENCY)))
+        return got[0], got[1]
+
+    ru0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    pages, nbytes = asyncio.run(main())
+    ru1, wall = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - t0
+    cpu = ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime
+    print(json.dumps({"cpu_s": cpu, "wall_s": wall, "pages": pages, "bytes": nbytes}))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# one mirror run, in process, stopped after the fetch phase
+
+
+class _Stop(BaseException):
+    """Raised at the end of the fetch phase: the build is not measured."""
+
+
+def coord(cfg: str, worker_pids: list[int], prof: str | None, count_bytes: bool) -> None:
+    """`--coord CONFIG`: `newsmirror -q run` in process, measured over its fetch phase; JSON on stdout."""
+    import cProfile
+    import pickle
+
+    from newsmirror.cli import main as nm_main
+    from newsmirror.pipeline import mirror as pm
+    from newsmirror.pipeline.seams import SEAMS
+    from newsmirror.workers import Calls
+
+    out: dict = {"rss_start_mb": rss_mb()}
+    inner = pm.fetch_and_analyse
+    shipped = [0, 0, 0]  # bytes out, bytes back, calls
+
+    if count_bytes:
+        orig_call = Calls.__call__
+
+        async def counted(self, fn, *args):  # noqa: ANN001, ANN202
+            shipped[0] += len(pickle.dumps((fn, args), pickle.HIGHEST_PROTOCOL))
+            result = await orig_call(self, fn, *args)
+            shipped[1] += len(pickle.dumps(result, pickle.HIGHEST_PROTOCOL))
+            shipped[2] += 1
+            return result
+
+        Calls.__call__ = counted  # type: ignore[method-assign]
+
+    def cpu(who: int) -> float:
+        ru = resource.getrusage(who)
+        return ru.ru_utime + ru.ru_stime
+
+    async def measured(ctx, todo, fetcher, report):  # noqa: ANN001, ANN202
+        if ctx.cfg.workers.engine == "dask":  # the cluster is opened (and its workers warmed) before the clock
+            from newsmirror.workers import DaskPool
+
+            ctx.cluster = DaskPool(ctx.cfg.workers.scheduler)
+            ctx.cluster.client.run(lambda: __import__("newsmirror.pipeline.analyse"))
+        profiler = cProfile.Profile() if prof else None
+        w0 = sum(proc_cpu_s(p) for p in worker_pids)
+        c0, k0, t0, r0 = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN), time.perf_counter(), rss_mb()
+        if profiler:
+            profiler.enable()
+        try:
+            return await inner(ctx, todo, fetcher, report)
+        finally:
+            if profiler:
+                profiler.disable()
+                profiler.dump_stats(prof)
+            out.update(wall_s=time.perf_counter() - t0, coord_cpu_s=cpu(resource.RUSAGE_SELF) - c0,
+                       workers_cpu_s=cpu(resource.RUSAGE_CHILDREN) - k0 + sum(proc_cpu_s(p) for p in worker_pids) - w0,
+                       rss_phase_start_mb=r0, rss_phase_end_mb=rss_mb(), todo=len(todo), new=report.new,
+                       failed=report.failed, duplicates=report.duplicates)
+
+    pm.fetch_and_analyse = measured
+
+    def stop() -> None:
+        raise _Stop
+
+    SEAMS.before_build = stop
+    sys.argv = ["newsmirror", "--config", cfg, "-q", "run"]
+    try:
+        nm_main()
+    except _Stop:
+        pass
+    except SystemExit as exc:
+        out["exit"] = exc.code
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["shipped"] = shipped
+    print(json.dumps(out))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the runs
+
+
+def config(folder: Path, base: str, n: int, engine: str, scheduler: str | None) -> Path:
+    path = site.write_config(folder, base, n, "rules-text")
+    text = path.read_text(encoding="utf-8") + f'\n[workers]\nengine = "{engine}"\n'
+    if scheduler:
+        text += f'scheduler = "{scheduler}"\n'
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+class Cluster:
+    """`dask scheduler` and `dask worker --nworkers k` on 127.0.0.1, started from the command line."""
+
+    def __init__(self, k: int, folder: Path) -> None:
+        dask = str(Path(sys.executable).with_name("dask"))
+        self.log = open(folder / "cluster.log", "w")  # noqa: SIM115
+        self.procs: list[subprocess.Popen] = []
+        sched_file = folder / "scheduler.json"
+        self.procs.append(subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
+                                            "--no-dashboard", "--scheduler-file", str(sched_file)],
+                                           stdout=self.log, stderr=subprocess.STDOUT, cwd=folder))
+        deadline = time.time() + 60
+        while not sched_file.exists() and time.time() < deadline:
+            time.sleep(0.2)
+        self.address = json.loads(sched_file.read_text())["address"]
+        self.procs.append(subprocess.Popen([dask, "worker", self.address, "--nworkers", str(k), "--nthreads", "1",
+                                            "--no-dashboard", "--host", "127.0.0.1"],
+                                           stdout=self.log, stderr=subprocess.STDOUT, cwd=folder))
+        from distributed import Client
+
+        with Client(self.address, timeout=60) as c:
+            c.wait_for_workers(k, timeout=120)
+        self.workers = [p for p in descendants(self.procs[1].pid)]  # the nannies' worker processes (and nannies)
+
+    def stop(self) -> None:
+        for p in reversed(self.procs):
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        self.log.close()
+
+
+def mirror_run(server: site.Server, n: int, engine: str, k: int, keep: Path | None, *, prof: bool = False,
+               count_bytes: bool = False) -> dict:
+    label = f"{engine}-{k}" if engine == "dask" else engine
+    folder = Path(tempfile.mkdtemp(prefix=f"nm-cluster-{label}-{n}-"))
+    cluster = Cluster(k, folder) if engine == "dask" else None
+    try:
+        cfg = config(folder, server.base, n, engine, cluster.address if cluster else None)
+        cmd = [sys.executable, __file__, "--coord", str(cfg), "--worker-pids",
+               ",".join(map(str, cluster.workers if cluster else []))]
+        if prof:
+            cmd += ["--prof", str(folder / "coord.prof")]
+        if count_bytes:
+            cmd += ["--count-bytes"]
+        s0, busy0 = server.cpu_s(), site.machine_busy_s()
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=folder)
+        if proc.returncode != 0 or not proc.stdout.strip():
+            raise SystemExit(f"{label} N={n} failed:\n{proc.stderr[-3000:]}")
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        r.update(label=label, engine=engine, k=k, n=n, server_cpu_s=server.cpu_s() - s0,
+                 busy_s=site.machine_busy_s() - busy0)
+        if prof:
+            import pstats
+
+            stats = pstats.Stats(str(folder / "coord.prof"))
+            stats.sort_stats("tottime").print_stats(30)
+            stats.sort_stats("cumulative").print_stats(40)
+        return r
+    finally:
+        if cluster:
+            cluster.stop()
+        if keep:
+            dest = keep / f"{label}-{n}"
+            shutil.rmtree(dest, ignore_errors=True)
+            shutil.move(str(folder), dest)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def bare_run(server: site.Server, n: int) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write("\n".join(server.base + site.article_path(i) for i in range(n)))
+    try:
+        s0 = server.cpu_s()
+        proc = subprocess.run([sys.executable, __file__, "--bare", f.name], capture_output=True, text=True)
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        r["server_cpu_s"] = server.cpu_s() - s0
+        return r
+    finally:
+        os.unlink(f.name)
+
+
+def ms(x: float, n: int) -> float:
+    return 1000 * x / max(1, n)
+
+
+def table(n: int, bare_r: dict, rows: list[dict], shipped: dict | None) -> tuple[str, list[str]]:
+    b = ms(bare_r["cpu_s"], bare_r["pages"])
+    lines = ["| run | articles | seconds | articles/s | coordinator CPU ms/article | × bare client | "
+             "workers' CPU ms/article | server CPU ms/article | coordinator peak RSS MB | "
+             "RSS growth over the phase MB |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+             f"| bare aiohttp client | {bare_r['pages']:,} | {bare_r['wall_s']:.2f} | "
+             f"{bare_r['pages'] / bare_r['wall_s']:.0f} | {b:.3f} | 1.0 | – | "
+             f"{ms(bare_r['server_cpu_s'], bare_r['pages']):.3f} | – | – |"]
+    notes = []
+    local = next((r for r in rows if r["engine"] == "local"), None)
+    for r in rows:
+        a = r["new"]
+        c = ms(r["coord_cpu_s"], a)
+        lines.append(f"| {r['label']} | {a:,} | {r['wall_s']:.2f} | {a / r['wall_s']:.0f} | {c:.3f} | {c / b:.1f} | "
+                     f"{ms(r['workers_cpu_s'], a):.3f} | {ms(r['server_cpu_s'], a):.3f} | {r['peak_rss_mb']:.0f} | "
+                     f"{r['rss_phase_end_mb'] - r['rss_phase_start_mb']:.1f} |")
+        if r.get("failed") or r.get("duplicates") or a != n:
+            notes.append(f"{r['label']} N={n}: {a} new, {r.get('failed')} failed, {r.get('duplicates')} duplicates")
+    dask2 = next((r for r in rows if r["engine"] == "dask" and r["k"] == 2), None)
+    if local and dask2:
+        notes.append(f"N={n:,}: dask (2 workers) / local articles/s = "
+                     f"{(dask2['new'] / dask2['wall_s']) / (local['new'] / local['wall_s']):.2f} (aim ≥ 0.85)")
+    if shipped:
+        out, back, calls = shipped["shipped"]
+        a = shipped["new"]
+        notes.append(f"N={n:,}: bytes shipped per article (local run, pickled): {out / a / 1000:.1f} KB out (the "
+                     f"response as received), {back / a / 1000:.1f} KB back (the analysis), over {calls / a:.2f} "
+                     "calls per article")
+    return "\n".join(lines), notes
+
+
+def model(n: int, bare_r: dict, rows: list[dict], cores: int) -> str:
+    ref = next((r for r in rows if r["engine"] == "dask" and r["k"] == 2), None) or rows[-1]
+    a = ref["new"]
+    c, w = ms(ref["coord_cpu_s"], a), ms(ref["workers_cpu_s"], a)
+    sat = w / c
+    lines = [f"From the {ref['label']} run at N={n:,}: coordinator c = {c:.3f} ms/article, workers w = {w:.3f} "
+             f"ms/article. Predicted articles/s with k workers, one core each and one for the coordinator: "
+             f"min(1000/c, k·1000/w) = min({1000 / c:.0f}, k·{1000 / w:.0f}); the coordinator saturates at "
+             f"k = w/c = **{sat:.0f} workers** ({1000 / c:.0f} articles/s).", "",
+             "| workers | predicted articles/s | bound by |", "| ---: | ---: | --- |"]
+    for k in (1, 2, 4, 16, 64):
+        p = min(1000 / c, k * 1000 / w)
+        lines.append(f"| {k} | {p:.0f} | {'the coordinator' if 1000 / c < k * 1000 / w else 'the workers'} |")
+    lines += ["", f"Checked on this machine ({cores} cores shared by the coordinator, the workers and the site server,"
+              f" s = server CPU ms/article): predicted min(1000/c, k·1000/w, {cores}·1000/(c + w + s)) against "
+              "measured:", "", "| run | predicted articles/s | measured articles/s | measured / predicted |",
+              "| --- | ---: | ---: | ---: |"]
+    for r in rows:
+        if r["engine"] != "dask":
+            continue
+        a = r["new"]
+        c1, w1, s1 = ms(r["coord_cpu_s"], a), ms(r["workers_cpu_s"], a), ms(r["server_cpu_s"], a)
+        p = min(1000 / c1, r["k"] * 1000 / w1, cores * 1000 / (c1 + w1 + s1))
+        got = a / r["wall_s"]
+        lines.append(f"| {r['label']} | {p:.0f} | {got:.0f} | {got / p:.2f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="1000,10000")
+    ap.add_argument("--workers", default="1,2", help="Dask worker counts, comma-separated")
+    ap.add_argument("--engines", default="local,dask")
+    ap.add_argument("--keep", type=Path, help="keep each run's folder here")
+    ap.add_argument("--no-write", action="store_true", help="print the tables only")
+    ap.add_argument("--profile", action="store_true", help="print the coordinator's cProfile of each run's phase")
+    ap.add_argument("--bare", help=argparse.SUPPRESS)
+    ap.add_argument("--coord", help=argparse.SUPPRESS)
+    ap.add_argument("--worker-pids", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--prof", help=argparse.SUPPRESS)
+    ap.add_argument("--count-bytes", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.bare:
+        bare(args.bare)
+        return
+    if args.coord:
+        coord(args.coord, [int(p) for p in args.worker_pids.split(",") if p], args.prof, args.count_bytes)
+        return
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    ks = [int(k) for k in args.workers.split(",") if k.strip()]
+    engines = [e.strip() for e in args.engines.split(",")]
+    keep = args.keep.resolve() if args.keep else None
+    if keep:
+        keep.mkdir(parents=True, exist_ok=True)
+    started = time.strftime("%Y-%m-%d %H:%M")
+    sections = []
+    for n in sizes:
+        server = site.Server(n)
+        try:
+            load, calib = float(Path("/proc/loadavg").read_text().split()[0]), site.calibrate()
+            bare_r = bare_run(server, n)
+            print(f"bare N={n}: {ms(bare_r['cpu_s'], bare_r['pages']):.3f} ms/page", file=sys.stderr)
+            rows = []
+            for engine in engines:
+                for k in (ks if engine == "dask" else [0]):
+                    r = mirror_run(server, n, engine, k, keep, prof=args.profile)
+                    rows.append(r)
+                    print(f"{r['label']} N={n}: {r['new'] / r['wall_s']:.0f} articles/s, coordinator "
+                          f"{ms(r['coord_cpu_s'], r['new']):.3f} ms/article, workers "
+                          f"{ms(r['workers_cpu_s'], r['new']):.3f}, peak RSS {r['peak_rss_mb']:.0f} MB",
+                          file=sys.stderr)
+            shipped = mirror_run(server, min(n, 1000), "local", 0, None, count_bytes=True) if n == sizes[0] else None
+            bare_after = bare_run(server, n)  # the machine may have changed meanwhile: the bare client again
+            t, notes = table(n, bare_r, rows, shipped)
+            t += (f"\n\nThe bare client again after the mirror runs: {ms(bare_after['cpu_s'], bare_after['pages']):.3f}"
+                  f" ms/page. Machine at the start: load {load:.2f}, calibration {calib:.0f} ms.")
+            sections.append((n, t, notes, model(n, bare_r, rows, os.cpu_count() or 1) if any(
+                r["engine"] == "dask" for r in rows) else ""))
+        finally:
+            server.stop()
+    cmd = "python benchmarks/cluster.py" + "".join(f" {a}" for a in sys.argv[1:] if a != "--no-write")
+    text = (f"# Cluster benchmark: the coordinator's cost, local pool against Dask\n\n`{cmd}`, started {started}, "
+            f"Python {platform.python_version()}, {os.cpu_count()} cores (shared with other work: compare rows of one "
+            f"run). Code measured: {site.source_fingerprint()}.\n\n" + __doc__.split("\n\n", 2)[2].split(
+                "\n\nWrites")[0] + "\n")
+    for n, t, notes, m in sections:
+        text += f"\n## N = {n:,}\n\n{t}\n\n" + "\n".join(f"- {x}" for x in notes) + "\n"
+        if m:
+            text += f"\n### Throughput model\n\n{m}\n"
+    print(text)
+    if not args.no_write:
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "cluster.md").write_text(text, encoding="utf-8")
+        print(f"wrote {RESULTS / 'cluster.md'}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
