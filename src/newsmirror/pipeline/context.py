@@ -21,6 +21,9 @@ from ..workers import Calls, DaskPool, worker_pool
 from .seams import SEAMS
 
 
+DASK_BATCH, DASK_DELAY = 32, 0.02  # calls a Dask task carries, at most; seconds its first call waits for more
+
+
 class RunLocked(Exception):
     pass
 
@@ -86,8 +89,10 @@ class Context:
 
     def inflight(self) -> asyncio.Semaphore:
         """Bounded memory: a page or picture fetched waits for its worker holding its bytes (a picture up to
-        images.max_bytes), so only a few more than are fetched at once may wait; the lanes are more than that."""
-        return asyncio.Semaphore(self.cfg.fetch.concurrency + 8)
+        images.max_bytes), so only a few more than are fetched at once may wait (8; on a Dask cluster, whose tasks
+        take longer to come back, a batch for each worker); the lanes are more than that."""
+        waiting = self.calls.batch * self.calls.width if isinstance(self.calls.pool, DaskPool) else 8
+        return asyncio.Semaphore(self.cfg.fetch.concurrency + waiting)
 
     @contextmanager
     def workers(self, n_items: int, writes_tree: bool = False) -> Iterator[None]:
@@ -97,7 +102,8 @@ class Context:
         if self.cfg.workers.engine == "dask" and not writes_tree and n_items:
             if self.cluster is None:
                 self.cluster = DaskPool(self.cfg.workers.scheduler)
-            self.calls = Calls(self.cluster)
+            # a task costs the scheduler and the client far more than a process pool's: more pages a batch
+            self.calls = Calls(self.cluster, batch=DASK_BATCH, delay=DASK_DELAY)
             try:
                 yield
             finally:
