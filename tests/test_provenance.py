@@ -125,3 +125,52 @@ def test_records_made_apart_and_appended_make_a_valid_warc(tmp_path):
                  for r in ArchiveIterator(fh, check_digests="raise")]
     assert [k for k, _ in kinds] == ["warcinfo"] + ["response", "request"] * 3
     assert [rid for k, rid in kinds if k == "response"] == [m.record_id for m in made]
+
+
+def test_records_made_without_the_body_get_it_back_from_the_writer(tmp_path):
+    """A worker makes the records without the page's body (the run holds it: it need not travel back); the writer
+    puts it back as stored deflate blocks. The file is a valid WARC, record for record what it would be otherwise,
+    for bodies of every size (none, one block, several), gzip-coded or not."""
+    import gzip
+    import os
+    import random
+    import zlib
+
+    import pytest
+
+    from newsmirror.fetch.warc import WarcWriter, read_page, warc_records
+    from newsmirror.models import Response
+
+    def resp(n: int, body: bytes, coded: bool) -> Response:
+        raw = gzip.compress(body, mtime=0) if coded else body
+        headers = [("Content-Type", "text/html; charset=utf-8")] + ([("Content-Encoding", "gzip")] if coded else [])
+        return Response(url=f"https://news.example/{n}", final_url=f"https://news.example/{n}", status=200,
+                        headers={k.lower(): v for k, v in headers}, body=body, text=body.decode("latin-1"),
+                        encoding="latin-1",
+                        raw_body=raw, raw_headers=headers, request_headers=[("User-Agent", "t")], reason="OK",
+                        date="2024-06-30T12:00:00.000000Z")
+
+    r = random.Random(5)
+    text = "".join(chr(r.randint(0x4E00, 0x9FFF)) for _ in range(60_000))
+    bodies = [b"", "<html><body><p>第1篇</p></body></html>".encode(), f"<p>{text}</p>".encode(),
+              os.urandom(200_000)]  # (incompressible: stored blocks as large as they come)
+    pages = [resp(n, b, coded=n % 2 == 1) for n, b in enumerate(bodies)]
+    apart = [warc_records(p, body_apart=True) for p in pages]
+    whole = [warc_records(p) for p in pages]
+    for a, w, p in zip(apart, whole, pages, strict=True):
+        assert a.body_at >= 0 and len(a.data) < len(w.data) - len(p.raw_body) // 2 + 64  # the body is not in it
+    with WarcWriter(tmp_path, "t") as writer:
+        refs = [writer.append(a, p.raw_body) for a, p in zip(apart, pages, strict=True)]
+        with pytest.raises(ValueError, match="need the response's body"):
+            writer.append(apart[0])
+    data = (tmp_path / refs[0].file).read_bytes()
+    for ref, a, p in zip(refs, apart, pages, strict=True):
+        member = zlib.decompressobj(zlib.MAX_WBITS + 16)
+        record = member.decompress(data[ref.offset:])
+        assert member.eof and record.startswith(b"WARC/1.1\r\nWARC-Type: response\r\n") and p.raw_body in record
+        assert ref.record_id == a.record_id
+        assert read_page(tmp_path, ref).body == p.body  # (decoded from gzip where it was coded)
+    with open(tmp_path / refs[0].file, "rb") as fh:  # every digest checked: the whole record is as it was made
+        kinds = [rec.rec_type for rec in ArchiveIterator(fh, check_digests="raise") if rec.content_stream().read()
+                 is not None]
+    assert kinds == ["warcinfo"] + ["response", "request"] * 4

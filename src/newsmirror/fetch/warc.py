@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +46,10 @@ class WarcRecords:
     record_id: str  # the (final) response record's
     payload_digest: str
     offset: int = 0  # where in `data` the final response record starts
+    # made with body_apart: where in `data` the final response's body goes (stored deflate blocks the writer
+    # makes of the bytes it holds: they need not travel back from a worker process), and its length; else -1
+    body_at: int = -1
+    body_len: int = 0
 
 
 def warc_date(when: datetime | None = None) -> str:
@@ -68,9 +74,33 @@ def archived_request_headers(headers: list[tuple[str, str]]) -> list[tuple[str, 
     return [(k, REMOVED if k.lower() in SECRET_REQUEST_HEADERS else v) for k, v in headers]
 
 
-def _pair(writer: WARCWriter, buf: io.BytesIO, resp: Response) -> tuple[bytes, str, str]:
-    """The response and request records of one HTTP exchange (two gzip members), and the response record's id and
-    payload digest. Both records carry the one time it was received, and the server's address when known."""
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"  # what zlib writes: no name, no time, Unix
+_STORED_MAX = 0xFFFF
+
+
+def _member_without(data: bytes, start: int, length: int) -> tuple[bytes, int]:
+    """The gzip member of `data` with data[start:start + length] left out, to be put back at the returned position
+    as stored deflate blocks (stored_blocks): the text before it is compressed and flushed so that nothing after
+    refers back past it (Z_FULL_FLUSH), the text after it compressed apart; the trailer counts all of `data`."""
+    z = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    head = _GZIP_HEADER + z.compress(data[:start]) + z.flush(zlib.Z_FULL_FLUSH)
+    tail = z.compress(data[start + length:]) + z.flush() + struct.pack("<II", zlib.crc32(data), len(data) & 0xFFFFFFFF)
+    return head + tail, len(head)
+
+
+def stored_blocks(body: bytes) -> Iterator[bytes | memoryview]:
+    """`body` as deflate blocks that store it as it is (not the last block of their stream)."""
+    view = memoryview(body)
+    for i in range(0, len(body), _STORED_MAX):
+        chunk = view[i:i + _STORED_MAX]
+        yield struct.pack("<BHH", 0, len(chunk), len(chunk) ^ 0xFFFF)
+        yield chunk
+
+
+def _pair(writer: WARCWriter, buf: io.BytesIO, resp: Response, body_apart: bool = False) -> tuple[bytes, str, str, int]:
+    """The response and request records of one HTTP exchange (two gzip members), the response record's id and
+    payload digest, and (`body_apart`) where its body goes, left out, else -1. Both records carry the one time it
+    was received, and the server's address when known."""
     url = resp.final_url or resp.url
     headers = [(_RENAMED.get(k.lower(), k), v) for k, v in resp.raw_headers]
     http = StatusAndHeaders(f"{resp.status} {resp.reason}".strip(), headers, protocol=f"HTTP/{resp.http_version}")
@@ -89,21 +119,32 @@ def _pair(writer: WARCWriter, buf: io.BytesIO, resp: Response) -> tuple[bytes, s
         if resp.ip:
             rec.rec_headers.add_header("WARC-IP-Address", resp.ip)
     members = []
+    body_at = -1
     for rec in (record, request):
         buf.seek(0)
         buf.truncate()
         writer.write_record(rec)
-        members.append(_gzip_member(buf.getvalue()))
-    return b"".join(members), record_id, record.rec_headers.get_header("WARC-Payload-Digest")
+        raw = buf.getvalue()
+        body = resp.raw_body
+        start = len(raw) - 4 - len(body)  # warcio writes the payload as it is, then the record's CRLF CRLF
+        if body_apart and rec is record and start >= 0 and raw[start:start + len(body)] == body:
+            member, body_at = _member_without(raw, start, len(body))
+            members.append(member)
+        else:
+            members.append(_gzip_member(raw))
+    return b"".join(members), record_id, record.rec_headers.get_header("WARC-Payload-Digest"), body_at
 
 
-def warc_records(resp: Response) -> WarcRecords:
-    """The records of one fetch, redirects first, ready to append: pure, so worker processes can make them."""
+def warc_records(resp: Response, body_apart: bool = False) -> WarcRecords:
+    """The records of one fetch, redirects first, ready to append: pure, so worker processes can make them.
+    `body_apart`: without the final response's body, which the writer puts back from the bytes it was given
+    (WarcWriter.append): what a worker process returns is then the records' headers, not the page again."""
     buf = io.BytesIO()
     writer = WARCWriter(buf, gzip=False, warc_version="1.1")
     hops = b"".join(_pair(writer, buf, hop)[0] for hop in resp.hops)
-    data, record_id, digest = _pair(writer, buf, resp)
-    return WarcRecords(hops + data, record_id, digest, len(hops))
+    data, record_id, digest, body_at = _pair(writer, buf, resp, body_apart)
+    return WarcRecords(hops + data, record_id, digest, len(hops), len(hops) + body_at if body_at >= 0 else -1,
+                       len(resp.raw_body) if body_at >= 0 else 0)
 
 
 class WarcWriter:
@@ -133,12 +174,21 @@ class WarcWriter:
         """Write the request and response records of one fetch; flushed to the OS before returning."""
         return self.append(warc_records(resp))
 
-    def append(self, records: WarcRecords) -> WarcRef:
-        """Append records made by `warc_records()` (perhaps in another process); flushed to the OS."""
+    def append(self, records: WarcRecords, body: bytes | None = None) -> WarcRef:
+        """Append records made by `warc_records()` (perhaps in another process); flushed to the OS. Records made
+        with `body_apart` need `body`: the response's body as received (ValueError if it is not that long)."""
+        if records.body_at >= 0 and (body is None or len(body) != records.body_len):
+            raise ValueError(f"WARC records of {records.record_id} need the response's body "
+                             f"({records.body_len} bytes), got {'none' if body is None else len(body)}")
         self._open()
         assert self._fh is not None
         offset = self._fh.tell() + records.offset
-        self._fh.write(records.data)
+        if records.body_at >= 0:
+            assert body is not None
+            view = memoryview(records.data)
+            self._fh.writelines([view[:records.body_at], *stored_blocks(body), view[records.body_at:]])
+        else:
+            self._fh.write(records.data)
         self._fh.flush()
         return WarcRef(self.name, offset, records.record_id, records.payload_digest)
 

@@ -82,7 +82,7 @@ def analyse_page(resp: Response, rules: Rules | None, warc: bool, cap: int,
     analysis = analyse(resp.text, resp.final_url, rules, clean)
     if warc:
         try:
-            analysis.records = warc_records(resp)
+            analysis.records = warc_records(resp, body_apart=True)  # the run has the body: it is not sent back
         except Exception as exc:  # noqa: BLE001 (an article is kept only with its provenance)
             raise PageRejected(f"WARC record failed ({type(exc).__name__}: {brief(exc)})") from None
     return analysis

@@ -20,7 +20,6 @@ from ..store import Store
 from ..workers import Calls, DaskPool, worker_pool
 from .seams import SEAMS
 
-
 DASK_BATCH, DASK_DELAY = 32, 0.02  # calls a Dask task carries, at most; seconds its first call waits for more
 
 

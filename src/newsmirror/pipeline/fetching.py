@@ -83,8 +83,9 @@ async def _fetch_each(ctx: Context, todo: list[Candidate], fetcher: Fetcher, rep
                     ctx.cfg.fetch.max_run_seconds, len(deferred))
 
 
-async def _analysed(ctx: Context, c: Candidate, fetcher: Fetcher) -> Analysis:
-    """The page at `c` fetched and analysed (in a worker). Raises PageRejected, BrokenProcessPool."""
+async def _analysed(ctx: Context, c: Candidate, fetcher: Fetcher) -> tuple[Analysis, bytes]:
+    """The page at `c` fetched and analysed (in a worker), and its body as received (for its WARC record, which the
+    worker makes without it). Raises PageRejected, BrokenProcessPool."""
     try:
         resp = await fetcher.get(c.url, obey_robots=obey(ctx, c.source), decoded=False)
     except FetchError as exc:
@@ -93,12 +94,12 @@ async def _analysed(ctx: Context, c: Candidate, fetcher: Fetcher) -> Analysis:
     if not HTML_TYPES.match(ctype.strip()):
         raise PageRejected(f"not an HTML page (Content-Type: {ctype.split(';')[0]})")
     return await ctx.calls(SEAMS.analyse_page, resp, rules_of(ctx, c.source), bool(ctx.warc),
-                           ctx.cfg.fetch.max_bytes)
+                           ctx.cfg.fetch.max_bytes), resp.raw_body
 
 
 async def mirror_one(ctx: Context, c: Candidate, fetcher: Fetcher, report: RunReport) -> str | None:
     try:
-        analysis = await _analysed(ctx, c, fetcher)
+        analysis, body = await _analysed(ctx, c, fetcher)
     except PageRejected as exc:
         fail(ctx, c, exc.reason, report)
         return None
@@ -107,6 +108,6 @@ async def mirror_one(ctx: Context, c: Candidate, fetcher: Fetcher, report: RunRe
         raise
 
     def archive() -> WarcRef | None:
-        return ctx.warc.append(analysis.records) if ctx.warc and analysis.records else None
+        return ctx.warc.append(analysis.records, body) if ctx.warc and analysis.records else None
 
     return store_page(ctx, c, analysis, archive, report)
