@@ -2,6 +2,7 @@
 
     python benchmarks/mirror.py [--sizes 1000,10000] [--modes rules,generic] [--keep DIR] [--out mirror.md]
     python benchmarks/mirror.py --profile [--sizes 1000] [--stages-only]   # where the time goes (rules mode)
+    python benchmarks/mirror.py --engine dask [...]   # the same runs with [workers] engine = "dask"
 
 For each size N a site server starts in a process of its own (`--serve`, aiohttp). It makes N
 article pages deterministically from the article number (seeded random): 0.5-30 KB of text in
@@ -76,6 +77,7 @@ RULES = {
     "caption": "figure.lead-image figcaption",
     "remove": [".ad-slot", ".share-bar"],
 }
+ENGINE = {"engine": "local"}  # [workers] engine of every run (--engine): "local" or "dask" (a cluster on this machine)
 TARGETS = {"rules_aps": 200.0, "rss_mb": 500.0, "flat_ratio": 1.25, "noop_s": 2.0}
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -517,6 +519,8 @@ def write_config(folder: Path, base: str, n: int, mode: str) -> Path:
         lines += ["[images]", "download = false", ""]
     else:  # every picture in the one run measured (the default 200 MB a run would leave some of 10,000 articles')
         lines += ["[images]", "max_bytes_per_run = 2000000000", ""]
+    if ENGINE["engine"] != "local":  # no scheduler: the run starts a cluster of worker processes on this machine
+        lines += ["[workers]", f"engine = {q(ENGINE['engine'])}", ""]
     path = folder / "newsmirror.toml"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
@@ -1266,7 +1270,8 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000,10000", help="article counts, comma-separated")
     ap.add_argument("--modes", default="rules,generic",
                     help="rules and/or generic; rules-text: rules with [images] download = false")
-    ap.add_argument("--out", default="mirror.md", help="the table's file name in benchmarks/results/")
+    ap.add_argument("--out", help="the table's file name in benchmarks/results/ (mirror.md; mirror-dask.md with "
+                                  "--engine dask)")
     ap.add_argument("--keep", type=Path, help="keep each run's folder (config, store, WARC, mirror, log) here")
     ap.add_argument("--sample", type=int, default=2000, help="articles checked against the generator per run")
     ap.add_argument("--no-write", action="store_true", help="print the tables only")
@@ -1276,7 +1281,12 @@ def main() -> None:
     ap.add_argument("--stage-run", help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--stages-only", action="store_true", help="with --profile: the stage timers, no cProfile run")
+    ap.add_argument("--engine", choices=("local", "dask"), default="local",
+                    help="[workers] engine of the runs: local (the process pool) or dask (a Dask cluster of worker "
+                         "processes on this machine, pip install -e '.[cluster]'; benchmarks/cluster.py compares them)")
     args = ap.parse_args()
+    ENGINE["engine"] = args.engine
+    args.out = args.out or ("mirror.md" if args.engine == "local" else f"mirror-{args.engine}.md")
     if args.serve:
         serve(args.n, args.port)
         return
