@@ -246,8 +246,10 @@ class Cluster:
 
 
 def mirror_run(server: site.Server, n: int, engine: str, k: int, keep: Path | None, *, prof: bool = False,
-               count_bytes: bool = False) -> dict:
+               count_bytes: bool = False, src: Path | None = None) -> dict:
     label = f"{engine}-{k}" if engine == "dask" else engine
+    if src is not None:
+        label += " (before)"
     folder = Path(tempfile.mkdtemp(prefix=f"nm-cluster-{label}-{n}-"))
     cluster = Cluster(k, folder) if engine == "dask" else None
     try:
@@ -259,7 +261,8 @@ def mirror_run(server: site.Server, n: int, engine: str, k: int, keep: Path | No
         if count_bytes:
             cmd += ["--count-bytes"]
         s0, busy0 = server.cpu_s(), site.machine_busy_s()
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=folder)
+        env = {**os.environ, "PYTHONPATH": str(src)} if src is not None else None  # that code, not this one
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=folder, env=env)
         if proc.returncode != 0 or not proc.stdout.strip():
             raise SystemExit(f"{label} N={n} failed:\n{proc.stderr[-3000:]}")
         r = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -310,7 +313,7 @@ def table(n: int, bare_r: dict, rows: list[dict], shipped: dict | None) -> tuple
              f"{bare_r['pages'] / bare_r['wall_s']:.0f} | {b:.3f} | 1.0 | – | "
              f"{ms(bare_r['server_cpu_s'], bare_r['pages']):.3f} | – | – |"]
     notes = []
-    local = next((r for r in rows if r["engine"] == "local"), None)
+    local = next((r for r in rows if r["label"] == "local"), None)
     for r in rows:
         a = r["new"]
         c = ms(r["coord_cpu_s"], a)
@@ -368,6 +371,8 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="keep each run's folder here")
     ap.add_argument("--no-write", action="store_true", help="print the tables only")
     ap.add_argument("--profile", action="store_true", help="print the coordinator's cProfile of each run's phase")
+    ap.add_argument("--before", type=Path, help="also run the local engine at the first size with the package at "
+                                                 "this src folder (a checkout of an earlier commit): before/after")
     ap.add_argument("--bare", help=argparse.SUPPRESS)
     ap.add_argument("--coord", help=argparse.SUPPRESS)
     ap.add_argument("--worker-pids", default="", help=argparse.SUPPRESS)
@@ -395,6 +400,11 @@ def main() -> None:
             bare_r = bare_run(server, n)
             print(f"bare N={n}: {ms(bare_r['cpu_s'], bare_r['pages']):.3f} ms/page", file=sys.stderr)
             rows = []
+            if args.before and n == sizes[0]:
+                r = mirror_run(server, n, "local", 0, keep, src=args.before.resolve())
+                rows.append(r)
+                print(f"{r['label']} N={n}: coordinator {ms(r['coord_cpu_s'], r['new']):.3f} ms/article",
+                      file=sys.stderr)
             for engine in engines:
                 for k in (ks if engine == "dask" else [0]):
                     r = mirror_run(server, n, engine, k, keep, prof=args.profile)
@@ -412,8 +422,15 @@ def main() -> None:
                 r["engine"] == "dask" for r in rows) else ""))
         finally:
             server.stop()
-    cmd = "python benchmarks/cluster.py" + "".join(f" {a}" for a in sys.argv[1:] if a != "--no-write")
-    text = (f"# Cluster benchmark: the coordinator's cost, local pool against Dask\n\n`{cmd}`, started {started}, "
+    argv = ["CHECKOUT/src" if args.before and a == str(args.before) else a for a in sys.argv[1:] if a != "--no-write"]
+    cmd = "python benchmarks/cluster.py" + "".join(f" {a}" for a in argv)
+    where = ""
+    if args.before:  # (the folder is outside the repository: named by the commit checked out there)
+        head = subprocess.run(["git", "-C", str(args.before), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True).stdout.strip()
+        where = f" (CHECKOUT: a checkout of commit {head or 'unknown'}, the code before)"
+    text = (f"# Cluster benchmark: the coordinator's cost, local pool against Dask\n\n`{cmd}`{where}, "
+            f"started {started}, "
             f"Python {platform.python_version()}, {os.cpu_count()} cores (shared with other work: compare rows of one "
             f"run). Code measured: {site.source_fingerprint()}.\n\n" + __doc__.split("\n\n", 2)[2].split(
                 "\n\nWrites")[0] + "\n")
