@@ -190,7 +190,7 @@ def test_engine_dask_without_the_extra_is_one_line_naming_the_key_and_the_fix(de
 def test_a_scheduler_that_does_not_answer_is_one_line_naming_the_key_and_the_fix(demo_server, tmp_path,
                                                                                  monkeypatch):
     pytest.importorskip("distributed")
-    monkeypatch.setattr("newsmirror.workers.CONNECT_SECONDS", 2)
+    monkeypatch.setattr("newsmirror.workers.CONNECT_SECONDS", 0.5)
     address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
     cfg = with_workers(demo_config(tmp_path, demo_server.base), f'engine = "dask"\nscheduler = "{address}"')
     res = cli_run(cfg, "run")
