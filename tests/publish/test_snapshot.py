@@ -125,6 +125,14 @@ def test_an_index_an_older_version_committed_leaves_main_with_the_next_commit(de
     assert not any(p.startswith(INDEX + "/") for p in _files(out, "HEAD"))
     assert f"{INDEX}/pagefind.js" in _files(out, SNAPSHOT_REF)
     assert git(out, "status", "--porcelain") == ""
+    snap = git(out, "rev-parse", SNAPSHOT_REF)
+
+    # the HTML site turned off: no snapshot branch any more (an old one would be pushed as current)
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace('formats = ["markdown", "html"]', ""), encoding="utf-8")
+    res = cli_run(cfg, "build")
+    assert res.exit_code == 0, res.output
+    assert subprocess.run(["git", "-C", str(out), "rev-parse", "--verify", "-q", SNAPSHOT_REF]).returncode != 0
+    assert not _exists(out, snap)
 
 
 def test_the_manifest_signs_the_index_whole_and_accepts_a_copy_without_it(tmp_path):

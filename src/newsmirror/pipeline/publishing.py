@@ -48,10 +48,14 @@ def commit(ctx: Context, message: str | Callable[[Changes], str], changed: set[s
 
 def snapshot(ctx: Context) -> str | None:
     """With the HTML site on: the snapshot branch made anew (main's tree and the search index, one commit,
-    signed like main's; see publish.snapshot), when main or the index changed. Returns its commit, or None."""
-    from ..publish.snapshot import make_snapshot
+    signed like main's; see publish.snapshot), when main or the index changed; without it, no snapshot branch
+    (one left from when it was on would be pushed as current for ever). Returns its commit, or None."""
+    from ..publish.snapshot import drop_snapshot, make_snapshot
 
-    if "html" not in ctx.cfg.site.formats or not (ctx.out / SEARCH_INDEX).is_dir():
+    if "html" not in ctx.cfg.site.formats:
+        if drop_snapshot(ctx.out):
+            log.info("the HTML site is off: the snapshot branch is deleted here (remotes keep theirs until you "
+                     "delete it there)")
         return None
     message = (f"{ctx.cfg.site.title}: the site with its search index, as of {now():%Y-%m-%d %H:%M} UTC "
                f"(one commit, replaced by the next run; the history is on main)")

@@ -72,6 +72,17 @@ def make_snapshot(repo: Path, folders: Iterable[str], message: str, tmp_dir: Pat
     return commit
 
 
+def drop_snapshot(repo: Path) -> bool:
+    """Delete the snapshot branch (the HTML site was turned off: an old snapshot would go on being pushed as if it
+    were current) and prune what only it held. False when there was none."""
+    if snapshot_commit(repo) is None:
+        return False
+    run_git(repo, "update-ref", "-d", SNAPSHOT_REF)
+    _drop_log(repo)
+    run_git(repo, "prune", "--expire=now")
+    return True
+
+
 def _drop_log(repo: Path) -> None:
     """Remove the branch's reflog if one was made (an operator's `core.logAllRefUpdates=always`): it would keep
     every old snapshot, and its index, from being pruned."""
