@@ -49,8 +49,9 @@ def make_snapshot(repo: Path, folders: Iterable[str], message: str, tmp_dir: Pat
         return None
     present = sorted(d for d in folders if (repo / d).is_dir() and not (repo / d).is_symlink())
     tmp_dir.mkdir(parents=True, exist_ok=True)
-    index = tmp_dir / f".snapshot-{os.getpid()}.index.tmp"  # a killed run's is swept (remove_stale_temps)
-    index.unlink(missing_ok=True)
+    for left in tmp_dir.glob(".snapshot-*.index.tmp*"):  # a killed run's index file and its lock (we hold the
+        left.unlink(missing_ok=True)                      # run lock: no other run is making one)
+    index = tmp_dir / f".snapshot-{os.getpid()}.index.tmp"
     env = {"GIT_INDEX_FILE": str(index)}
     try:
         run_git(repo, "read-tree", "HEAD", env_extra=env)
