@@ -121,7 +121,12 @@ def test_an_index_an_older_version_committed_leaves_main_with_the_next_commit(de
     git(out, "add", "-f", INDEX)
     git(out, "-c", "user.name=x", "-c", "user.email=x@x", "-c", "commit.gpgsign=false", "commit", "-q", "-m", "old")
     assert any(p.startswith(INDEX + "/") for p in _files(out, "HEAD"))
+    git(out, "config", "gc.autoPackLimit", "2")  # git's housekeeping is due after the next commit
     assert cli_run(cfg, "run").exit_code == 0
+    # it ran, after the snapshot was made, not beside it: one pack, nothing broken, no gc.log that stops the next
+    assert len(list((out / ".git/objects/pack").glob("*.pack"))) == 1
+    assert not (out / ".git/gc.log").exists()
+    git(out, "fsck", "--no-progress")
     assert not any(p.startswith(INDEX + "/") for p in _files(out, "HEAD"))
     assert f"{INDEX}/pagefind.js" in _files(out, SNAPSHOT_REF)
     assert git(out, "status", "--porcelain") == ""

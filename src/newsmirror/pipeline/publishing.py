@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..models import RunReport
 from ..publish import commit_all
-from ..publish.git import Changes, git_folder
+from ..publish.git import Changes, auto_gc, git_folder
 from ..render import HTML
 from ..render.search import INDEX_DIR
 from ..store import now
@@ -44,6 +44,14 @@ def commit(ctx: Context, message: str | Callable[[Changes], str], changed: set[s
     with ctx.store.tx():
         ctx.store.set_state(uncommitted=False, committed_once=True)
     return said[0] if committed else None
+
+
+def after_commit(ctx: Context) -> None:
+    """The snapshot branch (see `snapshot`), then git's housekeeping (`auto_gc`), which it must not run beside."""
+    try:
+        snapshot(ctx)
+    finally:
+        auto_gc(ctx.out)
 
 
 def snapshot(ctx: Context) -> str | None:

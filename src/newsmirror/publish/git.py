@@ -210,10 +210,18 @@ def leave_out(repo: Path, folders: Iterable[str]) -> None:
     run_git(repo, "--literal-pathspecs", "rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", *folders)
 
 
-# a gc that git starts by itself after a commit drops what nothing reaches at once (a replaced snapshot's search
-# index, which it would otherwise keep for two weeks); newsmirror holds its run lock, so no git of its own is
-# writing objects meanwhile
-_PRUNE_NOW = ("-c", "gc.pruneExpire=now")
+# git starts no gc of its own after a commit (it would run in the background, while the snapshot that follows
+# prunes objects it is packing: "object … cannot be read", and a gc.log that stops every gc for a day); the run
+# calls `auto_gc` once the snapshot is made
+_NO_AUTO_GC = ("-c", "maintenance.auto=false", "-c", "gc.auto=0")
+
+
+def auto_gc(repo: Path) -> None:
+    """`git gc --auto`, in the foreground (the run waits for it: nothing else of ours touches the repository
+    meanwhile), and dropping at once what nothing reaches (a replaced snapshot's search index, which it would
+    otherwise keep for two weeks). It packs, with deltas, what the commits since the last one left loose or in
+    small packs: the whole-tree files a run rewrites (the manifest, the folders' trees) then cost little."""
+    run_git(repo, "-c", "gc.autoDetach=false", "-c", "gc.pruneExpire=now", "gc", "--auto", "--quiet")
 
 
 def commit_all(repo: Path, message: str | Callable[[Changes], str], stored: Iterable[str] = (),
@@ -242,6 +250,6 @@ def commit_all(repo: Path, message: str | Callable[[Changes], str], stored: Iter
     changes = staged_changes(repo)
     if not changes:
         return False
-    run_git(repo, *signing_config(sign_with), *(_PRUNE_NOW if untracked else ()), "commit", "-q", "-m",
+    run_git(repo, *signing_config(sign_with), *_NO_AUTO_GC, "commit", "-q", "-m",
             message if isinstance(message, str) else message(changes))
     return True

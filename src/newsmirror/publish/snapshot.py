@@ -43,7 +43,7 @@ def make_snapshot(repo: Path, folders: Iterable[str], message: str, tmp_dir: Pat
     The tree is made in an index file of its own (in `tmp_dir`; main's index is not touched), its new objects
     are written loose, and once the branch points at the new commit, `git prune --expire=now` removes the old
     snapshot's: nothing else refers to them (no reflog is kept for the branch). A run killed in between leaves
-    them for the next new snapshot's prune."""
+    them for the next new snapshot's prune; those a gc packed meanwhile go with the next gc (`git.auto_gc`)."""
     head_tree = _tree_of(repo, "HEAD")
     if not head_tree:
         return None
@@ -75,12 +75,13 @@ def make_snapshot(repo: Path, folders: Iterable[str], message: str, tmp_dir: Pat
 
 def drop_snapshot(repo: Path) -> bool:
     """Delete the snapshot branch (the HTML site was turned off: an old snapshot would go on being pushed as if it
-    were current) and prune what only it held. False when there was none."""
+    were current) and what only it held: a whole `git gc`, once, as a gc may have packed it. False when there was
+    none."""
     if snapshot_commit(repo) is None:
         return False
     run_git(repo, "update-ref", "-d", SNAPSHOT_REF)
     _drop_log(repo)
-    run_git(repo, "prune", "--expire=now")
+    run_git(repo, "-c", "gc.autoDetach=false", "gc", "--prune=now", "--quiet")
     return True
 
 
