@@ -33,7 +33,7 @@ from .discover import config_hosts, discover_all, sources_to_run
 from .fetching import fetch_and_analyse, obey, rules_of
 from .images import image_dirs, mirror_images
 from .ingest import store_page
-from .publishing import commit, page_counts, publish
+from .publishing import after_commit, commit, page_counts, publish
 from .seams import SEAMS
 from .select import needing_work, remembered, select
 
@@ -122,6 +122,7 @@ class Mirror:
         committed = commit(self.ctx, lambda changes: f"newsmirror build: {sum(s != 'D' for s, _ in changes)} "
                                                      f"files written, {sum(s == 'D' for s, _ in changes)} removed",
                            self._to_stage(result))
+        after_commit(self.ctx)
         self.store.mark_clean(result.rendered)
         return result, committed is not None
 
@@ -217,6 +218,7 @@ class Mirror:
         report.committed = msg is not None
         if msg is not None:
             log.info("committed: %s", msg)
+        after_commit(self.ctx)
         self.store.mark_clean(result.rendered)
         if self.cfg.remotes and self.cfg.publish.on_run:
             self.publish(report)
