@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .config_check import ConfigError
+from .errors import ClusterLost
 from .memory import release_free_memory
 
 PARALLEL_FROM = 200  # pages or articles: below this, a worker pool costs more than it saves
@@ -170,6 +171,11 @@ class Calls:
 
 CLUSTER_EXTRA = "pip install 'newsmirror[cluster]'"
 CONNECT_SECONDS = 10  # how long a scheduler may take to answer before the run gives up on it
+# how long the connection to a scheduler that went silent (its machine gone, the network cut) stays open: the run's
+# client beats every HEARTBEAT_SECONDS, and the kernel drops a connection whose data goes unacknowledged this long
+# (distributed.comm.timeouts.tcp: TCP_USER_TIMEOUT and keepalive probes); a scheduler killed outright is seen at once
+TCP_SECONDS = 20
+HEARTBEAT_SECONDS = 5
 
 
 class EngineUnavailable(ConfigError):
@@ -192,9 +198,16 @@ class DaskPool:
 
     def __init__(self, scheduler: str | None) -> None:
         check_engine("dask")
+        import dask
         from distributed import Client, LocalCluster
 
+        quiet_dask_logs()
+        dask.config.set({"distributed.comm.timeouts.connect": f"{CONNECT_SECONDS}s",
+                         "distributed.comm.timeouts.tcp": f"{TCP_SECONDS}s",
+                         "distributed.client.heartbeat": f"{HEARTBEAT_SECONDS}s"})
         self._cluster = None
+        self.scheduler = scheduler
+        self.lost: ClusterLost | None = None  # once the cluster is gone, every later task fails at once with it
         try:
             if scheduler is None:
                 self._cluster = LocalCluster(n_workers=pool_size(), threads_per_worker=1, processes=True,
@@ -221,21 +234,56 @@ class DaskPool:
         """fn(*args) on a worker; a concurrent.futures Future that Calls waits on as on a process pool's."""
         out: Future = Future()
         out.set_running_or_notify_cancel()
+        if self.lost is None and self.client.status not in ("running", "connecting"):
+            self.lost = self._gone("its client closed")
+        if self.lost is not None:  # a task sent now would wait for a scheduler that is not coming back
+            out.set_exception(self.lost)
+            return out
         task = self.client.submit(fn, *args, pure=False)  # pure=False: never merged with an equal-looking task
 
         def settle(task: Any) -> None:  # in the client's thread
             try:
                 out.set_result(task.result())
-            except BaseException as exc:  # noqa: BLE001 (the worker's error, a lost cluster, a cancellation)
-                out.set_exception(exc if isinstance(exc, Exception) else RuntimeError(repr(exc)))
+            except BaseException as exc:  # noqa: BLE001 (the task ran in _run_batch, which returns its errors:
+                out.set_exception(self._lost(exc))  # what arrives here is the cluster failing it)
 
         task.add_done_callback(settle)
         return out
+
+    def _lost(self, exc: BaseException) -> ClusterLost:
+        """What a task's failure says about the cluster: a task that killed its workers (Dask's KilledWorker, after
+        distributed.scheduler.allowed-failures of them), else the scheduler gone (its futures are cancelled)."""
+        from distributed import KilledWorker
+
+        if isinstance(exc, KilledWorker):
+            lost = ClusterLost("a page killed every Dask worker it was given to (distributed.scheduler.allowed-"
+                               "failures); what was mirrored so far is kept, and the page counts a failed attempt: "
+                               "run again, or lower fetch.max_bytes", page_at_fault=True)
+        else:
+            lost = self._gone(f"{type(exc).__name__}: {' '.join(str(exc).split())[:120]}")
+        self.lost = self.lost or lost
+        return lost
+
+    def _gone(self, why: str) -> ClusterLost:
+        where = f"the Dask scheduler at {self.scheduler}" if self.scheduler else "the Dask cluster on this machine"
+        return ClusterLost(f"lost {where} mid-run ({why}); what was mirrored so far is kept, and the next run goes "
+                           "on from there: restart the scheduler and its workers (or set workers.engine = "
+                           '"local") and run again')
 
     def shutdown(self, cancel_futures: bool = True) -> None:
         for part in (getattr(self, "client", None), self._cluster):
             if part is not None:
                 try:
-                    part.close()
+                    part.close(timeout=CONNECT_SECONDS)  # bounded: a lost scheduler cannot say goodbye
                 except Exception:  # noqa: BLE001 (closing what may already be gone)
                     pass
+
+
+def quiet_dask_logs() -> None:
+    """distributed logs to stderr through its own handler (a lost scheduler: a dozen lines and tracebacks); a run
+    says what happened in one line of its own, so they are shown only with -v (newsmirror's log at DEBUG)."""
+    import logging
+
+    verbose = logging.getLogger("newsmirror").isEnabledFor(logging.DEBUG)
+    for handler in logging.getLogger("distributed").handlers:
+        handler.setLevel(logging.NOTSET if verbose else logging.CRITICAL)
