@@ -314,3 +314,24 @@ def test_a_scheduler_that_does_not_answer_is_one_line_naming_the_key_and_the_fix
     lines = [line for line in res.output.strip().splitlines() if line.startswith("newsmirror:")]
     assert len(lines) == 1, res.output
     assert "workers.scheduler" in lines[0] and address in lines[0] and "dask scheduler" in lines[0]
+
+
+@pytest.mark.cluster
+def test_reextract_on_the_cluster_gives_the_local_engines_tree(demo_server, tmp_path, monkeypatch, cli_workers):
+    local_run_first(tmp_path, demo_server.base, monkeypatch)
+    shutil.copytree(tmp_path / "local", tmp_path / "dask", symlinks=True)  # the same mirror: store, WARCs, tree
+    # the extraction improved: the culture source's rules now drop each article's last paragraph
+    rules = '\n[sources.rules]\nremove = ["p:last-child"]\n'
+    for name in ("local", "dask"):
+        cfg = tmp_path / name / "newsmirror.toml"
+        cfg.write_text(cfg.read_text(encoding="utf-8") + rules, encoding="utf-8")
+    res = cli_run(tmp_path / "local" / "newsmirror.toml", "build", "--reextract")
+    assert res.exit_code == 0, res.output
+    assert re.search(r"\b[1-9]\d* updated", res.output), res.output  # the tree changes: a test that could fail
+    assert not (cli_workers.faults / "pids").exists()  # nothing went to the cluster so far
+    cfg = with_workers(tmp_path / "dask" / "newsmirror.toml", f'engine = "dask"\nscheduler = "{cli_workers.address}"')
+    res = cli_run(cfg, "build", "--reextract")
+    assert res.exit_code == 0, res.output
+    ran = analysed_by(cli_workers)
+    assert ran and os.getpid() not in ran  # the records were analysed by the workers
+    same_tree(tmp_path / "dask" / "out", tmp_path / "local" / "out")
