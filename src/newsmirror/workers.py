@@ -252,15 +252,22 @@ class DaskPool:
 
     def _lost(self, exc: BaseException) -> ClusterLost:
         """What a task's failure says about the cluster: a task that killed its workers (Dask's KilledWorker, after
-        distributed.scheduler.allowed-failures of them), else the scheduler gone (its futures are cancelled)."""
+        distributed.scheduler.allowed-failures of them), the scheduler gone (the client cancels its tasks), or
+        the cluster failing a task some other way (a result that cannot be read back, say)."""
+        from concurrent.futures import CancelledError
+
         from distributed import KilledWorker
 
         if isinstance(exc, KilledWorker):
             lost = ClusterLost("a page killed every Dask worker it was given to (distributed.scheduler.allowed-"
                                "failures); what was mirrored so far is kept, and the page counts a failed attempt: "
                                "run again, or lower fetch.max_bytes", page_at_fault=True)
+        elif isinstance(exc, CancelledError | asyncio.CancelledError | OSError):
+            lost = self._gone(_why(exc))
         else:
-            lost = self._gone(f"{type(exc).__name__}: {' '.join(str(exc).split())[:120]}")
+            lost = ClusterLost(f"the Dask cluster failed a task ({_why(exc)}); what was mirrored so far is kept, "
+                               "and the next run goes on from there: check the workers' logs (the same newsmirror "
+                               'version on every worker?), or set workers.engine = "local", and run again')
         self.lost = self.lost or lost
         return lost
 
@@ -277,6 +284,10 @@ class DaskPool:
                     part.close(timeout=CONNECT_SECONDS)  # bounded: a lost scheduler cannot say goodbye
                 except Exception:  # noqa: BLE001 (closing what may already be gone)
                     pass
+
+
+def _why(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:120]}"
 
 
 def quiet_dask_logs() -> None:
