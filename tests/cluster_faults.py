@@ -9,7 +9,8 @@ under test is not changed at all (it may be a `newsmirror run` process of its ow
 - `kill-worker` there: the first worker to take it (an atomic rename) kills itself (SIGKILL) before it answers;
 - `kill-workers` there: every worker that starts a page kills itself (a page no worker survives);
 - `kill-scheduler` there, holding a pid and a number n: the worker that starts the run's n-th page (counted
-  across the workers in `seen/`) kills that process (SIGKILL), then goes on with its page.
+  across the workers in `seen/`) kills that process (SIGKILL), then goes on with its page;
+- `stop-scheduler` there, the same: stops it instead (SIGSTOP: its connections stay up, it answers nothing).
 """
 
 from __future__ import annotations
@@ -43,10 +44,11 @@ def at_work() -> None:
         f.write("page\n")
     if (folder / "kill-workers").exists() or _claim(folder, "kill-worker") is not None:
         os.kill(os.getpid(), signal.SIGKILL)
-    if (folder / "kill-scheduler").exists() and _ordinal(folder / "seen") >= _nth(folder / "kill-scheduler"):
-        order = _claim(folder, "kill-scheduler")
-        if order is not None:
-            os.kill(int(order.split()[0]), signal.SIGKILL)
+    for name, sig in (("kill-scheduler", signal.SIGKILL), ("stop-scheduler", signal.SIGSTOP)):
+        if (folder / name).exists() and _ordinal(folder / "seen") >= _nth(folder / name):
+            order = _claim(folder, name)
+            if order is not None:
+                os.kill(int(order.split()[0]), sig)
 
 
 def _nth(order: Path) -> int:

@@ -317,6 +317,28 @@ def test_a_scheduler_that_does_not_answer_is_one_line_naming_the_key_and_the_fix
 
 
 @pytest.mark.cluster
+def test_a_scheduler_that_stops_answering_mid_run_is_given_up_with_one_line(demo_server, tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
+    import time
+
+    monkeypatch.setattr("newsmirror.workers.HEARTBEAT_SECONDS", 0.5)  # asked twice a second, given 2 s
+    monkeypatch.setattr("newsmirror.workers.ANSWER_SECONDS", 2)
+    with cli_cluster(tmp_path / "faults", n_workers=1) as cluster:
+        cfg = on_cluster(tmp_path, demo_server.base, cluster)
+        # the worker that starts the run's first page stops the scheduler: every connection stays open
+        (cluster.faults / "stop-scheduler").write_text(f"{cluster.scheduler.pid} 1", encoding="utf-8")
+        started = time.monotonic()
+        res = cli_run(cfg, "run")
+        took = time.monotonic() - started
+        assert list(cluster.faults.glob("stop-scheduler.taken-by-*"))  # it was stopped (and is killed at the end)
+    assert res.exit_code == 1, res.output
+    lines = [line for line in res.output.splitlines() if line.startswith("newsmirror:")]
+    assert len(lines) == 1 and "Traceback" not in res.output, res.output
+    assert f"lost the Dask scheduler at {cluster.address} mid-run (no answer in 2 s)" in lines[0]
+    assert took < 60  # not the hang a stopped scheduler would otherwise hold the run in
+
+
+@pytest.mark.cluster
 def test_reextract_on_the_cluster_gives_the_local_engines_tree(demo_server, tmp_path, monkeypatch, cli_workers):
     local_run_first(tmp_path, demo_server.base, monkeypatch)
     shutil.copytree(tmp_path / "local", tmp_path / "dask", symlinks=True)  # the same mirror: store, WARCs, tree

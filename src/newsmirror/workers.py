@@ -17,6 +17,7 @@ import gc
 import multiprocessing
 import os
 import pickle
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -176,6 +177,9 @@ CONNECT_SECONDS = 10  # how long a scheduler may take to answer before the run g
 # (distributed.comm.timeouts.tcp: TCP_USER_TIMEOUT and keepalive probes); a scheduler killed outright is seen at once
 TCP_SECONDS = 20
 HEARTBEAT_SECONDS = 5
+# a scheduler whose connection stays up but that answers nothing (frozen, stopped): while tasks wait, the run asks it
+# every HEARTBEAT_SECONDS who it is, and gives it up when it has not answered in ANSWER_SECONDS
+ANSWER_SECONDS = 20
 
 
 class EngineUnavailable(ConfigError):
@@ -208,6 +212,9 @@ class DaskPool:
         self._cluster = None
         self.scheduler = scheduler
         self.lost: ClusterLost | None = None  # once the cluster is gone, every later task fails at once with it
+        self._waiting: set[Future] = set()  # what the run waits for from the cluster
+        self._guard = threading.Lock()
+        self._closing = threading.Event()
         try:
             if scheduler is None:
                 self._cluster = LocalCluster(n_workers=pool_size(), threads_per_worker=1, processes=True,
@@ -221,6 +228,7 @@ class DaskPool:
             raise EngineUnavailable(f"workers.scheduler: cannot reach {where} ({' '.join(str(exc).split())[:200]}); "
                                     "start it (`dask scheduler`) and check the address, or set "
                                     'engine = "local"') from None
+        threading.Thread(target=self._watch, name="newsmirror-scheduler-watch", daemon=True).start()
 
     @property
     def width(self) -> int:
@@ -239,16 +247,39 @@ class DaskPool:
         if self.lost is not None:  # a task sent now would wait for a scheduler that is not coming back
             out.set_exception(self.lost)
             return out
+        with self._guard:
+            self._waiting.add(out)
         task = self.client.submit(fn, *args, pure=False)  # pure=False: never merged with an equal-looking task
 
         def settle(task: Any) -> None:  # in the client's thread
             try:
-                out.set_result(task.result())
+                result: tuple[bool, Any] = (True, task.result())
             except BaseException as exc:  # noqa: BLE001 (the task ran in _run_batch, which returns its errors:
-                out.set_exception(self._lost(exc))  # what arrives here is the cluster failing it)
+                result = (False, self._lost(exc))  # what arrives here is the cluster failing it)
+            _settle(out, result, self._guard, self._waiting)
 
         task.add_done_callback(settle)
         return out
+
+    def _watch(self) -> None:
+        """In a thread of its own: give the scheduler up when, with tasks waiting, it has not answered in
+        ANSWER_SECONDS (a connection that stays up to a process that answers nothing closes nothing)."""
+        while not self._closing.wait(HEARTBEAT_SECONDS):
+            if self.lost is not None:
+                return
+            if not self._waiting:
+                continue
+            try:
+                self.client.sync(self.client.scheduler.identity, callback_timeout=ANSWER_SECONDS)
+            except Exception:  # noqa: BLE001 (no answer in time, or a connection that failed meanwhile)
+                if self._closing.is_set() or self.lost is not None:
+                    return
+                self.lost = self._gone(f"no answer in {ANSWER_SECONDS} s")
+                with self._guard:
+                    waiting = list(self._waiting)
+                for out in waiting:
+                    _settle(out, (False, self.lost), self._guard, self._waiting)
+                return
 
     def _lost(self, exc: BaseException) -> ClusterLost:
         """What a task's failure says about the cluster: a task that killed its workers (Dask's KilledWorker, after
@@ -278,12 +309,24 @@ class DaskPool:
                            '"local") and run again')
 
     def shutdown(self, cancel_futures: bool = True) -> None:
+        if hasattr(self, "_closing"):
+            self._closing.set()
         for part in (getattr(self, "client", None), self._cluster):
             if part is not None:
                 try:
                     part.close(timeout=CONNECT_SECONDS)  # bounded: a lost scheduler cannot say goodbye
                 except Exception:  # noqa: BLE001 (closing what may already be gone)
                     pass
+
+
+def _settle(out: Future, result: tuple[bool, Any], guard: threading.Lock, waiting: set[Future]) -> None:
+    """Give `out` its result or error, once (the task's answer and the watch may both try)."""
+    with guard:
+        waiting.discard(out)
+        if out.done():
+            return
+        ok, value = result
+        out.set_result(value) if ok else out.set_exception(value)
 
 
 def _why(exc: BaseException) -> str:
