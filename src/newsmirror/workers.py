@@ -217,8 +217,11 @@ class DaskPool:
         self._closing = threading.Event()
         try:
             if scheduler is None:
+                # its HTTP servers on loopback ports of their own: not 8787, which another cluster may hold (Dask
+                # then warns on stderr)
                 self._cluster = LocalCluster(n_workers=pool_size(), threads_per_worker=1, processes=True,
-                                             host="127.0.0.1", dashboard_address=None)
+                                             host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                                             worker_dashboard_address="127.0.0.1:0")
                 self.client = Client(self._cluster, timeout=CONNECT_SECONDS)
             else:
                 self.client = Client(scheduler, timeout=CONNECT_SECONDS)
