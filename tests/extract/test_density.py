@@ -460,3 +460,22 @@ def test_find_content_returns_the_article_element():
     text = " ".join(content.text_content().split())
     assert EN_PARAS[0][:40] in text and EN_PARAS[-1][-40:] in text
     assert "All rights reserved" not in text
+
+
+def test_opening_paragraph_set_apart_by_a_picture_is_kept_and_byline_dropped():
+    # the first paragraph stands alone above a picture, so it opens no run of paragraphs; it is still the article's
+    lead = ("Commuters crossed the Harbour Bridge by car again this morning, for the first time since the spring "
+            "of 2022.")
+    article = (f"<p>{lead}</p><figure><img src='/img/bridge.jpg'><figcaption>The bridge at dawn</figcaption>"
+               "</figure><p class='meta'>Updated 09:30</p>" + ps(EN_PARAS))
+    text = body_text(en_page(article), EN_URL)
+    assert_in_order(text, [lead] + EN_PARAS)
+    assert "By Jane Porter" not in text and "Updated 09:30" not in text
+
+
+def test_list_before_the_paragraphs_is_kept_when_it_is_not_links():
+    facts = ("<ul><li>Main span: 503 metres</li><li>Cables replaced: 412</li><li>Total cost: 184 million</li>"
+             "</ul><div class='share'><a href='/s/fb'>Facebook</a> <a href='/s/x'>X</a></div>")
+    text = body_text(en_page(facts + ps(EN_PARAS)), EN_URL)
+    assert_in_order(text, ["Main span: 503 metres", "Cables replaced: 412", "Total cost: 184 million"] + EN_PARAS)
+    assert "Facebook" not in text
