@@ -479,3 +479,19 @@ def test_list_before_the_paragraphs_is_kept_when_it_is_not_links():
     text = body_text(en_page(facts + ps(EN_PARAS)), EN_URL)
     assert_in_order(text, ["Main span: 503 metres", "Cables replaced: 412", "Total cost: 184 million"] + EN_PARAS)
     assert "Facebook" not in text
+
+
+def test_heading_left_at_the_end_with_nothing_after_it_is_dropped():
+    # a "was this helpful?" prompt and a contact form: their buttons and fields go, their headings must too
+    tail = ("<h3>Was this article helpful?</h3><button>Yes</button> <button>No</button>"
+            "<h2>Write to the newsroom</h2><form action='/contact'><input name='email'><textarea></textarea></form>")
+    text = body_text(en_page(ps(EN_PARAS) + tail), EN_URL)
+    assert_in_order(text, EN_PARAS)
+    assert text.rstrip().endswith(EN_PARAS[-1])
+    assert "helpful" not in text and "newsroom" not in text
+
+
+def test_heading_before_a_closing_list_is_kept():
+    facts = "<h3>Key figures</h3><ul><li>Main span: 503 metres</li><li>Cables replaced: 412</li></ul>"
+    text = body_text(en_page(ps(EN_PARAS) + facts), EN_URL)
+    assert_in_order(text, EN_PARAS + ["Key figures", "Main span: 503 metres", "Cables replaced: 412"])

@@ -332,3 +332,13 @@ def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: 
                 and b.link_chars <= 0.5 * b.chars:
             continue
         el.drop_tree()
+    # a heading that nothing of the article follows is no part of it: what it introduced (related links, a
+    # contact box, "was this helpful?" buttons, a newsletter form) is gone, or was never text
+    for el in reversed(order[order.index(last) + 1:]):
+        if not _inside(el, container) or el in last_anc or _inside(last, el) or blocks[el].chars <= 3:
+            continue
+        heading = el if el.tag in HEADINGS else next(
+            (a for a in el.iterancestors() if a.tag in HEADINGS and _inside(a, container)), None)
+        if heading is None or el.find(".//img") is not None:
+            break
+        heading.drop_tree()
