@@ -495,3 +495,28 @@ def test_heading_before_a_closing_list_is_kept():
     facts = "<h3>Key figures</h3><ul><li>Main span: 503 metres</li><li>Cables replaced: 412</li></ul>"
     text = body_text(en_page(ps(EN_PARAS) + facts), EN_URL)
     assert_in_order(text, EN_PARAS + ["Key figures", "Main span: 503 metres", "Cables replaced: 412"])
+
+
+FORUM_POSTS = [
+    ("rivertown", "Has anyone else noticed that the number 12 bus now skips the stop by the old mill? I waited there "
+     "for forty minutes on Tuesday morning before a driver told me the route had changed without any notice."),
+    ("mara_k", "Yes, the operator moved the stop two streets further north while the road is being resurfaced. "
+     "There is a small printed sign on the lamp post, but it is easy to miss, especially in the dark."),
+    ("oldmillresident", "They told our residents' association the works should be finished by the end of the month. "
+     "Until then the nearest accessible stop is the one outside the pharmacy, which has a proper shelter."),
+    ("commuter88", "Thanks for explaining. I had assumed the service was cancelled altogether and started cycling, "
+     "which honestly has been quicker on most days, although the hill on Station Road is hard work."),
+]
+
+
+def test_forum_thread_is_not_taken_for_a_list_of_headlines():
+    posts = "".join(
+        f'<div class="message"><span class="num">#{i}</span> <a href="/members/{name}">{name}</a>'
+        f'<div class="message-body"><p>{text}</p></div>'
+        f'<div class="tools"><a href="/quote/{i}">Quote this post</a> <a href="/report/{i}">Report abuse</a></div>'
+        '</div>' for i, (name, text) in enumerate(FORUM_POSTS, 1))
+    html = f"""<!DOCTYPE html><html lang="en"><head><title>Number 12 bus skips the mill stop | Town Forum</title></head>
+<body>{EN_HEADER}<div class="thread"><h1>Number 12 bus skips the mill stop</h1>{posts}</div>{EN_FOOTER}</body></html>"""
+    text = body_text(html, "https://forum.example.org/threads/number-12-bus.4411/")
+    assert_in_order(text, [t for _, t in FORUM_POSTS])
+    assert "Report abuse" not in text
