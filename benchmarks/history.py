@@ -11,8 +11,13 @@ runs, as a mirror run by cron every 30 minutes sees them.
 For each run it records the bytes of `.git` (every file in it) and the bytes of the files the new articles
 brought to the tree: their pages (Markdown and HTML) and QR codes, and the pictures added with them. The figure
 that matters is the growth of `.git` per added article over the runs, divided by the article's own bytes
-(target: at most 2). `git gc` is not run by the benchmark (git's own `gc --auto` may run, as it would for an
-operator); the size after a `git gc` at the end is shown beside it.
+(target: at most 2). The benchmark runs no `git gc` of its own until the end (each run calls `git gc --auto`, as
+it does for an operator); the size after a full `git gc` at the end is shown beside it.
+
+The search index is not in main's history: each run puts it on the one-commit `snapshot` branch instead
+(src/newsmirror/publish/snapshot.py) and prunes the snapshot it replaced. The table says how many commits that
+branch holds at the end, how many index files it has, and what `.git` holds besides main's history (loose
+objects and packs), so that an old snapshot left behind would show.
 
 Writes benchmarks/results/history.md (or --out). Nothing here is a test; it is run by hand.
 """
@@ -170,18 +175,37 @@ def main() -> None:
                 print(f"run {r + 1}: {added} added, .git +{grown / 1e6:.1f} MB, {grown / max(added, 1) / 1e3:.1f} kB "
                       f"an article; own {(own + pictures) / max(added, 1) / 1e3:.1f} kB", flush=True)
         end = tree_bytes(out / ".git")
+        snap = snapshot_info(out)
         kinds = growth_by_kind(out, args.runs)
         subprocess.run(["git", "-C", str(out), "gc", "-q"], check=True)
         after_gc = tree_bytes(out / ".git")
-        report(args, added, own, pictures, start, end, after_gc, times, changed, kinds)
+        report(args, added, own, pictures, start, end, after_gc, times, changed, kinds, snap)
     finally:
         server.stop()
         if args.keep is None:
             subprocess.run(["rm", "-rf", str(folder)], check=False)
 
 
+def snapshot_info(out: Path) -> dict[str, str]:
+    """The snapshot branch (commits, index files, their bytes) and what `.git` holds (`git count-objects -v`)."""
+    def git(*args: str) -> str:
+        proc = subprocess.run(["git", "-C", str(out), *args], capture_output=True, text=True)
+        return proc.stdout.strip() if proc.returncode == 0 else ""
+
+    info: dict[str, str] = {"snapshot commits": git("rev-list", "--count", "refs/heads/snapshot") or "none"}
+    listing = git("ls-tree", "-r", "-l", "refs/heads/snapshot", "--", "site/pagefind").splitlines()
+    info["snapshot index files"] = f"{len(listing)} ({sum(int(x.split()[3]) for x in listing) / 1e6:.1f} MB)"
+    info["index files on main"] = str(len(git("ls-tree", "-r", "--name-only", "HEAD", "--", "site/pagefind")
+                                          .splitlines()))
+    counts = dict(line.split(": ", 1) for line in git("count-objects", "-v").splitlines() if ": " in line)
+    info["loose objects"] = f"{counts.get('count', '?')} ({int(counts.get('size', 0)) / 1e3:.1f} MB)"
+    info["packs"] = f"{counts.get('packs', '?')} ({int(counts.get('size-pack', 0)) / 1e3:.1f} MB)"
+    return info
+
+
 def report(args: argparse.Namespace, added: int, own: int, pictures: int, start: int, end: int, after_gc: int,
-           times: list[float], changed: dict[str, int], kinds: dict[str, int]) -> None:
+           times: list[float], changed: dict[str, int], kinds: dict[str, int],
+           snap: dict[str, str] | None = None) -> None:
     per = (end - start) / max(added, 1)
     own_per = (own + pictures) / max(added, 1)
     setup = (f"{args.base} articles, then {args.runs} runs of {args.per_run} new ones; HTML site on, QR codes, "
@@ -203,6 +227,7 @@ def report(args: argparse.Namespace, added: int, own: int, pictures: int, start:
         "| files changed a run (mean) | " + ", ".join(f"{k} {v / max(args.runs, 1):.1f}"
                                                      for k, v in sorted(changed.items())) + " |",
         f"| run time (median) | {sorted(times)[len(times) // 2]:.1f} s |" if times else "",
+        *(f"| {k} (at the end, before the `git gc`) | {v} |" for k, v in (snap or {}).items()),
         "", "What the runs added to the history, by kind of file (zlib-compressed, as git stores a new file):", "",
         "| kind | kB an added article | share |", "| --- | --- | --- |",
     ]

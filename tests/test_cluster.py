@@ -9,11 +9,14 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,6 +26,7 @@ from newsmirror.pipeline.analyse import analyse_page
 from newsmirror.pipeline.seams import SEAMS
 from newsmirror.workers import Calls, DaskPool
 
+from .cluster_faults import FAULTS_ENV
 from .test_pipeline import cli_run, demo_config
 from .test_reproducible import EPOCH, tree
 
@@ -124,12 +128,25 @@ def test_the_demo_on_a_local_dask_cluster_gives_the_local_engines_tree_byte_for_
     assert [p for p in expected if made[p] != expected[p]] == []
 
 
-@contextmanager
-def cli_cluster(env: dict[str, str], n_workers: int = 2) -> Iterator[str]:
-    """`dask scheduler` and `dask worker` processes started as an operator would, on 127.0.0.1; the scheduler's
-    address, once its workers are in (a bounded wait); all of them killed at the end."""
-    from distributed import Client
+@dataclass
+class CliCluster:
+    address: str
+    scheduler: subprocess.Popen
+    faults: Path  # what the workers' preload (tests/cluster_faults.py) reads and leaves: see there
 
+
+@contextmanager
+def cli_cluster(faults: Path, n_workers: int = 2, allowed_failures: int = 1) -> Iterator[CliCluster]:
+    """`dask scheduler` and `dask worker` processes started as an operator would, on 127.0.0.1, the workers with
+    the fault tests' preload; yielded once its workers are in (a bounded wait); all of them killed at the end.
+    A task may kill `allowed_failures` workers and still run (distributed.scheduler.allowed-failures)."""
+
+    faults.mkdir(parents=True, exist_ok=True)
+    # the workers import the newsmirror under test, and the preload, wherever they start
+    src, root = (str(Path(f).resolve().parents[1]) for f in (newsmirror.__file__, __file__))
+    env = {**os.environ, FAULTS_ENV: str(faults),
+           "PYTHONPATH": os.pathsep.join(p for p in (src, root, os.environ.get("PYTHONPATH")) if p),
+           "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(allowed_failures)}
     address = f"tcp://127.0.0.1:{free_port()}"
     dask = [sys.executable, "-m", "dask"]
     procs = [subprocess.Popen([*dask, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
@@ -137,11 +154,11 @@ def cli_cluster(env: dict[str, str], n_workers: int = 2) -> Iterator[str]:
     try:
         for _ in range(n_workers):
             procs.append(subprocess.Popen([*dask, "worker", address, "--host", "127.0.0.1", "--nthreads", "1",
-                                           "--no-dashboard"], env=env, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL))
-        with Client(address, timeout=60) as client:
-            client.wait_for_workers(n_workers, timeout=120)
-        yield address
+                                           "--no-dashboard", "--preload", "tests.cluster_faults"], env=env,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        cluster = CliCluster(address, procs[0], faults)
+        wait_for_workers(cluster, n_workers)
+        yield cluster
     finally:
         for p in procs:
             p.kill()
@@ -149,26 +166,125 @@ def cli_cluster(env: dict[str, str], n_workers: int = 2) -> Iterator[str]:
             p.wait(timeout=30)
 
 
+def wait_for_workers(cluster: CliCluster, n: int) -> None:
+    from distributed import Client
+
+    with Client(cluster.address, timeout=60) as client:
+        client.wait_for_workers(n, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliCluster]:
+    """A scheduler and two workers started from the CLI, shared by the tests that leave them standing."""
+    pytest.importorskip("distributed")
+    with cli_cluster(tmp_path_factory.mktemp("faults")) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def cli_workers(two_workers: CliCluster) -> Iterator[CliCluster]:
+    """The shared cluster, both workers in (one killed by the last test is back) and no fault asked for."""
+    faults = two_workers.faults
+    shutil.rmtree(faults)
+    faults.mkdir()
+    wait_for_workers(two_workers, 2)
+    yield two_workers
+    shutil.rmtree(faults)
+    faults.mkdir()
+
+
+def on_cluster(tmp_path: Path, base: str, cluster: CliCluster) -> Path:
+    return with_workers(config_in(tmp_path / "dask", base), f'engine = "dask"\nscheduler = "{cluster.address}"')
+
+
+def analysed_by(cluster: CliCluster) -> set[int]:
+    return {int(p.name) for p in (cluster.faults / "pids").iterdir()}
+
+
+def same_tree(made: Path, expected: Path) -> None:
+    got, want = same_run(tree(made)), same_run(tree(expected))
+    assert len(want) > 10
+    assert sorted(got) == sorted(want)
+    assert [p for p in want if got[p] != want[p]] == []
+
+
+def newsmirror_process(cfg: Path, *args: str) -> subprocess.CompletedProcess:
+    """`newsmirror -q …` in a process of its own, as an operator runs it: its stderr is all a terminal shows."""
+    return subprocess.run([sys.executable, "-m", "newsmirror", "--config", str(cfg), "-q", *args],
+                          capture_output=True, text=True, timeout=600)
+
+
 @pytest.mark.cluster
 def test_the_demo_on_a_scheduler_and_two_workers_started_from_the_cli_gives_the_same_tree(demo_server, tmp_path,
-                                                                                          monkeypatch):
-    pytest.importorskip("distributed")
-    pids = local_run_first(tmp_path, demo_server.base, monkeypatch)
-    # the workers import the newsmirror under test, and this module (analyse_recorded), wherever they start
-    src, root = (str(Path(f).resolve().parents[1]) for f in (newsmirror.__file__, __file__))
-    env = {**os.environ, PIDS_ENV: str(pids),
-           "PYTHONPATH": os.pathsep.join(p for p in (src, root, os.environ.get("PYTHONPATH")) if p)}
-    monkeypatch.setattr(SEAMS, "analyse_page", analyse_recorded)
-    with cli_cluster(env) as address:
-        dask = with_workers(config_in(tmp_path / "dask", demo_server.base),
-                            f'engine = "dask"\nscheduler = "{address}"')
-        res = cli_run(dask, "run")
+                                                                                          monkeypatch, cli_workers):
+    local_run_first(tmp_path, demo_server.base, monkeypatch)
+    res = cli_run(on_cluster(tmp_path, demo_server.base, cli_workers), "run")
     assert res.exit_code == 0, res.output
-    ran = {int(p.name) for p in pids.iterdir()}
+    ran = analysed_by(cli_workers)
     assert ran and os.getpid() not in ran  # the pages were analysed by the workers, none here
-    made, expected = same_run(tree(tmp_path / "dask" / "out")), same_run(tree(tmp_path / "local" / "out"))
-    assert sorted(made) == sorted(expected)
-    assert [p for p in expected if made[p] != expected[p]] == []
+    same_tree(tmp_path / "dask" / "out", tmp_path / "local" / "out")
+
+
+@pytest.mark.cluster
+def test_a_worker_killed_mid_run_loses_nothing_its_task_runs_on_another(demo_server, tmp_path, monkeypatch,
+                                                                        cli_workers):
+    local_run_first(tmp_path, demo_server.base, monkeypatch)
+    (cli_workers.faults / "kill-worker").write_text("", encoding="utf-8")  # the first worker to start a page dies
+    res = cli_run(on_cluster(tmp_path, demo_server.base, cli_workers), "run")
+    assert res.exit_code == 0, res.output
+    [taken] = cli_workers.faults.glob("kill-worker.taken-by-*")
+    killed = int(taken.name.rsplit("-", 1)[1])
+    with pytest.raises(ProcessLookupError):
+        os.kill(killed, 0)  # it is gone
+    assert analysed_by(cli_workers) - {killed}  # its pages were analysed again, by another worker
+    same_tree(tmp_path / "dask" / "out", tmp_path / "local" / "out")
+
+
+@pytest.mark.cluster
+def test_a_page_that_kills_every_worker_ends_the_run_with_one_line_and_the_next_run_completes(
+        demo_server, tmp_path, monkeypatch, cli_workers):
+    local_run_first(tmp_path, demo_server.base, monkeypatch)
+    cfg = on_cluster(tmp_path, demo_server.base, cli_workers)
+    (cli_workers.faults / "kill-workers").write_text("", encoding="utf-8")  # every worker starting a page dies
+    res = newsmirror_process(cfg, "run")
+    assert res.returncode == 1, res.stderr
+    # no traceback, no log of Dask's: the pages it was working on, each logged as failed, then the one line
+    *pages, last = res.stderr.splitlines()
+    assert pages and all(" ERROR failed http://127.0.0.1:" in line and "the Dask workers died" in line
+                         for line in pages), res.stderr
+    assert last.startswith("newsmirror: a page killed every Dask worker") and "allowed-failures" in last
+    assert "failed attempt" in last
+    status = cli_run(cfg, "status").output
+    assert "the Dask workers died while working on it" in status  # a failed attempt: given up if it goes on
+    (cli_workers.faults / "kill-workers").unlink()
+    wait_for_workers(cli_workers, 2)  # their nannies started them again
+    res = cli_run(cfg, "run")
+    assert res.exit_code == 0, res.output
+    same_tree(tmp_path / "dask" / "out", tmp_path / "local" / "out")
+
+
+@pytest.mark.cluster
+def test_the_scheduler_killed_mid_run_is_one_line_and_the_next_local_run_gives_the_same_tree(
+        demo_server, tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
+    local_run_first(tmp_path, demo_server.base, monkeypatch)
+    with cli_cluster(tmp_path / "faults", n_workers=1) as cluster:
+        cfg = on_cluster(tmp_path, demo_server.base, cluster)
+        # the worker that starts the run's third page kills the scheduler, then finishes its page for nobody
+        (cluster.faults / "kill-scheduler").write_text(f"{cluster.scheduler.pid} 3", encoding="utf-8")
+        res = newsmirror_process(cfg, "run")
+        assert cluster.scheduler.wait(timeout=30) == -signal.SIGKILL
+    assert res.returncode == 1, res.stderr
+    assert len(res.stderr.splitlines()) == 1, res.stderr  # no traceback, no log of Dask's
+    assert "lost the Dask scheduler at " + cluster.address in res.stderr and "run again" in res.stderr
+    out = tmp_path / "dask" / "out"
+    assert not (out / "pages").exists()  # it stopped before the build: nothing half-written
+    status = cli_run(cfg, "status")
+    assert "died" not in status.output  # the pages it was working on are not the pages' fault: no failed attempt
+    cfg.write_text(cfg.read_text(encoding="utf-8").split("\n[workers]\n")[0], encoding="utf-8")  # the local engine
+    res = cli_run(cfg, "run")
+    assert res.exit_code == 0, res.output
+    same_tree(out, tmp_path / "local" / "out")
 
 
 def test_engine_dask_without_the_extra_is_one_line_naming_the_key_and_the_fix(demo_server, tmp_path, monkeypatch):
@@ -190,7 +306,7 @@ def test_engine_dask_without_the_extra_is_one_line_naming_the_key_and_the_fix(de
 def test_a_scheduler_that_does_not_answer_is_one_line_naming_the_key_and_the_fix(demo_server, tmp_path,
                                                                                  monkeypatch):
     pytest.importorskip("distributed")
-    monkeypatch.setattr("newsmirror.workers.CONNECT_SECONDS", 2)
+    monkeypatch.setattr("newsmirror.workers.CONNECT_SECONDS", 0.5)
     address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
     cfg = with_workers(demo_config(tmp_path, demo_server.base), f'engine = "dask"\nscheduler = "{address}"')
     res = cli_run(cfg, "run")
@@ -198,3 +314,76 @@ def test_a_scheduler_that_does_not_answer_is_one_line_naming_the_key_and_the_fix
     lines = [line for line in res.output.strip().splitlines() if line.startswith("newsmirror:")]
     assert len(lines) == 1, res.output
     assert "workers.scheduler" in lines[0] and address in lines[0] and "dask scheduler" in lines[0]
+
+
+@pytest.mark.cluster
+def test_a_scheduler_that_stops_answering_mid_run_is_given_up_with_one_line(demo_server, tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
+    import time
+
+    monkeypatch.setattr("newsmirror.workers.HEARTBEAT_SECONDS", 0.5)  # asked twice a second, given 2 s
+    monkeypatch.setattr("newsmirror.workers.ANSWER_SECONDS", 2)
+    with cli_cluster(tmp_path / "faults", n_workers=1) as cluster:
+        cfg = on_cluster(tmp_path, demo_server.base, cluster)
+        # the worker that starts the run's first page stops the scheduler: every connection stays open
+        (cluster.faults / "stop-scheduler").write_text(f"{cluster.scheduler.pid} 1", encoding="utf-8")
+        started = time.monotonic()
+        res = cli_run(cfg, "run")
+        took = time.monotonic() - started
+        assert list(cluster.faults.glob("stop-scheduler.taken-by-*"))  # it was stopped (and is killed at the end)
+    assert res.exit_code == 1, res.output
+    lines = [line for line in res.output.splitlines() if line.startswith("newsmirror:")]
+    assert len(lines) == 1 and "Traceback" not in res.output, res.output
+    assert f"lost the Dask scheduler at {cluster.address} mid-run (no answer in 2 s)" in lines[0]
+    assert took < 60  # not the hang a stopped scheduler would otherwise hold the run in
+
+
+@pytest.mark.cluster
+def test_reextract_on_the_cluster_gives_the_local_engines_tree(demo_server, tmp_path, monkeypatch, cli_workers):
+    local_run_first(tmp_path, demo_server.base, monkeypatch)
+    shutil.copytree(tmp_path / "local", tmp_path / "dask", symlinks=True)  # the same mirror: store, WARCs, tree
+    # the extraction improved: the culture source's rules now drop each article's last paragraph
+    rules = '\n[sources.rules]\nremove = ["p:last-child"]\n'
+    for name in ("local", "dask"):
+        cfg = tmp_path / name / "newsmirror.toml"
+        cfg.write_text(cfg.read_text(encoding="utf-8") + rules, encoding="utf-8")
+    res = cli_run(tmp_path / "local" / "newsmirror.toml", "build", "--reextract")
+    assert res.exit_code == 0, res.output
+    assert re.search(r"\b[1-9]\d* updated", res.output), res.output  # the tree changes: a test that could fail
+    assert not (cli_workers.faults / "pids").exists()  # nothing went to the cluster so far
+    cfg = with_workers(tmp_path / "dask" / "newsmirror.toml", f'engine = "dask"\nscheduler = "{cli_workers.address}"')
+    res = cli_run(cfg, "build", "--reextract")
+    assert res.exit_code == 0, res.output
+    ran = analysed_by(cli_workers)
+    assert ran and os.getpid() not in ran  # the records were analysed by the workers
+    same_tree(tmp_path / "dask" / "out", tmp_path / "local" / "out")
+
+
+BENCH_ARTICLES = 1000
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_1000_benchmark_articles_on_a_local_dask_cluster_give_the_local_engines_tree(tmp_path, monkeypatch):
+    """The benchmark's site (benchmarks/mirror.py: 1,000 generated articles in 10 feeds) mirrored with its config by
+    each engine: the same tree, byte for byte. Its text mode (pictures linked, not mirrored): pictures are mirrored
+    on this machine whatever the engine, and would double the test's time."""
+    pytest.importorskip("distributed")
+    from benchmarks.mirror import Server, write_config
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    server = Server(BENCH_ARTICLES)
+    try:
+        for name, workers in (("local", ""), ("dask", '\n[workers]\nengine = "dask"\n')):
+            (tmp_path / name).mkdir()
+            cfg = write_config(tmp_path / name, server.base, BENCH_ARTICLES, "rules-text")
+            cfg.write_text(cfg.read_text(encoding="utf-8") + workers, encoding="utf-8")
+            res = cli_run(cfg, "-q", "run")
+            assert res.exit_code == 0, res.output
+            assert f"{BENCH_ARTICLES} new" in res.output, res.output
+    finally:
+        server.stop()
+    made, expected = same_run(tree(tmp_path / "dask" / "mirror")), same_run(tree(tmp_path / "local" / "mirror"))
+    assert len([p for p in expected if p.startswith("pages/")]) >= BENCH_ARTICLES
+    assert sorted(made) == sorted(expected)
+    assert [p for p in expected if made[p] != expected[p]] == []

@@ -7,7 +7,9 @@ import base64
 import gzip
 import hashlib
 import json
+import os
 import re
+from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
@@ -174,3 +176,31 @@ def test_records_made_without_the_body_get_it_back_from_the_writer(tmp_path):
         kinds = [rec.rec_type for rec in ArchiveIterator(fh, check_digests="raise") if rec.content_stream().read()
                  is not None]
     assert kinds == ["warcinfo"] + ["response", "request"] * 4
+
+
+def analyse_record_here_or_there(html: str, url: str, rules: object) -> object:
+    """SEAMS.analyse_record, leaving behind which process ran it (module-level: it travels to the workers)."""
+    from newsmirror.pipeline.analyse import analyse_record
+
+    with open(Path(os.environ["NEWSMIRROR_TEST_PIDS"]) / str(os.getpid()), "a", encoding="utf-8") as f:
+        f.write(url + "\n")
+    return analyse_record(html, url, rules)
+
+
+def test_reextract_sends_the_records_to_the_run_s_worker_processes(tmp_path, monkeypatch):
+    from newsmirror import workers
+    from newsmirror.pipeline.seams import SEAMS
+
+    with SiteServer(NTD, NTD_ORIGINS, routes=NTD_ROUTES) as server:
+        cfg = minimal_config(tmp_path, server.base, extra=FAST_FETCH)
+        assert cli_run(cfg.path, "run").exit_code == 0
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    monkeypatch.setenv("NEWSMIRROR_TEST_PIDS", str(pids))
+    monkeypatch.setattr(SEAMS, "analyse_record", analyse_record_here_or_there)
+    monkeypatch.setattr(workers, "PARALLEL_FROM", 1)  # the one article goes to a worker process, as many would
+    res = cli_run(cfg.path, "build", "--reextract")
+    assert res.exit_code == 0, res.output
+    assert "1 unchanged" in res.output
+    ran = {int(p.name) for p in pids.iterdir()}
+    assert len(ran) == 1 and os.getpid() not in ran  # analysed in a worker process, stored here

@@ -401,6 +401,10 @@ def verify(directory: Path, pubkey: str | None, trust: str | None, max_age: floa
             click.echo(f"  {label}: {printable(p)}")
     for p, kind in v.special.items():
         click.echo(f"  unexpected: {printable(p)} ({printable(kind)}: not checked, never read)")
+    if v.search_index == "absent":
+        click.echo("search index: not in this copy (a clone of main; the snapshot branch holds it)")
+    elif v.search_index == "checked":
+        click.echo("search index: checked as one signed entry")
     for reason in v.refused:
         click.echo(f"refused: {printable(reason)}")
     if store.changed:

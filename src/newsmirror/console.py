@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from .config import Config, ConfigError, load_config
+from .errors import ClusterLost
 from .models import RunReport
 from .pipeline import Mirror, Progress, RunLocked
 from .publish.git import GitError
@@ -229,6 +230,8 @@ def with_mirror(ctx: click.Context, fn: Callable[[Mirror], int], lock: bool = Tr
             code = fn(mirror)
     except (RunLocked, EngineUnavailable) as exc:  # EngineUnavailable: a scheduler that does not answer
         fail(str(exc))
+    except ClusterLost as exc:  # the Dask scheduler gone mid-run, or a page that killed its workers
+        fail(str(exc), 1)
     except BrokenProcessPool:
         fail("a worker process died (killed for lack of memory?); what was mirrored so far is kept, and the "
              "next run goes on from there: run again, or lower fetch.max_bytes or images.max_pixels", 1)

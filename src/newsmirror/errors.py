@@ -34,3 +34,18 @@ class DuplicateOf(SetAside):
 
 class SourceFailed(SetAside):
     """A source that listed nothing this time (unreachable, unreadable, or reading it crashed)."""
+
+
+class ClusterLost(Exception):
+    """The Dask cluster a run sends its work to is gone (the scheduler died or cannot be reached any more), or a
+    task killed every worker it was given to. Not one item's failure: the run ends with this one line and exit 1,
+    keeping what it stored; the next run finishes the work. `page_at_fault`: the task itself killed its workers
+    (Dask's KilledWorker), so its pages count a failed attempt, as with a worker process that dies here."""
+
+    def __init__(self, reason: str, page_at_fault: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.page_at_fault = page_at_fault
+
+    def __str__(self) -> str:
+        return self.reason

@@ -17,12 +17,14 @@ import gc
 import multiprocessing
 import os
 import pickle
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 from .config_check import ConfigError
+from .errors import ClusterLost
 from .memory import release_free_memory
 
 PARALLEL_FROM = 200  # pages or articles: below this, a worker pool costs more than it saves
@@ -170,6 +172,14 @@ class Calls:
 
 CLUSTER_EXTRA = "pip install 'newsmirror[cluster]'"
 CONNECT_SECONDS = 10  # how long a scheduler may take to answer before the run gives up on it
+# how long the connection to a scheduler that went silent (its machine gone, the network cut) stays open: the run's
+# client beats every HEARTBEAT_SECONDS, and the kernel drops a connection whose data goes unacknowledged this long
+# (distributed.comm.timeouts.tcp: TCP_USER_TIMEOUT and keepalive probes); a scheduler killed outright is seen at once
+TCP_SECONDS = 20
+HEARTBEAT_SECONDS = 5
+# a scheduler whose connection stays up but that answers nothing (frozen, stopped): while tasks wait, the run asks it
+# every HEARTBEAT_SECONDS who it is, and gives it up when it has not answered in ANSWER_SECONDS
+ANSWER_SECONDS = 20
 
 
 class EngineUnavailable(ConfigError):
@@ -192,13 +202,26 @@ class DaskPool:
 
     def __init__(self, scheduler: str | None) -> None:
         check_engine("dask")
+        import dask
         from distributed import Client, LocalCluster
 
+        quiet_dask_logs()
+        dask.config.set({"distributed.comm.timeouts.connect": f"{CONNECT_SECONDS}s",
+                         "distributed.comm.timeouts.tcp": f"{TCP_SECONDS}s",
+                         "distributed.client.heartbeat": f"{HEARTBEAT_SECONDS}s"})
         self._cluster = None
+        self.scheduler = scheduler
+        self.lost: ClusterLost | None = None  # once the cluster is gone, every later task fails at once with it
+        self._waiting: set[Future] = set()  # what the run waits for from the cluster
+        self._guard = threading.Lock()
+        self._closing = threading.Event()
         try:
             if scheduler is None:
+                # its HTTP servers on loopback ports of their own: not 8787, which another cluster may hold (Dask
+                # then warns on stderr)
                 self._cluster = LocalCluster(n_workers=pool_size(), threads_per_worker=1, processes=True,
-                                             host="127.0.0.1", dashboard_address=None)
+                                             host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                                             worker_dashboard_address="127.0.0.1:0")
                 self.client = Client(self._cluster, timeout=CONNECT_SECONDS)
             else:
                 self.client = Client(scheduler, timeout=CONNECT_SECONDS)
@@ -208,6 +231,7 @@ class DaskPool:
             raise EngineUnavailable(f"workers.scheduler: cannot reach {where} ({' '.join(str(exc).split())[:200]}); "
                                     "start it (`dask scheduler`) and check the address, or set "
                                     'engine = "local"') from None
+        threading.Thread(target=self._watch, name="newsmirror-scheduler-watch", daemon=True).start()
 
     @property
     def width(self) -> int:
@@ -221,21 +245,102 @@ class DaskPool:
         """fn(*args) on a worker; a concurrent.futures Future that Calls waits on as on a process pool's."""
         out: Future = Future()
         out.set_running_or_notify_cancel()
+        if self.lost is None and self.client.status not in ("running", "connecting"):
+            self.lost = self._gone("its client closed")
+        if self.lost is not None:  # a task sent now would wait for a scheduler that is not coming back
+            out.set_exception(self.lost)
+            return out
+        with self._guard:
+            self._waiting.add(out)
         task = self.client.submit(fn, *args, pure=False)  # pure=False: never merged with an equal-looking task
 
         def settle(task: Any) -> None:  # in the client's thread
             try:
-                out.set_result(task.result())
-            except BaseException as exc:  # noqa: BLE001 (the worker's error, a lost cluster, a cancellation)
-                out.set_exception(exc if isinstance(exc, Exception) else RuntimeError(repr(exc)))
+                result: tuple[bool, Any] = (True, task.result())
+            except BaseException as exc:  # noqa: BLE001 (the task ran in _run_batch, which returns its errors:
+                result = (False, self._lost(exc))  # what arrives here is the cluster failing it)
+            _settle(out, result, self._guard, self._waiting)
 
         task.add_done_callback(settle)
         return out
 
+    def _watch(self) -> None:
+        """In a thread of its own: give the scheduler up when, with tasks waiting, it has not answered in
+        ANSWER_SECONDS (a connection that stays up to a process that answers nothing closes nothing)."""
+        while not self._closing.wait(HEARTBEAT_SECONDS):
+            if self.lost is not None:
+                return
+            if not self._waiting:
+                continue
+            try:
+                self.client.sync(self.client.scheduler.identity, callback_timeout=ANSWER_SECONDS)
+            except Exception:  # noqa: BLE001 (no answer in time, or a connection that failed meanwhile)
+                if self._closing.is_set() or self.lost is not None:
+                    return
+                self.lost = self._gone(f"no answer in {ANSWER_SECONDS} s")
+                with self._guard:
+                    waiting = list(self._waiting)
+                for out in waiting:
+                    _settle(out, (False, self.lost), self._guard, self._waiting)
+                return
+
+    def _lost(self, exc: BaseException) -> ClusterLost:
+        """What a task's failure says about the cluster: a task that killed its workers (Dask's KilledWorker, after
+        distributed.scheduler.allowed-failures of them), the scheduler gone (the client cancels its tasks), or
+        the cluster failing a task some other way (a result that cannot be read back, say)."""
+        from concurrent.futures import CancelledError
+
+        from distributed import KilledWorker
+
+        if isinstance(exc, KilledWorker):
+            lost = ClusterLost("a page killed every Dask worker it was given to (distributed.scheduler.allowed-"
+                               "failures); what was mirrored so far is kept, and the page counts a failed attempt: "
+                               "run again, or lower fetch.max_bytes", page_at_fault=True)
+        elif isinstance(exc, CancelledError | asyncio.CancelledError | OSError):
+            lost = self._gone(_why(exc))
+        else:
+            lost = ClusterLost(f"the Dask cluster failed a task ({_why(exc)}); what was mirrored so far is kept, "
+                               "and the next run goes on from there: check the workers' logs (the same newsmirror "
+                               'version on every worker?), or set workers.engine = "local", and run again')
+        self.lost = self.lost or lost
+        return lost
+
+    def _gone(self, why: str) -> ClusterLost:
+        where = f"the Dask scheduler at {self.scheduler}" if self.scheduler else "the Dask cluster on this machine"
+        return ClusterLost(f"lost {where} mid-run ({why}); what was mirrored so far is kept, and the next run goes "
+                           "on from there: restart the scheduler and its workers (or set workers.engine = "
+                           '"local") and run again')
+
     def shutdown(self, cancel_futures: bool = True) -> None:
+        if hasattr(self, "_closing"):
+            self._closing.set()
         for part in (getattr(self, "client", None), self._cluster):
             if part is not None:
                 try:
-                    part.close()
+                    part.close(timeout=CONNECT_SECONDS)  # bounded: a lost scheduler cannot say goodbye
                 except Exception:  # noqa: BLE001 (closing what may already be gone)
                     pass
+
+
+def _settle(out: Future, result: tuple[bool, Any], guard: threading.Lock, waiting: set[Future]) -> None:
+    """Give `out` its result or error, once (the task's answer and the watch may both try)."""
+    with guard:
+        waiting.discard(out)
+        if out.done():
+            return
+        ok, value = result
+        out.set_result(value) if ok else out.set_exception(value)
+
+
+def _why(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:120]}"
+
+
+def quiet_dask_logs() -> None:
+    """distributed logs to stderr through its own handler (a lost scheduler: a dozen lines and tracebacks); a run
+    says what happened in one line of its own, so they are shown only with -v (newsmirror's log at DEBUG)."""
+    import logging
+
+    verbose = logging.getLogger("newsmirror").isEnabledFor(logging.DEBUG)
+    for handler in logging.getLogger("distributed").handlers:
+        handler.setLevel(logging.NOTSET if verbose else logging.CRITICAL)

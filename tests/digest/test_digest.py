@@ -1,6 +1,6 @@
 """Digests: the articles of a day or a range as an EPUB 3 book and one self-contained HTML file, from the store,
-with no network. epubcheck checks every book; the size cap, an empty range, a category filter and a bad date
-each have their test; two digests of one store are byte for byte the same; the daily digests in the tree are
+with no network. epubcheck checks a book of each kind; the size cap, an empty range, a category filter and a bad
+date each have their test; two digests of one store are byte for byte the same; the daily digests in the tree are
 signed with it."""
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ from tests.test_pipeline import cli_run, demo_config
 ALL = ("--from", "2000-01-01", "--to", "2030-12-31")
 VARIANTS = 'variants = ["zh-Hans", "zh-Hant"]\nformats = ["markdown", "html"]\nbase_url = "https://example.org/m"'
 EPUBCHECK_JAR = Path("/usr/share/java/epubcheck.jar")
+FAST_JVM = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto")
 
 
 def epubcheck(path: Path) -> str:
     """epubcheck's report on a book; it fails the test on any error or warning."""
-    if EPUBCHECK_JAR.is_file():
-        cmd = ["java", "-jar", str(EPUBCHECK_JAR)]
+    if EPUBCHECK_JAR.is_file():  # a JVM that starts fast: a check is short, it never warms up
+        cmd = ["java", *FAST_JVM, "-jar", str(EPUBCHECK_JAR)]
     elif shutil.which("epubcheck"):
         cmd = ["epubcheck"]
     else:
@@ -67,13 +68,15 @@ def test_epubcheck_passes_on_digests_of_the_demo_and_of_the_shared_pages_in_both
     ntd = minimal_config(tmp_path / "ntd", ntd_server.base, extra=FAST_FETCH,
                          extra_site='variants = ["zh-Hans", "zh-Hant"]')
     assert cli_run(ntd.path, "run").exit_code == 0
-    for config, n in ((cfg, 6), (ntd.path, 1)):
+    # epubcheck reads one book of each store and of each script (the other two are the same shape)
+    for config, n, checked in ((cfg, 6, "zh-Hans"), (ntd.path, 1, "zh-Hant")):
         for variant in ("zh-Hans", "zh-Hant"):
             out = config.parent / f"{variant}.epub"
             res = cli_run(config, "digest", *ALL, "--variant", variant, "-o", str(out))
             assert res.exit_code == 0, res.output
             assert f"{n} articles" in res.output
-            epubcheck(out)
+            if variant == checked:
+                epubcheck(out)
             files = book(out)
             assert list(files)[0] == "mimetype" and files["mimetype"] == b"application/epub+zip"
             chapters = [f for f in files if re.fullmatch(r"EPUB/a\d{4}\.xhtml", f)]

@@ -460,3 +460,63 @@ def test_find_content_returns_the_article_element():
     text = " ".join(content.text_content().split())
     assert EN_PARAS[0][:40] in text and EN_PARAS[-1][-40:] in text
     assert "All rights reserved" not in text
+
+
+def test_opening_paragraph_set_apart_by_a_picture_is_kept_and_byline_dropped():
+    # the first paragraph stands alone above a picture, so it opens no run of paragraphs; it is still the article's
+    lead = ("Commuters crossed the Harbour Bridge by car again this morning, for the first time since the spring "
+            "of 2022.")
+    article = (f"<p>{lead}</p><figure><img src='/img/bridge.jpg'><figcaption>The bridge at dawn</figcaption>"
+               "</figure><p class='meta'>Updated 09:30</p>" + ps(EN_PARAS))
+    text = body_text(en_page(article), EN_URL)
+    assert_in_order(text, [lead] + EN_PARAS)
+    assert "By Jane Porter" not in text and "Updated 09:30" not in text
+
+
+def test_list_before_the_paragraphs_is_kept_when_it_is_not_links():
+    facts = ("<ul><li>Main span: 503 metres</li><li>Cables replaced: 412</li><li>Total cost: 184 million</li>"
+             "</ul><div class='share'><a href='/s/fb'>Facebook</a> <a href='/s/x'>X</a></div>")
+    text = body_text(en_page(facts + ps(EN_PARAS)), EN_URL)
+    assert_in_order(text, ["Main span: 503 metres", "Cables replaced: 412", "Total cost: 184 million"] + EN_PARAS)
+    assert "Facebook" not in text
+
+
+def test_heading_left_at_the_end_with_nothing_after_it_is_dropped():
+    # a "was this helpful?" prompt and a contact form: their buttons and fields go, their headings must too
+    tail = ("<h3>Was this article helpful?</h3><button>Yes</button> <button>No</button>"
+            "<h2>Write to the newsroom</h2><form action='/contact'><input name='email'><textarea></textarea></form>")
+    text = body_text(en_page(ps(EN_PARAS) + tail), EN_URL)
+    assert_in_order(text, EN_PARAS)
+    assert text.rstrip().endswith(EN_PARAS[-1])
+    assert "helpful" not in text and "newsroom" not in text
+
+
+def test_heading_before_a_closing_list_is_kept():
+    facts = "<h3>Key figures</h3><ul><li>Main span: 503 metres</li><li>Cables replaced: 412</li></ul>"
+    text = body_text(en_page(ps(EN_PARAS) + facts), EN_URL)
+    assert_in_order(text, EN_PARAS + ["Key figures", "Main span: 503 metres", "Cables replaced: 412"])
+
+
+FORUM_POSTS = [
+    ("rivertown", "Has anyone else noticed that the number 12 bus now skips the stop by the old mill? I waited there "
+     "for forty minutes on Tuesday morning before a driver told me the route had changed without any notice."),
+    ("mara_k", "Yes, the operator moved the stop two streets further north while the road is being resurfaced. "
+     "There is a small printed sign on the lamp post, but it is easy to miss, especially in the dark."),
+    ("oldmillresident", "They told our residents' association the works should be finished by the end of the month. "
+     "Until then the nearest accessible stop is the one outside the pharmacy, which has a proper shelter."),
+    ("commuter88", "Thanks for explaining. I had assumed the service was cancelled altogether and started cycling, "
+     "which honestly has been quicker on most days, although the hill on Station Road is hard work."),
+]
+
+
+def test_forum_thread_is_not_taken_for_a_list_of_headlines():
+    posts = "".join(
+        f'<div class="message"><span class="num">#{i}</span> <a href="/members/{name}">{name}</a>'
+        f'<div class="message-body"><p>{text}</p></div>'
+        f'<div class="tools"><a href="/quote/{i}">Quote this post</a> <a href="/report/{i}">Report abuse</a></div>'
+        '</div>' for i, (name, text) in enumerate(FORUM_POSTS, 1))
+    html = f"""<!DOCTYPE html><html lang="en"><head><title>Number 12 bus skips the mill stop | Town Forum</title></head>
+<body>{EN_HEADER}<div class="thread"><h1>Number 12 bus skips the mill stop</h1>{posts}</div>{EN_FOOTER}</body></html>"""
+    text = body_text(html, "https://forum.example.org/threads/number-12-bus.4411/")
+    assert_in_order(text, [t for _, t in FORUM_POSTS])
+    assert "Report abuse" not in text

@@ -124,10 +124,10 @@ def make_app() -> web.Application:
         return resp
 
     async def steady(request: web.Request) -> web.StreamResponse:
-        """10 KB in 20 chunks, 0.05 s apart: about 10 KB/s, well above a floor of 1000 bytes/s."""
-        resp = web.StreamResponse(headers={"Content-Type": "text/plain", "Content-Length": "10000"})
+        """5 KB in 10 chunks, 0.05 s apart: about 10 KB/s, well above a floor of 1000 bytes/s."""
+        resp = web.StreamResponse(headers={"Content-Type": "text/plain", "Content-Length": "5000"})
         await resp.prepare(request)
-        for _ in range(20):
+        for _ in range(10):
             await resp.write(b"s" * 500)
             await asyncio.sleep(0.05)
         return resp
@@ -299,11 +299,11 @@ def test_a_timeout_is_not_retried_in_the_run(path):
 
 
 def floor(**kw: object) -> Fetch:
-    """Fast, with a floor of 1000 bytes/s measured over 1 s, and retries that a cut must not use."""
-    return fast(**{"retries": 2, "min_speed": 1000, "min_speed_time": 1, **kw})
+    """Fast, with a floor of 1000 bytes/s measured over 0.4 s, and retries that a cut must not use."""
+    return fast(**{"retries": 2, "min_speed": 1000, "min_speed_time": 0.4, **kw})
 
 
-FLOOR_REASON = "too slow: under 1000 bytes/s for 1 s (fetch.min_speed / fetch.min_speed_time)"
+FLOOR_REASON = "too slow: under 1000 bytes/s for 0.4 s (fetch.min_speed / fetch.min_speed_time)"
 
 
 def test_a_body_that_drips_is_cut_once_and_not_retried_in_the_run():
@@ -384,14 +384,14 @@ def test_responses_above_the_floor_are_whole():
 
     ok, steady, gbk = asyncio.run(go())
     assert ok.text == "<p>你好</p>"
-    assert steady.body == b"s" * 10_000  # 1 s at about 10 KB/s: above the floor in every window
+    assert steady.body == b"s" * 5_000  # 0.5 s at about 10 KB/s: above the floor in every window
     assert gbk.status == 200
 
 
 def test_a_floor_of_zero_is_off():
-    resp, hits, _ = fetch(floor(min_speed=0), "/drip-body?n=20")  # 1 s at 20 bytes/s
+    resp, hits, _ = fetch(floor(min_speed=0), "/drip-body?n=10")  # 0.5 s at 20 bytes/s: past the floor's window
     assert not isinstance(resp, FetchError), resp
-    assert resp.body == b"d" * 20
+    assert resp.body == b"d" * 10
 
 
 def test_connection_refused():

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from newsmirror.cli import cli
+from newsmirror.config import Config, load_config
+from newsmirror.demo.server import DEMO_SITE, SiteServer
 from tests.conftest import FAST_FETCH, minimal_config
 
 DEMO = ("html", "zh-Hant")
@@ -18,13 +22,25 @@ def run(cfg_path: Path, *args: str):  # noqa: ANN201
     return CliRunner().invoke(cli, ["--config", str(cfg_path), *args], catch_exceptions=False)
 
 
+@pytest.fixture(scope="module")
+def mirrored_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One mirror in both formats and scripts, made once for the module (its site served as long as it lasts):
+    each test changes a copy of it."""
+    folder = tmp_path_factory.mktemp("mirrored")
+    with SiteServer(DEMO_SITE) as server:
+        cfg = minimal_config(folder, server.base, feed="/gb/prog204/feed.xml",
+                             extra_site='formats = ["markdown", "html"]\nvariants = ["zh-Hans", "zh-Hant"]\n',
+                             extra=FAST_FETCH)
+        assert run(cfg.path, "run").exit_code == 0
+        yield folder
+
+
 @pytest.fixture
-def mirrored(demo_server, tmp_path):
-    cfg = minimal_config(tmp_path, demo_server.base, feed="/gb/prog204/feed.xml",
-                         extra_site='formats = ["markdown", "html"]\nvariants = ["zh-Hans", "zh-Hant"]\n',
-                         extra=FAST_FETCH)
-    assert run(cfg.path, "run").exit_code == 0
-    return cfg
+def mirrored(mirrored_once: Path, tmp_path: Path) -> Config:
+    """A copy of the module's mirror (config, store and output with its git repository) of this test's own."""
+    folder = tmp_path / "mirrored"
+    shutil.copytree(mirrored_once, folder, symlinks=True)
+    return load_config(folder / "newsmirror.toml")
 
 
 @pytest.mark.parametrize("link", ["pages/intl", "pages", "site/assets", "zh-Hant", "site/pages", "indexes",

@@ -67,16 +67,24 @@ class NotAnArticle(Exception):
 
 
 def looks_like_listing(container: HtmlElement, blocks: dict[HtmlElement, Block]) -> bool:
-    """Headlines that are links, as many as paragraphs or more: a section front, not an article."""
+    """Headlines that are links, as many as paragraphs or more: a section front, not an article. Not when
+    the paragraphs hold four times the text of the links (a forum thread, a page of letters)."""
     headlines = prose = 0
+    headline_chars = prose_chars = 0
     for el in container.iter():
         b = blocks.get(el)
         if b is None or b.chars <= 3:
             continue
         if b.chars >= 8 and b.link_chars >= 0.6 * b.chars:
             headlines += 1
+            headline_chars += b.chars
         elif is_prose(b):
             prose += 1
+            prose_chars += b.chars - b.link_chars
+    # a thread of posts, each led by its author's name, reads like a list of teasers; but a teaser's text is a
+    # line or two under its headline link, and a post's text is many times its links
+    if prose >= 3 and prose_chars >= 4 * headline_chars:
+        return False
     if headlines >= 2 and headlines >= prose:
         return True
     # the best block is one of several like it, each led by a headline link: one item of a list

@@ -264,6 +264,13 @@ def cut_promo_lines(container: HtmlElement) -> None:
             return
 
 
+def _leads_in(el: HtmlElement, b: Block, run_containers: set[HtmlElement]) -> bool:
+    """Whether a block before the article's first run of paragraphs belongs to the article."""
+    if is_prose(b):
+        return el.getparent() in run_containers
+    return el.tag in ("li", "dd", "dt", "td") and b.link_chars <= 0.2 * b.chars
+
+
 def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: str | None) -> None:
     """Keep the main run of paragraphs: drop what stands before it (headline, dek, byline, dates,
     gallery labels) and after it (author bio, tag lists, newsletter prompts).
@@ -300,8 +307,13 @@ def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: 
     # a section heading right before the first paragraph belongs to the article (not the headline)
     if before and before[-1].tag in HEADINGS and before[-1].tag != "h1" and blocks[before[-1]].text != title:
         before.pop()
+    # what leads into the run and reads as part of it stays: a paragraph in the run's own containers (a
+    # standfirst, a first paragraph set apart by an image) and list items that are not links (ingredients,
+    # key facts); a dek in a header block of its own, bylines, dates and share bars go
+    keep = [el for el in before if _leads_in(el, blocks[el], first_anc)]
+    held = {a for el in keep for a in el.iterancestors()}
     for el in before:
-        if el.getparent() is not None:
+        if el not in held and el not in keep and el.getparent() is not None:
             el.drop_tree()
     last_anc = set(last.iterancestors())
     after = False
@@ -320,3 +332,13 @@ def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: 
                 and b.link_chars <= 0.5 * b.chars:
             continue
         el.drop_tree()
+    # a heading that nothing of the article follows is no part of it: what it introduced (related links, a
+    # contact box, "was this helpful?" buttons, a newsletter form) is gone, or was never text
+    for el in reversed(order[order.index(last) + 1:]):
+        if not _inside(el, container) or el in last_anc or _inside(last, el) or blocks[el].chars <= 3:
+            continue
+        heading = el if el.tag in HEADINGS else next(
+            (a for a in el.iterancestors() if a.tag in HEADINGS and _inside(a, container)), None)
+        if heading is None or el.find(".//img") is not None:
+            break
+        heading.drop_tree()

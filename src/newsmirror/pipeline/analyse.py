@@ -86,3 +86,9 @@ def analyse_page(resp: Response, rules: Rules | None, warc: bool, cap: int,
         except Exception as exc:  # noqa: BLE001 (an article is kept only with its provenance)
             raise PageRejected(f"WARC record failed ({type(exc).__name__}: {brief(exc)})") from None
     return analysis
+
+
+def analyse_record(html: str, url: str, rules: Rules | None) -> Analysis:
+    """analyse() a page read back from its WARC record (`build --reextract`): in a worker, as a fetched page is.
+    Raises PageRejected."""
+    return analyse(html, url, rules)

@@ -11,6 +11,7 @@ from .. import __version__
 from ..models import Listed, StoredArticle
 from ..publish import ensure_repo
 from ..render import HOME, HTML, MARKDOWN
+from ..render.search import INDEX_DIR
 from ..revisit.render import revision_files
 from ..store import batched
 from ..variants import VARIANTS
@@ -232,7 +233,9 @@ def sign(ctx: Context, writer: TreeWriter, stale: bool = False) -> None:
     if stale or writer.written or writer.removed or not (ctx.out / MANIFEST).is_file():
         # the serial also lives in the store, so that it keeps growing when the tree is made afresh
         state = ctx.store.state()
-        files = write_manifest(ctx.out, key, f"newsmirror {__version__}", state.manifest_serial, state.manifest_last)
+        index = HTML.root + INDEX_DIR if "html" in ctx.cfg.site.formats else None  # signed whole, see manifest
+        files = write_manifest(ctx.out, key, f"newsmirror {__version__}", state.manifest_serial, state.manifest_last,
+                               index)
         ctx.store.set_state(manifest_serial=max(state.manifest_serial, manifest_serial(files[MANIFEST]) or 0),
                             manifest_last=manifest_record(files[MANIFEST]))
         for rel_path, data in files.items():

@@ -7,7 +7,7 @@ import logging
 from concurrent.futures.process import BrokenProcessPool
 
 from ..config import Rules
-from ..errors import PageRejected
+from ..errors import ClusterLost, PageRejected
 from ..fetch import Fetcher, FetchError
 from ..models import Candidate, RunReport, WarcRef
 from .analyse import HTML_TYPES, Analysis
@@ -17,6 +17,7 @@ from .ingest import fail, store_page
 from .seams import SEAMS
 
 log = logging.getLogger("newsmirror")
+KILLED_WORKERS = "the Dask workers died while working on it (distributed.scheduler.allowed-failures of them)"
 
 
 def rules_of(ctx: Context, source_name: str) -> Rules | None:
@@ -85,7 +86,7 @@ async def _fetch_each(ctx: Context, todo: list[Candidate], fetcher: Fetcher, rep
 
 async def _analysed(ctx: Context, c: Candidate, fetcher: Fetcher) -> tuple[Analysis, bytes]:
     """The page at `c` fetched and analysed (in a worker), and its body as received (for its WARC record, which the
-    worker makes without it). Raises PageRejected, BrokenProcessPool."""
+    worker makes without it). Raises PageRejected, BrokenProcessPool, ClusterLost."""
     try:
         resp = await fetcher.get(c.url, obey_robots=obey(ctx, c.source), decoded=False)
     except FetchError as exc:
@@ -105,6 +106,10 @@ async def mirror_one(ctx: Context, c: Candidate, fetcher: Fetcher, report: RunRe
         return None
     except BrokenProcessPool:  # the run ends; this page counts a failed attempt, so one that kills its
         fail(ctx, c, WORKER_DIED, report)  # worker every time is given up after fetch.max_attempts
+        raise
+    except ClusterLost as exc:  # the run ends; the page stays pending, unless it killed the workers itself
+        if exc.page_at_fault:
+            fail(ctx, c, KILLED_WORKERS, report)
         raise
 
     def archive() -> WarcRef | None:

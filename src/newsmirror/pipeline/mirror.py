@@ -7,9 +7,11 @@ message and the exit code."""
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import logging
 import os
+from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -26,14 +28,13 @@ from ..revisit import revisit
 from ..store import Store, now
 from ..workers import LOCK_FDS, Calls, check_engine
 from . import build as build_phase
-from .analyse import analyse
 from .build import BuildResult, file_folder, guarded
 from .context import Context, Progress, RunLocked
 from .discover import config_hosts, discover_all, sources_to_run
 from .fetching import fetch_and_analyse, obey, rules_of
 from .images import image_dirs, mirror_images
 from .ingest import store_page
-from .publishing import commit, page_counts, publish
+from .publishing import after_commit, commit, page_counts, publish
 from .seams import SEAMS
 from .select import needing_work, remembered, select
 
@@ -104,17 +105,14 @@ class Mirror:
         """Extract every article again from the response kept in its WARC record: no network.
 
         For when the extractor or a source's rules improved. Articles whose text changes are
-        updated; the pages are rebuilt and committed.
+        updated; the pages are rebuilt and committed. The records are read here and analysed by the run's
+        workers (the local pool or the Dask cluster, as `run` does); what they yield is stored here, in order.
         """
         report = RunReport()
         self._prepare()
-        changed: set[str] = set()
-        with self.store.grouped():
-            for aid in self._reextract_each(report):
-                changed.add(aid)
+        changed = asyncio.run(self._reextract_all(report))
         self._finish(report, changed)
         return report
-
     def rebuild(self) -> tuple[BuildResult, bool]:
         """`newsmirror build`: every page and index from the store, then a commit if anything changed."""
         self._prepare()
@@ -122,6 +120,7 @@ class Mirror:
         committed = commit(self.ctx, lambda changes: f"newsmirror build: {sum(s != 'D' for s, _ in changes)} "
                                                      f"files written, {sum(s == 'D' for s, _ in changes)} removed",
                            self._to_stage(result))
+        after_commit(self.ctx)
         self.store.mark_clean(result.rendered)
         return result, committed is not None
 
@@ -217,42 +216,55 @@ class Mirror:
         report.committed = msg is not None
         if msg is not None:
             log.info("committed: %s", msg)
+        after_commit(self.ctx)
         self.store.mark_clean(result.rendered)
         if self.cfg.remotes and self.cfg.publish.on_run:
             self.publish(report)
 
-    def _reextract_each(self, report: RunReport) -> Iterator[str]:
-        from ..fetch.warc import read_page
-
-        for lite in self.store.articles(with_body=False):
-            ref = self.store.warc_ref(lite.id)
-            if ref is None:
-                report.failed += 1
-                report.failures.append((lite.url, "no WARC record (mirrored with fetch.warc = false?)"))
-                continue
-            try:
-                page = read_page(self.ctx.warc_dir, ref)
-            except (OSError, ValueError) as exc:
-                report.failed += 1
-                report.failures.append((lite.url, f"WARC record unreadable: {exc}"))
-                log.error("%s: WARC record unreadable: %s", lite.url, exc)
-                continue
-            c = Candidate(url=lite.url, source=lite.source, category=lite.category, pick=lite.pick,
-                          published=lite.published)
-            aid = self._reanalysed(c, page.text, page.url, report)
-            if aid:
-                yield aid
-
-    def _reanalysed(self, c: Candidate, html: str, url: str, report: RunReport) -> str | None:
+    async def _reextract_all(self, report: RunReport) -> set[str]:
         from ..errors import PageRejected
+        from ..fetch.warc import read_page
         from .ingest import fail
 
-        try:
-            analysis = analyse(html, url, rules_of(self.ctx, c.source))
-        except PageRejected as exc:
-            fail(self.ctx, c, exc.reason, report)
-            return None
-        return store_page(self.ctx, c, analysis, lambda: None, report)
+        ctx, changed = self.ctx, set()
+        articles = self.store.articles(with_body=False)
+        waiting: deque[tuple[Candidate, asyncio.Future]] = deque()  # sent to the workers, stored in this order
+
+        async def store_done(keep: int) -> None:
+            """Store the analyses at the head of the queue: while it is longer than `keep`, or they are ready."""
+            while waiting and (len(waiting) > keep or waiting[0][1].done()):
+                c, analysed = waiting.popleft()
+                try:
+                    analysis = await analysed
+                except PageRejected as exc:
+                    fail(ctx, c, exc.reason, report)
+                    continue
+                aid = store_page(ctx, c, analysis, lambda: None, report)
+                if aid:
+                    changed.add(aid)
+
+        with ctx.workers(len(articles)), self.store.grouped(), _settled(waiting):
+            ahead = ctx.calls.batch * ctx.calls.width * 2  # records read ahead for the workers (0: done in place)
+            for lite in articles:
+                ref = self.store.warc_ref(lite.id)
+                if ref is None:
+                    report.failed += 1
+                    report.failures.append((lite.url, "no WARC record (mirrored with fetch.warc = false?)"))
+                    continue
+                try:
+                    page = read_page(ctx.warc_dir, ref)
+                except (OSError, ValueError) as exc:
+                    report.failed += 1
+                    report.failures.append((lite.url, f"WARC record unreadable: {exc}"))
+                    log.error("%s: WARC record unreadable: %s", lite.url, exc)
+                    continue
+                c = Candidate(url=lite.url, source=lite.source, category=lite.category, pick=lite.pick,
+                              published=lite.published)
+                analysed = ctx.calls(SEAMS.analyse_record, page.text, page.url, rules_of(ctx, c.source))
+                waiting.append((c, asyncio.ensure_future(analysed)))
+                await store_done(ahead)
+            await store_done(0)
+        return changed
 
     # -- locking: one run at a time per store; the OS drops the lock when a process dies
     def lock(self) -> None:
@@ -275,3 +287,17 @@ class Mirror:
                 LOCK_FDS.remove(self._lock_fd)
             os.close(self._lock_fd)
             self._lock_fd = None
+
+
+@contextmanager
+def _settled(waiting: deque[tuple[Candidate, asyncio.Future]]) -> Iterator[None]:
+    """However the block ends (a lost cluster, Ctrl-C), what it left waiting is cancelled, or its error taken: none
+    is left for asyncio to report as never retrieved."""
+    try:
+        yield
+    finally:
+        for _, fut in waiting:
+            if fut.done() and not fut.cancelled():
+                fut.exception()
+            else:
+                fut.cancel()

@@ -10,13 +10,17 @@ from pathlib import Path
 
 from ..models import RunReport
 from ..publish import commit_all
-from ..publish.git import Changes, git_folder
+from ..publish.git import Changes, auto_gc, git_folder
+from ..render import HTML
+from ..render.search import INDEX_DIR
 from ..store import now
 from .context import Context
 from .images import image_dirs
 from .seams import SEAMS
 
 log = logging.getLogger("newsmirror")
+
+SEARCH_INDEX = HTML.root + INDEX_DIR  # the HTML site's search index: on the snapshot branch, never on main
 
 
 def commit(ctx: Context, message: str | Callable[[Changes], str], changed: set[str] | None) -> str | None:
@@ -35,10 +39,36 @@ def commit(ctx: Context, message: str | Callable[[Changes], str], changed: set[s
 
     SEAMS.before_commit()
     with _commit_key(ctx) as key_file:
-        committed = commit_all(ctx.out, say, stored=image_dirs(ctx), paths=changed, sign_with=key_file)
+        committed = commit_all(ctx.out, say, stored=image_dirs(ctx), paths=changed, sign_with=key_file,
+                               untracked=(SEARCH_INDEX,))
     with ctx.store.tx():
         ctx.store.set_state(uncommitted=False, committed_once=True)
     return said[0] if committed else None
+
+
+def after_commit(ctx: Context) -> None:
+    """The snapshot branch (see `snapshot`), then git's housekeeping (`auto_gc`), which it must not run beside."""
+    try:
+        snapshot(ctx)
+    finally:
+        auto_gc(ctx.out)
+
+
+def snapshot(ctx: Context) -> str | None:
+    """With the HTML site on: the snapshot branch made anew (main's tree and the search index, one commit,
+    signed like main's; see publish.snapshot), when main or the index changed; without it, no snapshot branch
+    (one left from when it was on would be pushed as current for ever). Returns its commit, or None."""
+    from ..publish.snapshot import drop_snapshot, make_snapshot
+
+    if "html" not in ctx.cfg.site.formats:
+        if drop_snapshot(ctx.out):
+            log.info("the HTML site is off: the snapshot branch is deleted here (remotes keep theirs until you "
+                     "delete it there)")
+        return None
+    message = (f"{ctx.cfg.site.title}: the site with its search index, as of {now():%Y-%m-%d %H:%M} UTC "
+               f"(one commit, replaced by the next run; the history is on main)")
+    with _commit_key(ctx) as key_file:
+        return make_snapshot(ctx.out, (SEARCH_INDEX,), message, ctx.tmp_dir, sign_with=key_file)
 
 
 def page_counts(ctx: Context) -> Callable[[Changes], str]:

@@ -2,8 +2,8 @@
 
 Each is a public attribute of SEAMS; `monkeypatch.setattr(SEAMS, name, fn)` fails loudly when a name is gone
 (the class has slots), so a rename cannot silently turn a test or a benchmark timer into a no-op.
-Worker-process seams (`analyse_page`, `mirror_image`) must stay module-level functions: they are pickled
-by name and the forked workers see what SEAMS held when they started."""
+Worker-process seams (`analyse_page`, `analyse_record`, `mirror_image`) must stay module-level functions: they are
+pickled by name and the forked workers see what SEAMS held when they started."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..sources import discover_source
-from .analyse import analyse_page
+from .analyse import analyse_page, analyse_record
 from .writer import mirror_image
 
 
@@ -25,6 +25,7 @@ def _nothing(*_args: Any) -> None:
 class Seams:
     # the work itself
     analyse_page: Callable[..., Any] = analyse_page  # (Response, rules, warc, cap) -> Analysis, in a worker
+    analyse_record: Callable[..., Any] = analyse_record  # (html, url, rules) -> Analysis, in a worker (reextract)
     mirror_image: Callable[..., Any] = mirror_image  # (bytes, images config, out, home, tmp) -> asset, w, h, size
     discover: Callable[..., Any] = discover_source  # (source, fetcher, root, ...) -> Discovery
     clock: Callable[[], float] = time.monotonic  # what fetch.max_run_seconds is measured with

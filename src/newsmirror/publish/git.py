@@ -61,8 +61,10 @@ def git_command() -> tuple[str, ...]:
     return (setpriv, "--pdeathsig", "KILL", "--", sh, "-c", _IF_PARENT, str(os.getpid()), git)
 
 
-def run_git(repo: Path, *args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_git(repo: Path, *args: str, check: bool = True, stdin: str | None = None,
+            env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = git_env()
+    env.update(env_extra or {})
     try:
         proc = subprocess.run([*git_command(), "-C", str(repo), *args], capture_output=True, text=True, env=env,
                               timeout=300, input=stdin)
@@ -186,28 +188,68 @@ def staged_changes(repo: Path) -> Changes:
     return list(zip(fields[0::2], fields[1::2], strict=False))  # (the output ends with a NUL: one field over)
 
 
+def leave_out(repo: Path, folders: Iterable[str]) -> None:
+    """Keep these folders of the tree out of the repository's commits: listed in .git/info/exclude (so that
+    `git status` and `git add -A` pass them by) and taken out of the index if an older version committed them
+    (the next commit then removes them from the branch; its history keeps what it had)."""
+    folders = sorted(folders)
+    if not folders:
+        return
+    exclude = _common_folder(git_folder(repo)) / "info" / "exclude"
+    try:
+        lines = exclude.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        lines = []
+    missing = [f"/{d.strip('/')}/" for d in folders if f"/{d.strip('/')}/" not in lines]
+    if missing:
+        exclude.parent.mkdir(parents=True, exist_ok=True)
+        tmp = exclude.with_name(f".exclude-{os.getpid()}.tmp")
+        tmp.write_text("".join(x + "\n" for x in [*lines, "# newsmirror: published on the snapshot branch only",
+                                                   *missing]), encoding="utf-8")
+        os.replace(tmp, exclude)
+    run_git(repo, "--literal-pathspecs", "rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", *folders)
+
+
+# git starts no gc of its own after a commit (it would run in the background, while the snapshot that follows
+# prunes objects it is packing: "object … cannot be read", and a gc.log that stops every gc for a day); the run
+# calls `auto_gc` once the snapshot is made
+_NO_AUTO_GC = ("-c", "maintenance.auto=false", "-c", "gc.auto=0")
+
+
+def auto_gc(repo: Path) -> None:
+    """`git gc --auto`, in the foreground (the run waits for it: nothing else of ours touches the repository
+    meanwhile), and dropping at once what nothing reaches (a replaced snapshot's search index, which it would
+    otherwise keep for two weeks). It packs, with deltas, what the commits since the last one left loose or in
+    small packs: the whole-tree files a run rewrites (the manifest, the folders' trees) then cost little."""
+    run_git(repo, "-c", "gc.autoDetach=false", "-c", "gc.pruneExpire=now", "gc", "--auto", "--quiet")
+
+
 def commit_all(repo: Path, message: str | Callable[[Changes], str], stored: Iterable[str] = (),
-               paths: Iterable[str] | None = None, sign_with: Path | None = None) -> bool:
+               paths: Iterable[str] | None = None, sign_with: Path | None = None,
+               untracked: Iterable[str] = ()) -> bool:
     """Stage everything (or only `paths`: what the run wrote and removed) and commit; False (and no commit)
     when nothing changed.
 
     `message` may be made from the staged changes: the commit then says what it holds, which after a killed
     run is more than what the run that commits it did. `stored`: folders of files that are compressed already
     (images), packed as they are (zlib level 0): compressing them again costs much time and saves nothing.
-    `sign_with`: an SSH private key file that signs the commit (`signing_config`)."""
+    `sign_with`: an SSH private key file that signs the commit (`signing_config`). `untracked`: folders of the
+    tree never committed (`leave_out`: the search index, published on the snapshot branch only)."""
+    untracked = list(untracked)
+    leave_out(repo, untracked)
     as_is = [d for d in stored if (repo / d).is_dir()]
     if paths is None:
         if as_is:
             run_git(repo, *_INTO_PACK, "-c", "pack.compression=0", "add", "-A", "--", *as_is)
         run_git(repo, *_INTO_PACK, "add", "-A")
     else:
-        paths = set(paths)
+        paths = {p for p in paths if not _under(p, untracked)}
         images = {p for p in paths if _under(p, stored)}
         _stage_paths(repo, images, *_INTO_PACK, "-c", "pack.compression=0")
         _stage_paths(repo, paths - images, *_INTO_PACK)
     changes = staged_changes(repo)
     if not changes:
         return False
-    run_git(repo, *signing_config(sign_with), "commit", "-q", "-m",
+    run_git(repo, *signing_config(sign_with), *_NO_AUTO_GC, "commit", "-q", "-m",
             message if isinstance(message, str) else message(changes))
     return True

@@ -11,6 +11,12 @@ copy names, which a censor can replace with its own — then that the copy is no
 for that key (a censor could otherwise serve a stale copy for ever), and every file: added, changed, missing, or
 not a file at all.
 
+The HTML site's search index (site/pagefind) is not in main's history (it is published on the one-commit
+`snapshot` branch, see publish/snapshot.py): the manifest lists its files as one entry, `search_index` (the
+folder, its number of files and the SHA-256 of `find FOLDER -type f | LC_ALL=C sort | xargs sha256sum`'s
+output), so that a copy of main (no index) and a copy of the snapshot (with it) both verify against it, and an
+index that is there is checked whole.
+
 A copy is hostile input: files are hashed in 1 MiB reads (memory stays flat for any size), and a named pipe, a
 socket or a device in it is reported, never opened for reading (opening a pipe blocks).
 """
@@ -112,23 +118,27 @@ def _read_small(path: Path, limit: int) -> bytes:
     return data
 
 
-def _scan(root: Path) -> tuple[dict[str, tuple[str, int]], dict[str, str]]:
+def _scan(root: Path, skip: str | None = None, top_files: bool = True) -> tuple[dict[str, tuple[str, int]],
+                                                                              dict[str, str]]:
     """Every file of the tree → (SHA-256, size), but the repository's own `.git` (a folder, or a worktree's
-    file) at the top, and the manifest and signature; and, apart, every entry that is not a file (a named pipe,
-    a socket, a device, an unreadable file) → what it is. A symbolic link is an entry of its own ("symlink:" and
-    the SHA-256 of its target): the mirror writes none, so one in a copy is reported, not followed."""
+    file) at the top, the manifest and signature, and the folder `skip` (the search index, signed apart); and,
+    apart, every entry that is not a file (a named pipe, a socket, a device, an unreadable file) → what it is. A
+    symbolic link is an entry of its own ("symlink:" and the SHA-256 of its target): the mirror writes none, so
+    one in a copy is reported, not followed. Paths are relative to `root`; `top_files=False` skips nothing at
+    the top (for a folder inside the tree)."""
     out: dict[str, tuple[str, int]] = {}
     special: dict[str, str] = {}
     buf = bytearray(CHUNK)
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
-        top = here == root
+        top = here == root and top_files
         links = [d for d in dirnames if (here / d).is_symlink()]
-        dirnames[:] = sorted(d for d in dirnames if d not in links and not (top and d in SKIP_DIRS))
+        dirnames[:] = sorted(d for d in dirnames if d not in links and not (top and d in SKIP_DIRS)
+                             and (skip is None or (here / d).relative_to(root).as_posix() != skip))
         for name in [*filenames, *links]:
             p = here / name
             rel = p.relative_to(root).as_posix()
-            if top and (name in SKIP_DIRS or rel in (MANIFEST, SIGNATURE)):
+            if (top and (name in SKIP_DIRS or rel in (MANIFEST, SIGNATURE))) or rel == skip:
                 continue
             if p.is_symlink():
                 out[rel] = ("symlink:" + hashlib.sha256(os.fsencode(os.readlink(p))).hexdigest(), 0)
@@ -140,9 +150,37 @@ def _scan(root: Path) -> tuple[dict[str, tuple[str, int]], dict[str, str]]:
     return dict(sorted(out.items())), dict(sorted(special.items()))
 
 
-def _files(root: Path) -> dict[str, tuple[str, int]]:
+def _files(root: Path, skip: str | None = None) -> dict[str, tuple[str, int]]:
     """The files of the tree (see `_scan`), without what is not a file."""
-    return _scan(root)[0]
+    return _scan(root, skip)[0]
+
+
+def _safe_folder(value: object) -> str | None:
+    """A folder a manifest names (the search index's): a relative path inside the tree, else None."""
+    if not isinstance(value, str) or not value or value.startswith("/") or "\\" in value:
+        return None
+    parts = value.split("/")
+    if any(p in ("", ".", "..") for p in parts) or parts[0] in SKIP_DIRS:
+        return None
+    return value
+
+
+def folder_digest(root: Path, folder: str) -> tuple[int, str, dict[str, str]]:
+    """(the number of files, the SHA-256 of their listing, what is not a file) of the folder `folder` of the tree
+    at `root`. The listing is what `find FOLDER -type f | LC_ALL=C sort | xargs sha256sum` prints in the tree's
+    top folder (`<sha256>  <path>` a line, paths from the top, in byte order), so a reader checks it with
+    coreutils alone (`search_index_command`)."""
+    files, special = _scan(root / folder, top_files=False)
+    lines = sorted((f"{folder}/{rel}".encode(), sha) for rel, (sha, _n) in files.items())
+    h = hashlib.sha256()
+    for path, sha in lines:
+        h.update(sha.encode("ascii") + b"  " + path + b"\n")
+    return len(lines), h.hexdigest(), {f"{folder}/{rel}": kind for rel, kind in special.items()}
+
+
+def search_index_command(folder: str) -> str:
+    """The command, run in a copy's top folder, whose output is the SHA-256 the manifest signs for the index."""
+    return f"find {folder} -type f | LC_ALL=C sort | xargs sha256sum | sha256sum"
 
 
 def _iso(t: datetime) -> str:
@@ -177,14 +215,15 @@ def manifest_record(data: bytes) -> str:
 
 
 def write_manifest(root: Path, key_path: Path, generator: str, last_serial: int = 0,
-                   last: str = "") -> dict[str, bytes]:
+                   last: str = "", index: str | None = None) -> dict[str, bytes]:
     """manifest.json and its signature for the tree at `root`, as {path: bytes} to write.
 
     The serial is one more than the highest of the tree's current manifest and `last_serial` (kept by the
     caller, so that it still grows when the tree is made afresh), and the signing time is now (or
     SOURCE_DATE_EPOCH). Both stay as they were when the signed content (files, key, generator) is the same as the
     current manifest's: then the output is byte for byte the same (Ed25519 signatures are deterministic).
-    The signature is an SSH signature (`ssh_sign`): `ssh-keygen -Y verify` checks it."""
+    The signature is an SSH signature (`ssh_sign`): `ssh-keygen -Y verify` checks it. `index`: the search
+    index's folder, signed as one entry (`folder_digest`), not file by file, when the tree has it."""
     from ..store import now
 
     key = load_private(key_path)
@@ -192,7 +231,10 @@ def write_manifest(root: Path, key_path: Path, generator: str, last_serial: int 
     manifest: dict = {"generator": generator, "algorithm": "sha256", "signature": f"sshsig {NAMESPACE}",
                       "public_key": base64.b64encode(raw).decode(), "fingerprint": fingerprint(raw),
                       "ssh_public_key": ssh_public_key(raw),
-                      "files": {k: {"sha256": h, "bytes": n} for k, (h, n) in _files(root).items()}}
+                      "files": {k: {"sha256": h, "bytes": n} for k, (h, n) in _files(root, index).items()}}
+    if index is not None and (root / index).is_dir() and not (root / index).is_symlink():
+        n, digest, _ = folder_digest(root, index)
+        manifest["search_index"] = {"folder": index, "files": n, "sha256": digest}
     previous = _previous(root)
     before = _serial(previous.get("serial"))
     same = {k: v for k, v in previous.items() if k not in ("serial", "signed_at")} == manifest
@@ -226,6 +268,7 @@ class Verdict:
     changed: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     special: dict[str, str] = field(default_factory=dict)  # path → what it is, for what is not a file
+    search_index: str = ""  # the signed search index: "" (none signed), "checked" or "absent" (a copy without it)
 
     @property
     def ok(self) -> bool:
@@ -268,6 +311,9 @@ def verify(root: Path, pubkey: str | None = None, *, trust: str | None = None, m
         sig_named, sig = _signature(data, _read_small(root / SIGNATURE, MAX_SIGNATURE))
         manifest = json.loads(data)
         listed = {k: v["sha256"] for k, v in manifest["files"].items()}
+        index = manifest.get("search_index")
+        folder = _safe_folder(index.get("folder")) if isinstance(index, dict) else None
+        signed_index = index.get("sha256") if folder and isinstance(index, dict) else None
     except NotAFile as exc:
         return Verdict(f"no readable signed manifest in {root} ({exc})")
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -298,10 +344,21 @@ def verify(root: Path, pubkey: str | None = None, *, trust: str | None = None, m
         verdict = Verdict(f"cannot read --pubkey {pubkey} ({exc.strerror or exc})")
     if verdict.signature == "ok":
         _check_fresh(verdict, manifest, base64.b64encode(raw).decode(), want, max_age_days, store, label)
-    have, verdict.special = _scan(root)
+    have, verdict.special = _scan(root, folder)
+    if folder:
+        if not os.path.lexists(root / folder):
+            verdict.search_index = "absent"
+        elif (root / folder).is_symlink() or not (root / folder).is_dir():
+            verdict.special[folder] = "a symbolic link" if (root / folder).is_symlink() else "not a folder"
+        else:
+            _n, digest, special = folder_digest(root, folder)
+            verdict.special.update(special)
+            verdict.search_index = "checked"
+            if digest != signed_index:
+                verdict.changed.append(folder + "/")
     verdict.added = sorted(set(have) - set(listed))
     verdict.missing = sorted(set(listed) - set(have) - set(verdict.special))
-    verdict.changed = sorted(k for k in set(have) & set(listed) if have[k][0] != listed[k])
+    verdict.changed = sorted([*verdict.changed, *(k for k in set(have) & set(listed) if have[k][0] != listed[k])])
     return verdict
 
 

@@ -13,6 +13,9 @@ pushed last (or, when the remote holds another squashed commit newsmirror made
 for it, which a run killed before the store recorded its push left there, on
 that one), so nothing someone else pushed is overwritten.
 
+With the HTML site on, every push also replaces the remote's `snapshot` branch (the site with its search
+index, one signed commit: see snapshot.py) with the mirror's, forced: newsmirror alone writes that branch.
+
 Credentials: the URL reaches git through the environment
 (GIT_CONFIG_COUNT), never argv or .git/config, and every message that
 leaves this module has user:password parts, credential query parameters
@@ -34,6 +37,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ..redact import redact
 from .git import GitError, git_command, git_env, run_git
+from .snapshot import SNAPSHOT_BRANCH, SNAPSHOT_REF, snapshot_commit
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _PERMANENT = re.compile(r"Authentication failed|could not read (Username|Password)|Permission denied \(|"
@@ -199,18 +203,23 @@ def remote_head(repo: Path, target: PushTarget, *, timeout: float,
 
 
 def push_one(repo: Path, target: PushTarget, commit: str, *, timeout: float,
-             environ: dict[str, str] | None = None, lease: str | None = None) -> str:
+             environ: dict[str, str] | None = None, lease: str | None = None, snapshot: str | None = None) -> str:
     """Push `commit` to the target's branch once: "pushed" or "up to date"; PushError or _Transient otherwise.
-    A squash push replaces only the commit `lease` names (default: the one pushed last)."""
+    A squash push replaces only the commit `lease` names (default: the one pushed last). `snapshot`: the
+    snapshot branch's commit, pushed with it, always replacing the remote's (it is newsmirror's own branch,
+    one commit, made anew each run)."""
     args = ["push", "--porcelain"]
     if target.force:
         args.append("--force")
     elif target.squash:
         args.append(f"--force-with-lease=refs/heads/{target.branch}:{lease or target.last_pushed or ''}")
     args += [_PUSH_REMOTE, f"{commit}:refs/heads/{target.branch}"]
+    if snapshot and target.branch != SNAPSHOT_BRANCH:
+        args.append(f"+{snapshot}:{SNAPSHOT_REF}")
     code, stdout, out = _remote_git(repo, target, args, timeout, environ)
     if code == 0:
-        return "up to date" if re.search(r"^=\t", stdout, re.M) else "pushed"
+        flags = re.findall(r"^(.)\t", stdout, re.M)  # one a ref: "=" up to date
+        return "up to date" if flags and set(flags) == {"="} else "pushed"
     permanent = _classify(out)
     if permanent:
         raise (_Stale if re.search(r"\[rejected\].*stale info", out) else PushError)(permanent)
@@ -224,6 +233,7 @@ def push_all(repo: Path, targets: list[PushTarget], *, message: str, retries: in
              sleep: Callable[[float], None] = time.sleep) -> list[PushResult]:
     """Push to every target at once, each independently; one result per target, in the targets' order."""
     head = head_commit(repo)
+    snapshot = snapshot_commit(repo)
     results: dict[str, PushResult] = {}
     if head is None:
         return [PushResult(t.name, False, None, "nothing to publish yet: the mirror has no commit", 0,
@@ -241,7 +251,8 @@ def push_all(repo: Path, targets: list[PushTarget], *, message: str, retries: in
         while True:
             attempt += 1
             try:
-                detail = push_one(repo, t, commits[t.name], timeout=timeout, environ=environ, lease=lease)
+                detail = push_one(repo, t, commits[t.name], timeout=timeout, environ=environ, lease=lease,
+                                  snapshot=snapshot)
                 results[t.name] = PushResult(t.name, True, commits[t.name], detail, attempt, redact(t.url))
                 return
             except _Stale as exc:
