@@ -7,6 +7,7 @@ missing extra and a scheduler that does not answer are checked everywhere.
 from __future__ import annotations
 
 import asyncio
+import copyreg
 import os
 import re
 import shutil
@@ -30,19 +31,23 @@ from .cluster_faults import FAULTS_ENV
 from .test_pipeline import cli_run, demo_config
 from .test_reproducible import EPOCH, tree
 
+# the cluster tests share one scheduler and two workers started from the CLI (a module fixture): they run in one
+# pytest-xdist worker, so the cluster is started once
+pytestmark = pytest.mark.xdist_group("cluster")
+
 PIDS_ENV = "NEWSMIRROR_TEST_PIDS"  # a folder where each analysed page leaves the id of the process that did it
+
+
+PICKLING = dict(copyreg.dispatch_table)  # as it is before distributed is imported (by a test or a fixture)
 
 
 @pytest.fixture(autouse=True)
 def pickling_as_it_was() -> Iterator[None]:
     """Importing distributed makes every exception class pickle through tblib (copyreg, for the whole process):
     undone after each test, so that the process pool's tests run after these in this process see Python's own."""
-    import copyreg
-
-    saved = dict(copyreg.dispatch_table)
     yield
     copyreg.dispatch_table.clear()
-    copyreg.dispatch_table.update(saved)
+    copyreg.dispatch_table.update(PICKLING)
 
 
 def analyse_recorded(*args: object) -> object:
@@ -80,9 +85,8 @@ def square(x: int) -> tuple[int, int]:
 
 
 @pytest.mark.cluster
-def test_calls_go_to_the_cluster_in_batches_and_come_back_each_to_its_caller():
-    pytest.importorskip("distributed")
-    pool = DaskPool(None)
+def test_calls_go_to_the_cluster_in_batches_and_come_back_each_to_its_caller(cli_workers):
+    pool = DaskPool(cli_workers.address)
     try:
         calls = Calls(pool, batch=8)
 
@@ -364,17 +368,18 @@ BENCH_ARTICLES = 1000
 
 @pytest.mark.cluster
 @pytest.mark.slow
-def test_1000_benchmark_articles_on_a_local_dask_cluster_give_the_local_engines_tree(tmp_path, monkeypatch):
+def test_1000_benchmark_articles_on_a_dask_cluster_give_the_local_engines_tree(tmp_path, monkeypatch, cli_workers):
     """The benchmark's site (benchmarks/mirror.py: 1,000 generated articles in 10 feeds) mirrored with its config by
-    each engine: the same tree, byte for byte. Its text mode (pictures linked, not mirrored): pictures are mirrored
-    on this machine whatever the engine, and would double the test's time."""
-    pytest.importorskip("distributed")
+    each engine: the same tree, byte for byte. The cluster is the scheduler and two workers started from the CLI
+    (the demo test above covers a cluster the run starts itself). Its text mode (pictures linked, not mirrored):
+    pictures are mirrored on this machine whatever the engine, and would double the test's time."""
     from benchmarks.mirror import Server, write_config
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     server = Server(BENCH_ARTICLES)
     try:
-        for name, workers in (("local", ""), ("dask", '\n[workers]\nengine = "dask"\n')):
+        on_cli_cluster = f'\n[workers]\nengine = "dask"\nscheduler = "{cli_workers.address}"\n'
+        for name, workers in (("local", ""), ("dask", on_cli_cluster)):
             (tmp_path / name).mkdir()
             cfg = write_config(tmp_path / name, server.base, BENCH_ARTICLES, "rules-text")
             cfg.write_text(cfg.read_text(encoding="utf-8") + workers, encoding="utf-8")
@@ -383,6 +388,7 @@ def test_1000_benchmark_articles_on_a_local_dask_cluster_give_the_local_engines_
             assert f"{BENCH_ARTICLES} new" in res.output, res.output
     finally:
         server.stop()
+    assert len(analysed_by(cli_workers)) >= 2  # the pages were analysed by both workers, none here
     made, expected = same_run(tree(tmp_path / "dask" / "mirror")), same_run(tree(tmp_path / "local" / "mirror"))
     assert len([p for p in expected if p.startswith("pages/")]) >= BENCH_ARTICLES
     assert sorted(made) == sorted(expected)
