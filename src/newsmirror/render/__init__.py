@@ -25,6 +25,7 @@ from ..transform import apply_link_policy
 from ..transform.images import beyond_cap, cap_note, rewrite_images
 from ..transform.script import VARIANTS, ScriptConverter, keep
 from .formats import heavy_work
+from .jinja import TEMPLATES, environment
 from .layout import (
     ARCHIVE,
     HOME,
@@ -46,34 +47,6 @@ from .text import DISPLAY_TZ, ArticleView, display_time, xml
 log = logging.getLogger("newsmirror.render")
 
 Indexed = Listed | StoredArticle  # what the indexes and a page's QR code need of an article: either has it
-
-TEMPLATES = Path(__file__).parent / "templates"
-_COMPILED: dict[bool, object] = {}  # autoescape → the templates compiled in this process (see _compiled)
-
-
-def _compiled(autoescape: bool):  # -> jinja2.BytecodeCache
-    """Each template is compiled once per process, not once per renderer: a build makes a renderer for each format
-    and script, and a process (`newsmirror demo`, a service, the tests) builds many times. Jinja2 keys an entry by
-    the template's name and file and checks it against the source's checksum, so an edited or overriding
-    template is compiled afresh; the other options that shape the code are the same for every renderer."""
-    cache = _COMPILED.get(autoescape)
-    if cache is None:
-        import jinja2
-
-        class CodeInMemory(jinja2.BytecodeCache):
-            def __init__(self) -> None:
-                self.code: dict[str, tuple[str, object]] = {}
-
-            def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-                hit = self.code.get(bucket.key)
-                if hit is not None and hit[0] == bucket.checksum:
-                    bucket.code = hit[1]  # type: ignore[assignment]
-
-            def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-                self.code[bucket.key] = (bucket.checksum, bucket.code)
-
-        cache = _COMPILED.setdefault(autoescape, CodeInMemory())
-    return cache
 
 
 @dataclass
@@ -117,18 +90,7 @@ class Renderer:
     @property
     def env(self):  # -> jinja2.Environment; built on first use (a run that renders nothing never imports Jinja2)
         if self._env is None:
-            import jinja2
-
-            self._env = jinja2.Environment(
-                loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(d)) for d in self.template_dirs]),
-                keep_trailing_newline=True,
-                trim_blocks=True,
-                lstrip_blocks=True,
-                undefined=jinja2.StrictUndefined,
-                autoescape=self.layout.output.autoescape,
-                auto_reload=False,  # a run's templates do not change under it: no stat of each file per page
-                bytecode_cache=_compiled(self.layout.output.autoescape),
-            )
+            self._env = environment(self.template_dirs, self.layout.output.autoescape)
             self._env.globals["site"] = self.site
             self._env.filters["md"] = md_text
             self._env.filters["mdurl"] = md_url
