@@ -520,3 +520,39 @@ def test_forum_thread_is_not_taken_for_a_list_of_headlines():
     text = body_text(html, "https://forum.example.org/threads/number-12-bus.4411/")
     assert_in_order(text, [t for _, t in FORUM_POSTS])
     assert "Report abuse" not in text
+
+
+THREAD_POSTS = [
+    ("marta_k", "Our allotment association has the same problem with the water trough by the north gate. It overflows "
+     "every night since the float valve was replaced, and by morning the path is a pond. Has anyone found a valve "
+     "that stays shut when the pressure rises after midnight?"),
+    ("gardener61", "We had exactly that last spring. The new valves are made for mains pressure and the old pipe "
+     "from the reservoir runs at less than half of it, so the float never closes fully. A low-pressure valve from the "
+     "irrigation shop fixed it for us within a week."),
+    ("tomas", "Before you buy anything, check that the arm of the float is not bent. Ours had been knocked by a "
+     "wheelbarrow and sat a few centimetres too low, which was enough to keep the valve open. Straightening it cost "
+     "nothing and the trough has been dry ever since."),
+]
+
+
+def test_thread_posts_led_by_their_authors_names_are_kept():
+    """Posts that each open with the author's name as a link are no list of teasers: each carries a text many
+    times its links, and none is cut short as a teaser's summary is."""
+    posts = "".join(
+        f'<div class="post"><div class="author"><a href="/members/{name}">{name}</a></div>'
+        f'<div class="post-text"><p>{text}</p></div></div>' for name, text in THREAD_POSTS)
+    html = f"""<!DOCTYPE html><html lang="en"><head><title>Trough overflows at night | Allotment Forum</title></head>
+<body>{EN_HEADER}<div class="thread"><h1>Trough overflows at night</h1>{posts}</div>{EN_FOOTER}</body></html>"""
+    text = body_text(html, "https://forum.example.org/threads/trough-overflows.5120/")
+    assert_in_order(text, [t for _, t in THREAD_POSTS])
+
+
+def test_teasers_with_long_summaries_cut_short_are_still_removed():
+    """Items led by a one-word link whose summaries end in an ellipsis are teasers, however long the summary."""
+    teasers = "".join(
+        f'<div class="teaser"><a href="/sport/{i}.html">Sport</a><p>{p[:-1]} and then much more was said about it '
+        f'by the coach and the players in the dressing room after the match, as the season goes on…</p></div>'
+        for i, p in enumerate(EN_PARAS[:3]))
+    text = body_text(en_page(ps(EN_PARAS), after=f'<div class="more">{teasers}</div>'), EN_URL)
+    assert_in_order(text, EN_PARAS)
+    assert "dressing room" not in text

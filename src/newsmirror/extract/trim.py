@@ -83,8 +83,31 @@ PROMO = re.compile(
 LISTISH = frozenset({"li", "dd", "dt", "td", "th", "blockquote", "pre", "code", "tr", "table", "ul", "ol", "dl"})
 
 
+_CLIPPED = re.compile(r"(?:…|\.\.\.|\[…\]|\[\.\.\.\])\s*$")
+
+
+def _leading_link(item: HtmlElement) -> HtmlElement | None:
+    for a in item.iter("a"):
+        if a.text_content().strip():
+            return a
+    return None
+
+
+def _holds_post(item: HtmlElement) -> bool:
+    """Whether an item led by a link is a post of a thread or a letter under its author's name, not a teaser:
+    the link is a name (one or two words, where a headline has a sentence's) and the item's own text is
+    many times its links'."""
+    lead = _leading_link(item)
+    if lead is None or len(lead.text_content().split()) > 2:
+        return False
+    chars = len(WS.sub("", item.text_content()))
+    links = sum(len(WS.sub("", a.text_content())) for a in item.iter("a"))
+    return chars - links >= max(200, 4 * links)
+
+
 def drop_teasers(container: HtmlElement) -> None:
-    """Remove lists of teasers: three or more sibling items of one kind, each led by a link."""
+    """Remove lists of teasers: three or more sibling items of one kind, each led by a link (and not
+    carrying a text of its own, as the posts of a thread do)."""
     for el in list(container.iter()):
         if el.getparent() is None and el is not container:
             continue
@@ -98,6 +121,10 @@ def drop_teasers(container: HtmlElement) -> None:
             if len(items) < 3 or tag in ("p", "br", "img", "span", "a", "strong", "em", "b", "i"):
                 continue
             led = [c for c in items if _starts_with_link(c)]
+            # a thread's posts, each under its author's name; teasers' summaries are cut short ("…")
+            clipped = sum(1 for c in led if _CLIPPED.search(c.text_content()))
+            if clipped < len(led) / 3:
+                led = [c for c in led if not _holds_post(c)]
             if len(led) >= 3 and len(led) >= 0.6 * len(items):
                 for c in led:
                     if c.getparent() is not None:
