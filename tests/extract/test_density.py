@@ -556,3 +556,29 @@ def test_teasers_with_long_summaries_cut_short_are_still_removed():
     text = body_text(en_page(ps(EN_PARAS), after=f'<div class="more">{teasers}</div>'), EN_URL)
     assert_in_order(text, EN_PARAS)
     assert "dressing room" not in text
+
+
+APPEAL = [
+    "Independent local reporting costs money, and we would rather not put it behind a paywall for anyone.",
+    "Readers like you keep this newsroom going: a small monthly contribution pays for the hours our reporters "
+    "spend at council meetings, in courtrooms and on the phone with the people our stories are about.",
+]
+
+
+def test_a_box_after_the_articles_paragraphs_is_cut():
+    """A box of sentences after the article's paragraphs, in a wrapper of its own (an appeal, an author's
+    note), is no part of the article: candidate scoring finds where the article's run ends."""
+    article = (f'<div class="entry-body">{ps(EN_PARAS)}</div>'
+               f'<div class="box"><div class="inner">{ps(APPEAL)}</div></div>')
+    text = body_text(en_page(article), EN_URL)
+    assert_in_order(text, EN_PARAS)
+    assert "contribution" not in text and "paywall" not in text
+
+
+def test_the_article_going_on_after_a_figure_in_another_wrapper_is_kept():
+    """An article split by a full-width figure into two wrappers of one class goes on after the figure."""
+    article = (f'<div class="section"><div class="body-text">{ps(EN_PARAS[:4])}</div></div>'
+               '<div class="section"><figure><img src="/img/bridge.jpg" alt=""><figcaption>The bridge</figcaption>'
+               f'</figure></div><div class="section"><div class="body-text">{ps(EN_PARAS[4:])}</div></div>')
+    text = body_text(en_page(article), EN_URL)
+    assert_in_order(text, EN_PARAS)

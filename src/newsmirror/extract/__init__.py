@@ -221,7 +221,8 @@ def _choose(html: str, doc: lxml.html.HtmlElement, title: str | None, typed_arti
     page is then read again without pruning by class names, semantic tags or <noscript> (an unclosed
     <nav>, a "widget" wrapper around the text, an article given only to readers without JavaScript),
     and by Readability-style candidate scoring. An answer with
-    three times the text replaces the first; a refusal stands when neither finds an article."""
+    three times the text replaces the first; a refusal stands when neither finds an article. A first
+    answer that is not weak ends where candidate scoring says the article's run of paragraphs ends."""
     refusal = None
     try:
         content = find_content(doc, title, typed_article)
@@ -229,6 +230,10 @@ def _choose(html: str, doc: lxml.html.HtmlElement, title: str | None, typed_arti
         content, refusal = None, str(exc)
     size = len(_text(content)) if content is not None else 0
     if size >= WEAK_CHARS:
+        from .candidates import cut_tail
+
+        assert content is not None
+        cut_tail(content)
         return content
     for opinion in (lambda: _first_opinion(doc, html, title, typed_article, lenient=True),
                     lambda: _readable_opinion(html)):
