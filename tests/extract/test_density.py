@@ -582,3 +582,24 @@ def test_the_article_going_on_after_a_figure_in_another_wrapper_is_kept():
                f'</figure></div><div class="section"><div class="body-text">{ps(EN_PARAS[4:])}</div></div>')
     text = body_text(en_page(article), EN_URL)
     assert_in_order(text, EN_PARAS)
+
+
+LEAD = ("Commuters get their crossing back after two years on ferries and detours, and the city says the repairs "
+        "will keep the bridge standing for another fifty years.")
+
+
+def test_lead_in_the_header_block_above_the_body_is_kept():
+    """A standfirst set with the headline and the byline in a header block of its own, above the body's wrapper
+    (whose common parent a list of links makes a poor answer), is the article's opening: it is kept, before the
+    body, and the byline is not."""
+    share = "".join(f'<a href="/topic/{n.lower()}">{n}</a> ' for n in (
+        "Facebook", "Twitter", "LinkedIn", "WhatsApp", "Transport", "Harbour", "City council", "Cycling", "Ferries",
+        "Infrastructure", "Budget", "Engineering"))
+    html = f"""<!DOCTYPE html><html lang="en"><head><title>{EN_TITLE}</title></head><body>{EN_HEADER}
+<div class="page"><div class="article-head"><h1>{EN_TITLE}</h1><div class="byline">By Jane Porter</div>
+<div class="intro"><p>{LEAD}</p></div></div>
+<div class="article-body"><div class="text">{ps(EN_PARAS)}</div></div>
+<div class="actions"><div class="links">{share}</div></div></div>{EN_FOOTER}</body></html>"""
+    text = body_text(html, EN_URL)
+    assert_in_order(text, [LEAD, *EN_PARAS])
+    assert "Jane Porter" not in text and "LinkedIn" not in text

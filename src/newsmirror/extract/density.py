@@ -62,6 +62,67 @@ def widen(best: HtmlElement, root: HtmlElement, blocks: dict[HtmlElement, Block]
     return current
 
 
+LEAD_LEVELS = 3  # how far above the article's container its lead may sit (a sibling of a near ancestor)
+_NO_LEAD_TAGS = frozenset({"h1", "li", "td", "th", "dd", "dt", "figcaption", "caption"})  # a headline, items, captions
+LEAD_LOOKBACK = 6  # blocks looked at before the container: the headline, a byline, a date, a picture's credit…
+
+
+def recover_lead(best: HtmlElement, root: HtmlElement, blocks: dict[HtmlElement, Block]) -> None:
+    """Move into the container the lead paragraphs that stand just before it in a wrapper of their own.
+
+    Many pages set the standfirst or first paragraph in the header block with the headline
+    (`<div class="intro">`), so the best subtree starts below it, and its value is too small to
+    make the search climb. Walking back from the container past short labels (headline, byline,
+    date), the paragraphs met before any link list are the article's lead; only within a few levels
+    of the container, so that nothing from another part of the page comes in.
+    """
+    found: list[HtmlElement] = []
+    seen = 0
+    for el in _preceding_blocks(best, blocks):
+        b = blocks[el]
+        if seen >= LEAD_LOOKBACK or b.link_chars > 0.3 * b.chars:
+            break
+        seen += 1
+        if is_prose(b) and el.tag not in _NO_LEAD_TAGS and not _captions_a_picture(el):
+            found.append(el)
+        elif found:
+            break
+    for el in found:  # nearest first: each goes in at the top, so they keep their order
+        parent, tail = el.getparent(), el.tail
+        el.tail = None
+        if parent is not None and tail and tail.strip():
+            prev = el.getprevious()
+            if prev is not None:
+                prev.tail = (prev.tail or "") + tail
+            else:
+                parent.text = (parent.text or "") + tail
+        best.insert(0, el)
+
+
+def _captions_a_picture(el: HtmlElement) -> bool:
+    """Whether a block is a picture's caption: in a <figure>, or alone with an image in its wrapper."""
+    if any(a.tag in ("figure", "figcaption") for a in el.iterancestors()):
+        return True
+    parent = el.getparent()
+    if parent is None or parent.find(".//img") is None:
+        return False
+    return len(" ".join(parent.text_content().split())) <= 1.2 * len(" ".join(el.text_content().split()))
+
+
+def _preceding_blocks(best: HtmlElement, blocks: dict[HtmlElement, Block]) -> list[HtmlElement]:
+    """The text blocks before `best` within LEAD_LEVELS levels of it, nearest first."""
+    out: list[HtmlElement] = []
+    node: HtmlElement | None = best
+    for _ in range(LEAD_LEVELS):
+        if node is None or node.tag in ("body", "html"):
+            break
+        for sib in node.itersiblings(preceding=True):
+            if isinstance(sib.tag, str):
+                out.extend(reversed([e for e in sib.iter() if e in blocks and blocks[e].chars > 3]))
+        node = node.getparent()
+    return out
+
+
 class NotAnArticle(Exception):
     """The page is something else (a list of links, a section front)."""
 
@@ -153,6 +214,7 @@ def find_content(doc: HtmlElement, title: str | None = None, typed_article: bool
         if best is None:
             raise NotAnArticle("a list of headline links (a section or index page), not an article")
     best = widen(best, root, blocks)
+    recover_lead(best, root, blocks)
     tidy(best, root, blocks, title, prune=not lenient)
     return best
 
