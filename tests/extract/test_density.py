@@ -603,3 +603,19 @@ def test_lead_in_the_header_block_above_the_body_is_kept():
     text = body_text(html, EN_URL)
     assert_in_order(text, [LEAD, *EN_PARAS])
     assert "Jane Porter" not in text and "LinkedIn" not in text
+
+
+@pytest.mark.parametrize("line", [
+    "23.06.2016 um 16:14 Uhr - Jane Porter - 12 comments",
+    "by Jane Porter on 12 May 2024",
+    "Posted May 12, 2024 at 9:30",
+    "2024年5月12日 09:30 来源：城南日报",
+])
+def test_a_dateline_between_the_standfirst_and_the_body_is_dropped(line):
+    """A line that carries the article's date (the page's date is shown above the body) goes, also when it stands
+    inside the run of paragraphs, after a standfirst; a sentence that names a date stays."""
+    dated = "On 12 May 2024 at 09:30 the first buses crossed the bridge again, greeted by a small crowd of residents."
+    article = f"<p>{LEAD}</p><p class=\"meta\">{line}</p>{ps([dated, *EN_PARAS])}"
+    text = body_text(en_page(article), EN_URL)
+    assert_in_order(text, [LEAD, dated, *EN_PARAS])
+    assert line not in text

@@ -23,7 +23,15 @@ from lxml.html import HtmlElement
 from .blocks import Block, _signature, _size, _starts_with_link, blocks_of, is_prose, subtree_values
 from .paragraphs import split_paragraphs
 from .prune import drop_junk, prune_unlikely
-from .trim import clean_container, cut_promo_lines, drop_promos, drop_teasers, end_at_editor_line, trim_edges
+from .trim import (
+    clean_container,
+    cut_promo_lines,
+    drop_datelines,
+    drop_promos,
+    drop_teasers,
+    end_at_editor_line,
+    trim_edges,
+)
 
 
 def best_subtree(root: HtmlElement, blocks: dict[HtmlElement, Block]) -> tuple[HtmlElement | None, float]:
@@ -230,5 +238,6 @@ def tidy(best: HtmlElement, root: HtmlElement, blocks: dict[HtmlElement, Block],
     clean_container(best, blocks)
     trim_edges(best, blocks, title)
     drop_promos(best, blocks)
+    drop_datelines(best, blocks)
     end_at_editor_line(best, blocks)
     cut_promo_lines(best)

@@ -369,3 +369,32 @@ def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: 
         if heading is None or el.find(".//img") is not None:
             break
         heading.drop_tree()
+
+
+# a date or a time, as bylines and datelines write them: 23.06.2016, 2021-04-29, 21. April 2020, Feb 6, 2014,
+# 11 Jan 2019, 2019年11月25日, 16:14
+DATE_TEXT = re.compile(
+    r"\b\d{1,2}[./]\d{1,2}[./](?:\d{4}|\d{2})\b|\b\d{4}-\d{1,2}-\d{1,2}\b|\d{4}年\d{1,2}月\d{1,2}日|"
+    r"\b\d{1,2}\.?\s+[^\W\d_]{3,}\.?,?\s+\d{4}\b|\b[^\W\d_]{3,}\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}\b|"
+    r"\b\d{1,2}:\d{2}\b"
+)
+DATELINE_LOOK = 6  # text blocks from the top of the answer where a byline or a dateline may stand
+DATELINE_CHARS = 100
+
+
+def drop_datelines(container: HtmlElement, blocks: dict[HtmlElement, Block]) -> None:
+    """Drop the short lines near the top of the article that carry its date ("23.06.2016 um 16:14 Uhr - Markus
+    Reuter", "von Anja Schmoll-Trautmann am 14. Mai 2014", "asked Feb 6, 2014 at 20:37"): the date is read
+    from the page and shown above the body; a line that is a sentence stays, whatever date it names."""
+    seen = 0
+    for el in list(container.iter()):
+        b = blocks.get(el)
+        if b is None or el is container or b.chars <= 3 or el.getparent() is None:
+            continue
+        seen += 1
+        if seen > DATELINE_LOOK:
+            return
+        whole = WS.sub(" ", el.text_content()).strip()  # a block's own text may be a line of a larger wrapper
+        if len(whole) <= DATELINE_CHARS and not is_prose(b) and el.tag not in HEADINGS and \
+                el.find(".//img") is None and DATE_TEXT.search(whole) and not CREDIT.search(whole):
+            el.drop_tree()
