@@ -78,3 +78,25 @@ def test_a_please_enable_javascript_line_is_no_article():
                  "<script src='/app.js'></script>")
     with pytest.raises(ExtractError, match="JavaScript shell"):
         extract(html, URL)
+
+
+def test_the_second_reading_drops_a_comment_form_too():
+    """The second reading keeps what the first drops for its class name or tag (an article in a "widget" or an
+    unclosed <nav>); a comment form is another thing: its notes are never the article, and it goes in both."""
+    import lxml.html
+
+    from newsmirror.extract.density import find_content
+
+    notes = [
+        "You are commenting using your WordPress account. Log out or change your account details at any time.",
+        "Notify me of new comments by email. Notify me of new posts by email. Your address is never published.",
+        "Comments are moderated by hand, so it may take a day or two before yours shows up under the post.",
+    ]
+    form = '<form action="/comment" class="comment-form">' + "".join(f"<p>{n}</p>" for n in notes) + "</form>"
+    html = f"""<!DOCTYPE html><html lang="en"><head><title>{TITLE}</title></head><body>
+<div id="content"><div class="entry">{ARTICLE}</div>{form}</div></body></html>"""
+    found = find_content(lxml.html.document_fromstring(html), TITLE, lenient=True)
+    assert found is not None
+    text = " ".join(found.text_content().split())
+    assert all(p in text for p in PARAS)
+    assert "commenting using" not in text

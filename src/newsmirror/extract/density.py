@@ -206,14 +206,13 @@ def find_content(doc: HtmlElement, title: str | None = None, typed_article: bool
     Raises NotAnArticle for a list of headline links, unless the page's metadata says it is an
     article (`typed_article`). `lenient` is the second pass for when the first answer looks weak
     (Readability's retry with fewer flags): no element is removed for its class or id name, and
-    only what is never text is dropped before the search.
+    only what is never text (and forms that hold little of the page's text) is dropped before the search.
     """
     body = doc.find("body")
     root = body if body is not None else doc
     drop_junk(root, lenient)
     blocks = blocks_of(root)
-    if not lenient:
-        prune_unlikely(root, blocks)
+    prune_unlikely(root, blocks, forms_only=lenient)
     best, value = best_subtree(root, blocks)
     if best is None or value <= 0:
         return None
