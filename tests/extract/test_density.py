@@ -619,3 +619,17 @@ def test_a_dateline_between_the_standfirst_and_the_body_is_dropped(line):
     text = body_text(en_page(article), EN_URL)
     assert_in_order(text, [LEAD, dated, *EN_PARAS])
     assert line not in text
+
+
+@pytest.mark.parametrize("label", ["Lea también:", "Czytaj też:", "Lesen Sie hier:", "READ MORE:"])
+def test_a_teaser_line_set_in_the_article_is_removed(label):
+    """"<label>: <headline link>" between two paragraphs is a teaser for another article, in any language;
+    a paragraph with a label and mostly its own text stays."""
+    teaser = f'<p>{label} <a href="/2024/05/10/ferry.html">Ferry operators cut the summer timetable</a></p>'
+    note = ('<p>Note: the crossing is closed to lorries over 7.5 tonnes until the load test in June, the '
+            '<a href="/transport">transport department</a> says.</p>')
+    article = ps(EN_PARAS[:3]) + teaser + note + ps(EN_PARAS[3:])
+    text = body_text(en_page(article), EN_URL)
+    assert_in_order(text, EN_PARAS)
+    assert "summer timetable" not in text
+    assert "load test in June" in text

@@ -131,6 +131,9 @@ def drop_teasers(container: HtmlElement) -> None:
                         c.drop_tree()
 
 
+TEASER_LABEL = re.compile(r"^\W{0,3}[^\W\d][^:：.!?]{0,28}[:：](?!//)\s*\S")  # not a web address
+
+
 def _prose_text(text: str, el: HtmlElement) -> bool:
     links = sum(len(WS.sub("", a.text_content())) for a in el.iter("a"))
     dense = text.replace(" ", "")
@@ -148,6 +151,10 @@ def _is_boiler_block(el: HtmlElement, blocks: dict[HtmlElement, Block]) -> bool:
     links = sum(len(WS.sub("", a.text_content())) for a in el.iter("a"))
     chars = len(text.replace(" ", ""))
     if el.tag in ("ul", "ol", "dl", "div", "section", "table") and chars and links / chars > 0.6:
+        return True
+    # a teaser set in the article: a short label and a headline link ("Lea también: …", "Czytaj też: …",
+    # "Lesen Sie hier: …"), in whatever language
+    if el.tag not in HEADINGS and chars <= 200 and links > 0.6 * chars and TEASER_LABEL.match(text):
         return True
     # a short line of links ("Whatsapp Facebook Twitter", "Previous | Next")
     return el.tag not in HEADINGS and chars < 50 and links >= 0.8 * chars
