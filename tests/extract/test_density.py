@@ -633,3 +633,20 @@ def test_a_teaser_line_set_in_the_article_is_removed(label):
     assert_in_order(text, EN_PARAS)
     assert "summer timetable" not in text
     assert "load test in June" in text
+
+
+@pytest.mark.parametrize("credit", [
+    "The northern ramp on Saturday evening. (Foto: Example Times)",
+    "Engineers on the deck in March. © AFP / Jane Porter",
+    "Photograph by Jane Porter for The Example Times",
+])
+def test_a_picture_credit_set_as_a_paragraph_is_dropped(credit):
+    """A caption or credit line that a page sets as a plain paragraph under its picture is no part of the
+    article's text; a sentence of the article that speaks of a photo by someone stays."""
+    photo_sentence = ("A photo by a local cyclist of the first buses crossing the bridge was shared thousands of times "
+                      "on Sunday, and the council put it on the front of its newsletter.")
+    article = (ps(EN_PARAS[:2]) + f'<div class="img"><img src="/img/ramp.jpg" alt=""></div><p>{credit}</p>'
+               + ps([photo_sentence, *EN_PARAS[2:]]))
+    text = body_text(en_page(article), EN_URL)
+    assert_in_order(text, [*EN_PARAS[:2], photo_sentence, *EN_PARAS[2:]])
+    assert credit not in text

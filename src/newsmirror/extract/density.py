@@ -27,6 +27,7 @@ from .trim import (
     clean_container,
     cut_promo_lines,
     drop_datelines,
+    drop_photo_credits,
     drop_promos,
     drop_teasers,
     end_at_editor_line,
@@ -238,5 +239,6 @@ def tidy(best: HtmlElement, root: HtmlElement, blocks: dict[HtmlElement, Block],
     trim_edges(best, blocks, title)
     drop_promos(best, blocks)
     drop_datelines(best, blocks)
+    drop_photo_credits(best, blocks)
     end_at_editor_line(best, blocks)
     cut_promo_lines(best)

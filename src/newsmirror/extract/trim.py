@@ -405,3 +405,26 @@ def drop_datelines(container: HtmlElement, blocks: dict[HtmlElement, Block]) -> 
         if len(whole) <= DATELINE_CHARS and not is_prose(b) and el.tag not in HEADINGS and \
                 el.find(".//img") is None and DATE_TEXT.search(whole) and not CREDIT.search(whole):
             el.drop_tree()
+
+
+# a picture's credit: "© AFP / Marco Bertorello", "(Foto: Getty)", "Photo: Archives", "Photograph by …", "Credit: …"
+PHOTO_CREDIT = re.compile(
+    r"©|(?:^|[\s(|/])(?:fotos?|photos?|bild|bilder|credits?|images?|photograph|photography|titelbild|beitragsbild|"
+    r"aufmacherbild|crédits?|imagen)\s*:|^(?:fotos?|photos?|photograph|images?|bild)\s+(?:by|von|de)\b",
+    re.I,
+)
+CREDIT_CHARS = 200
+
+
+def drop_photo_credits(container: HtmlElement, blocks: dict[HtmlElement, Block]) -> None:
+    """Drop the captions and credit lines of pictures that a page sets as plain paragraphs (where it does not
+    use <figcaption>): short blocks that name the picture's source. Captions are shown with their images, and
+    the article's text is not theirs."""
+    for el in list(container.iter()):
+        b = blocks.get(el)
+        if b is None or el is container or el.getparent() is None or b.chars > CREDIT_CHARS:
+            continue
+        whole = WS.sub(" ", el.text_content()).strip()
+        if len(whole) <= CREDIT_CHARS and PHOTO_CREDIT.search(whole) and not CREDIT.search(whole) and \
+                el.tag not in HEADINGS:
+            el.drop_tree()
