@@ -77,7 +77,15 @@ PROMO = re.compile(
     r"this post (?:may )?contains? affiliate|"
     r"关注.{0,10}(?:公众号|微信|微博)|订阅|扫.{0,4}码|下载.{0,10}(?:app|客户端)|本文来自|更多原创|免责声明|特别声明|"
     r"版权(?:所有|声明)|未经(?:授权|允许|许可)|转载请|投稿|^[【\[（(]?声明[:：]|"
-    r"uses cookies|cookie policy|privacy policy",
+    r"uses cookies|cookie policy|privacy policy|"
+    # subscriptions, apps, donations, log-in walls and cookie notices in the other languages most mirrored
+    r"\babonn(?:ieren|ement|ez)|\bsuscr[ií]b|\bsubskrypc|"
+    r"download the .{1,30} apps?\b|straight to your (?:phone|inbox)|"
+    r"support (?:us|our (?:work|journalism))|consider supporting|unterst[üu]tzen? (?:sie |du )?(?:uns|unsere)|"
+    r"\bspenden?\b|\bdonate\b|\bdonaci[óo]n\b|"
+    r"einloggen|log in to|sign in to|registrieren sie sich|netiquette|"
+    r"(?:use|uses|using|verwende[tn]?|nutzen|utilise|utilisons|usamos|utilizamos|korzystamy z) cookies|"
+    r"cookies? (?:erleichtern|help us|settings|einstellungen)",
     re.I,
 )
 LISTISH = frozenset({"li", "dd", "dt", "td", "th", "blockquote", "pre", "code", "tr", "table", "ul", "ol", "dl"})
