@@ -154,7 +154,9 @@ def cut_tail(container: HtmlElement) -> None:
     most of the answer's text, so that a short run never cuts a long answer."""
     scores = score_candidates(container)
     best, best_score = None, 0.0
-    for el, s in scores.items():
+    for el, s in sorted(scores.items(), key=lambda kv: -kv[1]):
+        if s <= best_score:  # the link-density discount only lowers a score: no later one can win
+            break
         final = s * (1 - _link_density(el, len(_text(el))))
         if final > best_score:
             best, best_score = el, final
@@ -174,8 +176,13 @@ def cut_tail(container: HtmlElement) -> None:
             continue
         # a later part that holds a paragraph run of its own (half the best one's score, or the score of a
         # sibling when it is of the best one's class) is the article going on, past a figure or a box
-        if any(x in scores and scores[x] * (1 - _link_density(x, len(_text(x)))) >= (
-                threshold if best.get("class") and x.get("class") == best.get("class") else 0.5 * best_score)
-               for x in el.iter()):
+        if any(_goes_on(x, best, scores, threshold, best_score) for x in el.iter() if x in scores):
             continue
         el.drop_tree()
+
+
+def _goes_on(x: HtmlElement, best: HtmlElement, scores: dict[HtmlElement, float], threshold: float,
+             best_score: float) -> bool:
+    """Whether a candidate after the run scores as a run of its own (see cut_tail)."""
+    need = threshold if best.get("class") and x.get("class") == best.get("class") else 0.5 * best_score
+    return scores[x] >= need and scores[x] * (1 - _link_density(x, len(_text(x)))) >= need
