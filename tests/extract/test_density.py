@@ -650,3 +650,14 @@ def test_a_picture_credit_set_as_a_paragraph_is_dropped(credit):
     text = body_text(en_page(article), EN_URL)
     assert_in_order(text, [*EN_PARAS[:2], photo_sentence, *EN_PARAS[2:]])
     assert credit not in text
+
+
+def test_ruby_readings_are_not_part_of_the_text():
+    """Pages for learners set the reading of each word over it (<ruby>子<rt>こ</rt></ruby>): the plain text is the
+    sentence itself, not the sentence with its readings run into it; the body keeps the ruby markup."""
+    sentence = "子どもへの虐待をなくすための法律ができました。"
+    marked = ("<ruby>子<rt>こ</rt></ruby>どもへの<ruby>虐待<rp>(</rp><rt>ぎゃくたい</rt><rp>)</rp></ruby>"
+              "をなくすための<ruby>法律<rt>ほうりつ</rt></ruby>ができました。")
+    html = f"<div><p>{marked}</p></div>"
+    assert html_to_text(html) == sentence
+    assert "<rt>" in extract(cn_page(f"<p>{marked}</p>" + ps(CN_PARAS)), URL).body_html
