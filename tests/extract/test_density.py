@@ -661,3 +661,30 @@ def test_ruby_readings_are_not_part_of_the_text():
     html = f"<div><p>{marked}</p></div>"
     assert html_to_text(html) == sentence
     assert "<rt>" in extract(cn_page(f"<p>{marked}</p>" + ps(CN_PARAS)), URL).body_html
+
+
+def test_a_wiki_page_is_taken_whole_past_its_navigation_table():
+    """A wiki article whose text is a list of long items and a few paragraphs, with a large navigation table of
+    links in the same container: the table is dropped in cleaning, so it does not keep the search from taking
+    the whole article rather than its longest list."""
+    intro = ["The Harbour Bridge is a steel suspension bridge across the inner harbour, opened in 1962.",
+             "It carries four lanes of road traffic and, since its reopening in 2024, a protected cycle lane."]
+    items = [
+        "In 1987 the bridge was closed for three weeks after a freighter struck one of the northern piers, which "
+        "was later rebuilt with a wider concrete footing.",
+        "The bridge appears in several films, most famously in the closing chase of a 1970s detective series, "
+        "shot over four nights with the deck closed to traffic.",
+        "From 2022 to 2024 more than four hundred of its cables were replaced, and the deck was resurfaced for "
+        "the first time since the nineteen-eighties.",
+        "A ferry service ran during both long closures, carrying up to six thousand passengers a day between the "
+        "two ends of the bridge.",
+    ]
+    nav = "".join(f'<tr><td><a href="/wiki/Bridge_{i}">Bridge {i}</a></td><td><a href="/wiki/District_{i}">District '
+                  f'{i}</a></td><td><a href="/wiki/Ferry_{i}">Ferry line {i}</a></td></tr>' for i in range(1, 31))
+    html = f"""<!DOCTYPE html><html lang="en"><head><title>Harbour Bridge - Town Wiki</title></head><body>
+<div class="page"><div class="wiki-content"><h1>Harbour Bridge</h1><h2>History</h2>
+<ul>{"".join(f"<li>{i}</li>" for i in items)}</ul><h2>Today</h2>{ps(intro)}<table class="navbox">{nav}</table></div>
+</div></body></html>"""
+    text = body_text(html, "https://wiki.example.org/wiki/Harbour_Bridge")
+    assert_in_order(text, [*items, *intro])
+    assert "District 7" not in text

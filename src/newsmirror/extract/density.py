@@ -56,9 +56,10 @@ def widen(best: HtmlElement, root: HtmlElement, blocks: dict[HtmlElement, Block]
     """Climb from the best subtree to an ancestor that holds much more paragraph text at a small cost.
 
     An article whose paragraphs are split between a nested wrapper and its parent, or interleaved
-    with link-heavy items, has its best subtree too low; teasers and link lists are removed later.
+    with link-heavy items, has its best subtree too low; teasers and link lists are removed later, so
+    the cost of climbing is counted without them (see _net_after_cleaning).
     """
-    net = subtree_values(root, blocks)
+    net = _net_after_cleaning(root, blocks)
     pos = subtree_values(root, blocks, positive=True)
     current = best
     for parent in best.iterancestors():
@@ -130,6 +131,30 @@ def _preceding_blocks(best: HtmlElement, blocks: dict[HtmlElement, Block]) -> li
                 out.extend(reversed([e for e in sib.iter() if e in blocks and blocks[e].chars > 3]))
         node = node.getparent()
     return out
+
+
+_LINK_LIST_TAGS = frozenset({"ul", "ol", "dl", "table", "div", "section", "nav"})
+
+
+def _net_after_cleaning(root: HtmlElement, blocks: dict[HtmlElement, Block]) -> dict[HtmlElement, float]:
+    """Per element, the sum of its subtree's block values, as it will be once cleaning has removed the link
+    lists (lists, tables and boxes that are mostly links, which `clean_container` drops): a wiki's navigation
+    tables beside its text cost nothing to take in, since they go."""
+    totals: dict[HtmlElement, float] = {}
+    chars: dict[HtmlElement, int] = {}
+    links: dict[HtmlElement, int] = {}
+    for el in reversed(list(root.iter())):
+        if not isinstance(el.tag, str):
+            continue
+        b = blocks.get(el)
+        total, c, n = (b.value, b.chars, b.link_chars) if b is not None else (0.0, 0, 0)
+        for child in el:
+            total += totals.get(child, 0.0)
+            c += chars.get(child, 0)
+            n += links.get(child, 0)
+        chars[el], links[el] = c, n
+        totals[el] = 0.0 if el.tag in _LINK_LIST_TAGS and c and n > 0.6 * c and el is not root else total
+    return totals
 
 
 class NotAnArticle(Exception):
