@@ -688,3 +688,14 @@ def test_a_wiki_page_is_taken_whole_past_its_navigation_table():
     text = body_text(html, "https://wiki.example.org/wiki/Harbour_Bridge")
     assert_in_order(text, [*items, *intro])
     assert "District 7" not in text
+
+
+def test_a_short_plain_line_right_before_the_first_paragraph_is_kept():
+    """A motto or a greeting set as its own short line just before the first paragraph, beside it, opens the
+    article; a byline with its link and a dateline before it still go."""
+    motto = "„Crisp outside, creamy inside“"
+    article = ('<div class="meta"><a href="/authors/jane">Jane Porter</a></div><div class="body">'
+               f'<p>12.05.2024</p><p>{motto}</p>{ps(EN_PARAS)}</div>')
+    text = body_text(en_page(article), EN_URL)
+    assert_in_order(text, [motto, *EN_PARAS])
+    assert "12.05.2024" not in text

@@ -313,6 +313,12 @@ def _leads_in(el: HtmlElement, b: Block, run_containers: set[HtmlElement]) -> bo
     return el.tag in ("li", "dd", "dt", "td") and b.link_chars <= 0.2 * b.chars
 
 
+def _plain_line(b: Block) -> bool:
+    """A short line with no link, prompt or date in it."""
+    return b.chars <= 80 and not b.link_chars and not BOILER_TEXT.search(b.text) and not PROMO.search(b.text) \
+        and not DATE_TEXT.search(b.text) and not CREDIT.search(b.text)
+
+
 def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: str | None) -> None:
     """Keep the main run of paragraphs: drop what stands before it (headline, dek, byline, dates,
     gallery labels) and after it (author bio, tag lists, newsletter prompts).
@@ -353,6 +359,10 @@ def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: 
     # standfirst, a first paragraph set apart by an image) and list items that are not links (ingredients,
     # key facts); a dek in a header block of its own, bylines, dates and share bars go
     keep = [el for el in before if _leads_in(el, blocks[el], first_anc)]
+    # a short plain line right before the first paragraph, beside it (a motto, a greeting, a subtitle)
+    if before and before[-1].getparent() is first.getparent() and before[-1].tag not in HEADINGS and \
+            _plain_line(blocks[before[-1]]):
+        keep.append(before[-1])
     held = {a for el in keep for a in el.iterancestors()}
     for el in before:
         if el not in held and el not in keep and el.getparent() is not None:
