@@ -699,3 +699,14 @@ def test_a_short_plain_line_right_before_the_first_paragraph_is_kept():
     text = body_text(en_page(article), EN_URL)
     assert_in_order(text, [motto, *EN_PARAS])
     assert "12.05.2024" not in text
+
+
+def test_a_closing_line_right_after_the_last_paragraph_is_kept():
+    """A post's or letter's closing line ("Yours, Jane") right after the last paragraph, beside it, ends the
+    article; a contact line with an address after it does not belong."""
+    closing = "Yours, Jane"
+    contact = "Tips to news@example-times.com"
+    article = f'<div class="body">{ps(EN_PARAS)}<p>{closing}</p><p>{contact}</p></div>'
+    text = body_text(en_page(article), EN_URL)
+    assert_in_order(text, [*EN_PARAS, closing])
+    assert contact not in text

@@ -314,9 +314,12 @@ def _leads_in(el: HtmlElement, b: Block, run_containers: set[HtmlElement]) -> bo
 
 
 def _plain_line(b: Block) -> bool:
-    """A short line with no link, prompt or date in it."""
+    """A short line with no link, address, prompt or date in it."""
     return b.chars <= 80 and not b.link_chars and not BOILER_TEXT.search(b.text) and not PROMO.search(b.text) \
-        and not DATE_TEXT.search(b.text) and not CREDIT.search(b.text)
+        and not DATE_TEXT.search(b.text) and not CREDIT.search(b.text) and not _CONTACT.search(b.text)
+
+
+_CONTACT = re.compile(r"@|https?://|www\.|[:：]\s*$")  # an address, or a label that introduces something
 
 
 def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: str | None) -> None:
@@ -369,6 +372,7 @@ def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: 
             el.drop_tree()
     last_anc = set(last.iterancestors())
     after = False
+    signoff = True  # the article's closing line may follow its last paragraph: "Euer Hans", "x Franzi"
     for el in order:
         if el is last:
             after = True
@@ -378,6 +382,10 @@ def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: 
         b = blocks[el]
         if CREDIT.search(b.text) or el.find(".//img") is not None:
             continue
+        if signoff and b.chars > 3:
+            signoff = False
+            if el.getparent() is last.getparent() and b.chars <= 40 and _plain_line(b):
+                continue
         # lists, tables, quotes and code that end an article are part of it, unless they are links
         if (el.tag in LISTISH or el.tag in HEADINGS or any(a.tag in LISTISH for a in el.iterancestors()
                                                            if _inside(a, container))) \
