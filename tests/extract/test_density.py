@@ -710,3 +710,22 @@ def test_a_closing_line_right_after_the_last_paragraph_is_kept():
     text = body_text(en_page(article), EN_URL)
     assert_in_order(text, [*EN_PARAS, closing])
     assert contact not in text
+
+
+def test_pictures_with_caption_lines_do_not_end_the_article():
+    """Two pictures, each with a "click to enlarge" line, between the article's paragraphs and its short last
+    one: the run goes on past them, and the last paragraph stays."""
+    pic = '<p><a href="/img/a.png"><img src="/img/a_thumb.png" alt=""></a> Click to enlarge</p>'
+    closing = "When the new lane opens to the city buses as well is not yet known, the council says."
+    article = f'<div class="body">{ps(EN_PARAS)}{pic}{pic}<p>{closing}</p></div>'
+    text = body_text(en_page(article), EN_URL)
+    assert_in_order(text, [*EN_PARAS, closing])
+
+
+def test_a_contact_line_with_an_email_address_at_the_end_is_dropped():
+    """"Write to … @ …" after the article is a contact line, not the article."""
+    contact = "Send your story ideas to newsdesk@example-times.com and join our readers' panel"
+    article = f'<div class="body">{ps(EN_PARAS)}<p>{contact}</p></div>'
+    text = body_text(en_page(article), EN_URL)
+    assert_in_order(text, EN_PARAS)
+    assert "newsdesk@" not in text

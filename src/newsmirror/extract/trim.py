@@ -71,6 +71,7 @@ CREDIT = re.compile(r"^[（(【\[]?\s*(?:责任编辑|责编|编辑|记者|作�
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 # what articles end with that is not the article: newsletter and app prompts, contact lines, disclaimers
 PROMO = re.compile(
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|"  # an address to write to: a contact line
     r"subscribe|newsletter|sign up|signup|follow (?:us|me|him|her|them)\b|may be reached at|reach (?:him|her|me|us) at|"
     r"email (?:him|her|me|us) at|have a (?:news )?tip|send us|tips?@|click here|download (?:our|the) app|"
     r"share this (?:article|story)|^share$|sharing is caring|join (?:our|the) (?:mailing|community)|"
@@ -333,7 +334,8 @@ def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: 
     order = [el for el in container.iter() if el in blocks and el is not container]
     if not order:
         return
-    seq = [el for el in order if el.tag not in HEADINGS and blocks[el].chars > 3]
+    # a picture with its caption line does not break a run of paragraphs (pictures stay wherever they are)
+    seq = [el for el in order if el.tag not in HEADINGS and blocks[el].chars > 3 and el.find(".//img") is None]
     prose = [is_prose(blocks[el]) for el in seq]
     if not any(prose):
         return
