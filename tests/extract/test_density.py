@@ -729,3 +729,13 @@ def test_a_contact_line_with_an_email_address_at_the_end_is_dropped():
     text = body_text(en_page(article), EN_URL)
     assert_in_order(text, EN_PARAS)
     assert "newsdesk@" not in text
+
+
+def test_sentences_set_as_a_heading_at_the_end_are_kept():
+    """A closing statement of two sentences set in an <h4> after the last paragraph reads as text, not as the
+    title of a section that was removed; a short heading with nothing after it still goes."""
+    closing = "The bridge will be inspected again in 2030. Until then, the council says, it is safe for all traffic."
+    article = f'<div class="body">{ps(EN_PARAS)}<h4>{closing}</h4><h3>More on this</h3></div>'
+    text = body_text(en_page(article), EN_URL)
+    assert_in_order(text, [*EN_PARAS, closing])
+    assert "More on this" not in text

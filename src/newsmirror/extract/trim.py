@@ -403,6 +403,8 @@ def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: 
             (a for a in el.iterancestors() if a.tag in HEADINGS and _inside(a, container)), None)
         if heading is None or el.find(".//img") is not None:
             break
+        if _prose_text(WS.sub(" ", heading.text_content()).strip(), heading) and len(blocks[el].text) >= 60:
+            break  # sentences set as a heading (a closing statement in bold type), not a section's title
         heading.drop_tree()
 
 
