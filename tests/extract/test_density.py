@@ -739,3 +739,19 @@ def test_sentences_set_as_a_heading_at_the_end_are_kept():
     text = body_text(en_page(article), EN_URL)
     assert_in_order(text, [*EN_PARAS, closing])
     assert "More on this" not in text
+
+
+def test_a_lead_above_a_captioned_picture_is_kept():
+    """The lead stands above a picture whose caption credits the agency with a link: the caption is passed
+    over on the way back to the lead, and is not kept itself."""
+    share = "".join(f'<a href="/topic/{n}">{n.title()} news</a> ' for n in (
+        "transport", "harbour", "council", "cycling", "ferries", "budget", "weather", "sport", "culture", "schools"))
+    caption = 'The bridge at dawn. Photo: <a href="https://agency.example.org">Example Press Agency / Jane Porter</a>'
+    html = f"""<!DOCTYPE html><html lang="en"><head><title>{EN_TITLE}</title></head><body>{EN_HEADER}
+<div class="page"><div class="article-head"><h1>{EN_TITLE}</h1><div class="intro"><p>{LEAD}</p></div></div>
+<p>{caption}</p>
+<div class="article-body"><div class="text">{ps(EN_PARAS)}</div></div>
+<div class="actions"><div class="links">{share}</div></div></div>{EN_FOOTER}</body></html>"""
+    text = body_text(html, EN_URL)
+    assert_in_order(text, [LEAD, *EN_PARAS])
+    assert "The bridge at dawn" not in text

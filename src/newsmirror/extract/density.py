@@ -24,6 +24,7 @@ from .blocks import Block, _signature, _size, _starts_with_link, blocks_of, is_p
 from .paragraphs import split_paragraphs
 from .prune import drop_junk, prune_unlikely
 from .trim import (
+    PHOTO_CREDIT,
     clean_container,
     cut_promo_lines,
     drop_datelines,
@@ -90,9 +91,13 @@ def recover_lead(best: HtmlElement, root: HtmlElement, blocks: dict[HtmlElement,
     seen = 0
     for el in _preceding_blocks(best, blocks):
         b = blocks[el]
-        if seen >= LEAD_LOOKBACK or b.link_chars > 0.3 * b.chars:
+        if seen >= LEAD_LOOKBACK:
             break
         seen += 1
+        if not found and (_captions_a_picture(el) or PHOTO_CREDIT.search(b.text)):
+            continue  # a picture's caption between the lead and the body, its credit a link
+        if b.link_chars > 0.3 * b.chars:
+            break
         if is_prose(b) and el.tag not in _NO_LEAD_TAGS and not _captions_a_picture(el):
             found.append(el)
         elif found:
