@@ -73,7 +73,7 @@ def widen(best: HtmlElement, root: HtmlElement, blocks: dict[HtmlElement, Block]
     return current
 
 
-LEAD_LEVELS = 3  # how far above the article's container its lead may sit (a sibling of a near ancestor)
+LEAD_LEVELS = 4  # how far above the article's container its lead may sit (a sibling of a near ancestor)
 _NO_LEAD_TAGS = frozenset({"h1", "li", "td", "th", "dd", "dt", "figcaption", "caption"})  # a headline, items, captions
 LEAD_LOOKBACK = 6  # blocks looked at before the container: the headline, a byline, a date, a picture's credit…
 
