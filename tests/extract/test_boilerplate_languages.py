@@ -35,3 +35,28 @@ def test_related_and_share_blocks_in_german_are_not_kept():
     text = _text(html)
     assert all(p in text for p in DE_PARAS)
     assert "Ähnliche Beiträge" not in text and "Radwege" not in text and "teilen" not in text
+
+
+def test_closing_appeals_and_log_in_prompts_are_not_kept():
+    """What a site puts after the article to ask for something (a donation, a log-in to comment, its app, a
+    cookie consent) goes, in German as in English; a last paragraph that merely says "suspended" stays."""
+    last = ("Der Fährbetrieb bleibt bis Ende Mai bestehen und wird danach ausgesetzt; die Stadt prüft, ob er im "
+            "Sommer für Ausflügler wieder aufgenommen wird. Die Buslinie 12 fährt ab Montag wieder über die Brücke.")
+    appeals = [
+        "Unterstützen Sie unsere Arbeit mit einer Spende – schon fünf Euro helfen.",
+        "Sie müssen sich einloggen, um sich an einer Diskussion beteiligen zu können.",
+        "Get the latest news straight to your phone with the Beispiel-Zeitung app.",
+        "Wir verwenden Cookies, um Ihnen ein besseres Nutzererlebnis zu bieten.",
+    ]
+    html = _page(f'<div class="entry"><h1>{TITLE}</h1>' + "".join(f"<p>{p}</p>" for p in [*DE_PARAS, last])
+                 + "".join(f"<p>{a}</p>" for a in appeals) + "</div>")
+    text = _text(html)
+    assert all(p in text for p in [*DE_PARAS, last])
+    assert not any(a in text for a in appeals)
+
+
+def test_a_last_paragraph_about_a_suspension_is_kept():
+    """Words of appeals are matched as words: "suspended" holds no "Spende"."""
+    last = "The bus service was suspended for the day."
+    html = _page(f'<div class="entry"><h1>{TITLE}</h1>' + "".join(f"<p>{p}</p>" for p in [*DE_PARAS, last]) + "</div>")
+    assert last in _text(html)

@@ -520,3 +520,238 @@ def test_forum_thread_is_not_taken_for_a_list_of_headlines():
     text = body_text(html, "https://forum.example.org/threads/number-12-bus.4411/")
     assert_in_order(text, [t for _, t in FORUM_POSTS])
     assert "Report abuse" not in text
+
+
+THREAD_POSTS = [
+    ("marta_k", "Our allotment association has the same problem with the water trough by the north gate. It overflows "
+     "every night since the float valve was replaced, and by morning the path is a pond. Has anyone found a valve "
+     "that stays shut when the pressure rises after midnight?"),
+    ("gardener61", "We had exactly that last spring. The new valves are made for mains pressure and the old pipe "
+     "from the reservoir runs at less than half of it, so the float never closes fully. A low-pressure valve from the "
+     "irrigation shop fixed it for us within a week."),
+    ("tomas", "Before you buy anything, check that the arm of the float is not bent. Ours had been knocked by a "
+     "wheelbarrow and sat a few centimetres too low, which was enough to keep the valve open. Straightening it cost "
+     "nothing and the trough has been dry ever since."),
+]
+
+
+def test_thread_posts_led_by_their_authors_names_are_kept():
+    """Posts that each open with the author's name as a link are no list of teasers: each carries a text many
+    times its links, and none is cut short as a teaser's summary is."""
+    posts = "".join(
+        f'<div class="post"><div class="author"><a href="/members/{name}">{name}</a></div>'
+        f'<div class="post-text"><p>{text}</p></div></div>' for name, text in THREAD_POSTS)
+    html = f"""<!DOCTYPE html><html lang="en"><head><title>Trough overflows at night | Allotment Forum</title></head>
+<body>{EN_HEADER}<div class="thread"><h1>Trough overflows at night</h1>{posts}</div>{EN_FOOTER}</body></html>"""
+    text = body_text(html, "https://forum.example.org/threads/trough-overflows.5120/")
+    assert_in_order(text, [t for _, t in THREAD_POSTS])
+
+
+def test_teasers_with_long_summaries_cut_short_are_still_removed():
+    """Items led by a one-word link whose summaries end in an ellipsis are teasers, however long the summary."""
+    teasers = "".join(
+        f'<div class="teaser"><a href="/sport/{i}.html">Sport</a><p>{p[:-1]} and then much more was said about it '
+        f'by the coach and the players in the dressing room after the match, as the season goes on…</p></div>'
+        for i, p in enumerate(EN_PARAS[:3]))
+    text = body_text(en_page(ps(EN_PARAS), after=f'<div class="more">{teasers}</div>'), EN_URL)
+    assert_in_order(text, EN_PARAS)
+    assert "dressing room" not in text
+
+
+APPEAL = [
+    "Independent local reporting costs money, and we would rather not put it behind a paywall for anyone.",
+    "Readers like you keep this newsroom going: a small monthly contribution pays for the hours our reporters "
+    "spend at council meetings, in courtrooms and on the phone with the people our stories are about.",
+]
+
+
+def test_a_box_after_the_articles_paragraphs_is_cut():
+    """A box of sentences after the article's paragraphs, in a wrapper of its own (an appeal, an author's
+    note), is no part of the article: candidate scoring finds where the article's run ends."""
+    article = (f'<div class="entry-body">{ps(EN_PARAS)}</div>'
+               f'<div class="box"><div class="inner">{ps(APPEAL)}</div></div>')
+    text = body_text(en_page(article), EN_URL)
+    assert_in_order(text, EN_PARAS)
+    assert "contribution" not in text and "paywall" not in text
+
+
+def test_the_article_going_on_after_a_figure_in_another_wrapper_is_kept():
+    """An article split by a full-width figure into two wrappers of one class goes on after the figure."""
+    article = (f'<div class="section"><div class="body-text">{ps(EN_PARAS[:4])}</div></div>'
+               '<div class="section"><figure><img src="/img/bridge.jpg" alt=""><figcaption>The bridge</figcaption>'
+               f'</figure></div><div class="section"><div class="body-text">{ps(EN_PARAS[4:])}</div></div>')
+    text = body_text(en_page(article), EN_URL)
+    assert_in_order(text, EN_PARAS)
+
+
+LEAD = ("Commuters get their crossing back after two years on ferries and detours, and the city says the repairs "
+        "will keep the bridge standing for another fifty years.")
+
+
+def test_lead_in_the_header_block_above_the_body_is_kept():
+    """A standfirst set with the headline and the byline in a header block of its own, above the body's wrapper
+    (whose common parent a list of links makes a poor answer), is the article's opening: it is kept, before the
+    body, and the byline is not."""
+    share = "".join(f'<a href="/topic/{n.lower()}">{n}</a> ' for n in (
+        "Facebook", "Twitter", "LinkedIn", "WhatsApp", "Transport", "Harbour", "City council", "Cycling", "Ferries",
+        "Infrastructure", "Budget", "Engineering"))
+    html = f"""<!DOCTYPE html><html lang="en"><head><title>{EN_TITLE}</title></head><body>{EN_HEADER}
+<div class="page"><div class="article-head"><h1>{EN_TITLE}</h1><div class="byline">By Jane Porter</div>
+<div class="intro"><p>{LEAD}</p></div></div>
+<div class="article-body"><div class="text">{ps(EN_PARAS)}</div></div>
+<div class="actions"><div class="links">{share}</div></div></div>{EN_FOOTER}</body></html>"""
+    text = body_text(html, EN_URL)
+    assert_in_order(text, [LEAD, *EN_PARAS])
+    assert "Jane Porter" not in text and "LinkedIn" not in text
+
+
+@pytest.mark.parametrize("line", [
+    "23.06.2016 um 16:14 Uhr - Jane Porter - 12 comments",
+    "by Jane Porter on 12 May 2024",
+    "Posted May 12, 2024 at 9:30",
+    "2024年5月12日 09:30 来源：城南日报",
+])
+def test_a_dateline_between_the_standfirst_and_the_body_is_dropped(line):
+    """A line that carries the article's date (the page's date is shown above the body) goes, also when it stands
+    inside the run of paragraphs, after a standfirst; a sentence that names a date stays."""
+    dated = "On 12 May 2024 at 09:30 the first buses crossed the bridge again, greeted by a small crowd of residents."
+    article = f"<p>{LEAD}</p><p class=\"meta\">{line}</p>{ps([dated, *EN_PARAS])}"
+    text = body_text(en_page(article), EN_URL)
+    assert_in_order(text, [LEAD, dated, *EN_PARAS])
+    assert line not in text
+
+
+@pytest.mark.parametrize("label", ["Lea también:", "Czytaj też:", "Lesen Sie hier:", "READ MORE:"])
+def test_a_teaser_line_set_in_the_article_is_removed(label):
+    """"<label>: <headline link>" between two paragraphs is a teaser for another article, in any language;
+    a paragraph with a label and mostly its own text stays."""
+    teaser = f'<p>{label} <a href="/2024/05/10/ferry.html">Ferry operators cut the summer timetable</a></p>'
+    note = ('<p>Note: the crossing is closed to lorries over 7.5 tonnes until the load test in June, the '
+            '<a href="/transport">transport department</a> says.</p>')
+    article = ps(EN_PARAS[:3]) + teaser + note + ps(EN_PARAS[3:])
+    text = body_text(en_page(article), EN_URL)
+    assert_in_order(text, EN_PARAS)
+    assert "summer timetable" not in text
+    assert "load test in June" in text
+
+
+@pytest.mark.parametrize("credit", [
+    "The northern ramp on Saturday evening. (Foto: Example Times)",
+    "Engineers on the deck in March. © AFP / Jane Porter",
+    "Photograph by Jane Porter for The Example Times",
+])
+def test_a_picture_credit_set_as_a_paragraph_is_dropped(credit):
+    """A caption or credit line that a page sets as a plain paragraph under its picture is no part of the
+    article's text; a sentence of the article that speaks of a photo by someone stays."""
+    photo_sentence = ("A photo by a local cyclist of the first buses crossing the bridge was shared thousands of times "
+                      "on Sunday, and the council put it on the front of its newsletter.")
+    article = (ps(EN_PARAS[:2]) + f'<div class="img"><img src="/img/ramp.jpg" alt=""></div><p>{credit}</p>'
+               + ps([photo_sentence, *EN_PARAS[2:]]))
+    text = body_text(en_page(article), EN_URL)
+    assert_in_order(text, [*EN_PARAS[:2], photo_sentence, *EN_PARAS[2:]])
+    assert credit not in text
+
+
+def test_ruby_readings_are_not_part_of_the_text():
+    """Pages for learners set the reading of each word over it (<ruby>子<rt>こ</rt></ruby>): the plain text is the
+    sentence itself, not the sentence with its readings run into it; the body keeps the ruby markup."""
+    sentence = "子どもへの虐待をなくすための法律ができました。"
+    marked = ("<ruby>子<rt>こ</rt></ruby>どもへの<ruby>虐待<rp>(</rp><rt>ぎゃくたい</rt><rp>)</rp></ruby>"
+              "をなくすための<ruby>法律<rt>ほうりつ</rt></ruby>ができました。")
+    html = f"<div><p>{marked}</p></div>"
+    assert html_to_text(html) == sentence
+    assert "<rt>" in extract(cn_page(f"<p>{marked}</p>" + ps(CN_PARAS)), URL).body_html
+
+
+def test_a_wiki_page_is_taken_whole_past_its_navigation_table():
+    """A wiki article whose text is a list of long items and a few paragraphs, with a large navigation table of
+    links in the same container: the table is dropped in cleaning, so it does not keep the search from taking
+    the whole article rather than its longest list."""
+    intro = ["The Harbour Bridge is a steel suspension bridge across the inner harbour, opened in 1962.",
+             "It carries four lanes of road traffic and, since its reopening in 2024, a protected cycle lane."]
+    items = [
+        "In 1987 the bridge was closed for three weeks after a freighter struck one of the northern piers, which "
+        "was later rebuilt with a wider concrete footing.",
+        "The bridge appears in several films, most famously in the closing chase of a 1970s detective series, "
+        "shot over four nights with the deck closed to traffic.",
+        "From 2022 to 2024 more than four hundred of its cables were replaced, and the deck was resurfaced for "
+        "the first time since the nineteen-eighties.",
+        "A ferry service ran during both long closures, carrying up to six thousand passengers a day between the "
+        "two ends of the bridge.",
+    ]
+    nav = "".join(f'<tr><td><a href="/wiki/Bridge_{i}">Bridge {i}</a></td><td><a href="/wiki/District_{i}">District '
+                  f'{i}</a></td><td><a href="/wiki/Ferry_{i}">Ferry line {i}</a></td></tr>' for i in range(1, 31))
+    html = f"""<!DOCTYPE html><html lang="en"><head><title>Harbour Bridge - Town Wiki</title></head><body>
+<div class="page"><div class="wiki-content"><h1>Harbour Bridge</h1><h2>History</h2>
+<ul>{"".join(f"<li>{i}</li>" for i in items)}</ul><h2>Today</h2>{ps(intro)}<table class="navbox">{nav}</table></div>
+</div></body></html>"""
+    text = body_text(html, "https://wiki.example.org/wiki/Harbour_Bridge")
+    assert_in_order(text, [*items, *intro])
+    assert "District 7" not in text
+
+
+def test_a_short_plain_line_right_before_the_first_paragraph_is_kept():
+    """A motto or a greeting set as its own short line just before the first paragraph, beside it, opens the
+    article; a byline with its link and a dateline before it still go."""
+    motto = "„Crisp outside, creamy inside“"
+    article = ('<div class="meta"><a href="/authors/jane">Jane Porter</a></div><div class="body">'
+               f'<p>12.05.2024</p><p>{motto}</p>{ps(EN_PARAS)}</div>')
+    text = body_text(en_page(article), EN_URL)
+    assert_in_order(text, [motto, *EN_PARAS])
+    assert "12.05.2024" not in text
+
+
+def test_a_closing_line_right_after_the_last_paragraph_is_kept():
+    """A post's or letter's closing line ("Yours, Jane") right after the last paragraph, beside it, ends the
+    article; a contact line with an address after it does not belong."""
+    closing = "Yours, Jane"
+    contact = "Tips to news@example-times.com"
+    article = f'<div class="body">{ps(EN_PARAS)}<p>{closing}</p><p>{contact}</p></div>'
+    text = body_text(en_page(article), EN_URL)
+    assert_in_order(text, [*EN_PARAS, closing])
+    assert contact not in text
+
+
+def test_pictures_with_caption_lines_do_not_end_the_article():
+    """Two pictures, each with a "click to enlarge" line, between the article's paragraphs and its short last
+    one: the run goes on past them, and the last paragraph stays."""
+    pic = '<p><a href="/img/a.png"><img src="/img/a_thumb.png" alt=""></a> Click to enlarge</p>'
+    closing = "When the new lane opens to the city buses as well is not yet known, the council says."
+    article = f'<div class="body">{ps(EN_PARAS)}{pic}{pic}<p>{closing}</p></div>'
+    text = body_text(en_page(article), EN_URL)
+    assert_in_order(text, [*EN_PARAS, closing])
+
+
+def test_a_contact_line_with_an_email_address_at_the_end_is_dropped():
+    """"Write to … @ …" after the article is a contact line, not the article."""
+    contact = "Send your story ideas to newsdesk@example-times.com and join our readers' panel"
+    article = f'<div class="body">{ps(EN_PARAS)}<p>{contact}</p></div>'
+    text = body_text(en_page(article), EN_URL)
+    assert_in_order(text, EN_PARAS)
+    assert "newsdesk@" not in text
+
+
+def test_sentences_set_as_a_heading_at_the_end_are_kept():
+    """A closing statement of two sentences set in an <h4> after the last paragraph reads as text, not as the
+    title of a section that was removed; a short heading with nothing after it still goes."""
+    closing = "The bridge will be inspected again in 2030. Until then, the council says, it is safe for all traffic."
+    article = f'<div class="body">{ps(EN_PARAS)}<h4>{closing}</h4><h3>More on this</h3></div>'
+    text = body_text(en_page(article), EN_URL)
+    assert_in_order(text, [*EN_PARAS, closing])
+    assert "More on this" not in text
+
+
+def test_a_lead_above_a_captioned_picture_is_kept():
+    """The lead stands above a picture whose caption credits the agency with a link: the caption is passed
+    over on the way back to the lead, and is not kept itself."""
+    share = "".join(f'<a href="/topic/{n}">{n.title()} news</a> ' for n in (
+        "transport", "harbour", "council", "cycling", "ferries", "budget", "weather", "sport", "culture", "schools"))
+    caption = 'The bridge at dawn. Photo: <a href="https://agency.example.org">Example Press Agency / Jane Porter</a>'
+    html = f"""<!DOCTYPE html><html lang="en"><head><title>{EN_TITLE}</title></head><body>{EN_HEADER}
+<div class="page"><div class="article-head"><h1>{EN_TITLE}</h1><div class="intro"><p>{LEAD}</p></div></div>
+<p>{caption}</p>
+<div class="article-body"><div class="text">{ps(EN_PARAS)}</div></div>
+<div class="actions"><div class="links">{share}</div></div></div>{EN_FOOTER}</body></html>"""
+    text = body_text(html, EN_URL)
+    assert_in_order(text, [LEAD, *EN_PARAS])
+    assert "The bridge at dawn" not in text

@@ -78,3 +78,49 @@ def test_a_please_enable_javascript_line_is_no_article():
                  "<script src='/app.js'></script>")
     with pytest.raises(ExtractError, match="JavaScript shell"):
         extract(html, URL)
+
+
+def test_the_second_reading_drops_a_comment_form_too():
+    """The second reading keeps what the first drops for its class name or tag (an article in a "widget" or an
+    unclosed <nav>); a comment form is another thing: its notes are never the article, and it goes in both."""
+    import lxml.html
+
+    from newsmirror.extract.density import find_content
+
+    notes = [
+        "You are commenting using your WordPress account. Log out or change your account details at any time.",
+        "Notify me of new comments by email. Notify me of new posts by email. Your address is never published.",
+        "Comments are moderated by hand, so it may take a day or two before yours shows up under the post.",
+    ]
+    form = '<form action="/comment" class="comment-form">' + "".join(f"<p>{n}</p>" for n in notes) + "</form>"
+    html = f"""<!DOCTYPE html><html lang="en"><head><title>{TITLE}</title></head><body>
+<div id="content"><div class="entry">{ARTICLE}</div>{form}</div></body></html>"""
+    found = find_content(lxml.html.document_fromstring(html), TITLE, lenient=True)
+    assert found is not None
+    text = " ".join(found.text_content().split())
+    assert all(p in text for p in PARAS)
+    assert "commenting using" not in text
+
+
+def test_a_short_post_is_not_replaced_by_the_sidebar_the_first_reading_set_aside():
+    """The second reading keeps what the first set aside by tag (an <aside>): a blog's "about" box of a few
+    hundred words beside a short post is more text, but no article of another order, and the post stands."""
+    post = ["The mill stop is back in use from Monday, the operator says.",
+            "The printed notice on the lamp post has been taken down, and the timetable at the shelter is up to date "
+            "again."]
+    about = [
+        "This blog is written by a retired bus driver who spent thirty years on the routes north of the river and "
+        "still rides most of them every week, notebook in hand, to see how they are doing.",
+        "It began as a list of timetable changes for friends and neighbours, and grew into a record of every stop, "
+        "shelter and detour in the district, with photographs going back to the nineteen-nineties.",
+        "Corrections and tips are always welcome: most of what is written here started as a note from a reader "
+        "who noticed that something had changed before the operator announced it anywhere.",
+        "Nothing here is sponsored, and the blog carries no advertising; it is kept going out of curiosity and a "
+        "stubborn belief that a good bus network is one of the best things a town can have.",
+    ]
+    html = f"""<!DOCTYPE html><html lang="en"><head><title>Mill stop back in use</title></head><body>
+<div class="entry"><h1>Mill stop back in use</h1>{"".join(f"<p>{p}</p>" for p in post)}</div>
+<aside class="blog-info">{"".join(f"<p>{p}</p>" for p in about)}</aside></body></html>"""
+    text = _text(html)
+    assert all(p in text for p in post)
+    assert "retired bus driver" not in text

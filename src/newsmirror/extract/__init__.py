@@ -192,6 +192,11 @@ def _paragraphs_html(text: str) -> str:
 
 # Readability's charThreshold: an answer shorter than this is checked against a second opinion
 WEAK_CHARS = 500
+# how much more text a second opinion must find to replace a weak first answer: the reading without pruning
+# by names sees all that the first set aside (comment threads, consent banners, sidebars), so it must find an
+# article of another order; candidate scoring prunes as the first does
+LENIENT_FACTOR = 8
+READABLE_FACTOR = 3
 
 
 def _first_opinion(doc: lxml.html.HtmlElement, html: str, title: str | None, typed_article: bool,
@@ -220,8 +225,9 @@ def _choose(html: str, doc: lxml.html.HtmlElement, title: str | None, typed_arti
     A refusal ("not an article"), nothing, or less than WEAK_CHARS of text is a weak answer; the
     page is then read again without pruning by class names, semantic tags or <noscript> (an unclosed
     <nav>, a "widget" wrapper around the text, an article given only to readers without JavaScript),
-    and by Readability-style candidate scoring. An answer with
-    three times the text replaces the first; a refusal stands when neither finds an article."""
+    and by Readability-style candidate scoring. An answer with much more text (LENIENT_FACTOR,
+    READABLE_FACTOR times) replaces the first; a refusal stands when neither finds an article. A first
+    answer that is not weak ends where candidate scoring says the article's run of paragraphs ends."""
     refusal = None
     try:
         content = find_content(doc, title, typed_article)
@@ -229,15 +235,19 @@ def _choose(html: str, doc: lxml.html.HtmlElement, title: str | None, typed_arti
         content, refusal = None, str(exc)
     size = len(_text(content)) if content is not None else 0
     if size >= WEAK_CHARS:
+        from .candidates import cut_tail
+
+        assert content is not None
+        cut_tail(content)
         return content
-    for opinion in (lambda: _first_opinion(doc, html, title, typed_article, lenient=True),
-                    lambda: _readable_opinion(html)):
+    for opinion, factor in ((lambda: _first_opinion(doc, html, title, typed_article, lenient=True), LENIENT_FACTOR),
+                            (lambda: _readable_opinion(html), READABLE_FACTOR)):
         try:
             other = opinion()
         except NotAnArticle:
             continue
         other_size = len(_text(other)) if other is not None else 0
-        if other_size >= MIN_BODY_CHARS and other_size > 3 * size:
+        if other_size >= MIN_BODY_CHARS and other_size > factor * size:
             content, size, refusal = other, other_size, None
     if content is None and refusal:
         raise ExtractError(refusal)

@@ -133,3 +133,56 @@ def readable_content(doc: HtmlElement) -> tuple[HtmlElement | None, dict[HtmlEle
         if sib is best or _sibling_belongs(sib, best, threshold, scores):
             holder.append(sib)
     return holder, blocks
+
+
+def _following(el: HtmlElement, top: HtmlElement) -> list[HtmlElement]:
+    """What comes after `el` inside `top`, in document order (its later siblings, then its ancestors')."""
+    out: list[HtmlElement] = []
+    node = el
+    while node is not None and node is not top:
+        out.extend(s for s in node.itersiblings() if isinstance(s.tag, str))
+        node = node.getparent()
+    return out
+
+
+def cut_tail(container: HtmlElement) -> None:
+    """Drop what follows the article's own run of paragraphs inside an answer (in place).
+
+    Candidate scoring names the element whose paragraphs are the article, and the siblings that belong
+    with it; what comes after the last of those in the answer sits in another part of the page (an
+    author's box, a "support us" appeal, contact lines, teasers), and goes. Only when that run holds
+    most of the answer's text, so that a short run never cuts a long answer."""
+    scores = score_candidates(container)
+    best, best_score = None, 0.0
+    for el, s in sorted(scores.items(), key=lambda kv: -kv[1]):
+        if s <= best_score:  # the link-density discount only lowers a score: no later one can win
+            break
+        final = s * (1 - _link_density(el, len(_text(el))))
+        if final > best_score:
+            best, best_score = el, final
+    if best is None or best is container:
+        return
+    parent = best.getparent()
+    if parent is None:
+        return
+    threshold = max(10.0, 0.2 * best_score)
+    members = [s for s in parent
+               if isinstance(s.tag, str) and (s is best or _sibling_belongs(s, best, threshold, scores))]
+    total = len(_text(container))
+    if not total or sum(len(_text(m)) for m in members) < 0.5 * total:
+        return
+    for el in _following(members[-1], container):
+        if el.getparent() is None:
+            continue
+        # a later part that holds a paragraph run of its own (half the best one's score, or the score of a
+        # sibling when it is of the best one's class) is the article going on, past a figure or a box
+        if any(_goes_on(x, best, scores, threshold, best_score) for x in el.iter() if x in scores):
+            continue
+        el.drop_tree()
+
+
+def _goes_on(x: HtmlElement, best: HtmlElement, scores: dict[HtmlElement, float], threshold: float,
+             best_score: float) -> bool:
+    """Whether a candidate after the run scores as a run of its own (see cut_tail)."""
+    need = threshold if best.get("class") and x.get("class") == best.get("class") else 0.5 * best_score
+    return scores[x] >= need and scores[x] * (1 - _link_density(x, len(_text(x)))) >= need

@@ -23,7 +23,17 @@ from lxml.html import HtmlElement
 from .blocks import Block, _signature, _size, _starts_with_link, blocks_of, is_prose, subtree_values
 from .paragraphs import split_paragraphs
 from .prune import drop_junk, prune_unlikely
-from .trim import clean_container, cut_promo_lines, drop_promos, drop_teasers, end_at_editor_line, trim_edges
+from .trim import (
+    PHOTO_CREDIT,
+    clean_container,
+    cut_promo_lines,
+    drop_datelines,
+    drop_photo_credits,
+    drop_promos,
+    drop_teasers,
+    end_at_editor_line,
+    trim_edges,
+)
 
 
 def best_subtree(root: HtmlElement, blocks: dict[HtmlElement, Block]) -> tuple[HtmlElement | None, float]:
@@ -47,9 +57,10 @@ def widen(best: HtmlElement, root: HtmlElement, blocks: dict[HtmlElement, Block]
     """Climb from the best subtree to an ancestor that holds much more paragraph text at a small cost.
 
     An article whose paragraphs are split between a nested wrapper and its parent, or interleaved
-    with link-heavy items, has its best subtree too low; teasers and link lists are removed later.
+    with link-heavy items, has its best subtree too low; teasers and link lists are removed later, so
+    the cost of climbing is counted without them (see _net_after_cleaning).
     """
-    net = subtree_values(root, blocks)
+    net = _net_after_cleaning(root, blocks)
     pos = subtree_values(root, blocks, positive=True)
     current = best
     for parent in best.iterancestors():
@@ -60,6 +71,95 @@ def widen(best: HtmlElement, root: HtmlElement, blocks: dict[HtmlElement, Block]
         elif net[parent] < 0.7 * net[current]:
             break
     return current
+
+
+LEAD_LEVELS = 4  # how far above the article's container its lead may sit (a sibling of a near ancestor)
+_NO_LEAD_TAGS = frozenset({"h1", "li", "td", "th", "dd", "dt", "figcaption", "caption"})  # a headline, items, captions
+LEAD_LOOKBACK = 6  # blocks looked at before the container: the headline, a byline, a date, a picture's credit…
+
+
+def recover_lead(best: HtmlElement, root: HtmlElement, blocks: dict[HtmlElement, Block]) -> None:
+    """Move into the container the lead paragraphs that stand just before it in a wrapper of their own.
+
+    Many pages set the standfirst or first paragraph in the header block with the headline
+    (`<div class="intro">`), so the best subtree starts below it, and its value is too small to
+    make the search climb. Walking back from the container past short labels (headline, byline,
+    date), the paragraphs met before any link list are the article's lead; only within a few levels
+    of the container, so that nothing from another part of the page comes in.
+    """
+    found: list[HtmlElement] = []
+    seen = 0
+    for el in _preceding_blocks(best, blocks):
+        b = blocks[el]
+        if seen >= LEAD_LOOKBACK:
+            break
+        seen += 1
+        if not found and (_captions_a_picture(el) or PHOTO_CREDIT.search(b.text)):
+            continue  # a picture's caption between the lead and the body, its credit a link
+        if b.link_chars > 0.3 * b.chars:
+            break
+        if is_prose(b) and el.tag not in _NO_LEAD_TAGS and not _captions_a_picture(el):
+            found.append(el)
+        elif found:
+            break
+    for el in found:  # nearest first: each goes in at the top, so they keep their order
+        parent, tail = el.getparent(), el.tail
+        el.tail = None
+        if parent is not None and tail and tail.strip():
+            prev = el.getprevious()
+            if prev is not None:
+                prev.tail = (prev.tail or "") + tail
+            else:
+                parent.text = (parent.text or "") + tail
+        best.insert(0, el)
+
+
+def _captions_a_picture(el: HtmlElement) -> bool:
+    """Whether a block is a picture's caption: in a <figure>, or alone with an image in its wrapper."""
+    if any(a.tag in ("figure", "figcaption") for a in el.iterancestors()):
+        return True
+    parent = el.getparent()
+    if parent is None or parent.find(".//img") is None:
+        return False
+    return len(" ".join(parent.text_content().split())) <= 1.2 * len(" ".join(el.text_content().split()))
+
+
+def _preceding_blocks(best: HtmlElement, blocks: dict[HtmlElement, Block]) -> list[HtmlElement]:
+    """The text blocks before `best` within LEAD_LEVELS levels of it, nearest first."""
+    out: list[HtmlElement] = []
+    node: HtmlElement | None = best
+    for _ in range(LEAD_LEVELS):
+        if node is None or node.tag in ("body", "html"):
+            break
+        for sib in node.itersiblings(preceding=True):
+            if isinstance(sib.tag, str):
+                out.extend(reversed([e for e in sib.iter() if e in blocks and blocks[e].chars > 3]))
+        node = node.getparent()
+    return out
+
+
+_LINK_LIST_TAGS = frozenset({"ul", "ol", "dl", "table", "div", "section", "nav"})
+
+
+def _net_after_cleaning(root: HtmlElement, blocks: dict[HtmlElement, Block]) -> dict[HtmlElement, float]:
+    """Per element, the sum of its subtree's block values, as it will be once cleaning has removed the link
+    lists (lists, tables and boxes that are mostly links, which `clean_container` drops): a wiki's navigation
+    tables beside its text cost nothing to take in, since they go."""
+    totals: dict[HtmlElement, float] = {}
+    chars: dict[HtmlElement, int] = {}
+    links: dict[HtmlElement, int] = {}
+    for el in reversed(list(root.iter())):
+        if not isinstance(el.tag, str):
+            continue
+        b = blocks.get(el)
+        total, c, n = (b.value, b.chars, b.link_chars) if b is not None else (0.0, 0, 0)
+        for child in el:
+            total += totals.get(child, 0.0)
+            c += chars.get(child, 0)
+            n += links.get(child, 0)
+        chars[el], links[el] = c, n
+        totals[el] = 0.0 if el.tag in _LINK_LIST_TAGS and c and n > 0.6 * c and el is not root else total
+    return totals
 
 
 class NotAnArticle(Exception):
@@ -137,14 +237,13 @@ def find_content(doc: HtmlElement, title: str | None = None, typed_article: bool
     Raises NotAnArticle for a list of headline links, unless the page's metadata says it is an
     article (`typed_article`). `lenient` is the second pass for when the first answer looks weak
     (Readability's retry with fewer flags): no element is removed for its class or id name, and
-    only what is never text is dropped before the search.
+    only what is never text (and forms that hold little of the page's text) is dropped before the search.
     """
     body = doc.find("body")
     root = body if body is not None else doc
     drop_junk(root, lenient)
     blocks = blocks_of(root)
-    if not lenient:
-        prune_unlikely(root, blocks)
+    prune_unlikely(root, blocks, forms_only=lenient)
     best, value = best_subtree(root, blocks)
     if best is None or value <= 0:
         return None
@@ -153,6 +252,7 @@ def find_content(doc: HtmlElement, title: str | None = None, typed_article: bool
         if best is None:
             raise NotAnArticle("a list of headline links (a section or index page), not an article")
     best = widen(best, root, blocks)
+    recover_lead(best, root, blocks)
     tidy(best, root, blocks, title, prune=not lenient)
     return best
 
@@ -168,5 +268,7 @@ def tidy(best: HtmlElement, root: HtmlElement, blocks: dict[HtmlElement, Block],
     clean_container(best, blocks)
     trim_edges(best, blocks, title)
     drop_promos(best, blocks)
+    drop_datelines(best, blocks)
+    drop_photo_credits(best, blocks)
     end_at_editor_line(best, blocks)
     cut_promo_lines(best)

@@ -86,13 +86,14 @@ def drop_junk(root: HtmlElement, lenient: bool = False) -> None:
     _walk_prune(root, junk)
 
 
-def prune_unlikely(root: HtmlElement, blocks: dict[HtmlElement, Block]) -> None:
+def prune_unlikely(root: HtmlElement, blocks: dict[HtmlElement, Block], forms_only: bool = False) -> None:
     """Remove blocks whose class/id names say comment, related, share, sidebar…
 
     A class name alone never removes a block that holds much of the page's
     paragraph text ("sidebar-layout" and "share-area" wrappers around a whole
     article exist): weak names may remove up to 30% of it, strong ones
-    (comment, related, share, ad…) up to 50%.
+    (comment, related, share, ad…) up to 50%. A form (a comment or newsletter form) goes when it holds less
+    than 30% of that text; `forms_only` (the lenient pass) removes forms and nothing for its name.
     """
     pos = subtree_values(root, blocks, positive=True)
     total = pos.get(root, 0.0) or 1.0
@@ -102,6 +103,8 @@ def prune_unlikely(root: HtmlElement, blocks: dict[HtmlElement, Block]) -> None:
             return False
         if el.tag == "form":
             return pos.get(el, 0.0) < 0.3 * total
+        if forms_only:
+            return False
         marks = _marks(el)
         if not marks.strip():
             return False

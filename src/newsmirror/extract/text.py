@@ -15,7 +15,8 @@ _WS = re.compile(r"[ \t\r\n\f\v\u00a0\u3000]+")
 
 
 def element_text(root: lxml.html.HtmlElement) -> str:
-    """The text of an element tree with a paragraph break at every block and a line break at <br>."""
+    """The text of an element tree with a paragraph break at every block and a line break at <br>; ruby
+    annotations (<rt>: the reading of 子 as こ, pinyin over 汉字) are not part of the text."""
     out: list[str] = []
 
     def walk(el: lxml.html.HtmlElement) -> None:
@@ -25,7 +26,7 @@ def element_text(root: lxml.html.HtmlElement) -> str:
             out.append("\n\n" if tag not in ("td", "th") else " ")
         if tag == "br":
             out.append("\n")
-        elif tag in ("script", "style", "noscript", "template", "figcaption") or (
+        elif tag in ("script", "style", "noscript", "template", "figcaption", "rt", "rp") or (
                 tag and any(w in (el.get("class") or "").lower() for w in ("caption", "credit"))):
             pass
         else:

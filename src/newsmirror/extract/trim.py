@@ -71,20 +71,52 @@ CREDIT = re.compile(r"^[（(【\[]?\s*(?:责任编辑|责编|编辑|记者|作�
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 # what articles end with that is not the article: newsletter and app prompts, contact lines, disclaimers
 PROMO = re.compile(
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|"  # an address to write to: a contact line
     r"subscribe|newsletter|sign up|signup|follow (?:us|me|him|her|them)\b|may be reached at|reach (?:him|her|me|us) at|"
     r"email (?:him|her|me|us) at|have a (?:news )?tip|send us|tips?@|click here|download (?:our|the) app|"
     r"share this (?:article|story)|^share$|sharing is caring|join (?:our|the) (?:mailing|community)|"
     r"this post (?:may )?contains? affiliate|"
     r"关注.{0,10}(?:公众号|微信|微博)|订阅|扫.{0,4}码|下载.{0,10}(?:app|客户端)|本文来自|更多原创|免责声明|特别声明|"
     r"版权(?:所有|声明)|未经(?:授权|允许|许可)|转载请|投稿|^[【\[（(]?声明[:：]|"
-    r"uses cookies|cookie policy|privacy policy",
+    r"uses cookies|cookie policy|privacy policy|"
+    # subscriptions, apps, donations, log-in walls and cookie notices in the other languages most mirrored
+    r"\babonn(?:ieren|ement|ez)|\bsuscr[ií]b|\bsubskrypc|"
+    r"download the .{1,30} apps?\b|straight to your (?:phone|inbox)|"
+    r"support (?:us|our (?:work|journalism))|consider supporting|unterst[üu]tzen? (?:sie |du )?(?:uns|unsere)|"
+    r"\bspenden?\b|\bdonate\b|\bdonaci[óo]n\b|"
+    r"einloggen|log in to|sign in to|registrieren sie sich|netiquette|"
+    r"(?:use|uses|using|verwende[tn]?|nutzen|utilise|utilisons|usamos|utilizamos|korzystamy z) cookies|"
+    r"cookies? (?:erleichtern|help us|settings|einstellungen)",
     re.I,
 )
 LISTISH = frozenset({"li", "dd", "dt", "td", "th", "blockquote", "pre", "code", "tr", "table", "ul", "ol", "dl"})
 
 
+_CLIPPED = re.compile(r"(?:…|\.\.\.|\[…\]|\[\.\.\.\])\s*$")
+
+
+def _leading_link(item: HtmlElement) -> HtmlElement | None:
+    for a in item.iter("a"):
+        if a.text_content().strip():
+            return a
+    return None
+
+
+def _holds_post(item: HtmlElement) -> bool:
+    """Whether an item led by a link is a post of a thread or a letter under its author's name, not a teaser:
+    the link is a name (one or two words, where a headline has a sentence's) and the item's own text is
+    many times its links'."""
+    lead = _leading_link(item)
+    if lead is None or len(lead.text_content().split()) > 2:
+        return False
+    chars = len(WS.sub("", item.text_content()))
+    links = sum(len(WS.sub("", a.text_content())) for a in item.iter("a"))
+    return chars - links >= max(200, 4 * links)
+
+
 def drop_teasers(container: HtmlElement) -> None:
-    """Remove lists of teasers: three or more sibling items of one kind, each led by a link."""
+    """Remove lists of teasers: three or more sibling items of one kind, each led by a link (and not
+    carrying a text of its own, as the posts of a thread do)."""
     for el in list(container.iter()):
         if el.getparent() is None and el is not container:
             continue
@@ -98,10 +130,17 @@ def drop_teasers(container: HtmlElement) -> None:
             if len(items) < 3 or tag in ("p", "br", "img", "span", "a", "strong", "em", "b", "i"):
                 continue
             led = [c for c in items if _starts_with_link(c)]
+            # a thread's posts, each under its author's name; teasers' summaries are cut short ("…")
+            clipped = sum(1 for c in led if _CLIPPED.search(c.text_content()))
+            if clipped < len(led) / 3:
+                led = [c for c in led if not _holds_post(c)]
             if len(led) >= 3 and len(led) >= 0.6 * len(items):
                 for c in led:
                     if c.getparent() is not None:
                         c.drop_tree()
+
+
+TEASER_LABEL = re.compile(r"^\W{0,3}[^\W\d][^:：.!?]{0,28}[:：](?!//)\s*\S")  # not a web address
 
 
 def _prose_text(text: str, el: HtmlElement) -> bool:
@@ -121,6 +160,10 @@ def _is_boiler_block(el: HtmlElement, blocks: dict[HtmlElement, Block]) -> bool:
     links = sum(len(WS.sub("", a.text_content())) for a in el.iter("a"))
     chars = len(text.replace(" ", ""))
     if el.tag in ("ul", "ol", "dl", "div", "section", "table") and chars and links / chars > 0.6:
+        return True
+    # a teaser set in the article: a short label and a headline link ("Lea también: …", "Czytaj też: …",
+    # "Lesen Sie hier: …"), in whatever language
+    if el.tag not in HEADINGS and chars <= 200 and links > 0.6 * chars and TEASER_LABEL.match(text):
         return True
     # a short line of links ("Whatsapp Facebook Twitter", "Previous | Next")
     return el.tag not in HEADINGS and chars < 50 and links >= 0.8 * chars
@@ -271,6 +314,15 @@ def _leads_in(el: HtmlElement, b: Block, run_containers: set[HtmlElement]) -> bo
     return el.tag in ("li", "dd", "dt", "td") and b.link_chars <= 0.2 * b.chars
 
 
+def _plain_line(b: Block) -> bool:
+    """A short line with no link, address, prompt or date in it."""
+    return b.chars <= 80 and not b.link_chars and not BOILER_TEXT.search(b.text) and not PROMO.search(b.text) \
+        and not DATE_TEXT.search(b.text) and not CREDIT.search(b.text) and not _CONTACT.search(b.text)
+
+
+_CONTACT = re.compile(r"@|https?://|www\.|[:：]\s*$")  # an address, or a label that introduces something
+
+
 def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: str | None) -> None:
     """Keep the main run of paragraphs: drop what stands before it (headline, dek, byline, dates,
     gallery labels) and after it (author bio, tag lists, newsletter prompts).
@@ -282,7 +334,8 @@ def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: 
     order = [el for el in container.iter() if el in blocks and el is not container]
     if not order:
         return
-    seq = [el for el in order if el.tag not in HEADINGS and blocks[el].chars > 3]
+    # a picture with its caption line does not break a run of paragraphs (pictures stay wherever they are)
+    seq = [el for el in order if el.tag not in HEADINGS and blocks[el].chars > 3 and el.find(".//img") is None]
     prose = [is_prose(blocks[el]) for el in seq]
     if not any(prose):
         return
@@ -311,12 +364,17 @@ def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: 
     # standfirst, a first paragraph set apart by an image) and list items that are not links (ingredients,
     # key facts); a dek in a header block of its own, bylines, dates and share bars go
     keep = [el for el in before if _leads_in(el, blocks[el], first_anc)]
+    # a short plain line right before the first paragraph, beside it (a motto, a greeting, a subtitle)
+    if before and before[-1].getparent() is first.getparent() and before[-1].tag not in HEADINGS and \
+            _plain_line(blocks[before[-1]]):
+        keep.append(before[-1])
     held = {a for el in keep for a in el.iterancestors()}
     for el in before:
         if el not in held and el not in keep and el.getparent() is not None:
             el.drop_tree()
     last_anc = set(last.iterancestors())
     after = False
+    signoff = True  # the article's closing line may follow its last paragraph: "Euer Hans", "x Franzi"
     for el in order:
         if el is last:
             after = True
@@ -326,6 +384,10 @@ def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: 
         b = blocks[el]
         if CREDIT.search(b.text) or el.find(".//img") is not None:
             continue
+        if signoff and b.chars > 3:
+            signoff = False
+            if el.getparent() is last.getparent() and b.chars <= 40 and _plain_line(b):
+                continue
         # lists, tables, quotes and code that end an article are part of it, unless they are links
         if (el.tag in LISTISH or el.tag in HEADINGS or any(a.tag in LISTISH for a in el.iterancestors()
                                                            if _inside(a, container))) \
@@ -341,4 +403,58 @@ def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: 
             (a for a in el.iterancestors() if a.tag in HEADINGS and _inside(a, container)), None)
         if heading is None or el.find(".//img") is not None:
             break
+        if _prose_text(WS.sub(" ", heading.text_content()).strip(), heading) and len(blocks[el].text) >= 60:
+            break  # sentences set as a heading (a closing statement in bold type), not a section's title
         heading.drop_tree()
+
+
+# a date or a time, as bylines and datelines write them: 23.06.2016, 2021-04-29, 21. April 2020, Feb 6, 2014,
+# 11 Jan 2019, 2019年11月25日, 16:14
+DATE_TEXT = re.compile(
+    r"\b\d{1,2}[./]\d{1,2}[./](?:\d{4}|\d{2})\b|\b\d{4}-\d{1,2}-\d{1,2}\b|\d{4}年\d{1,2}月\d{1,2}日|"
+    r"\b\d{1,2}\.?\s+[^\W\d_]{3,}\.?,?\s+\d{4}\b|\b[^\W\d_]{3,}\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}\b|"
+    r"\b\d{1,2}:\d{2}\b"
+)
+DATELINE_LOOK = 6  # text blocks from the top of the answer where a byline or a dateline may stand
+DATELINE_CHARS = 100
+
+
+def drop_datelines(container: HtmlElement, blocks: dict[HtmlElement, Block]) -> None:
+    """Drop the short lines near the top of the article that carry its date ("23.06.2016 um 16:14 Uhr - Markus
+    Reuter", "von Anja Schmoll-Trautmann am 14. Mai 2014", "asked Feb 6, 2014 at 20:37"): the date is read
+    from the page and shown above the body; a line that is a sentence stays, whatever date it names."""
+    seen = 0
+    for el in list(container.iter()):
+        b = blocks.get(el)
+        if b is None or el is container or b.chars <= 3 or el.getparent() is None:
+            continue
+        seen += 1
+        if seen > DATELINE_LOOK:
+            return
+        whole = WS.sub(" ", el.text_content()).strip()  # a block's own text may be a line of a larger wrapper
+        if len(whole) <= DATELINE_CHARS and not is_prose(b) and el.tag not in HEADINGS and \
+                el.find(".//img") is None and DATE_TEXT.search(whole) and not CREDIT.search(whole):
+            el.drop_tree()
+
+
+# a picture's credit: "© AFP / Marco Bertorello", "(Foto: Getty)", "Photo: Archives", "Photograph by …", "Credit: …"
+PHOTO_CREDIT = re.compile(
+    r"©|(?:^|[\s(|/])(?:fotos?|photos?|bild|bilder|credits?|images?|photograph|photography|titelbild|beitragsbild|"
+    r"aufmacherbild|crédits?|imagen)\s*:|^(?:fotos?|photos?|photograph|images?|bild)\s+(?:by|von|de)\b",
+    re.I,
+)
+CREDIT_CHARS = 200
+
+
+def drop_photo_credits(container: HtmlElement, blocks: dict[HtmlElement, Block]) -> None:
+    """Drop the captions and credit lines of pictures that a page sets as plain paragraphs (where it does not
+    use <figcaption>): short blocks that name the picture's source. Captions are shown with their images, and
+    the article's text is not theirs."""
+    for el in list(container.iter()):
+        b = blocks.get(el)
+        if b is None or el is container or el.getparent() is None or b.chars > CREDIT_CHARS:
+            continue
+        whole = WS.sub(" ", el.text_content()).strip()
+        if len(whole) <= CREDIT_CHARS and PHOTO_CREDIT.search(whole) and not CREDIT.search(whole) and \
+                el.tag not in HEADINGS:
+            el.drop_tree()
