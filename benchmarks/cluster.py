@@ -162,7 +162,7 @@ def coord(cfg: str, worker_pids: list[int], prof: str | None, count_bytes: bool)
 
             ctx.cluster = DaskPool(ctx.cfg.workers.scheduler)
             ctx.cluster.client.run(lambda: __import__("newsmirror.pipeline.analyse"))
-        profiler = cProfile.Profile() if prof else None
+        profiler = cProfile.Profile(time.process_time) if prof else None  # CPU, not waits
         w0 = sum(proc_cpu_s(p) for p in worker_pids)
         c0, k0, t0, r0 = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN), time.perf_counter(), rss_mb()
         if profiler:
