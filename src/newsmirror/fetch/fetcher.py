@@ -28,7 +28,7 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 
 from ..config import Fetch
-from ..ids import absolute_url
+from ..ids import fetchable
 from ..models import Response
 from ..textsafe import printable
 from .decode import decode
@@ -111,7 +111,7 @@ def _check_target(url: str, current: str, allowed: frozenset[str] | None = None)
         raise FetchError(url, f"redirected to a {brief(scheme, 20) or 'relative'}: URL ({brief(current)}); "
                               "only http(s) is followed")
     where = "" if current == url else f"redirected to {brief(current)}: "
-    if absolute_url(current, current, normalise=False) is None:  # a broken IPv6 address, an empty host label…
+    if not fetchable(current):  # a broken IPv6 address, an empty host label…
         raise FetchError(url, f"{where}not a URL that can be fetched")
     if allowed is not None:
         host = host_of(current)
@@ -158,6 +158,7 @@ class Fetcher:
         self._pace: dict[str, asyncio.Lock] = {}
         self._next_at: dict[str, float] = {}
         self.robots = RobotsCache(self._in_turn)  # robots.txt is fetched in turn, as any page of its host
+        self._crawl_delays: dict[int, float | None] = {}  # id(robots rules) → its Crawl-delay for our agent
 
     async def __aenter__(self) -> Fetcher:
         timeout = aiohttp.ClientTimeout(
@@ -262,7 +263,9 @@ class Fetcher:
                                               "fetched this run (RFC 9309); tried again next run")
                     raise FetchError(url, f"{where}disallowed by the site's robots.txt (set obey_robots = false on "
                                           "the source to override)")
-                crawl_delay = rules.crawl_delay(self.cfg.user_agent)
+                crawl_delay = self._crawl_delays.get(id(rules), -1.0)
+                if crawl_delay == -1.0:  # asked once a host (the rules live as long as the run's robots cache)
+                    crawl_delay = self._crawl_delays[id(rules)] = rules.crawl_delay(self.cfg.user_agent)
                 if crawl_delay:
                     delay = max(delay, min(float(crawl_delay), self.cfg.max_crawl_delay))
         return delay
