@@ -15,6 +15,7 @@ from newsmirror.store import Store
 from .conftest import minimal_config
 
 FP = 0x0123_4567_89AB_CDEF
+FP2 = 0x7654_3210_FEDC_BA98
 TITLE = "城南老旧小区改造完成"
 
 
@@ -43,6 +44,7 @@ def pages() -> list[tuple]:
         page("https://x.example/a1.html?from=rss", "h4", final="https://z.example/a1.html"),  # a1's URL, now another
         # site's page (redirected): refused
         page("https://x.example/d4.html", "h5", title="第四篇"),
+        page("https://x.example/f6.html", "h7", title="第六篇新闻的标题", fp=FP2 ^ 1 << 40),
     ]
 
 
@@ -66,6 +68,9 @@ def test_a_batch_is_stored_as_its_pages_one_by_one(tmp_path, monkeypatch, before
         report = RunReport()
         if before:  # some of the keys the batch asks about are in the store already
             store_page(ctx, *page("https://x.example/b2.html", "h0", title="第二篇"), lambda: None, RunReport())
+            for i in range(3):  # the first saved of equals is the twin
+                store_page(ctx, *page(f"https://w.example/old{i}.html", f"h0{i}", title="第六篇新闻的标题", fp=FP2),
+                           lambda: None, RunReport())
         batch = pages()
         refs = [WarcRef("w.warc.gz", i, f"r{i}", f"d{i}") for i in range(len(batch))]
         archives = [lambda ref=ref: ref for ref in refs]
@@ -84,6 +89,7 @@ def test_a_batch_is_stored_as_its_pages_one_by_one(tmp_path, monkeypatch, before
     ids, report, tables = many
     assert ids[0] == "a1" and ids[1] is None and ids[2] is None and ids[3] == "a1" and ids[4] is None
     assert ids[5].startswith("a1-") and ids[6] == ids[7] == "b2" and ids[8] is None and ids[9] == "d4"
+    assert (ids[10] is None) == before
     statuses = {r[0]: r[1] for r in tables["urls"]}
     assert statuses["https://x.example/copy-a1.html"] == statuses["https://x.example/near-a1.html"] == "duplicate"
     assert statuses["https://x.example/a1.html?from=rss"] == "failed" and report[4] == 1  # (failed)

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import email.utils
+import itertools
 import logging
 import time
 import zlib
@@ -69,7 +70,9 @@ class SpeedFloor:
     def response(self, resp: aiohttp.ClientResponse) -> None:
         """Count `resp` (its headers have arrived; its body is counting) from now on."""
         self._before = self.received()
-        self._head = len(resp.reason or "") + 15 + sum(len(k) + len(v) + 4 for k, v in resp.raw_headers)
+        headers = resp.raw_headers
+        self._head = len(resp.reason or "") + 15 + sum(map(len, itertools.chain.from_iterable(headers))) + 4 * len(
+            headers)
         self._body = resp.content
 
     @contextlib.asynccontextmanager

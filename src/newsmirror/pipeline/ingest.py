@@ -124,7 +124,8 @@ def _store_one(ctx: Context, known: Known, c: Candidate, a: Analysis, archive: A
         report.new += 1
     _save(ctx, c, a, archive(), new=existing is None, note=note)
     known.wrote(art.id, {c.url, art.url, art.canonical_url}, a.content_hash, a.simhash, art.title)
-    log.info("%s %s → %s", "new" if existing is None else "updated", c.url, page_path(art.category, art.id))
+    if log.isEnabledFor(logging.INFO):
+        log.info("%s %s → %s", "new" if existing is None else "updated", c.url, page_path(art.category, art.id))
     return art.id
 
 

@@ -13,6 +13,7 @@ the images and links tables in store.media, of the revisit tables in store.revis
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 from collections.abc import Container, Iterable, Iterator
 from contextlib import contextmanager
@@ -477,7 +478,7 @@ class Store(KnownStore, ImagesAndLinks, Revisits, Summaries):
 
         t = ts(now())
         w = (warc.file, warc.offset, warc.record_id, warc.payload_digest) if warc else (None, None, None, None)
-        own = [ts(v) if isinstance(v := getattr(a, f), datetime) else v for f in ARTICLE_FIELDS]
+        own = [ts(v) if isinstance(v, datetime) else v for v in _ARTICLE_VALUES(a)]
         self._write("articles", _SAVE_ARTICLE, [(*own, content_hash, int(pick), t, t, t, *w,
                                                  to_signed(simhash) if simhash is not None else None)])
         self._bump_version()
@@ -490,6 +491,7 @@ class Store(KnownStore, ImagesAndLinks, Revisits, Summaries):
         self._write("articles", "UPDATE articles SET last_seen=? WHERE id=?", [(ts(now()), article_id)])
 
 
+_ARTICLE_VALUES = operator.attrgetter(*ARTICLE_FIELDS)
 _MARK_URL = """INSERT INTO urls(url, source, status, article_id, reason, attempts, first_seen, last_seen)
                VALUES(?,?,?,?,?,?,?,?)
                ON CONFLICT(url) DO UPDATE SET status=excluded.status, article_id=excluded.article_id,

@@ -81,10 +81,10 @@ class Known:
     answer as the Store's of the same name do, at the moment they are asked."""
 
     def __init__(self, store: KnownStore, by_url: dict[str, StoredArticle | None],
-                 by_hash: dict[str, StoredArticle | None], near: list[tuple[int, str, int, str]],
+                 by_hash: dict[str, StoredArticle | None], near: dict[tuple[int, int], list[tuple[int, str, int, str]]],
                  ids: dict[str, list[str]], fps: set[int]) -> None:
-        """Each dict holds every key asked (None: nothing there); `near`: (rowid, id, fingerprint, title) of the
-        articles sharing a band with one of `fps`, by rowid."""
+        """Each dict holds every key asked (None: nothing there); `near`: for each band (its number, its value) of
+        `fps`, the (rowid, id, fingerprint, title) of the articles that share it."""
         self.store = store
         self._by_url, self._by_hash, self._near, self._ids, self._fps = by_url, by_hash, near, ids, fps
         self._urls: set[str] = set()  # written by the batch so far: asked of the store itself
@@ -125,13 +125,14 @@ class Known:
         return self._live().article_by_hash(content_hash)
 
     def near_twin(self, fp: int, max_distance: int, title: str) -> StoredArticle | None:
-        from ..dedup import MAX_DISTANCE, distance, same_title
+        from ..dedup import MAX_DISTANCE, bands, same_title
 
         if fp in self._fps and max_distance <= MAX_DISTANCE and not any(
-                distance(fp, f) <= max_distance and same_title(title, t) for f, t in self._written_fps):
+                (fp ^ f).bit_count() <= max_distance and same_title(title, t) for f, t in self._written_fps):
             best: tuple[int, str] | None = None
-            for _, aid, other, other_title in self._near:  # (by rowid: the first saved of equals)
-                d = distance(fp, other)
+            rows = sorted({r for k, b in enumerate(bands(fp)) for r in self._near.get((k, b), ())})
+            for _, aid, other, other_title in rows:  # (by rowid: the first saved of equals)
+                d = (fp ^ other).bit_count()  # (dedup.distance)
                 if d <= max_distance and (best is None or d < best[0]) and same_title(title, other_title):
                     best = (d, aid)
             if best is None:
@@ -180,15 +181,13 @@ class KnownStore(Deferred):
         for r in self._rows_in("SELECT * FROM articles WHERE content_hash IN ({}) ORDER BY rowid", hashes):
             if by_hash[r["content_hash"]] is None:
                 by_hash[r["content_hash"]] = self._article(r)
-        near: list[tuple[int, str, int, str]] = []
+        near: dict[tuple[int, int], list[tuple[int, str, int, str]]] = {}
         if fps:
             values = sorted({b for fp in fps for b in bands(fp)})
-            rows = {}
-            for expr in SIMHASH_BANDS:
-                for r in self._rows_in(f"SELECT rowid, id, simhash, title FROM articles WHERE {expr} IN ({{}}) "
-                                       "AND simhash IS NOT NULL", values):
-                    rows[r[0]] = (r[0], r[1], from_signed(r[2]), r[3])
-            near = [rows[k] for k in sorted(rows)]
+            for k, expr in enumerate(SIMHASH_BANDS):
+                for r in self._rows_in(f"SELECT rowid, id, simhash, title, {expr} FROM articles WHERE {expr} IN "
+                                       "({}) AND simhash IS NOT NULL", values):
+                    near.setdefault((k, r[4]), []).append((r[0], r[1], from_signed(r[2]), r[3]))
         taken: dict[str, list[str]] = {i: [] for i in ids}
         if ids:
             for r in self._rows_in("SELECT id, canonical_url FROM articles WHERE id COLLATE NOCASE IN ({})", ids):
