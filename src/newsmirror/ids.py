@@ -48,14 +48,19 @@ def absolute_url(base: str, link: str, normalise: bool = True) -> str | None:
 def fetchable(url: str) -> bool:
     """Whether `url` is an absolute http(s) URL whose host the resolver can be asked for (not a broken IPv6
     address, nor a host with an empty or over-long label)."""
+    return fetchable_host(url) is not None
+
+
+def fetchable_host(url: str) -> str | None:
+    """The host of `url` (as urlsplit gives it: lower case) when fetchable(url), else None."""
     try:
         parts = urlsplit(url)
         if parts.scheme.lower() not in ("http", "https"):
-            return False
+            return None
         host = parts.hostname
     except ValueError:
-        return False
-    return bool(host) and (host.startswith("[") or _resolvable(host))
+        return None
+    return host if host and (host.startswith("[") or _resolvable(host)) else None
 
 
 @functools.lru_cache(maxsize=4096)

@@ -29,12 +29,12 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 
 from ..config import Fetch
-from ..ids import fetchable
+from ..ids import fetchable_host
 from ..models import Response
 from ..textsafe import printable
 from .decode import decode
 from .errors import FetchError
-from .netguard import AddressRefused, GuardedResolver, host_of, not_public, refusal
+from .netguard import AddressRefused, GuardedResolver, not_public, refusal
 from .robots import RobotsCache
 from .warc import warc_date
 
@@ -113,12 +113,14 @@ def _check_target(url: str, current: str, allowed: frozenset[str] | None = None)
     if scheme not in ("http", "https"):
         raise FetchError(url, f"redirected to a {brief(scheme, 20) or 'relative'}: URL ({brief(current)}); "
                               "only http(s) is followed")
-    where = "" if current == url else f"redirected to {brief(current)}: "
-    if not fetchable(current):  # a broken IPv6 address, an empty host label…
+    found = fetchable_host(current)
+    if found is None:  # a broken IPv6 address, an empty host label…
+        where = "" if current == url else f"redirected to {brief(current)}: "
         raise FetchError(url, f"{where}not a URL that can be fetched")
     if allowed is not None:
-        host = host_of(current)
+        host = found.rstrip(".")  # (netguard.host_of)
         if not_public(host) != "not an IP address":  # an address in the URL: no resolver sees it
+            where = "" if current == url else f"redirected to {brief(current)}: "
             why = refusal(host, host, allowed)
             if why:
                 raise FetchError(url, where + why)

@@ -35,6 +35,7 @@ from .schema import (
     batched,
     dt,
     now,
+    stamp,
     ts,
 )
 from .summary import RevisitCounts, RunSummary, SourceStatus, Summaries, UrlProblem
@@ -327,7 +328,7 @@ class Store(KnownStore, ImagesAndLinks, Revisits, Summaries):
 
     def mark_url(self, url: str, source: str, status: str, *, article_id: str | None = None,
                  reason: str | None = None, failed: bool = False) -> None:
-        t = ts(now())
+        t = stamp()
         self._write("urls", _MARK_URL, [(url, source, status, article_id, reason, 1 if failed else 0, t, t, failed)])
 
     def add_pending(self, cands: Iterable[Candidate]) -> None:
@@ -476,7 +477,7 @@ class Store(KnownStore, ImagesAndLinks, Revisits, Summaries):
         record id, payload digest), kept from before when None; `simhash`: its dedup.fingerprint (None: too short)."""
         from ..dedup import to_signed
 
-        t = ts(now())
+        t = stamp()
         w = (warc.file, warc.offset, warc.record_id, warc.payload_digest) if warc else (None, None, None, None)
         own = [ts(v) if isinstance(v, datetime) else v for v in _ARTICLE_VALUES(a)]
         self._write("articles", _SAVE_ARTICLE, [(*own, content_hash, int(pick), t, t, t, *w,
@@ -488,7 +489,7 @@ class Store(KnownStore, ImagesAndLinks, Revisits, Summaries):
         return int(self.get_meta("articles_version") or 0)
 
     def touch_article(self, article_id: str) -> None:
-        self._write("articles", "UPDATE articles SET last_seen=? WHERE id=?", [(ts(now()), article_id)])
+        self._write("articles", "UPDATE articles SET last_seen=? WHERE id=?", [(stamp(), article_id)])
 
 
 _ARTICLE_VALUES = operator.attrgetter(*ARTICLE_FIELDS)
