@@ -12,6 +12,7 @@ from ..config import Rules
 from ..errors import ClusterLost, PageRejected
 from ..fetch import Fetcher, FetchError
 from ..models import Candidate, RunReport, WarcRef
+from ..store import batched
 from .analyse import HTML_TYPES, Analysis
 from .context import Context
 from .images import WORKER_DIED
@@ -54,11 +55,15 @@ async def fetch_and_analyse(ctx: Context, todo: list[Candidate], fetcher: Fetche
     with ctx.workers(len(todo)), ctx.store.grouped():
         await _fetch_each(ctx, todo, fetcher, report, changed)
     ctx.progress.stop()
-    # pages that link to an article we just got now point at our copy
+    # pages that link to an article we just got now point at our copy (looked up 500 articles or URLs at a time:
+    # what is held for it does not grow with the run)
     if ctx.cfg.site.link_policy == "mirror" and changed:
-        urls = ctx.store.urls_of(changed)
-        urls.update(c.url for c in todo)
-        changed |= due(ctx, ctx.store.linking_to(urls))
+        linking: set[str] = set()
+        for ids in batched(sorted(changed), 500):
+            linking |= ctx.store.linking_to(ctx.store.urls_of(ids))
+        for i in range(0, len(todo), 500):
+            linking |= ctx.store.linking_to(c.url for c in todo[i:i + 500])
+        changed |= due(ctx, linking)
     return changed
 
 
