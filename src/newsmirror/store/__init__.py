@@ -35,7 +35,6 @@ from .schema import (
     batched,
     dt,
     now,
-    stamp,
     ts,
 )
 from .summary import RevisitCounts, RunSummary, SourceStatus, Summaries, UrlProblem
@@ -328,7 +327,7 @@ class Store(KnownStore, ImagesAndLinks, Revisits, Summaries):
 
     def mark_url(self, url: str, source: str, status: str, *, article_id: str | None = None,
                  reason: str | None = None, failed: bool = False) -> None:
-        t = stamp()
+        t = self._now()
         self._write("urls", _MARK_URL, [(url, source, status, article_id, reason, 1 if failed else 0, t, t, failed)])
 
     def add_pending(self, cands: Iterable[Candidate]) -> None:
@@ -477,9 +476,11 @@ class Store(KnownStore, ImagesAndLinks, Revisits, Summaries):
         record id, payload digest), kept from before when None; `simhash`: its dedup.fingerprint (None: too short)."""
         from ..dedup import to_signed
 
-        t = stamp()
+        t = self._now()
         w = (warc.file, warc.offset, warc.record_id, warc.payload_digest) if warc else (None, None, None, None)
-        own = [ts(v) if isinstance(v, datetime) else v for v in _ARTICLE_VALUES(a)]
+        own = list(_ARTICLE_VALUES(a))
+        for k in _ARTICLE_DATES:
+            own[k] = ts(own[k])
         self._write("articles", _SAVE_ARTICLE, [(*own, content_hash, int(pick), t, t, t, *w,
                                                  to_signed(simhash) if simhash is not None else None)])
         self._bump_version()
@@ -489,10 +490,11 @@ class Store(KnownStore, ImagesAndLinks, Revisits, Summaries):
         return int(self.get_meta("articles_version") or 0)
 
     def touch_article(self, article_id: str) -> None:
-        self._write("articles", "UPDATE articles SET last_seen=? WHERE id=?", [(stamp(), article_id)])
+        self._write("articles", "UPDATE articles SET last_seen=? WHERE id=?", [(self._now(), article_id)])
 
 
 _ARTICLE_VALUES = operator.attrgetter(*ARTICLE_FIELDS)
+_ARTICLE_DATES = [k for k, f in enumerate(ARTICLE_FIELDS) if f in DATE_FIELDS]  # (kept as ISO 8601 text)
 _MARK_URL = """INSERT INTO urls(url, source, status, article_id, reason, attempts, first_seen, last_seen)
                VALUES(?,?,?,?,?,?,?,?)
                ON CONFLICT(url) DO UPDATE SET status=excluded.status, article_id=excluded.article_id,

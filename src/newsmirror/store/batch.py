@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from .schema import SIMHASH_BANDS, batched
+from .schema import SIMHASH_BANDS, batched, stamp
 
 if TYPE_CHECKING:
     from ..models import StoredArticle
@@ -32,6 +32,7 @@ class Deferred:
     db: sqlite3.Connection
     _later: list[tuple[str, str, list[tuple]]] | None = None  # (table, statement, rows), in the order made
     _last: dict[str, int]  # table → the index in _later of its last entry
+    _stamp: str | None = None
 
     def _write(self, table: str, sql: str, rows: list[tuple]) -> None:
         if self._later is None:
@@ -69,11 +70,17 @@ class Deferred:
             yield
             return
         self._later, self._last = [], {}
+        self._stamp = stamp()  # the time the block's rows are written at
         try:
             yield
             self.flush_writes()
         finally:
             self._later = None
+            self._stamp = None
+
+    def _now(self) -> str:
+        """ts(now()): inside `deferred()`, the time its block began (a batch takes milliseconds)."""
+        return self._stamp or stamp()
 
 
 class Known:
@@ -90,7 +97,7 @@ class Known:
         self._urls: set[str] = set()  # written by the batch so far: asked of the store itself
         self._hashes: set[str] = set()
         self._articles: set[str] = set()  # ids (lower case) of the articles the batch saved or touched
-        self._written_fps: list[tuple[int, str]] = []
+        self._written_fps: dict[tuple[int, int], list[tuple[int, str]]] = {}  # (band number, value) → (fp, title)
 
     def wrote(self, article_id: str | None, urls: Iterable[str], content_hash: str | None = None,
               fp: int | None = None, title: str = "") -> None:
@@ -101,7 +108,10 @@ class Known:
         if content_hash:
             self._hashes.add(content_hash)
         if fp is not None:
-            self._written_fps.append((fp, title))
+            from ..dedup import bands
+
+            for band in enumerate(bands(fp)):
+                self._written_fps.setdefault(band, []).append((fp, title))
 
     def _live(self) -> KnownStore:
         self.store.flush_writes()
@@ -127,8 +137,9 @@ class Known:
     def near_twin(self, fp: int, max_distance: int, title: str) -> StoredArticle | None:
         from ..dedup import MAX_DISTANCE, bands, same_title
 
+        near_written = (w for band in enumerate(bands(fp)) for w in self._written_fps.get(band, ()))
         if fp in self._fps and max_distance <= MAX_DISTANCE and not any(
-                (fp ^ f).bit_count() <= max_distance and same_title(title, t) for f, t in self._written_fps):
+                (fp ^ f).bit_count() <= max_distance and same_title(title, t) for f, t in near_written):
             best: tuple[int, str] | None = None
             rows = sorted({r for k, b in enumerate(bands(fp)) for r in self._near.get((k, b), ())})
             for _, aid, other, other_title in rows:  # (by rowid: the first saved of equals)
