@@ -417,8 +417,10 @@ class Fetcher:
 
     async def _read_capped(self, url: str, resp: aiohttp.ClientResponse, cap: int) -> bytes:
         declared = resp.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > cap:
-            raise FetchError(url, f"body of {int(declared)} bytes is over fetch.max_bytes ({cap})")
+        if declared and declared.isdigit():
+            if int(declared) > cap:
+                raise FetchError(url, f"body of {int(declared)} bytes is over fetch.max_bytes ({cap})")
+            return await resp.read()  # in one go: the parser reads no more than the length declared
         chunks: list[bytes] = []
         size = 0
         async for chunk in resp.content.iter_chunked(65536):
