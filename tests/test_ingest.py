@@ -75,9 +75,9 @@ def test_a_batch_is_stored_as_its_pages_one_by_one(tmp_path, monkeypatch, before
         refs = [WarcRef("w.warc.gz", i, f"r{i}", f"d{i}") for i in range(len(batch))]
         archives = [lambda ref=ref: ref for ref in refs]
         if how == "batch":
-            flushed = []
+            flushed: list[bool] = []
             ids = store_pages(ctx, [(c, a, arc) for (c, a), arc in zip(batch, archives, strict=True)], report,
-                              lambda: flushed.append(True))
+                              lambda flushed=flushed: flushed.append(True))
             assert flushed == [True]
         else:
             ids = [store_page(ctx, c, a, arc, report) for (c, a), arc in zip(batch, archives, strict=True)]
