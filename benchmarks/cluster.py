@@ -1,6 +1,7 @@
 """What one coordinator costs per article, and how far it scales: the local pool against a Dask cluster.
 
-    python benchmarks/cluster.py [--sizes 1000,10000] [--workers 1,2] [--no-write] [--profile]
+    python benchmarks/cluster.py [--sizes 1000,10000] [--workers 1,2] [--dask-up-to N] [--before SRC] [--no-write]
+                                 [--profile]
 
 The site server of `benchmarks/mirror.py` (N synthetic Chinese articles, gzip, on 127.0.0.1) serves the pages;
 the mirror runs in rules mode with `[images] download = false`, so the phase measured is the pages' own:
@@ -363,11 +364,25 @@ def model(n: int, bare_r: dict, rows: list[dict], cores: int) -> str:
     return "\n".join(lines)
 
 
+def memory_table(memory: list[tuple[int, dict]]) -> str:
+    """Peak RSS of the local runs by N, and what each article adds to it (between the smallest and each N)."""
+    lines = ["| articles | coordinator peak RSS MB | RSS at the start of the fetch phase MB | its growth over the "
+             "phase MB | peak KB per article more than at the smallest N |", "| ---: | ---: | ---: | ---: | ---: |"]
+    n0, r0 = memory[0]
+    for n, r in memory:
+        slope = "–" if n == n0 else f"{(r['peak_rss_mb'] - r0['peak_rss_mb']) * 1024 / (n - n0):.2f}"
+        lines.append(f"| {n:,} | {r['peak_rss_mb']:.0f} | {r['rss_phase_start_mb']:.0f} | "
+                     f"{r['rss_phase_end_mb'] - r['rss_phase_start_mb']:.1f} | {slope} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1000,10000")
     ap.add_argument("--workers", default="1,2", help="Dask worker counts, comma-separated")
     ap.add_argument("--engines", default="local,dask")
+    ap.add_argument("--dask-up-to", type=int, default=0, help="run Dask only at sizes up to this (the larger ones "
+                                                             "measure the local engine alone: its memory)")
     ap.add_argument("--keep", type=Path, help="keep each run's folder here")
     ap.add_argument("--no-write", action="store_true", help="print the tables only")
     ap.add_argument("--profile", action="store_true", help="print the coordinator's cProfile of each run's phase")
@@ -393,6 +408,7 @@ def main() -> None:
         keep.mkdir(parents=True, exist_ok=True)
     started = time.strftime("%Y-%m-%d %H:%M")
     sections = []
+    memory: list[tuple[int, dict]] = []  # (N, the local run at N)
     for n in sizes:
         server = site.Server(n)
         try:
@@ -406,6 +422,8 @@ def main() -> None:
                 print(f"{r['label']} N={n}: coordinator {ms(r['coord_cpu_s'], r['new']):.3f} ms/article",
                       file=sys.stderr)
             for engine in engines:
+                if engine == "dask" and args.dask_up_to and n > args.dask_up_to:
+                    continue
                 for k in (ks if engine == "dask" else [0]):
                     r = mirror_run(server, n, engine, k, keep, prof=args.profile)
                     rows.append(r)
@@ -420,6 +438,7 @@ def main() -> None:
                   f" ms/page. Machine at the start: load {load:.2f}, calibration {calib:.0f} ms.")
             sections.append((n, t, notes, model(n, bare_r, rows, os.cpu_count() or 1) if any(
                 r["engine"] == "dask" for r in rows) else ""))
+            memory.extend((n, r) for r in rows if r["label"] == "local")
         finally:
             server.stop()
     argv = ["CHECKOUT/src" if args.before and a == str(args.before) else a for a in sys.argv[1:] if a != "--no-write"]
@@ -438,6 +457,8 @@ def main() -> None:
         text += f"\n## N = {n:,}\n\n{t}\n\n" + "\n".join(f"- {x}" for x in notes) + "\n"
         if m:
             text += f"\n### Throughput model\n\n{m}\n"
+    if len(memory) > 1:
+        text += "\n## The coordinator's memory by the number of articles (local engine)\n\n" + memory_table(memory)
     print(text)
     if not args.no_write:
         RESULTS.mkdir(exist_ok=True)

@@ -193,9 +193,9 @@ class KnownStore(Deferred):
             if by_hash[r["content_hash"]] is None:
                 by_hash[r["content_hash"]] = self._article(r)
         near: dict[tuple[int, int], list[tuple[int, str, int, str]]] = {}
-        if fps:
-            values = sorted({b for fp in fps for b in bands(fp)})
-            for k, expr in enumerate(SIMHASH_BANDS):
+        for k, expr in enumerate(SIMHASH_BANDS):
+            values = sorted({bands(fp)[k] for fp in fps})  # (each band's own values: no more rows than asked)
+            if values:
                 for r in self._rows_in(f"SELECT rowid, id, simhash, title, {expr} FROM articles WHERE {expr} IN "
                                        "({}) AND simhash IS NOT NULL", values):
                     near.setdefault((k, r[4]), []).append((r[0], r[1], from_signed(r[2]), r[3]))
