@@ -82,15 +82,19 @@ def store_pages(ctx: Context, pages: list[tuple[Candidate, Analysis, Archive]], 
         if own:
             keys[3].add(own)
     store = ctx.store
+    saved: list[tuple[str, str, str]] = []  # (new or updated, URL, page): said once they are in the store
     with store.tx(weight=len(pages)), store.deferred():
         known = store.known(*keys)
-        out = [_store_one(ctx, known, c, a, archive, report) for c, a, archive in pages]
+        out = [_store_one(ctx, known, c, a, archive, report, saved) for c, a, archive in pages]
         flush()
+    if log.isEnabledFor(logging.INFO):
+        for how, url, page in saved:
+            log.info("%s %s → %s", how, url, page)
     return out
 
 
-def _store_one(ctx: Context, known: Known, c: Candidate, a: Analysis, archive: Archive,
-               report: RunReport) -> str | None:
+def _store_one(ctx: Context, known: Known, c: Candidate, a: Analysis, archive: Archive, report: RunReport,
+               saved: list[tuple[str, str, str]]) -> str | None:
     art = a.article
     try:
         existing = _existing(known, c, a)
@@ -125,7 +129,7 @@ def _store_one(ctx: Context, known: Known, c: Candidate, a: Analysis, archive: A
     _save(ctx, c, a, archive(), new=existing is None, note=note)
     known.wrote(art.id, {c.url, art.url, art.canonical_url}, a.content_hash, a.simhash, art.title)
     if log.isEnabledFor(logging.INFO):
-        log.info("%s %s → %s", "new" if existing is None else "updated", c.url, page_path(art.category, art.id))
+        saved.append(("new" if existing is None else "updated", c.url, page_path(art.category, art.id)))
     return art.id
 
 
