@@ -386,8 +386,9 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="keep each run's folder here")
     ap.add_argument("--no-write", action="store_true", help="print the tables only")
     ap.add_argument("--profile", action="store_true", help="print the coordinator's cProfile of each run's phase")
-    ap.add_argument("--before", type=Path, help="also run the local engine at the first size with the package at "
-                                                 "this src folder (a checkout of an earlier commit): before/after")
+    ap.add_argument("--before", type=Path, help="also run the local engine at the first size (and those up to "
+                                                 "--dask-up-to) with the package at this src folder (a checkout of "
+                                                 "an earlier commit): before/after")
     ap.add_argument("--bare", help=argparse.SUPPRESS)
     ap.add_argument("--coord", help=argparse.SUPPRESS)
     ap.add_argument("--worker-pids", default="", help=argparse.SUPPRESS)
@@ -416,7 +417,7 @@ def main() -> None:
             bare_r = bare_run(server, n)
             print(f"bare N={n}: {ms(bare_r['cpu_s'], bare_r['pages']):.3f} ms/page", file=sys.stderr)
             rows = []
-            if args.before and n == sizes[0]:
+            if args.before and (n == sizes[0] or n <= args.dask_up_to):
                 r = mirror_run(server, n, "local", 0, keep, src=args.before.resolve())
                 rows.append(r)
                 print(f"{r['label']} N={n}: coordinator {ms(r['coord_cpu_s'], r['new']):.3f} ms/article",
