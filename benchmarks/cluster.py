@@ -13,7 +13,8 @@ of one run, not runs):
   the floor for any coordinator that fetches.
 - *local*: `newsmirror run` with `[workers] engine = "local"` (its forked process pool).
 - *dask k*: the same with `engine = "dask"` and the scheduler of a cluster started beside it from the command line
-  (`dask scheduler`, `dask worker --nworkers k --nthreads 1`), all on 127.0.0.1.
+  (`dask scheduler`, `dask worker --nworkers k --nthreads 1`, its profiler off as the README says), all on
+  127.0.0.1.
 
 Each mirror run is one process (`--coord`) that runs `newsmirror -q run` in process and stops it when the fetch
 phase is over (the build after it is the same for both engines and not measured here). Measured over the fetch
@@ -53,6 +54,7 @@ import mirror as site  # noqa: E402 (the synthetic site, its server and its conf
 RESULTS = HERE / "results"
 TICK = os.sysconf("SC_CLK_TCK")
 CONCURRENCY = 32
+WORKER_ENV = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}  # as the README starts `dask worker`
 
 
 def proc_cpu_s(pid: int) -> float:
@@ -227,7 +229,8 @@ class Cluster:
         self.address = json.loads(sched_file.read_text())["address"]
         self.procs.append(subprocess.Popen([dask, "worker", self.address, "--nworkers", str(k), "--nthreads", "1",
                                             "--no-dashboard", "--host", "127.0.0.1"],
-                                           stdout=self.log, stderr=subprocess.STDOUT, cwd=folder))
+                                           stdout=self.log, stderr=subprocess.STDOUT, cwd=folder,
+                                           env={**os.environ, **WORKER_ENV}))
         from distributed import Client
 
         with Client(self.address, timeout=60) as c:
