@@ -1,6 +1,7 @@
 """What one coordinator costs per article, and how far it scales: the local pool against a Dask cluster.
 
-    python benchmarks/cluster.py [--sizes 1000,10000] [--workers 1,2] [--no-write] [--profile]
+    python benchmarks/cluster.py [--sizes 1000,10000] [--workers 1,2] [--dask-up-to N] [--before SRC] [--no-write]
+                                 [--profile]
 
 The site server of `benchmarks/mirror.py` (N synthetic Chinese articles, gzip, on 127.0.0.1) serves the pages;
 the mirror runs in rules mode with `[images] download = false`, so the phase measured is the pages' own:
@@ -12,7 +13,8 @@ of one run, not runs):
   the floor for any coordinator that fetches.
 - *local*: `newsmirror run` with `[workers] engine = "local"` (its forked process pool).
 - *dask k*: the same with `engine = "dask"` and the scheduler of a cluster started beside it from the command line
-  (`dask scheduler`, `dask worker --nworkers k --nthreads 1`), all on 127.0.0.1.
+  (`dask scheduler`, `dask worker --nworkers k --nthreads 1`, its profiler off as the README says), all on
+  127.0.0.1.
 
 Each mirror run is one process (`--coord`) that runs `newsmirror -q run` in process and stops it when the fetch
 phase is over (the build after it is the same for both engines and not measured here). Measured over the fetch
@@ -52,6 +54,7 @@ import mirror as site  # noqa: E402 (the synthetic site, its server and its conf
 RESULTS = HERE / "results"
 TICK = os.sysconf("SC_CLK_TCK")
 CONCURRENCY = 32
+WORKER_ENV = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}  # as the README starts `dask worker`
 
 
 def proc_cpu_s(pid: int) -> float:
@@ -162,7 +165,7 @@ def coord(cfg: str, worker_pids: list[int], prof: str | None, count_bytes: bool)
 
             ctx.cluster = DaskPool(ctx.cfg.workers.scheduler)
             ctx.cluster.client.run(lambda: __import__("newsmirror.pipeline.analyse"))
-        profiler = cProfile.Profile() if prof else None
+        profiler = cProfile.Profile(time.process_time) if prof else None  # CPU, not waits
         w0 = sum(proc_cpu_s(p) for p in worker_pids)
         c0, k0, t0, r0 = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN), time.perf_counter(), rss_mb()
         if profiler:
@@ -226,7 +229,8 @@ class Cluster:
         self.address = json.loads(sched_file.read_text())["address"]
         self.procs.append(subprocess.Popen([dask, "worker", self.address, "--nworkers", str(k), "--nthreads", "1",
                                             "--no-dashboard", "--host", "127.0.0.1"],
-                                           stdout=self.log, stderr=subprocess.STDOUT, cwd=folder))
+                                           stdout=self.log, stderr=subprocess.STDOUT, cwd=folder,
+                                           env={**os.environ, **WORKER_ENV}))
         from distributed import Client
 
         with Client(self.address, timeout=60) as c:
@@ -363,16 +367,31 @@ def model(n: int, bare_r: dict, rows: list[dict], cores: int) -> str:
     return "\n".join(lines)
 
 
+def memory_table(memory: list[tuple[int, dict]]) -> str:
+    """Peak RSS of the local runs by N, and what each article adds to it (between the smallest and each N)."""
+    lines = ["| articles | coordinator peak RSS MB | RSS at the start of the fetch phase MB | its growth over the "
+             "phase MB | peak KB per article more than at the smallest N |", "| ---: | ---: | ---: | ---: | ---: |"]
+    n0, r0 = memory[0]
+    for n, r in memory:
+        slope = "–" if n == n0 else f"{(r['peak_rss_mb'] - r0['peak_rss_mb']) * 1024 / (n - n0):.2f}"
+        lines.append(f"| {n:,} | {r['peak_rss_mb']:.0f} | {r['rss_phase_start_mb']:.0f} | "
+                     f"{r['rss_phase_end_mb'] - r['rss_phase_start_mb']:.1f} | {slope} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1000,10000")
     ap.add_argument("--workers", default="1,2", help="Dask worker counts, comma-separated")
     ap.add_argument("--engines", default="local,dask")
+    ap.add_argument("--dask-up-to", type=int, default=0, help="run Dask only at sizes up to this (the larger ones "
+                                                             "measure the local engine alone: its memory)")
     ap.add_argument("--keep", type=Path, help="keep each run's folder here")
     ap.add_argument("--no-write", action="store_true", help="print the tables only")
     ap.add_argument("--profile", action="store_true", help="print the coordinator's cProfile of each run's phase")
-    ap.add_argument("--before", type=Path, help="also run the local engine at the first size with the package at "
-                                                 "this src folder (a checkout of an earlier commit): before/after")
+    ap.add_argument("--before", type=Path, help="also run the local engine at the first size (and those up to "
+                                                 "--dask-up-to) with the package at this src folder (a checkout of "
+                                                 "an earlier commit): before/after")
     ap.add_argument("--bare", help=argparse.SUPPRESS)
     ap.add_argument("--coord", help=argparse.SUPPRESS)
     ap.add_argument("--worker-pids", default="", help=argparse.SUPPRESS)
@@ -393,6 +412,7 @@ def main() -> None:
         keep.mkdir(parents=True, exist_ok=True)
     started = time.strftime("%Y-%m-%d %H:%M")
     sections = []
+    memory: list[tuple[int, dict]] = []  # (N, the local run at N)
     for n in sizes:
         server = site.Server(n)
         try:
@@ -400,12 +420,14 @@ def main() -> None:
             bare_r = bare_run(server, n)
             print(f"bare N={n}: {ms(bare_r['cpu_s'], bare_r['pages']):.3f} ms/page", file=sys.stderr)
             rows = []
-            if args.before and n == sizes[0]:
+            if args.before and (n == sizes[0] or n <= args.dask_up_to):
                 r = mirror_run(server, n, "local", 0, keep, src=args.before.resolve())
                 rows.append(r)
                 print(f"{r['label']} N={n}: coordinator {ms(r['coord_cpu_s'], r['new']):.3f} ms/article",
                       file=sys.stderr)
             for engine in engines:
+                if engine == "dask" and args.dask_up_to and n > args.dask_up_to:
+                    continue
                 for k in (ks if engine == "dask" else [0]):
                     r = mirror_run(server, n, engine, k, keep, prof=args.profile)
                     rows.append(r)
@@ -420,6 +442,7 @@ def main() -> None:
                   f" ms/page. Machine at the start: load {load:.2f}, calibration {calib:.0f} ms.")
             sections.append((n, t, notes, model(n, bare_r, rows, os.cpu_count() or 1) if any(
                 r["engine"] == "dask" for r in rows) else ""))
+            memory.extend((n, r) for r in rows if r["label"] == "local")
         finally:
             server.stop()
     argv = ["CHECKOUT/src" if args.before and a == str(args.before) else a for a in sys.argv[1:] if a != "--no-write"]
@@ -438,6 +461,8 @@ def main() -> None:
         text += f"\n## N = {n:,}\n\n{t}\n\n" + "\n".join(f"- {x}" for x in notes) + "\n"
         if m:
             text += f"\n### Throughput model\n\n{m}\n"
+    if len(memory) > 1:
+        text += "\n## The coordinator's memory by the number of articles (local engine)\n\n" + memory_table(memory)
     print(text)
     if not args.no_write:
         RESULTS.mkdir(exist_ok=True)

@@ -308,3 +308,27 @@ def test_pages_linking_to_a_saved_article_are_marked_in_its_transaction(tmp_path
     s.mark_clean()
     s.mark_linking_dirty({"https://x.example/a2.html"})  # outside a transaction: at once
     assert s.dirty_ids() == {"a1"}
+
+
+def test_deferred_writes_are_made_in_order_per_table_when_the_block_ends_or_a_written_key_is_asked(tmp_path):
+    s = Store(tmp_path / "s.db")
+    with s.tx(), s.deferred():
+        known = s.known(["https://x.example/a1.html"], ["h1"], [], ["a1"])
+        s.save_article(art("a1", "https://x.example/a1.html"), "h1", pick=False)
+        s.set_links("a1", ["https://x.example/b.html"], new=True)
+        s.set_links("a1", ["https://x.example/c.html"])  # replaces the first: a delete between two inserts
+        assert s.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 0  # not made yet
+        assert known.article_by_url("https://x.example/a1.html") is None  # as the store was before the block
+        known.wrote("a1", ["https://x.example/a1.html"], "h1")
+        assert known.article_by_url("https://x.example/a1.html").id == "a1"  # asked of the store: made first
+        assert known.article_by_hash("h1").id == "a1" and not known.id_taken("a1", "https://x.example/a1.html")
+        s.mark_url("https://x.example/a1.html", "s", "ok", article_id="a1")
+    assert [r[0] for r in s.db.execute("SELECT target FROM links")] == ["https://x.example/c.html"]
+    assert s.url_states(["https://x.example/a1.html"])["https://x.example/a1.html"].status == "ok"
+    try:
+        with s.tx(), s.deferred():
+            s.mark_url("https://x.example/a2.html", "s", "ok")
+            raise RuntimeError("the batch fails")
+    except RuntimeError:
+        pass
+    assert s.url_states(["https://x.example/a2.html"]) == {}

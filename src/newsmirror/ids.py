@@ -38,17 +38,38 @@ def absolute_url(base: str, link: str, normalise: bool = True) -> str | None:
     with an empty or over-long label)."""
     try:
         url = urljoin(base, link.strip())
+    except ValueError:
+        return None
+    if not fetchable(url):
+        return None
+    return normalise_url(url) if normalise else url
+
+
+def fetchable(url: str) -> bool:
+    """Whether `url` is an absolute http(s) URL whose host the resolver can be asked for (not a broken IPv6
+    address, nor a host with an empty or over-long label)."""
+    return fetchable_host(url) is not None
+
+
+def fetchable_host(url: str) -> str | None:
+    """The host of `url` (as urlsplit gives it: lower case) when fetchable(url), else None."""
+    try:
         parts = urlsplit(url)
         if parts.scheme.lower() not in ("http", "https"):
             return None
         host = parts.hostname
-        if not host:
-            return None
-        if not host.startswith("["):
-            host.encode("idna")  # what the resolver will be asked for: refused here rather than there
-        return normalise_url(url) if normalise else url
-    except (ValueError, UnicodeError):
+    except ValueError:
         return None
+    return host if host and (host.startswith("[") or _resolvable(host)) else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolvable(host: str) -> bool:
+    try:
+        host.encode("idna")  # what the resolver will be asked for: refused here rather than there
+    except UnicodeError:
+        return False
+    return True
 
 
 def is_safe_id(value: str) -> bool:
@@ -64,6 +85,7 @@ def short_hash(text: str, n: int = 12) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
 
 
+@functools.lru_cache(maxsize=4096)
 def url_id(url: str) -> str | None:
     """The id a URL carries itself (`…/a103612902.html` → `a103612902`), or None.
 

@@ -208,7 +208,14 @@ class DaskPool:
         quiet_dask_logs()
         dask.config.set({"distributed.comm.timeouts.connect": f"{CONNECT_SECONDS}s",
                          "distributed.comm.timeouts.tcp": f"{TCP_SECONDS}s",
-                         "distributed.client.heartbeat": f"{HEARTBEAT_SECONDS}s"})
+                         "distributed.client.heartbeat": f"{HEARTBEAT_SECONDS}s",
+                         # the client's link to the scheduler keeps its last 1,000 messages under 1 MB for
+                         # debugging: every task sent, with the pages it carries (up to 250 MB held). None kept
+                         "distributed.admin.low-level-log-length": 0,
+                         # a worker samples its threads' stacks every 10 ms for the dashboard's profile: 15% of its
+                         # CPU on a page. Off for the cluster on this machine; `dask worker` is told in its own
+                         # config (README: DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False)
+                         "distributed.worker.profile.enabled": False})
         self._cluster = None
         self.scheduler = scheduler
         self.lost: ClusterLost | None = None  # once the cluster is gone, every later task fails at once with it

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import email.utils
+import itertools
 import logging
 import time
 import zlib
@@ -28,12 +29,12 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 
 from ..config import Fetch
-from ..ids import absolute_url
+from ..ids import fetchable_host
 from ..models import Response
 from ..textsafe import printable
 from .decode import decode
 from .errors import FetchError
-from .netguard import AddressRefused, GuardedResolver, host_of, not_public, refusal
+from .netguard import AddressRefused, GuardedResolver, not_public, refusal
 from .robots import RobotsCache
 from .warc import warc_date
 
@@ -69,7 +70,9 @@ class SpeedFloor:
     def response(self, resp: aiohttp.ClientResponse) -> None:
         """Count `resp` (its headers have arrived; its body is counting) from now on."""
         self._before = self.received()
-        self._head = len(resp.reason or "") + 15 + sum(len(k) + len(v) + 4 for k, v in resp.raw_headers)
+        headers = resp.raw_headers
+        self._head = len(resp.reason or "") + 15 + sum(map(len, itertools.chain.from_iterable(headers))) + 4 * len(
+            headers)
         self._body = resp.content
 
     @contextlib.asynccontextmanager
@@ -110,12 +113,14 @@ def _check_target(url: str, current: str, allowed: frozenset[str] | None = None)
     if scheme not in ("http", "https"):
         raise FetchError(url, f"redirected to a {brief(scheme, 20) or 'relative'}: URL ({brief(current)}); "
                               "only http(s) is followed")
-    where = "" if current == url else f"redirected to {brief(current)}: "
-    if absolute_url(current, current, normalise=False) is None:  # a broken IPv6 address, an empty host label…
+    found = fetchable_host(current)
+    if found is None:  # a broken IPv6 address, an empty host label…
+        where = "" if current == url else f"redirected to {brief(current)}: "
         raise FetchError(url, f"{where}not a URL that can be fetched")
     if allowed is not None:
-        host = host_of(current)
+        host = found.rstrip(".")  # (netguard.host_of)
         if not_public(host) != "not an IP address":  # an address in the URL: no resolver sees it
+            where = "" if current == url else f"redirected to {brief(current)}: "
             why = refusal(host, host, allowed)
             if why:
                 raise FetchError(url, where + why)
@@ -158,6 +163,7 @@ class Fetcher:
         self._pace: dict[str, asyncio.Lock] = {}
         self._next_at: dict[str, float] = {}
         self.robots = RobotsCache(self._in_turn)  # robots.txt is fetched in turn, as any page of its host
+        self._crawl_delays: dict[int, float | None] = {}  # id(robots rules) → its Crawl-delay for our agent
 
     async def __aenter__(self) -> Fetcher:
         timeout = aiohttp.ClientTimeout(
@@ -262,7 +268,9 @@ class Fetcher:
                                               "fetched this run (RFC 9309); tried again next run")
                     raise FetchError(url, f"{where}disallowed by the site's robots.txt (set obey_robots = false on "
                                           "the source to override)")
-                crawl_delay = rules.crawl_delay(self.cfg.user_agent)
+                crawl_delay = self._crawl_delays.get(id(rules), -1.0)
+                if crawl_delay == -1.0:  # asked once a host (the rules live as long as the run's robots cache)
+                    crawl_delay = self._crawl_delays[id(rules)] = rules.crawl_delay(self.cfg.user_agent)
                 if crawl_delay:
                     delay = max(delay, min(float(crawl_delay), self.cfg.max_crawl_delay))
         return delay
@@ -409,8 +417,10 @@ class Fetcher:
 
     async def _read_capped(self, url: str, resp: aiohttp.ClientResponse, cap: int) -> bytes:
         declared = resp.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > cap:
-            raise FetchError(url, f"body of {int(declared)} bytes is over fetch.max_bytes ({cap})")
+        if declared and declared.isdigit():
+            if int(declared) > cap:
+                raise FetchError(url, f"body of {int(declared)} bytes is over fetch.max_bytes ({cap})")
+            return await resp.read()  # in one go: the parser reads no more than the length declared
         chunks: list[bytes] = []
         size = 0
         async for chunk in resp.content.iter_chunked(65536):

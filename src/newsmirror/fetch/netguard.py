@@ -11,6 +11,7 @@ one when connected (DNS rebinding) does not get through; an address written in t
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from collections.abc import Iterable
@@ -24,6 +25,7 @@ class AddressRefused(OSError):
     """A host that resolves only to addresses newsmirror does not fetch from (not named in the config)."""
 
 
+@functools.lru_cache(maxsize=1024)  # (asked for every request: a run talks to a few hosts)
 def not_public(address: str) -> str | None:
     """Why `address` (an IP address) is not fetched from without the config naming its host, or None."""
     try:

@@ -174,9 +174,10 @@ class WarcWriter:
         """Write the request and response records of one fetch; flushed to the OS before returning."""
         return self.append(warc_records(resp))
 
-    def append(self, records: WarcRecords, body: bytes | None = None) -> WarcRef:
-        """Append records made by `warc_records()` (perhaps in another process); flushed to the OS. Records made
-        with `body_apart` need `body`: the response's body as received (ValueError if it is not that long)."""
+    def append(self, records: WarcRecords, body: bytes | None = None, flush: bool = True) -> WarcRef:
+        """Append records made by `warc_records()` (perhaps in another process); flushed to the OS (`flush=False`:
+        by the caller's `flush()`, before anything refers to them). Records made with `body_apart` need `body`:
+        the response's body as received (ValueError if it is not that long)."""
         if records.body_at >= 0 and (body is None or len(body) != records.body_len):
             raise ValueError(f"WARC records of {records.record_id} need the response's body "
                              f"({records.body_len} bytes), got {'none' if body is None else len(body)}")
@@ -189,8 +190,14 @@ class WarcWriter:
             self._fh.writelines([view[:records.body_at], *stored_blocks(body), view[records.body_at:]])
         else:
             self._fh.write(records.data)
-        self._fh.flush()
+        if flush:
+            self._fh.flush()
         return WarcRef(self.name, offset, records.record_id, records.payload_digest)
+
+    def flush(self) -> None:
+        """The records appended so far, handed to the OS."""
+        if self._fh is not None:
+            self._fh.flush()
 
     def close(self) -> None:
         if self._fh is not None:

@@ -20,7 +20,11 @@ from ..store import Store
 from ..workers import Calls, DaskPool, worker_pool
 from .seams import SEAMS
 
-DASK_BATCH, DASK_DELAY = 32, 0.02  # calls a Dask task carries, at most; seconds its first call waits for more
+# the pages' calls a task carries, at most, and the seconds its first call waits for more, on either engine: a task
+# costs the run (pickling, pipes or the scheduler, a thread hand-off each way) and a batch of pages is stored in one
+# transaction (ingest.store_pages), so the more a batch holds, the less each page costs the run; the pictures,
+# up to images.max_bytes each, go 8 at a time (Calls' default)
+PAGE_BATCH, PAGE_DELAY = 32, 0.02
 
 
 class RunLocked(Exception):
@@ -88,9 +92,9 @@ class Context:
 
     def inflight(self) -> asyncio.Semaphore:
         """Bounded memory: a page or picture fetched waits for its worker holding its bytes (a picture up to
-        images.max_bytes), so only a few more than are fetched at once may wait (8; on a Dask cluster, whose tasks
-        take longer to come back, a batch for each worker); the lanes are more than that."""
-        waiting = self.calls.batch * self.calls.width if isinstance(self.calls.pool, DaskPool) else 8
+        images.max_bytes), so only a few more than are fetched at once may wait (8; for pages in batches, a batch
+        for each worker); the lanes are more than that."""
+        waiting = self.calls.batch * self.calls.width if self.calls.batch >= PAGE_BATCH else 8
         return asyncio.Semaphore(self.cfg.fetch.concurrency + waiting)
 
     @contextmanager
@@ -101,15 +105,14 @@ class Context:
         if self.cfg.workers.engine == "dask" and not writes_tree and n_items:
             if self.cluster is None:
                 self.cluster = DaskPool(self.cfg.workers.scheduler)
-            # a task costs the scheduler and the client far more than a process pool's: more pages a batch
-            self.calls = Calls(self.cluster, batch=DASK_BATCH, delay=DASK_DELAY)
+            self.calls = Calls(self.cluster, batch=PAGE_BATCH, delay=PAGE_DELAY)
             try:
                 yield
             finally:
                 self.calls = Calls(None)
             return
         with worker_pool(n_items) as pool:
-            self.calls = Calls(pool)
+            self.calls = Calls(pool) if writes_tree else Calls(pool, batch=PAGE_BATCH, delay=PAGE_DELAY)
             try:
                 yield
             finally:

@@ -3,17 +3,20 @@ process, and hand what it yields to the store phase; then the pages that link to
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 
 from ..config import Rules
 from ..errors import ClusterLost, PageRejected
 from ..fetch import Fetcher, FetchError
 from ..models import Candidate, RunReport, WarcRef
+from ..store import batched
 from .analyse import HTML_TYPES, Analysis
 from .context import Context
 from .images import WORKER_DIED
-from .ingest import fail, store_page
+from .ingest import fail, store_pages
 from .seams import SEAMS
 
 log = logging.getLogger("newsmirror")
@@ -52,18 +55,67 @@ async def fetch_and_analyse(ctx: Context, todo: list[Candidate], fetcher: Fetche
     with ctx.workers(len(todo)), ctx.store.grouped():
         await _fetch_each(ctx, todo, fetcher, report, changed)
     ctx.progress.stop()
-    # pages that link to an article we just got now point at our copy
+    # pages that link to an article we just got now point at our copy (looked up 500 articles or URLs at a time:
+    # what is held for it does not grow with the run)
     if ctx.cfg.site.link_policy == "mirror" and changed:
-        urls = ctx.store.urls_of(changed)
-        urls.update(c.url for c in todo)
-        changed |= due(ctx, ctx.store.linking_to(urls))
+        linking: set[str] = set()
+        for ids in batched(sorted(changed), 500):
+            linking |= ctx.store.linking_to(ctx.store.urls_of(ids))
+        for i in range(0, len(todo), 500):
+            linking |= ctx.store.linking_to(c.url for c in todo[i:i + 500])
+        changed |= due(ctx, linking)
     return changed
+
+
+class _Storing:
+    """`await storing(c, analysis, body)`: store one analysed page (ingest.store_pages) with those that arrived
+    with it. A worker batch's results come back at once, and wake their pages' tasks in one turn of the event loop:
+    the first of them waits one turn for the others, then stores them all in one transaction; the article's id
+    when it is new or changed."""
+
+    def __init__(self, ctx: Context, report: RunReport) -> None:
+        self.ctx, self.report = ctx, report
+        self.waiting: list[tuple[Candidate, Analysis, bytes | None, asyncio.Future]] = []
+
+    async def __call__(self, c: Candidate, analysis: Analysis, body: bytes | None) -> str | None:
+        fut = asyncio.get_running_loop().create_future()
+        self.waiting.append((c, analysis, body, fut))
+        if len(self.waiting) == 1:
+            try:
+                await asyncio.sleep(0)  # the pages woken with this one append themselves meanwhile
+            except BaseException:  # cancelled (the run is ending): none of them is stored
+                batch, self.waiting = self.waiting, []
+                for *_, f in batch:
+                    f.cancel()
+                raise
+            batch, self.waiting = self.waiting, []
+            self._store(batch)
+        return await fut
+
+    def _store(self, batch: list[tuple[Candidate, Analysis, bytes | None, asyncio.Future]]) -> None:
+        warc = self.ctx.warc
+
+        def archive(a: Analysis, body: bytes | None) -> Callable[[], WarcRef | None]:
+            return lambda: warc.append(a.records, body, flush=False) if warc and a.records else None
+
+        try:
+            ids = store_pages(self.ctx, [(c, a, archive(a, body)) for c, a, body, _ in batch], self.report,
+                              warc.flush if warc else lambda: None)
+        except BaseException as exc:  # nothing of the batch is stored: each of its pages says why
+            for *_, fut in batch:
+                if not fut.done():
+                    fut.set_exception(exc)
+            return
+        for (*_, fut), aid in zip(batch, ids, strict=True):
+            if not fut.done():  # (a page's task cancelled meanwhile: the run is ending)
+                fut.set_result(aid)
 
 
 async def _fetch_each(ctx: Context, todo: list[Candidate], fetcher: Fetcher, report: RunReport,
                       changed: set[str]) -> None:
     deferred: list[str] = []
     inflight = ctx.inflight()
+    storing = _Storing(ctx, report)
 
     async def one(c: Candidate) -> None:
         try:
@@ -71,7 +123,7 @@ async def _fetch_each(ctx: Context, todo: list[Candidate], fetcher: Fetcher, rep
                 deferred.append(c.url)
                 return
             async with inflight:
-                aid = await mirror_one(ctx, c, fetcher, report)
+                aid = await mirror_one(ctx, c, fetcher, report, storing)
             if aid:
                 changed.add(aid)
         finally:
@@ -98,7 +150,8 @@ async def _analysed(ctx: Context, c: Candidate, fetcher: Fetcher) -> tuple[Analy
                            ctx.cfg.fetch.max_bytes), resp.raw_body
 
 
-async def mirror_one(ctx: Context, c: Candidate, fetcher: Fetcher, report: RunReport) -> str | None:
+async def mirror_one(ctx: Context, c: Candidate, fetcher: Fetcher, report: RunReport,
+                     storing: _Storing | None = None) -> str | None:
     try:
         analysis, body = await _analysed(ctx, c, fetcher)
     except PageRejected as exc:
@@ -111,8 +164,4 @@ async def mirror_one(ctx: Context, c: Candidate, fetcher: Fetcher, report: RunRe
         if exc.page_at_fault:
             fail(ctx, c, KILLED_WORKERS, report)
         raise
-
-    def archive() -> WarcRef | None:
-        return ctx.warc.append(analysis.records, body) if ctx.warc and analysis.records else None
-
-    return store_page(ctx, c, analysis, archive, report)
+    return await (storing or _Storing(ctx, report))(c, analysis, body)

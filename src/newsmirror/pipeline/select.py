@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from enum import Enum
 
 from ..models import Candidate, UrlState
@@ -90,6 +91,6 @@ def select(ctx: Context, cands: list[Candidate]) -> list[Candidate]:
             ctx.store.mark_url(c.url, c.source, "pending", article_id=detail)
         elif verdict is Verdict.GIVE_UP:
             give_up(ctx, c, detail)
-        if verdict in (Verdict.NEW, Verdict.UPDATED):
-            todo.append(c)
+        if verdict in (Verdict.NEW, Verdict.UPDATED):  # (what the fetch needs of it: not its title nor date of
+            todo.append(replace(c, title=None, updated=None) if c.title or c.updated else c)  # change: memory)
     return todo

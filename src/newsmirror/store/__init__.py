@@ -13,6 +13,7 @@ the images and links tables in store.media, of the revisit tables in store.revis
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 from collections.abc import Container, Iterable, Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..models import ADDED_SOURCE, Article, Candidate, Listed, RemoteState, RunState, StoredArticle, UrlState, WarcRef
+from .batch import Known, KnownStore
 from .media import ImagesAndLinks
 from .revisits import Revisits
 from .schema import (
@@ -42,7 +44,7 @@ class StoreError(Exception):
     pass
 
 
-class Store(ImagesAndLinks, Revisits, Summaries):
+class Store(KnownStore, ImagesAndLinks, Revisits, Summaries):
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
@@ -183,9 +185,10 @@ class Store(ImagesAndLinks, Revisits, Summaries):
         return {r[0] for r in self.db.execute("SELECT id FROM articles")}
 
     @contextmanager
-    def tx(self) -> Iterator[sqlite3.Connection]:
+    def tx(self, weight: int = 1) -> Iterator[sqlite3.Connection]:
         """All of the block's writes or none. Inside `grouped()` the block is a savepoint of the group's
-        transaction, and the group commits every so many blocks."""
+        transaction, and the group commits every so many blocks (a block of `weight` counts as that many: the
+        articles it stores)."""
         if self._group is None:
             self.db.execute("BEGIN IMMEDIATE")
             try:
@@ -206,7 +209,7 @@ class Store(ImagesAndLinks, Revisits, Summaries):
         finally:
             self.db.execute("RELEASE tx")
             self._group[2] -= 1
-        self._group[0] += 1
+        self._group[0] += weight
         if self._group[0] >= self._group[1] and self._group[2] == 0:
             self._before_commit()
             self._commit()
@@ -258,8 +261,8 @@ class Store(ImagesAndLinks, Revisits, Summaries):
         """articles_version changes: once a transaction is enough (a reader sees a commit, not its statements)."""
         if self._bumped and self.db.in_transaction:
             return
-        self.db.execute("INSERT INTO meta(key, value) VALUES('articles_version', '1') ON CONFLICT(key) DO UPDATE "
-                        "SET value=CAST(value AS INTEGER) + 1")
+        self._write("meta", "INSERT INTO meta(key, value) VALUES('articles_version', '1') ON CONFLICT(key) DO "
+                            "UPDATE SET value=CAST(value AS INTEGER) + 1", [()])
         self._bumped = self.db.in_transaction
 
     # -- the run state: what the last runs left (typed; the meta table holds it as text)
@@ -324,15 +327,8 @@ class Store(ImagesAndLinks, Revisits, Summaries):
 
     def mark_url(self, url: str, source: str, status: str, *, article_id: str | None = None,
                  reason: str | None = None, failed: bool = False) -> None:
-        t = ts(now())
-        self.db.execute(
-            """INSERT INTO urls(url, source, status, article_id, reason, attempts, first_seen, last_seen)
-               VALUES(?,?,?,?,?,?,?,?)
-               ON CONFLICT(url) DO UPDATE SET status=excluded.status, article_id=excluded.article_id,
-               reason=excluded.reason, last_seen=excluded.last_seen,
-               attempts=CASE WHEN ? THEN urls.attempts + 1 ELSE 0 END""",
-            (url, source, status, article_id, reason, 1 if failed else 0, t, t, failed),
-        )
+        t = self._now()
+        self._write("urls", _MARK_URL, [(url, source, status, article_id, reason, 1 if failed else 0, t, t, failed)])
 
     def add_pending(self, cands: Iterable[Candidate]) -> None:
         """Remember discovered URLs before fetching them, so a killed run picks them up again."""
@@ -480,22 +476,13 @@ class Store(ImagesAndLinks, Revisits, Summaries):
         record id, payload digest), kept from before when None; `simhash`: its dedup.fingerprint (None: too short)."""
         from ..dedup import to_signed
 
-        t = ts(now())
+        t = self._now()
         w = (warc.file, warc.offset, warc.record_id, warc.payload_digest) if warc else (None, None, None, None)
-        own = {f: ts(v) if isinstance(v := getattr(a, f), datetime) else v for f in ARTICLE_FIELDS}
-        cols = [*own, "content_hash", "pick", "first_seen", "last_seen", "fetched_at", "warc_file", "warc_offset",
-                "warc_record_id", "warc_digest", "simhash"]
-        self.db.execute(
-            f"""INSERT INTO articles({", ".join(cols)}) VALUES({", ".join("?" * len(cols))})
-               ON CONFLICT(id) DO UPDATE SET {", ".join(f"{f}=excluded.{f}" for f in own if f != "id")},
-                 content_hash=excluded.content_hash, pick=MAX(articles.pick, excluded.pick),
-                 last_seen=excluded.last_seen, fetched_at=excluded.fetched_at, dirty=1,
-                 warc_file=COALESCE(excluded.warc_file, articles.warc_file),
-                 warc_offset=COALESCE(excluded.warc_offset, articles.warc_offset),
-                 warc_record_id=COALESCE(excluded.warc_record_id, articles.warc_record_id),
-                 warc_digest=COALESCE(excluded.warc_digest, articles.warc_digest), simhash=excluded.simhash""",
-            (*own.values(), content_hash, int(pick), t, t, t, *w, to_signed(simhash) if simhash is not None else None),
-        )
+        own = list(_ARTICLE_VALUES(a))
+        for k in _ARTICLE_DATES:
+            own[k] = ts(own[k])
+        self._write("articles", _SAVE_ARTICLE, [(*own, content_hash, int(pick), t, t, t, *w,
+                                                 to_signed(simhash) if simhash is not None else None)])
         self._bump_version()
 
     def articles_version(self) -> int:
@@ -503,7 +490,27 @@ class Store(ImagesAndLinks, Revisits, Summaries):
         return int(self.get_meta("articles_version") or 0)
 
     def touch_article(self, article_id: str) -> None:
-        self.db.execute("UPDATE articles SET last_seen=? WHERE id=?", (ts(now()), article_id))
+        self._write("articles", "UPDATE articles SET last_seen=? WHERE id=?", [(self._now(), article_id)])
 
 
-__all__ = ["RevisitCounts", "RunSummary", "SourceStatus", "Store", "StoreError", "UrlProblem", "batched", "now"]
+_ARTICLE_VALUES = operator.attrgetter(*ARTICLE_FIELDS)
+_ARTICLE_DATES = [k for k, f in enumerate(ARTICLE_FIELDS) if f in DATE_FIELDS]  # (kept as ISO 8601 text)
+_MARK_URL = """INSERT INTO urls(url, source, status, article_id, reason, attempts, first_seen, last_seen)
+               VALUES(?,?,?,?,?,?,?,?)
+               ON CONFLICT(url) DO UPDATE SET status=excluded.status, article_id=excluded.article_id,
+               reason=excluded.reason, last_seen=excluded.last_seen,
+               attempts=CASE WHEN ? THEN urls.attempts + 1 ELSE 0 END"""
+_SAVED_COLUMNS = [*ARTICLE_FIELDS, "content_hash", "pick", "first_seen", "last_seen", "fetched_at", "warc_file",
+                  "warc_offset", "warc_record_id", "warc_digest", "simhash"]
+_SAVE_ARTICLE = f"""INSERT INTO articles({", ".join(_SAVED_COLUMNS)}) VALUES({", ".join("?" * len(_SAVED_COLUMNS))})
+               ON CONFLICT(id) DO UPDATE SET {", ".join(f"{f}=excluded.{f}" for f in ARTICLE_FIELDS if f != "id")},
+                 content_hash=excluded.content_hash, pick=MAX(articles.pick, excluded.pick),
+                 last_seen=excluded.last_seen, fetched_at=excluded.fetched_at, dirty=1,
+                 warc_file=COALESCE(excluded.warc_file, articles.warc_file),
+                 warc_offset=COALESCE(excluded.warc_offset, articles.warc_offset),
+                 warc_record_id=COALESCE(excluded.warc_record_id, articles.warc_record_id),
+                 warc_digest=COALESCE(excluded.warc_digest, articles.warc_digest), simhash=excluded.simhash"""
+
+
+__all__ = ["Known", "RevisitCounts", "RunSummary", "SourceStatus", "Store", "StoreError", "UrlProblem", "batched",
+           "now"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from ..models import ArticleRef
 from .schema import now, ts
@@ -13,22 +13,23 @@ class ImagesAndLinks:
     """Store calls for images and links, mixed into Store (whose connection and batched look-ups they use)."""
 
     db: sqlite3.Connection
+    _write: Callable[[str, str, list[tuple]], None]  # (store.batch.Deferred)
 
     def set_links(self, article_id: str, targets: Iterable[str], new: bool = False) -> None:
         """The URLs an article's body links to, replacing those it had (`new`: it had none)."""
         if not new:
-            self.db.execute("DELETE FROM links WHERE article_id=?", (article_id,))
-        self.db.executemany("INSERT OR IGNORE INTO links(article_id, target) VALUES(?,?)",
-                            [(article_id, t) for t in targets])
+            self._write("links", "DELETE FROM links WHERE article_id=?", [(article_id,)])
+        self._write("links", "INSERT OR IGNORE INTO links(article_id, target) VALUES(?,?)",
+                    [(article_id, t) for t in targets])
 
     # -- images
     def set_article_images(self, article_id: str, urls: Iterable[str], new: bool = False) -> None:
         """The images an article shows, in order (lead image first), replacing those it showed (`new`: it had
         none). Each keeps its place: images.max_per_article mirrors the first N."""
         if not new:
-            self.db.execute("DELETE FROM article_images WHERE article_id=?", (article_id,))
-        self.db.executemany("INSERT OR IGNORE INTO article_images(article_id, url, pos) VALUES(?,?,?)",
-                            [(article_id, u, i) for i, u in enumerate(urls)])
+            self._write("article_images", "DELETE FROM article_images WHERE article_id=?", [(article_id,)])
+        self._write("article_images", "INSERT OR IGNORE INTO article_images(article_id, url, pos) VALUES(?,?,?)",
+                    [(article_id, u, i) for i, u in enumerate(urls)])
 
     def forget_images(self, urls: Iterable[str]) -> None:
         """These images are to be fetched again, as if never seen."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -164,6 +165,17 @@ def now() -> datetime:
     if epoch.isdigit():
         return datetime.fromtimestamp(int(epoch), UTC)
     return datetime.now(UTC).replace(microsecond=0)
+
+
+_STAMP: list = [None, ""]  # (what the last stamp was made for, that stamp)
+
+
+def stamp() -> str:
+    """ts(now()), made once a second (the store writes it into every row it saves)."""
+    key = (os.environ.get("SOURCE_DATE_EPOCH"), int(time.time()))
+    if _STAMP[0] != key:
+        _STAMP[:] = [key, ts(now())]
+    return _STAMP[1]
 
 
 def batched(items: list, n: int) -> Iterator[list]:
