@@ -8,7 +8,8 @@ images (mirrored and failed images), remotes (the last push to each remote),
 versions (every version of an article a revisit found), revisits (when each
 article is next due, and whether the source deleted it), revisit_events (its
 history: edited, deleted, back). The schema is in store.schema; the calls of
-the images and links tables in store.media, of the revisit tables in store.revisits.
+the urls, http_cache, sources and remotes tables in store.urls, of the images
+and links tables in store.media, of the revisit tables in store.revisits.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from ..models import ADDED_SOURCE, Article, Candidate, Listed, RemoteState, RunState, StoredArticle, UrlState, WarcRef
+from ..models import ADDED_SOURCE, Article, Listed, RunState, StoredArticle, WarcRef
 from .batch import Known, KnownStore
 from .media import ImagesAndLinks
 from .revisits import Revisits
@@ -38,13 +39,14 @@ from .schema import (
     ts,
 )
 from .summary import RevisitCounts, RunSummary, SourceStatus, Summaries, UrlProblem
+from .urls import UrlsAndSources
 
 
 class StoreError(Exception):
     pass
 
 
-class Store(KnownStore, ImagesAndLinks, Revisits, Summaries):
+class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
@@ -133,21 +135,6 @@ class Store(KnownStore, ImagesAndLinks, Revisits, Summaries):
 
     def close(self) -> None:
         self.db.close()
-
-    # -- conditional GET
-    def validators(self, url: str) -> tuple[str | None, str | None]:
-        r = self.db.execute("SELECT etag, last_modified FROM http_cache WHERE url=?", (url,)).fetchone()
-        return (r["etag"], r["last_modified"]) if r else (None, None)
-
-    def set_validators(self, url: str, etag: str | None, last_modified: str | None) -> None:
-        if not etag and not last_modified:
-            self.db.execute("DELETE FROM http_cache WHERE url=?", (url,))
-            return
-        self.db.execute(
-            "INSERT INTO http_cache(url, etag, last_modified, checked) VALUES(?,?,?,?) ON CONFLICT(url) DO UPDATE "
-            "SET etag=excluded.etag, last_modified=excluded.last_modified, checked=excluded.checked",
-            (url, etag, last_modified, ts(now())),
-        )
 
     # -- provenance and render state
     def warc_ref(self, article_id: str) -> WarcRef | None:
@@ -285,89 +272,6 @@ class Store(KnownStore, ImagesAndLinks, Revisits, Summaries):
         self.db.execute("INSERT INTO meta(key, value) VALUES(?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                         (key, value))
 
-    # -- sources
-    def source_ran(self, name: str, kind: str, error: str | None) -> None:
-        t = ts(now())
-        self.db.execute(
-            """INSERT INTO sources(name, kind, last_run, last_ok, last_error) VALUES(?,?,?,?,?)
-               ON CONFLICT(name) DO UPDATE SET kind=excluded.kind, last_run=excluded.last_run,
-               last_ok=COALESCE(excluded.last_ok, sources.last_ok), last_error=excluded.last_error""",
-            (name, kind, t, None if error else t, error),
-        )
-
-    def sources(self) -> dict[str, sqlite3.Row]:
-        return {r["name"]: r for r in self.db.execute("SELECT * FROM sources")}
-
-    # -- remotes
-    def remotes(self) -> dict[str, RemoteState]:
-        rows = self.db.execute("SELECT name, pushed_commit, pushed_at, error, failed_since, failures FROM remotes")
-        return {r[0]: RemoteState(*r) for r in rows}
-
-    def remote_pushed(self, name: str, commit: str) -> None:
-        self.db.execute(
-            """INSERT INTO remotes(name, pushed_commit, pushed_at) VALUES(?,?,?) ON CONFLICT(name) DO UPDATE SET
-               pushed_commit=excluded.pushed_commit, pushed_at=excluded.pushed_at, error=NULL, failed_since=NULL,
-               failures=0""", (name, commit, ts(now())))
-
-    def remote_failed(self, name: str, error: str) -> None:
-        t = ts(now())
-        self.db.execute(
-            """INSERT INTO remotes(name, error, failed_since, failures) VALUES(?,?,?,1) ON CONFLICT(name) DO UPDATE
-               SET error=excluded.error, failed_since=COALESCE(remotes.failed_since, excluded.failed_since),
-               failures=remotes.failures + 1""", (name, error, t))
-
-    # -- urls
-    def url_row(self, url: str) -> sqlite3.Row | None:
-        return self.db.execute("SELECT * FROM urls WHERE url=?", (url,)).fetchone()
-
-    def url_states(self, urls: Iterable[str]) -> dict[str, UrlState]:
-        """The status, attempts and reason of those of `urls` the store has, by URL, in a few statements."""
-        return {r[0]: UrlState(r[1], r[2], r[3])
-                for r in self._rows_in("SELECT url, status, attempts, reason FROM urls WHERE url IN ({})", urls)}
-
-    def mark_url(self, url: str, source: str, status: str, *, article_id: str | None = None,
-                 reason: str | None = None, failed: bool = False) -> None:
-        t = self._now()
-        self._write("urls", _MARK_URL, [(url, source, status, article_id, reason, 1 if failed else 0, t, t, failed)])
-
-    def add_pending(self, cands: Iterable[Candidate]) -> None:
-        """Remember discovered URLs before fetching them, so a killed run picks them up again."""
-        t = ts(now())
-        self.db.executemany(
-            "INSERT OR IGNORE INTO urls(url, source, status, attempts, first_seen, last_seen, category, pick, title, "
-            "published) VALUES(?,?,'pending',0,?,?,?,?,?,?)",
-            [(c.url, c.source, t, t, c.category, int(c.pick), c.title, ts(c.published)) for c in cands],
-        )
-
-    def unfinished(self, max_attempts: int, skip: Container[str] = ()) -> list[Candidate]:
-        """URLs discovered but not mirrored yet: pending ones, and failed ones with attempts left (but not
-        those in `skip`, which the caller has in hand already)."""
-        rows = self.db.execute(
-            "SELECT url, source, category, title, published, pick FROM urls WHERE (status='pending' OR "
-            "(status='failed' AND attempts < ?)) AND category IS NOT NULL ORDER BY first_seen", (max_attempts,))
-        return [Candidate(url=r["url"], source=r["source"], category=r["category"], title=r["title"],
-                          published=dt(r["published"]), pick=bool(r["pick"])) for r in rows if r["url"] not in skip]
-
-    def failures(self, source: str | None = None, limit: int = 20) -> list[sqlite3.Row]:
-        q = "SELECT * FROM urls WHERE status IN ('failed', 'gave_up')"
-        args: tuple = ()
-        if source:
-            q += " AND source=?"
-            args = (source,)
-        return list(self.db.execute(q + " ORDER BY last_seen DESC LIMIT ?", (*args, limit)))
-
-    def warnings(self, limit: int = 20) -> list[sqlite3.Row]:
-        """Mirrored URLs whose extraction noted something (a fallback, a rule that stopped matching), newest first."""
-        return list(self.db.execute("SELECT * FROM urls WHERE status='ok' AND reason IS NOT NULL "
-                                    "ORDER BY last_seen DESC LIMIT ?", (limit,)))
-
-    def warning_count(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM urls WHERE status='ok' AND reason IS NOT NULL").fetchone()[0]
-
-    def url_counts(self) -> dict[tuple[str, str], int]:
-        rows = self.db.execute("SELECT source, status, COUNT(*) n FROM urls GROUP BY source, status")
-        return {(r["source"], r["status"]): r["n"] for r in rows}
-
     # -- articles
     def _article(self, r: sqlite3.Row) -> StoredArticle:
         values = {f: dt(r[f]) if f in DATE_FIELDS else r[f] for f in STORED_FIELDS}
@@ -495,11 +399,6 @@ class Store(KnownStore, ImagesAndLinks, Revisits, Summaries):
 
 _ARTICLE_VALUES = operator.attrgetter(*ARTICLE_FIELDS)
 _ARTICLE_DATES = [k for k, f in enumerate(ARTICLE_FIELDS) if f in DATE_FIELDS]  # (kept as ISO 8601 text)
-_MARK_URL = """INSERT INTO urls(url, source, status, article_id, reason, attempts, first_seen, last_seen)
-               VALUES(?,?,?,?,?,?,?,?)
-               ON CONFLICT(url) DO UPDATE SET status=excluded.status, article_id=excluded.article_id,
-               reason=excluded.reason, last_seen=excluded.last_seen,
-               attempts=CASE WHEN ? THEN urls.attempts + 1 ELSE 0 END"""
 _SAVED_COLUMNS = [*ARTICLE_FIELDS, "content_hash", "pick", "first_seen", "last_seen", "fetched_at", "warc_file",
                   "warc_offset", "warc_record_id", "warc_digest", "simhash"]
 _SAVE_ARTICLE = f"""INSERT INTO articles({", ".join(_SAVED_COLUMNS)}) VALUES({", ".join("?" * len(_SAVED_COLUMNS))})
