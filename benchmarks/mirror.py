@@ -406,8 +406,9 @@ def image_for(path: str, photos: list[tuple[bytes, int]]) -> bytes:
     return bytes(data)
 
 
-def serve(n: int, port: int = 0) -> None:
-    """The site server (`--serve`): prints `READY <port>` once every page is made, then serves until killed."""
+def serve(n: int, port: int = 0, pictures: bool = True) -> None:
+    """The site server (`--serve`): prints `READY <port>` once every page is made, then serves until killed.
+    Without `pictures` (for runs that link pictures and never fetch them) its picture addresses answer 404."""
     from aiohttp import web
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -431,12 +432,12 @@ def serve(n: int, port: int = 0) -> None:
         a = make_article(i, n, base)
         text_total += a["text_bytes"]
         add(article_path(i), a["html"], "text/html; charset=utf-8", a["published"])
-    photos = [(jpeg, dqt_offset(jpeg)) for jpeg in (photo(k) for k in range(PHOTOS))]
+    photos = [(jpeg, dqt_offset(jpeg)) for jpeg in (photo(k) for k in range(PHOTOS if pictures else 0))]
 
     async def handle(request: web.Request) -> web.StreamResponse:
         found = files.get(request.path)
         if found is None:
-            if request.path.startswith("/images/"):
+            if request.path.startswith("/images/") and photos:
                 return web.Response(body=image_for(request.path, photos), content_type="image/jpeg",
                                     headers={"Cache-Control": "max-age=86400"})
             return web.Response(status=404, text="<html><body><h1>404 Not Found</h1></body></html>",
@@ -467,10 +468,10 @@ def serve(n: int, port: int = 0) -> None:
 
 
 class Server:
-    def __init__(self, n: int, port: int = 0) -> None:
+    def __init__(self, n: int, port: int = 0, pictures: bool = True) -> None:
         self.n = n
-        self.proc = subprocess.Popen([sys.executable, __file__, "--serve", "--n", str(n), "--port", str(port)],
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen([sys.executable, __file__, "--serve", "--n", str(n), "--port", str(port),
+                                      *([] if pictures else ["--no-pictures"])], stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().split() if self.proc.stdout else []
         if not line or line[0] != "READY":
             self.proc.kill()
@@ -1280,6 +1281,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--stage-run", help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--no-pictures", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--stages-only", action="store_true", help="with --profile: the stage timers, no cProfile run")
     ap.add_argument("--engine", choices=("local", "dask"), default="local",
                     help="[workers] engine of the runs: local (the process pool) or dask (a Dask cluster of worker "
@@ -1288,7 +1290,7 @@ def main() -> None:
     ENGINE["engine"] = args.engine
     args.out = args.out or ("mirror.md" if args.engine == "local" else f"mirror-{args.engine}.md")
     if args.serve:
-        serve(args.n, args.port)
+        serve(args.n, args.port, pictures=not args.no_pictures)
         return
     if args.stage_run:
         stage_run(args.stage_run)

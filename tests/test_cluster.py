@@ -31,9 +31,10 @@ from .cluster_faults import FAULTS_ENV
 from .test_pipeline import cli_run, demo_config
 from .test_reproducible import EPOCH, tree
 
-# the cluster tests share one scheduler and two workers started from the CLI (a module fixture): they run in one
-# pytest-xdist worker, so the cluster is started once
-pytestmark = pytest.mark.xdist_group("cluster")
+# the tests on the scheduler and two workers started from the CLI share them (a module fixture): they run in one
+# pytest-xdist worker, so that cluster is started once; the others (each with a cluster of its own, or none) run
+# wherever there is room
+on_the_shared_cluster = pytest.mark.xdist_group("cli-cluster")
 
 PIDS_ENV = "NEWSMIRROR_TEST_PIDS"  # a folder where each analysed page leaves the id of the process that did it
 
@@ -85,6 +86,7 @@ def square(x: int) -> tuple[int, int]:
 
 
 @pytest.mark.cluster
+@on_the_shared_cluster
 def test_calls_go_to_the_cluster_in_batches_and_come_back_each_to_its_caller(cli_workers):
     pool = DaskPool(cli_workers.address)
     try:
@@ -100,6 +102,15 @@ def test_calls_go_to_the_cluster_in_batches_and_come_back_each_to_its_caller(cli
     assert [r[0] for r in out] == [x * x for x in range(16)]
     assert os.getpid() not in {r[1] for r in out}  # done by the cluster's worker processes
     assert calls.tasks == 2
+
+
+@on_the_shared_cluster
+def test_the_tests_on_the_shared_cluster_are_sent_to_one_pytest_worker(request: pytest.FixtureRequest) -> None:
+    """pytest-xdist marks a grouped test's id with its group, and sends the group to one worker; where it does not
+    (pytest-xdist on pytest 9.2), each worker would start a cluster of its own for these tests."""
+    if request.config.getoption("dist", "no") == "no" and "PYTEST_XDIST_WORKER" not in os.environ:
+        return  # one process: nothing is distributed
+    assert request.node.nodeid.endswith("@cli-cluster")
 
 
 def local_run_first(tmp_path: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -218,6 +229,7 @@ def newsmirror_process(cfg: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600)
 
 
+@on_the_shared_cluster
 @pytest.mark.cluster
 def test_the_demo_on_a_scheduler_and_two_workers_started_from_the_cli_gives_the_same_tree(demo_server, tmp_path,
                                                                                           monkeypatch, cli_workers):
@@ -229,6 +241,7 @@ def test_the_demo_on_a_scheduler_and_two_workers_started_from_the_cli_gives_the_
     same_tree(tmp_path / "dask" / "out", tmp_path / "local" / "out")
 
 
+@on_the_shared_cluster
 @pytest.mark.cluster
 def test_a_worker_killed_mid_run_loses_nothing_its_task_runs_on_another(demo_server, tmp_path, monkeypatch,
                                                                         cli_workers):
@@ -244,6 +257,7 @@ def test_a_worker_killed_mid_run_loses_nothing_its_task_runs_on_another(demo_ser
     same_tree(tmp_path / "dask" / "out", tmp_path / "local" / "out")
 
 
+@on_the_shared_cluster
 @pytest.mark.cluster
 def test_a_page_that_kills_every_worker_ends_the_run_with_one_line_and_the_next_run_completes(
         demo_server, tmp_path, monkeypatch, cli_workers):
@@ -343,6 +357,7 @@ def test_a_scheduler_that_stops_answering_mid_run_is_given_up_with_one_line(demo
 
 
 @pytest.mark.cluster
+@on_the_shared_cluster
 def test_reextract_on_the_cluster_gives_the_local_engines_tree(demo_server, tmp_path, monkeypatch, cli_workers):
     local_run_first(tmp_path, demo_server.base, monkeypatch)
     shutil.copytree(tmp_path / "local", tmp_path / "dask", symlinks=True)  # the same mirror: store, WARCs, tree
@@ -368,6 +383,7 @@ BENCH_ARTICLES = 1000
 
 @pytest.mark.cluster
 @pytest.mark.slow
+@on_the_shared_cluster
 def test_1000_benchmark_articles_on_a_dask_cluster_give_the_local_engines_tree(tmp_path, monkeypatch, cli_workers):
     """The benchmark's site (benchmarks/mirror.py: 1,000 generated articles in 10 feeds) mirrored with its config by
     each engine: the same tree, byte for byte. The cluster is the scheduler and two workers started from the CLI
@@ -376,7 +392,7 @@ def test_1000_benchmark_articles_on_a_dask_cluster_give_the_local_engines_tree(t
     from benchmarks.mirror import Server, write_config
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
-    server = Server(BENCH_ARTICLES)
+    server = Server(BENCH_ARTICLES, pictures=False)  # (text mode: the pictures are never fetched)
     try:
         on_cli_cluster = f'\n[workers]\nengine = "dask"\nscheduler = "{cli_workers.address}"\n'
         for name, workers in (("local", ""), ("dask", on_cli_cluster)):
