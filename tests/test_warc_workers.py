@@ -14,6 +14,8 @@ from warcio.archiveiterator import ArchiveIterator
 
 from newsmirror.fetch.warc import WarcWriter, read_page, warc_records
 from newsmirror.models import Response, WarcRef
+from newsmirror.pipeline import ingest
+from newsmirror.pipeline.ingest import store_pages
 from newsmirror.store import Store
 
 from .test_pipeline import cli_run
@@ -27,7 +29,7 @@ def _records(path: Path) -> list[tuple[str, str]]:
         return [(r.rec_type, r.rec_headers.get_header("WARC-Record-ID")) for r in ArchiveIterator(fh)]
 
 
-def test_a_run_with_worker_processes_archives_each_page_in_its_workers_own_file(tmp_path):
+def test_a_run_with_worker_processes_archives_each_page_in_its_workers_own_file(tmp_path, monkeypatch):
     from benchmarks.mirror import Server, write_config
 
     server = Server(PAGES)
@@ -62,8 +64,16 @@ def test_a_run_with_worker_processes_archives_each_page_in_its_workers_own_file(
         page = read_page(tmp_path / "warcs", ref)  # found at its offset
         assert page.record_id == ref.record_id and page.text
 
+    stored: list[int] = []  # the size of each batch re-extraction stores at once
+
+    def counted(ctx, pages, *args):  # noqa: ANN001, ANN202
+        stored.append(len(pages))
+        return store_pages(ctx, pages, *args)
+
+    monkeypatch.setattr(ingest, "store_pages", counted)
     res = cli_run(cfg, "-q", "build", "--reextract")  # read back from the workers' files, nothing changed
     assert res.exit_code == 0, res.output
+    assert sum(stored) == PAGES and len(stored) < PAGES / 4, stored  # stored a batch at a time, not one by one
     assert f"0 updated, {PAGES} unchanged" in res.output and " 0 failed" in res.output, res.output
 
 
