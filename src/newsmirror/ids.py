@@ -112,13 +112,14 @@ def _own(value: str) -> bool:
     return is_portable_id(value) and len(value) <= MAX_OWN_ID and re.search(r"\d", value) is not None
 
 
-def article_id(canonical_url: str, taken: Callable[[str], bool] = lambda _id: False) -> str:
+def article_id(canonical_url: str, taken: Callable[[str], bool] = lambda _id: False, own: str | None = None) -> str:
     """The URL's own id, unless another article has it; else a short hash of the URL. Always path-safe.
 
     `taken(id)` says whether that id already belongs to a different article, compared without case: pages whose
     names differ only in case would be one file on macOS and Windows, and a clone there would lose one.
+    `own`: url_id(canonical_url) when the caller has it ("" for none).
     """
-    own = url_id(canonical_url)
+    own = url_id(canonical_url) if own is None else own
     if own and not taken(own):
         return own
     hashed = "h" + short_hash(normalise_url(canonical_url))

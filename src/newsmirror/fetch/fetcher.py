@@ -17,8 +17,10 @@ import asyncio
 import contextlib
 import dataclasses
 import email.utils
+import functools
 import itertools
 import logging
+import re
 import time
 import zlib
 from collections import deque
@@ -106,24 +108,46 @@ class SpeedFloor:
                 handle.cancel()
 
 
+_ORIGIN = re.compile(r"[^:/?#]*://[^/?#]*")  # scheme://host[:port]: all that _check_target looks at
+
+
 def _check_target(url: str, current: str, allowed: frozenset[str] | None = None) -> None:
     """Raise FetchError unless `current` (`url`, or where it redirected) is an http(s) URL with a real host,
     and (with `allowed`, see netguard) an address written in it is one newsmirror may fetch from."""
+    m = _ORIGIN.match(current)
+    origin = m.group() if m is not None and not _UNSAFE.search(current) else None
+    why = _origin_problem(origin, allowed) if origin is not None else _target_problem(current, allowed)
+    if why is not None:
+        if why.startswith(_SCHEME):
+            raise FetchError(url, f"redirected to a {why[len(_SCHEME):] or 'relative'}: URL ({brief(current)}); "
+                                  "only http(s) is followed")
+        where = "" if current == url else f"redirected to {brief(current)}: "
+        raise FetchError(url, where + why)
+
+
+_SCHEME = "scheme "
+_UNSAFE = re.compile("[\t\r\n]")  # what urlsplit removes from a URL before it reads it: not read apart here
+
+
+@functools.lru_cache(maxsize=4096)
+def _origin_problem(origin: str, allowed: frozenset[str] | None) -> str | None:
+    """_target_problem of a URL's scheme://host[:port] (its path changes nothing): once a site, not once a page."""
+    return _target_problem(origin, allowed)
+
+
+def _target_problem(current: str, allowed: frozenset[str] | None) -> str | None:
+    """Why `current` may not be fetched (see _check_target), or None; "scheme " + the scheme for one not http(s)."""
     scheme = current.split(":", 1)[0].lower() if ":" in current else ""
     if scheme not in ("http", "https"):
-        raise FetchError(url, f"redirected to a {brief(scheme, 20) or 'relative'}: URL ({brief(current)}); "
-                              "only http(s) is followed")
+        return _SCHEME + brief(scheme, 20)
     found = fetchable_host(current)
     if found is None:  # a broken IPv6 address, an empty host label…
-        where = "" if current == url else f"redirected to {brief(current)}: "
-        raise FetchError(url, f"{where}not a URL that can be fetched")
+        return "not a URL that can be fetched"
     if allowed is not None:
         host = found.rstrip(".")  # (netguard.host_of)
         if not_public(host) != "not an IP address":  # an address in the URL: no resolver sees it
-            where = "" if current == url else f"redirected to {brief(current)}: "
-            why = refusal(host, host, allowed)
-            if why:
-                raise FetchError(url, where + why)
+            return refusal(host, host, allowed) or None
+    return None
 
 
 def brief(text: object, limit: int = 200) -> str:

@@ -16,6 +16,7 @@ from ..errors import PageRejected
 from ..fetch import FetchError, decode_response
 from ..fetch.fetcher import brief
 from ..fetch.warc import WarcRecords, WarcTarget, WarcWriter, warc_records
+from ..ids import url_id
 from ..models import Article, Response, WarcRef
 from ..transform import link_targets, sanitize
 from ..transform.images import image_urls
@@ -37,6 +38,9 @@ class Analysis:
     records: WarcRecords | None = None
     simhash: int | None = None
     ref: WarcRef | None = None
+    # the id the article's canonical URL carries (ids.url_id), made in the worker too: "" when it carries none,
+    # None when not made
+    own_id: str | None = None
 
 
 def content_hash(title: str, text: str) -> str:
@@ -64,7 +68,7 @@ def analyse(html: str, url: str, rules: Rules | None, clean: Callable[[str, str]
         failed = text_size(text) < MIN_BODY_CHARS  # the extractor's own measure: what it kept, sanitising removed
         if not failed:
             return Analysis(art, content_hash(art.title, text), link_targets(body), image_urls(art.image, body),
-                            simhash=text_fingerprint(art.title, text))
+                            simhash=text_fingerprint(art.title, text), own_id=url_id(art.canonical_url) or "")
     except Exception as exc:
         raise PageRejected(f"sanitising crashed ({type(exc).__name__}: {brief(exc)})") from None
     raise PageRejected("no content left after removing scripts, ads and embeds")
