@@ -48,8 +48,8 @@ REDIRECT_BODY_CAP = 1 << 16  # bytes of a redirect's own page kept for the WARC 
 
 
 class SpeedFloor:
-    """curl's --speed-limit/--speed-time for one request: cut it (TimeoutError out of `watch()`, `tripped` set)
-    when fewer than `min_speed` bytes a second arrived on average over the last `window` seconds, counted from
+    """curl's --speed-limit/--speed-time for one request: cut it (TimeoutError out of SpeedFloors.watch(), `tripped`
+    set) when fewer than `min_speed` bytes a second arrived on average over the last `window` seconds, counted from
     the start. The status line and headers count nothing until they have all arrived, so a server that drips
     them is cut too: aiohttp's sock_read timeout starts again with every byte, and never trips on a drip."""
 
@@ -77,35 +77,56 @@ class SpeedFloor:
             headers)
         self._body = resp.content
 
+    def start(self, now: float, limit: asyncio.Timeout) -> None:
+        """The request starts `now`, in the block of `limit` (which check() makes it leave)."""
+        self._samples: deque[tuple[float, int]] = deque([(now, 0)])  # (when, bytes so far), just over one window
+        self._limit = limit
+
+    def check(self, now: float) -> None:
+        """Cut the request (its `limit` ends now: a TimeoutError where it waits) when too slow; else a sample."""
+        samples, got = self._samples, self.received()
+        while len(samples) > 1 and samples[1][0] <= now - self.window:
+            samples.popleft()
+        since, then = samples[0]
+        if now - since >= self.window and got - then < self.min_speed * (now - since):
+            self.tripped = True
+            self._limit.reschedule(now)
+            return
+        samples.append((now, got))
+
+
+class SpeedFloors:
+    """The speed floors of a fetcher's requests under way, all checked by one timer every tenth of the window (at
+    most a second), not one timer a request (which the event loop keeps in its heap for a second each)."""
+
+    def __init__(self, step: float) -> None:
+        self.step = step
+        self._floors: set[SpeedFloor] = set()
+        self._timer: asyncio.TimerHandle | None = None
+
     @contextlib.asynccontextmanager
-    async def watch(self) -> AsyncIterator[None]:
-        """Run the request in this block: a check every tenth of the window (at most a second) cuts it."""
-        if self.min_speed <= 0:
+    async def watch(self, floor: SpeedFloor) -> AsyncIterator[None]:
+        """Run the request in this block: `floor` cuts it (TimeoutError out of the block, `floor.tripped` set)."""
+        if floor.min_speed <= 0:
             yield
             return
         loop = asyncio.get_running_loop()
-        step = min(self.window / 10, 1.0)
-        samples = deque([(loop.time(), 0)])  # (when, bytes so far), reaching back just over one window
-
         async with asyncio.timeout(None) as limit:
-            def check() -> None:
-                nonlocal handle
-                now, got = loop.time(), self.received()
-                while len(samples) > 1 and samples[1][0] <= now - self.window:
-                    samples.popleft()
-                since, then = samples[0]
-                if now - since >= self.window and got - then < self.min_speed * (now - since):
-                    self.tripped = True
-                    limit.reschedule(now)  # cancels the request where it waits; `limit` makes that a TimeoutError
-                    return
-                samples.append((now, got))
-                handle = loop.call_later(step, check)
-
-            handle = loop.call_later(step, check)
+            floor.start(loop.time(), limit)
+            self._floors.add(floor)
+            if self._timer is None:
+                self._timer = loop.call_later(self.step, self._check, loop)
             try:
                 yield
             finally:
-                handle.cancel()
+                self._floors.discard(floor)
+
+    def _check(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = loop.time()
+        for floor in list(self._floors):
+            if not floor.tripped:
+                floor.check(now)
+        self._timer = loop.call_later(self.step, self._check, loop) if self._floors else None
 
 
 _ORIGIN = re.compile(r"[^:/?#]*://[^/?#]*")  # scheme://host[:port]: all that _check_target looks at
@@ -188,6 +209,7 @@ class Fetcher:
         self._next_at: dict[str, float] = {}
         self.robots = RobotsCache(self._in_turn)  # robots.txt is fetched in turn, as any page of its host
         self._crawl_delays: dict[int, float | None] = {}  # id(robots rules) → its Crawl-delay for our agent
+        self._floors = SpeedFloors(min(cfg.min_speed_time / 10, 1.0))
 
     async def __aenter__(self) -> Fetcher:
         timeout = aiohttp.ClientTimeout(
@@ -335,7 +357,7 @@ class Fetcher:
         Cut when slower than fetch.min_speed, headers and all: a failure not retried in this run."""
         floor = SpeedFloor(self.cfg.min_speed, self.cfg.min_speed_time)
         try:
-            async with floor.watch():
+            async with self._floors.watch(floor):
                 return await self._request(url, floor, extra_headers, as_text, max_bytes, decoded, at, follow)
         except TimeoutError:
             if not floor.tripped:
