@@ -20,7 +20,6 @@ import email.utils
 import functools
 import itertools
 import logging
-import re
 import time
 import zlib
 from collections import deque
@@ -31,7 +30,7 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 
 from ..config import Fetch
-from ..ids import fetchable_host
+from ..ids import fetchable_host, origin_of
 from ..models import Response
 from ..textsafe import printable
 from .decode import decode
@@ -129,15 +128,10 @@ class SpeedFloors:
         self._timer = loop.call_later(self.step, self._check, loop) if self._floors else None
 
 
-_ORIGIN = re.compile(r"[^:/?#]*://[^/?#]*")  # scheme://host[:port]: all that _check_target looks at
-
-
 def _check_target(url: str, current: str, allowed: frozenset[str] | None = None) -> None:
     """Raise FetchError unless `current` (`url`, or where it redirected) is an http(s) URL with a real host,
     and (with `allowed`, see netguard) an address written in it is one newsmirror may fetch from."""
-    m = _ORIGIN.match(current)
-    origin = m.group() if m is not None and not _UNSAFE.search(current) else None
-    why = _origin_problem(origin, allowed) if origin is not None else _target_problem(current, allowed)
+    why = _origin_problem(origin_of(current), allowed)
     if why is not None:
         if why.startswith(_SCHEME):
             raise FetchError(url, f"redirected to a {why[len(_SCHEME):] or 'relative'}: URL ({brief(current)}); "
@@ -147,12 +141,11 @@ def _check_target(url: str, current: str, allowed: frozenset[str] | None = None)
 
 
 _SCHEME = "scheme "
-_UNSAFE = re.compile("[\t\r\n]")  # what urlsplit removes from a URL before it reads it: not read apart here
 
 
 @functools.lru_cache(maxsize=4096)
 def _origin_problem(origin: str, allowed: frozenset[str] | None) -> str | None:
-    """_target_problem of a URL's scheme://host[:port] (its path changes nothing): once a site, not once a page."""
+    """_target_problem of ids.origin_of(url) (a URL's path changes nothing): once a site, not once a page."""
     return _target_problem(origin, allowed)
 
 
