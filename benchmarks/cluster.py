@@ -21,7 +21,8 @@ phase is over (the build after it is the same for both engines and not measured 
 phase: wall time, the coordinator's CPU (the run's process, all its threads), the workers' CPU (the pool's
 processes, or the Dask workers' from /proc), and the coordinator's peak RSS (over the whole process, imports
 included) and its growth over the phase. *bytes shipped* (a separate local run: pickling costs the coordinator
-time) is what crosses the pipe per article, out (the response) and back (the analysis).
+time) is what crosses the pipe per article, out (the response) and back (the analysis: the article, and where
+the worker archived the response: each worker process of the local pool writes its own WARC file).
 
 The model: a coordinator that spends c ms of CPU per article and workers that spend w ms each, with one core each
 for the coordinator and every worker, mirror min(1000/c, k·1000/w) articles a second with k workers; the
@@ -334,8 +335,8 @@ def table(n: int, bare_r: dict, rows: list[dict], shipped: dict | None) -> tuple
         out, back, calls = shipped["shipped"]
         a = shipped["new"]
         notes.append(f"N={n:,}: bytes shipped per article (local run, pickled): {out / a / 1000:.1f} KB out (the "
-                     f"response as received), {back / a / 1000:.1f} KB back (the analysis), over {calls / a:.2f} "
-                     "calls per article")
+                     f"response as received), {back / a / 1000:.1f} KB back (the article and its WARC reference), "
+                     f"over {calls / a:.2f} calls per article")
     return "\n".join(lines), notes
 
 

@@ -63,3 +63,17 @@ def test_normalising_keeps_the_query_as_it_was_written():
         "http://news.example/search.asp?kw=%B1%B1%BE%A9")
     assert normalise_url("http://news.example/show.asp?12345") == "http://news.example/show.asp?12345"
     assert normalise_url("http://news.example/a?id=1&utm_source=x&from=rss&b=c+d") == "http://news.example/a?id=1&b=c+d"
+
+
+def test_origin_of_is_all_that_urlsplit_reads_scheme_host_and_port_from():
+    from urllib.parse import urlsplit
+
+    from newsmirror.ids import host_of, origin_of
+
+    for url in ["https://News.Example:8443/a/b.html?x=1#y", "http://news.example?id=3", "http://u:p@h.example/",
+                "http://h.example#top", "HTTP://H.EXAMPLE/x", "http://[::1]:8080/a", "http://h.ex\tample/a"]:
+        origin, parts = origin_of(url), urlsplit(url)
+        assert (urlsplit(origin).scheme, urlsplit(origin).netloc) == (parts.scheme, parts.netloc), url
+        assert host_of(origin) == (parts.hostname or "")
+    assert origin_of("http://h.ex\tample/a") == "http://h.ex\tample/a"  # read by urlsplit itself
+    assert origin_of("javascript:void(0)") == "javascript:void(0)"

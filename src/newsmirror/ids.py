@@ -45,6 +45,27 @@ def absolute_url(base: str, link: str, normalise: bool = True) -> str | None:
     return normalise_url(url) if normalise else url
 
 
+_ORIGIN = re.compile(r"[^:/?#]*://[^/?#]*")
+_UNSAFE = re.compile("[\t\r\n]")  # what urlsplit removes from a URL before it reads it
+
+
+def origin_of(url: str) -> str:
+    """The scheme://host[:port] that begins `url` (all that urlsplit reads its scheme, host and port from), for
+    what depends on those alone to be worked out once a site; or `url` itself when it has none, or holds what
+    urlsplit removes before it reads a URL (tabs, line ends)."""
+    m = _ORIGIN.match(url)
+    return m.group() if m is not None and not _UNSAFE.search(url) else url
+
+
+@functools.lru_cache(maxsize=4096)
+def host_of(origin: str) -> str:
+    """urlsplit(origin).hostname, or "" (asked with origin_of(url): once a site)."""
+    try:
+        return urlsplit(origin).hostname or ""
+    except ValueError:
+        return ""
+
+
 def fetchable(url: str) -> bool:
     """Whether `url` is an absolute http(s) URL whose host the resolver can be asked for (not a broken IPv6
     address, nor a host with an empty or over-long label)."""
@@ -112,13 +133,14 @@ def _own(value: str) -> bool:
     return is_portable_id(value) and len(value) <= MAX_OWN_ID and re.search(r"\d", value) is not None
 
 
-def article_id(canonical_url: str, taken: Callable[[str], bool] = lambda _id: False) -> str:
+def article_id(canonical_url: str, taken: Callable[[str], bool] = lambda _id: False, own: str | None = None) -> str:
     """The URL's own id, unless another article has it; else a short hash of the URL. Always path-safe.
 
     `taken(id)` says whether that id already belongs to a different article, compared without case: pages whose
     names differ only in case would be one file on macOS and Windows, and a clone there would lose one.
+    `own`: url_id(canonical_url) when the caller has it ("" for none).
     """
-    own = url_id(canonical_url)
+    own = url_id(canonical_url) if own is None else own
     if own and not taken(own):
         return own
     hashed = "h" + short_hash(normalise_url(canonical_url))

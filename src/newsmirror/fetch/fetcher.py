@@ -14,28 +14,26 @@ received are kept (for the WARC record) and a compression bomb is stopped at
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import email.utils
-import itertools
+import functools
 import logging
 import time
 import zlib
-from collections import deque
-from collections.abc import AsyncIterator
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
 from ..config import Fetch
-from ..ids import fetchable_host
+from ..ids import fetchable_host, origin_of
 from ..models import Response
 from ..textsafe import printable
 from .decode import decode
 from .errors import FetchError
 from .netguard import AddressRefused, GuardedResolver, not_public, refusal
 from .robots import RobotsCache
+from .speed import SpeedFloor, SpeedFloors
 from .warc import warc_date
 
 log = logging.getLogger("newsmirror.fetch")
@@ -45,85 +43,40 @@ REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 REDIRECT_BODY_CAP = 1 << 16  # bytes of a redirect's own page kept for the WARC file
 
 
-class SpeedFloor:
-    """curl's --speed-limit/--speed-time for one request: cut it (TimeoutError out of `watch()`, `tripped` set)
-    when fewer than `min_speed` bytes a second arrived on average over the last `window` seconds, counted from
-    the start. The status line and headers count nothing until they have all arrived, so a server that drips
-    them is cut too: aiohttp's sock_read timeout starts again with every byte, and never trips on a drip."""
-
-    def __init__(self, min_speed: int, window: float) -> None:
-        self.min_speed = min_speed
-        self.window = window
-        self.tripped = False
-        self._before = 0  # bytes of the responses before the current one (the hops of a redirect)
-        self._head = 0
-        self._body: aiohttp.StreamReader | None = None
-
-    def reason(self) -> str:
-        return (f"too slow: under {self.min_speed} bytes/s for {self.window:g} s "
-                "(fetch.min_speed / fetch.min_speed_time)")
-
-    def received(self) -> int:
-        """Bytes of the request's responses so far, as they reached the connection (not as they were read)."""
-        return self._before + self._head + (self._body.total_bytes if self._body is not None else 0)
-
-    def response(self, resp: aiohttp.ClientResponse) -> None:
-        """Count `resp` (its headers have arrived; its body is counting) from now on."""
-        self._before = self.received()
-        headers = resp.raw_headers
-        self._head = len(resp.reason or "") + 15 + sum(map(len, itertools.chain.from_iterable(headers))) + 4 * len(
-            headers)
-        self._body = resp.content
-
-    @contextlib.asynccontextmanager
-    async def watch(self) -> AsyncIterator[None]:
-        """Run the request in this block: a check every tenth of the window (at most a second) cuts it."""
-        if self.min_speed <= 0:
-            yield
-            return
-        loop = asyncio.get_running_loop()
-        step = min(self.window / 10, 1.0)
-        samples = deque([(loop.time(), 0)])  # (when, bytes so far), reaching back just over one window
-
-        async with asyncio.timeout(None) as limit:
-            def check() -> None:
-                nonlocal handle
-                now, got = loop.time(), self.received()
-                while len(samples) > 1 and samples[1][0] <= now - self.window:
-                    samples.popleft()
-                since, then = samples[0]
-                if now - since >= self.window and got - then < self.min_speed * (now - since):
-                    self.tripped = True
-                    limit.reschedule(now)  # cancels the request where it waits; `limit` makes that a TimeoutError
-                    return
-                samples.append((now, got))
-                handle = loop.call_later(step, check)
-
-            handle = loop.call_later(step, check)
-            try:
-                yield
-            finally:
-                handle.cancel()
-
-
 def _check_target(url: str, current: str, allowed: frozenset[str] | None = None) -> None:
     """Raise FetchError unless `current` (`url`, or where it redirected) is an http(s) URL with a real host,
     and (with `allowed`, see netguard) an address written in it is one newsmirror may fetch from."""
+    why = _origin_problem(origin_of(current), allowed)
+    if why is not None:
+        if why.startswith(_SCHEME):
+            raise FetchError(url, f"redirected to a {why[len(_SCHEME):] or 'relative'}: URL ({brief(current)}); "
+                                  "only http(s) is followed")
+        where = "" if current == url else f"redirected to {brief(current)}: "
+        raise FetchError(url, where + why)
+
+
+_SCHEME = "scheme "
+
+
+@functools.lru_cache(maxsize=4096)
+def _origin_problem(origin: str, allowed: frozenset[str] | None) -> str | None:
+    """_target_problem of ids.origin_of(url) (a URL's path changes nothing): once a site, not once a page."""
+    return _target_problem(origin, allowed)
+
+
+def _target_problem(current: str, allowed: frozenset[str] | None) -> str | None:
+    """Why `current` may not be fetched (see _check_target), or None; "scheme " + the scheme for one not http(s)."""
     scheme = current.split(":", 1)[0].lower() if ":" in current else ""
     if scheme not in ("http", "https"):
-        raise FetchError(url, f"redirected to a {brief(scheme, 20) or 'relative'}: URL ({brief(current)}); "
-                              "only http(s) is followed")
+        return _SCHEME + brief(scheme, 20)
     found = fetchable_host(current)
     if found is None:  # a broken IPv6 address, an empty host label…
-        where = "" if current == url else f"redirected to {brief(current)}: "
-        raise FetchError(url, f"{where}not a URL that can be fetched")
+        return "not a URL that can be fetched"
     if allowed is not None:
         host = found.rstrip(".")  # (netguard.host_of)
         if not_public(host) != "not an IP address":  # an address in the URL: no resolver sees it
-            where = "" if current == url else f"redirected to {brief(current)}: "
-            why = refusal(host, host, allowed)
-            if why:
-                raise FetchError(url, where + why)
+            return refusal(host, host, allowed) or None
+    return None
 
 
 def brief(text: object, limit: int = 200) -> str:
@@ -164,6 +117,7 @@ class Fetcher:
         self._next_at: dict[str, float] = {}
         self.robots = RobotsCache(self._in_turn)  # robots.txt is fetched in turn, as any page of its host
         self._crawl_delays: dict[int, float | None] = {}  # id(robots rules) → its Crawl-delay for our agent
+        self._floors = SpeedFloors(min(cfg.min_speed_time / 10, 1.0))
 
     async def __aenter__(self) -> Fetcher:
         timeout = aiohttp.ClientTimeout(
@@ -311,7 +265,7 @@ class Fetcher:
         Cut when slower than fetch.min_speed, headers and all: a failure not retried in this run."""
         floor = SpeedFloor(self.cfg.min_speed, self.cfg.min_speed_time)
         try:
-            async with floor.watch():
+            async with self._floors.watch(floor):
                 return await self._request(url, floor, extra_headers, as_text, max_bytes, decoded, at, follow)
         except TimeoutError:
             if not floor.tripped:

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from protego import Protego
 
+from ..ids import origin_of
 from ..models import Response
 from .errors import FetchError
 
 log = logging.getLogger("newsmirror.fetch")
+
+
+@functools.lru_cache(maxsize=4096)
+def _robots_url(url: str) -> str:
+    """(Asked with ids.origin_of(url): once a site.)"""
+    p = urlsplit(url)
+    return f"{p.scheme}://{p.netloc}/robots.txt"
 
 
 class RobotsCache:
@@ -27,8 +36,7 @@ class RobotsCache:
 
     @staticmethod
     def robots_url(url: str) -> str:
-        p = urlsplit(url)
-        return f"{p.scheme}://{p.netloc}/robots.txt"
+        return _robots_url(origin_of(url))
 
     async def rules_for(self, url: str) -> Protego | None:
         """The parsed robots.txt of url's host, or None when there is none (everything allowed)."""

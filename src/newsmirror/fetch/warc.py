@@ -147,23 +147,48 @@ def warc_records(resp: Response, body_apart: bool = False) -> WarcRecords:
                        len(resp.raw_body) if body_at >= 0 else 0)
 
 
-class WarcWriter:
-    """Appends records to `<folder>/newsmirror-<run>.warc.gz`, opened on the first record."""
+@dataclass(frozen=True)
+class WarcTarget:
+    """Where a worker process archives the pages it analyses itself: `<folder>/newsmirror-<run>-<pid>[-k].warc.gz`,
+    a file of its own (WarcWriter.own_file), so no two processes ever write to one file."""
 
-    def __init__(self, folder: Path, run_id: str) -> None:
+    folder: Path
+    run_id: str
+
+
+class WarcWriter:
+    """Appends records to `<folder>/newsmirror-<run>.warc.gz`, opened on the first record. `own_file`: a file no
+    other writer has opened, `newsmirror-<run>-<k>.warc.gz` with the first k not taken (created exclusively), for a
+    worker process: never one that a killed writer left with half a record at its end."""
+
+    def __init__(self, folder: Path, run_id: str, own_file: bool = False) -> None:
         self.folder = folder
+        self.run_id = run_id
+        self.own_file = own_file
         self.name = f"newsmirror-{run_id}.warc.gz"
         self._fh: io.BufferedWriter | None = None
         self._writer: WARCWriter | None = None
+        self._others: set[str] = set()  # files of the run written by worker processes (WarcWriter.adopt)
 
     @property
     def path(self) -> Path:
         return self.folder / self.name
 
+    def _create(self) -> io.BufferedWriter:
+        if not self.own_file:
+            return open(self.path, "ab")  # noqa: SIM115 (kept open for the run)
+        k = 0
+        while True:
+            self.name = f"newsmirror-{self.run_id}{f'-{k}' if k else ''}.warc.gz"
+            try:
+                return open(self.path, "xb")  # noqa: SIM115 (kept open for the process)
+            except FileExistsError:
+                k += 1
+
     def _open(self) -> WARCWriter:
         if self._writer is None:
             self.folder.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.path, "ab")  # noqa: SIM115 (kept open for the run)
+            self._fh = self._create()
             self._writer = WARCWriter(self._fh, gzip=True, warc_version="1.1")
             info = self._writer.create_warcinfo_record(self.name, {"software": f"newsmirror {__version__}",
                                                                    "format": "WARC File Format 1.1"})
@@ -199,6 +224,12 @@ class WarcWriter:
         if self._fh is not None:
             self._fh.flush()
 
+    def adopt(self, name: str) -> None:
+        """A file of this run that a worker process wrote records to (flushed to the OS, not to the disk): synced
+        to the disk when this writer closes, as its own file is."""
+        if name != self.name:
+            self._others.add(name)
+
     def close(self) -> None:
         if self._fh is not None:
             self._fh.flush()
@@ -206,6 +237,16 @@ class WarcWriter:
             self._fh.close()
             self._fh = None
             self._writer = None
+        for name in sorted(self._others):
+            try:
+                fd = os.open(self.folder / name, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        self._others.clear()
 
     def __enter__(self) -> WarcWriter:
         return self

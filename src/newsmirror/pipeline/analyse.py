@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,8 +15,9 @@ from ..dedup import text_fingerprint
 from ..errors import PageRejected
 from ..fetch import FetchError, decode_response
 from ..fetch.fetcher import brief
-from ..fetch.warc import WarcRecords, warc_records
-from ..models import Article, Response
+from ..fetch.warc import WarcRecords, WarcTarget, WarcWriter, warc_records
+from ..ids import url_id
+from ..models import Article, Response, WarcRef
 from ..transform import link_targets, sanitize
 from ..transform.images import image_urls
 
@@ -27,7 +29,7 @@ class Analysis:
     """What a page yields: the article, the fingerprint of its words (exact: `content_hash`; near: `simhash`,
     dedup.fingerprint, made here in the worker as the store's near-duplicate look-up needs it), what its body
     links to, the images it shows (lead first) and, when the run keeps a WARC, the records of the response it
-    came from."""
+    came from (`records`, for the run to append), or where the worker process archived them itself (`ref`)."""
 
     article: Article
     content_hash: str
@@ -35,6 +37,10 @@ class Analysis:
     images: list[str]
     records: WarcRecords | None = None
     simhash: int | None = None
+    ref: WarcRef | None = None
+    # the id the article's canonical URL carries (ids.url_id), made in the worker too: "" when it carries none,
+    # None when not made
+    own_id: str | None = None
 
 
 def content_hash(title: str, text: str) -> str:
@@ -62,17 +68,19 @@ def analyse(html: str, url: str, rules: Rules | None, clean: Callable[[str, str]
         failed = text_size(text) < MIN_BODY_CHARS  # the extractor's own measure: what it kept, sanitising removed
         if not failed:
             return Analysis(art, content_hash(art.title, text), link_targets(body), image_urls(art.image, body),
-                            simhash=text_fingerprint(art.title, text))
+                            simhash=text_fingerprint(art.title, text), own_id=url_id(art.canonical_url) or "")
     except Exception as exc:
         raise PageRejected(f"sanitising crashed ({type(exc).__name__}: {brief(exc)})") from None
     raise PageRejected("no content left after removing scripts, ads and embeds")
 
 
-def analyse_page(resp: Response, rules: Rules | None, warc: bool, cap: int,
+def analyse_page(resp: Response, rules: Rules | None, warc: bool | WarcTarget, cap: int,
                  clean: Callable[[str, str], str] = sanitize) -> Analysis:
     """Decode a page as received (at most `cap` bytes once decompressed), analyse() it, and make its WARC
     records when it yields an article (and `warc`). The worker processes do all of it: the run only hands
-    them the bytes as they came, often gzip-coded, which is a third of the page's size. Raises PageRejected."""
+    them the bytes as they came, often gzip-coded, which is a third of the page's size. With a WarcTarget (worker
+    processes of this machine), the worker appends the records to a WARC file of its own and returns where
+    (`ref`); else they go back without the body, which the run holds (`records`). Raises PageRejected."""
     try:
         resp = decode_response(resp, cap)
     except FetchError as exc:
@@ -82,10 +90,28 @@ def analyse_page(resp: Response, rules: Rules | None, warc: bool, cap: int,
     analysis = analyse(resp.text, resp.final_url, rules, clean)
     if warc:
         try:
-            analysis.records = warc_records(resp, body_apart=True)  # the run has the body: it is not sent back
+            if isinstance(warc, WarcTarget):
+                analysis.ref = _own_warc(warc).append(warc_records(resp))  # flushed to the OS before it returns
+            else:
+                analysis.records = warc_records(resp, body_apart=True)  # the run has the body: not sent back
         except Exception as exc:  # noqa: BLE001 (an article is kept only with its provenance)
             raise PageRejected(f"WARC record failed ({type(exc).__name__}: {brief(exc)})") from None
     return analysis
+
+
+_OWN: tuple[WarcTarget, int, WarcWriter] | None = None  # this process's WARC file: (for what, process id, writer)
+
+
+def _own_warc(target: WarcTarget) -> WarcWriter:
+    """The WARC file of this worker process for the run of `target`, opened on its first record: named by the run
+    and the process id (newsmirror-<run>-<pid>.warc.gz, created exclusively: see WarcWriter.own_file)."""
+    global _OWN
+    pid = os.getpid()
+    if _OWN is None or _OWN[0] != target or _OWN[1] != pid:
+        if _OWN is not None and _OWN[1] == pid:
+            _OWN[2].close()  # another run's (a process that outlived it): done with
+        _OWN = (target, pid, WarcWriter(target.folder, f"{target.run_id}-{pid}", own_file=True))
+    return _OWN[2]
 
 
 def analyse_record(html: str, url: str, rules: Rules | None) -> Analysis:

@@ -6,14 +6,15 @@ import asyncio
 import functools
 import os
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..config import Config
-from ..fetch.warc import WarcWriter
+from ..fetch.warc import WarcTarget, WarcWriter
+from ..ids import host_of, origin_of
 from ..publish.git import git_folder
 from ..render import Renderer
 from ..store import Store
@@ -62,6 +63,7 @@ class Context:
     calls: Calls = field(default_factory=lambda: Calls(None))  # the worker processes of the stage at work
     warc: WarcWriter | None = None
     cluster: DaskPool | None = None  # [workers] engine = "dask": opened at the first phase that needs it
+    _warc_target: WarcTarget | None = None
 
     @property
     def out(self) -> Path:
@@ -82,6 +84,18 @@ class Context:
     @property
     def warc_dir(self) -> Path:
         return self.cfg.store_path.parent / "warcs"
+
+    def warc_target(self) -> bool | WarcTarget:
+        """What analyse_page is told of the run's WARC: False (none kept); with worker processes on this machine, a
+        WarcTarget (each archives its pages in a file of its own: the page's bytes never come back); else True
+        (the records come back without the body, and the run appends them)."""
+        if self.warc is None:
+            return False
+        if isinstance(self.calls.pool, ProcessPoolExecutor):
+            if self._warc_target is None or self._warc_target.run_id != self.warc.run_id:
+                self._warc_target = WarcTarget(self.warc_dir, self.warc.run_id)  # (warc_dir resolves paths)
+            return self._warc_target
+        return True
 
     def deadline(self) -> float:
         """When the run stops starting work (SEAMS.clock()): fetch.max_run_seconds after it began."""
@@ -130,7 +144,7 @@ class Context:
         Per host: as many lanes as may fetch from it at once, and as many again whose pages are being analysed."""
         by_host: dict[str, list] = {}
         for item in items:
-            by_host.setdefault(urlsplit(url_of(item)).hostname or "", []).append(item)
+            by_host.setdefault(host_of(origin_of(url_of(item))), []).append(item)
 
         async def drain(queue: Iterator) -> None:
             for item in queue:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 
 from ..config import Config, Source, UrlsSource
 from ..errors import SourceFailed
@@ -48,8 +49,17 @@ def sources_to_run(cfg: Config, names: set[str] | None) -> list[Source]:
 
 async def discover_all(ctx: Context, sources: list[Source], fetcher: Fetcher, report: RunReport) -> list[Candidate]:
     """Every source at once: the candidates they list (a source that fails is that source's failure alone)."""
-    found = await asyncio.gather(*(discover_one(ctx, s, fetcher, report) for s in sources))
-    return [c for cands in found for c in cands]
+    found: list[list[Candidate]] = [[] for _ in sources]
+
+    async def into(i: int, source: Source) -> None:
+        found[i] = await discover_one(ctx, source, fetcher, report)
+
+    # (not gather's list of results: the event loop's handle that wakes this task holds gather's future, and so
+    # its results, until the task next waits; the run forks its workers before that)
+    await asyncio.gather(*(into(i, s) for i, s in enumerate(sources)))
+    out = [c for cands in found for c in cands]
+    found.clear()
+    return out
 
 
 async def _read(ctx: Context, source: Source, fetcher: Fetcher):  # noqa: ANN202
@@ -84,4 +94,6 @@ async def discover_one(ctx: Context, source: Source, fetcher: Fetcher, report: R
     else:
         log.info("source %s: %d article links to fetch%s", source.name, len(found.candidates),
                  f" (limit = {source.limit}; more next run)" if found.more else "")
-    return found.candidates
+    # what the fetch needs of a candidate: not its title (kept in the store with its URL; memory: 100,000 of them
+    # are 10 MB)
+    return [replace(c, title=None) if c.title else c for c in found.candidates]

@@ -4,6 +4,7 @@ process, and hand what it yields to the store phase; then the pages that link to
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
@@ -11,6 +12,7 @@ from concurrent.futures.process import BrokenProcessPool
 from ..config import Rules
 from ..errors import ClusterLost, PageRejected
 from ..fetch import Fetcher, FetchError
+from ..fetch.warc import WarcWriter
 from ..models import Candidate, RunReport, WarcRef
 from ..store import batched
 from .analyse import HTML_TYPES, Analysis
@@ -96,6 +98,8 @@ class _Storing:
         warc = self.ctx.warc
 
         def archive(a: Analysis, body: bytes | None) -> Callable[[], WarcRef | None]:
+            if a.ref is not None:  # archived by the worker process, in a file of its own
+                return functools.partial(_adopted, warc, a.ref)
             return lambda: warc.append(a.records, body, flush=False) if warc and a.records else None
 
         try:
@@ -109,6 +113,13 @@ class _Storing:
         for (*_, fut), aid in zip(batch, ids, strict=True):
             if not fut.done():  # (a page's task cancelled meanwhile: the run is ending)
                 fut.set_result(aid)
+
+
+def _adopted(warc: WarcWriter | None, ref: WarcRef) -> WarcRef:
+    """`ref`, a record a worker process wrote to a file of its own, which the run's writer syncs when it closes."""
+    if warc is not None:
+        warc.adopt(ref.file)
+    return ref
 
 
 async def _fetch_each(ctx: Context, todo: list[Candidate], fetcher: Fetcher, report: RunReport,
@@ -146,7 +157,7 @@ async def _analysed(ctx: Context, c: Candidate, fetcher: Fetcher) -> tuple[Analy
     ctype = resp.headers.get("content-type", "text/html")
     if not HTML_TYPES.match(ctype.strip()):
         raise PageRejected(f"not an HTML page (Content-Type: {ctype.split(';')[0]})")
-    return await ctx.calls(SEAMS.analyse_page, resp, rules_of(ctx, c.source), bool(ctx.warc),
+    return await ctx.calls(SEAMS.analyse_page, resp, rules_of(ctx, c.source), ctx.warc_target(),
                            ctx.cfg.fetch.max_bytes), resp.raw_body
 
 

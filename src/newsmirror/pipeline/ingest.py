@@ -78,7 +78,7 @@ def store_pages(ctx: Context, pages: list[tuple[Candidate, Analysis, Archive]], 
         keys[1].add(a.content_hash)
         if a.simhash is not None:
             keys[2].add(a.simhash)
-        own = url_id(art.canonical_url)
+        own = url_id(art.canonical_url) if a.own_id is None else a.own_id
         if own:
             keys[3].add(own)
     store = ctx.store
@@ -124,7 +124,7 @@ def _store_one(ctx: Context, known: Known, c: Candidate, a: Analysis, archive: A
             return None
         report.updated += 1
     else:
-        art.id = article_id(art.canonical_url, lambda i: known.id_taken(i, art.canonical_url))
+        art.id = article_id(art.canonical_url, lambda i: known.id_taken(i, art.canonical_url), a.own_id)
         report.new += 1
     _save(ctx, c, a, archive(), new=existing is None, note=note)
     known.wrote(art.id, {c.url, art.url, art.canonical_url}, a.content_hash, a.simhash, art.title)

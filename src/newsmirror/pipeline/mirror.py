@@ -33,7 +33,6 @@ from .context import Context, Progress, RunLocked
 from .discover import config_hosts, discover_all, sources_to_run
 from .fetching import fetch_and_analyse, obey, rules_of
 from .images import image_dirs, mirror_images
-from .ingest import store_page
 from .publishing import after_commit, commit, page_counts, publish
 from .seams import SEAMS
 from .select import needing_work, remembered, select
@@ -224,27 +223,41 @@ class Mirror:
     async def _reextract_all(self, report: RunReport) -> set[str]:
         from ..errors import PageRejected
         from ..fetch.warc import read_page
-        from .ingest import fail
+        from .analyse import Analysis
+        from .ingest import Archive, fail, store_pages
 
         ctx, changed = self.ctx, set()
         articles = self.store.articles(with_body=False)
         waiting: deque[tuple[Candidate, asyncio.Future]] = deque()  # sent to the workers, stored in this order
 
+        def store(ready: list[tuple[Candidate, Analysis, Archive]]) -> None:
+            batch = ready[:]
+            ready.clear()
+            if batch:
+                changed.update(aid for aid in store_pages(ctx, batch, report) if aid)
+
         async def store_done(keep: int) -> None:
-            """Store the analyses at the head of the queue: while it is longer than `keep`, or they are ready."""
-            while waiting and (len(waiting) > keep or waiting[0][1].done()):
-                c, analysed = waiting.popleft()
-                try:
-                    analysis = await analysed
-                except PageRejected as exc:
-                    fail(ctx, c, exc.reason, report)
-                    continue
-                aid = store_page(ctx, c, analysis, lambda: None, report)
-                if aid:
-                    changed.add(aid)
+            """Store the analyses at the head of the queue: while it is longer than `keep`, or they are ready; up to
+            STORE_BATCH of them at a time (one transaction, their look-ups made together), in order."""
+            ready: list[tuple[Candidate, Analysis, Archive]] = []
+            try:
+                while waiting and (len(waiting) > keep or waiting[0][1].done()):
+                    c, analysed = waiting.popleft()
+                    try:
+                        analysis = await analysed
+                    except PageRejected as exc:
+                        store(ready)  # (those before it first: in order)
+                        fail(ctx, c, exc.reason, report)
+                        continue
+                    ready.append((c, analysis, _no_new_record))  # (the record it was read from stays its own)
+                    if len(ready) >= STORE_BATCH:
+                        store(ready)
+            finally:  # (the cluster lost meanwhile: what was analysed is kept)
+                store(ready)
 
         with ctx.workers(len(articles)), self.store.grouped(), _settled(waiting):
             ahead = ctx.calls.batch * ctx.calls.width * 2  # records read ahead for the workers (0: done in place)
+            warc_dir = ctx.warc_dir  # (resolved once: it resolves the store's path)
             for lite in articles:
                 ref = self.store.warc_ref(lite.id)
                 if ref is None:
@@ -252,7 +265,7 @@ class Mirror:
                     report.failures.append((lite.url, "no WARC record (mirrored with fetch.warc = false?)"))
                     continue
                 try:
-                    page = read_page(ctx.warc_dir, ref)
+                    page = read_page(warc_dir, ref)
                 except (OSError, ValueError) as exc:
                     report.failed += 1
                     report.failures.append((lite.url, f"WARC record unreadable: {exc}"))
@@ -287,6 +300,13 @@ class Mirror:
                 LOCK_FDS.remove(self._lock_fd)
             os.close(self._lock_fd)
             self._lock_fd = None
+
+
+STORE_BATCH = 32  # analyses re-extracted from the WARCs that are stored in one transaction
+
+
+def _no_new_record() -> None:
+    """What a re-extracted article is archived with: nothing new (save_article keeps the record it came from)."""
 
 
 @contextmanager

@@ -29,15 +29,19 @@ class SourceHTTP:
         self.validators: dict[str, Validators] = {}
         self.not_modified: list[str] = []
 
-    async def get(self, url: str, conditional: bool = True, key: str | None = None) -> Response | None:
+    async def get(self, url: str, conditional: bool = True, key: str | None = None,
+                  as_text: bool = True) -> Response | None:
         """`key`: what the validators are kept under, when not the URL itself. Past the deadline only the
-        source's first request is made; later ones raise FetchError (bounded runs: asked again next run)."""
+        source's first request is made; later ones raise FetchError (bounded runs: asked again next run).
+        `as_text=False`: the body alone, not also decoded to text (a feed or a sitemap, which its XML reader
+        decodes: a 4 MB feed's text is 5 MB more held while it is read)."""
         if self.asked and self.deadline is not None and time.monotonic() > self.deadline:
             raise FetchError(url, "not fetched: fetch.max_run_seconds reached (asked again next run)")
         self.asked += 1
         key = key or url
         etag, last_modified = self.lookup(key) if conditional else (None, None)
-        resp = await self.fetcher.get(url, etag=etag, last_modified=last_modified, obey_robots=self.obey_robots)
+        resp = await self.fetcher.get(url, etag=etag, last_modified=last_modified, obey_robots=self.obey_robots,
+                                     as_text=as_text)
         if resp.status == 304:
             self.not_modified.append(url)
             return None

@@ -189,7 +189,7 @@ async def discover_sitemap(source: SitemapSource, http: SourceHTTP,
         seen.add(url)
         fetched += 1
         try:
-            resp = await http.get(url, key=url + LIST_OF_PAGES)
+            resp = await http.get(url, key=url + LIST_OF_PAGES, as_text=False)  # (its XML reader decodes it)
         except FetchError as exc:
             errors.append(f"{url}: {exc.reason}")
             continue
