@@ -74,6 +74,6 @@ def test_origin_of_is_all_that_urlsplit_reads_scheme_host_and_port_from():
                 "http://h.example#top", "HTTP://H.EXAMPLE/x", "http://[::1]:8080/a", "http://h.ex\tample/a"]:
         origin, parts = origin_of(url), urlsplit(url)
         assert (urlsplit(origin).scheme, urlsplit(origin).netloc) == (parts.scheme, parts.netloc), url
-        assert host_of(origin) == (parts.hostname or "")
+        assert host_of(url) == host_of(origin) == (parts.hostname or "")
     assert origin_of("http://h.ex\tample/a") == "http://h.ex\tample/a"  # read by urlsplit itself
     assert origin_of("javascript:void(0)") == "javascript:void(0)"

@@ -57,11 +57,16 @@ def origin_of(url: str) -> str:
     return m.group() if m is not None and not _UNSAFE.search(url) else url
 
 
+def host_of(url: str) -> str:
+    """The host of `url` as a connection names it (lower case, no trailing dot), or "" for none: worked out once a
+    site (origin_of), not once a page."""
+    return _host_of_origin(origin_of(url))
+
+
 @functools.lru_cache(maxsize=4096)
-def host_of(origin: str) -> str:
-    """urlsplit(origin).hostname, or "" (asked with origin_of(url): once a site)."""
+def _host_of_origin(origin: str) -> str:
     try:
-        return urlsplit(origin).hostname or ""
+        return (urlsplit(origin).hostname or "").rstrip(".").lower()
     except ValueError:
         return ""
 
@@ -166,9 +171,8 @@ def _psl() -> object:
 def site_of(url: str) -> str:
     """The registrable domain of a URL's host (www.bbc.co.uk → bbc.co.uk, by the Public Suffix List), or the host
     itself for an IP address or a host that is a public suffix (a.github.io is a site of its own)."""
-    try:
-        host = (urlsplit(url).hostname or "").rstrip(".").lower()
-    except ValueError:
+    host = host_of(url)
+    if not host:
         return ""
     try:
         ipaddress.ip_address(host)

@@ -15,10 +15,11 @@ import functools
 import ipaddress
 import socket
 from collections.abc import Iterable
-from urllib.parse import urlsplit
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
+
+from ..ids import host_of
 
 
 class AddressRefused(OSError):
@@ -40,13 +41,6 @@ def not_public(address: str) -> str | None:
         if getattr(ip, test):
             return f"{what} address"
     return None if ip.is_global else "not a public address"
-
-
-def host_of(url: str) -> str:
-    try:
-        return (urlsplit(url).hostname or "").rstrip(".").lower()
-    except ValueError:
-        return ""
 
 
 def named_hosts(urls: Iterable[str | None], hosts: Iterable[str] = ()) -> frozenset[str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..config import Config
 from ..fetch.warc import WarcTarget, WarcWriter
-from ..ids import host_of, origin_of
+from ..ids import host_of
 from ..publish.git import git_folder
 from ..render import Renderer
 from ..store import Store
@@ -144,7 +144,7 @@ class Context:
         Per host: as many lanes as may fetch from it at once, and as many again whose pages are being analysed."""
         by_host: dict[str, list] = {}
         for item in items:
-            by_host.setdefault(host_of(origin_of(url_of(item))), []).append(item)
+            by_host.setdefault(host_of(url_of(item)), []).append(item)
 
         async def drain(queue: Iterator) -> None:
             for item in queue:
