@@ -46,34 +46,25 @@ REDIRECT_BODY_CAP = 1 << 16  # bytes of a redirect's own page kept for the WARC 
 def _check_target(url: str, current: str, allowed: frozenset[str] | None = None) -> None:
     """Raise FetchError unless `current` (`url`, or where it redirected) is an http(s) URL with a real host,
     and (with `allowed`, see netguard) an address written in it is one newsmirror may fetch from."""
-    why = _origin_problem(origin_of(current), allowed)
+    scheme = current.split(":", 1)[0].lower() if ":" in current else ""
+    if scheme not in ("http", "https"):
+        raise FetchError(url, f"redirected to a {brief(scheme, 20) or 'relative'}: URL ({brief(current)}); "
+                              "only http(s) is followed")
+    why = _host_problem(origin_of(current), allowed)
     if why is not None:
-        if why.startswith(_SCHEME):
-            raise FetchError(url, f"redirected to a {why[len(_SCHEME):] or 'relative'}: URL ({brief(current)}); "
-                                  "only http(s) is followed")
         where = "" if current == url else f"redirected to {brief(current)}: "
         raise FetchError(url, where + why)
 
 
-_SCHEME = "scheme "
-
-
 @functools.lru_cache(maxsize=4096)
-def _origin_problem(origin: str, allowed: frozenset[str] | None) -> str | None:
-    """_target_problem of ids.origin_of(url) (a URL's path changes nothing): once a site, not once a page."""
-    return _target_problem(origin, allowed)
-
-
-def _target_problem(current: str, allowed: frozenset[str] | None) -> str | None:
-    """Why `current` may not be fetched (see _check_target), or None; "scheme " + the scheme for one not http(s)."""
-    scheme = current.split(":", 1)[0].lower() if ":" in current else ""
-    if scheme not in ("http", "https"):
-        return _SCHEME + brief(scheme, 20)
-    found = fetchable_host(current)
+def _host_problem(origin: str, allowed: frozenset[str] | None) -> str | None:
+    """Why the host of an http(s) URL, given as ids.origin_of(url) (its path changes nothing: worked out once a
+    site, not once a page), may not be fetched; or None."""
+    found = fetchable_host(origin)
     if found is None:  # a broken IPv6 address, an empty host label…
         return "not a URL that can be fetched"
     if allowed is not None:
-        host = found.rstrip(".")  # (netguard.host_of)
+        host = found.rstrip(".")  # (ids.host_of)
         if not_public(host) != "not an IP address":  # an address in the URL: no resolver sees it
             return refusal(host, host, allowed) or None
     return None
