@@ -65,11 +65,6 @@ def _child_text(el: lxml.etree._Element, *tags: str) -> str | None:
     return None
 
 
-_RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}RDF"
-# what each kind of feed calls an entry, and where it stands: (the root's tag, the entry's tag, its parent's tag)
-_ENTRIES = {"rss": ("item", "channel"), f"{_ATOM}feed": (f"{_ATOM}entry", None), _RDF: (f"{_RSS1}item", None)}
-
-
 def _rss_item(item: lxml.etree._Element) -> Entry:
     guid = item.find("guid")
     link = _child_text(item, "link")
@@ -100,7 +95,10 @@ def _rdf_item(item: lxml.etree._Element) -> Entry:
             _date(_child_text(item, f"{_DCTERMS}modified", f"{_DC}date")))
 
 
-_READERS = {"rss": _rss_item, f"{_ATOM}feed": _atom_entry, _RDF: _rdf_item}
+# each kind of feed by its root's tag: what it calls an entry, the tag of the entry's parent (None: the root itself),
+# and how an entry is read
+_FEEDS = {"rss": ("item", "channel", _rss_item), f"{_ATOM}feed": (f"{_ATOM}entry", None, _atom_entry),
+          "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}RDF": (f"{_RSS1}item", None, _rdf_item)}
 
 
 def _lxml_entries(body: bytes) -> list[Entry]:
@@ -115,10 +113,9 @@ def _lxml_entries(body: bytes) -> list[Entry]:
                                               no_network=True, load_dtd=False, huge_tree=False, recover=False):
             if root is None:
                 root = el
-                if root.tag not in _ENTRIES:
+                if root.tag not in _FEEDS:
                     raise _Unusual
-                tag, parent_tag = _ENTRIES[root.tag]
-                read = _READERS[root.tag]
+                tag, parent_tag, read = _FEEDS[root.tag]
                 continue
             if event != "end" or el.tag != tag:
                 continue
