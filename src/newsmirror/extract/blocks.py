@@ -20,6 +20,11 @@ BLOCK_TAGS = frozenset({
 PUNCT = re.compile(r"[，。！？；：、,.!?;:…—]")
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
 WS = re.compile(r"\s+")
+
+
+def flat_text(el: HtmlElement) -> str:
+    """An element's text on one line: every run of white space one space, none at the ends."""
+    return WS.sub(" ", el.text_content()).strip()
 _WORD_SPLIT = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 
 

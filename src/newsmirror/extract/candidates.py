@@ -16,7 +16,7 @@ from __future__ import annotations
 import lxml.html
 from lxml.html import HtmlElement
 
-from .blocks import CJK, WS, Block, _marks, _words, blocks_of
+from .blocks import CJK, Block, _marks, _words, blocks_of, flat_text
 from .density import _has_article_text, looks_like_listing
 from .prune import MAYBE_WORDS, STRONG_UNLIKELY, drop_junk, prune_unlikely
 
@@ -31,14 +31,10 @@ _TAG_BONUS = {"div": 5, "article": 8, "main": 5, "section": 2, "pre": 3, "td": 3
 _CLAUSE = frozenset(",，、;；。")
 
 
-def _text(el: HtmlElement) -> str:
-    return WS.sub(" ", el.text_content()).strip()
-
-
 def _link_density(el: HtmlElement, text_len: int) -> float:
     if not text_len:
         return 0.0
-    links = sum(len(WS.sub(" ", a.text_content()).strip()) for a in el.iter("a"))
+    links = sum(len(flat_text(a)) for a in el.iter("a"))
     return min(1.0, links / text_len)
 
 
@@ -72,7 +68,7 @@ def score_candidates(root: HtmlElement) -> dict[HtmlElement, float]:
     for el in root.iter():
         if not isinstance(el.tag, str) or not _paragraph_like(el):
             continue
-        text = _text(el)
+        text = flat_text(el)
         size = _weighted_len(text)
         if size < 25:
             continue
@@ -91,7 +87,7 @@ def best_candidate(root: HtmlElement) -> tuple[HtmlElement | None, float]:
     scores = score_candidates(root)
     best, best_score = None, 0.0
     for el, s in scores.items():
-        final = s * (1 - _link_density(el, len(_text(el))))
+        final = s * (1 - _link_density(el, len(flat_text(el))))
         if final > best_score:
             best, best_score = el, final
     return best, best_score
@@ -99,11 +95,11 @@ def best_candidate(root: HtmlElement) -> tuple[HtmlElement | None, float]:
 
 def _sibling_belongs(sib: HtmlElement, top: HtmlElement, threshold: float, scores: dict[HtmlElement, float]) -> bool:
     bonus = 0.2 * scores.get(top, 0.0) if sib.get("class") and sib.get("class") == top.get("class") else 0.0
-    if sib in scores and scores[sib] * (1 - _link_density(sib, len(_text(sib)))) + bonus >= threshold:
+    if sib in scores and scores[sib] * (1 - _link_density(sib, len(flat_text(sib)))) + bonus >= threshold:
         return True
     if sib.tag != "p":
         return False
-    text = _text(sib)
+    text = flat_text(sib)
     size = _weighted_len(text)
     density = _link_density(sib, len(text))
     if size > 80 and density < 0.25:
@@ -157,7 +153,7 @@ def cut_tail(container: HtmlElement) -> None:
     for el, s in sorted(scores.items(), key=lambda kv: -kv[1]):
         if s <= best_score:  # the link-density discount only lowers a score: no later one can win
             break
-        final = s * (1 - _link_density(el, len(_text(el))))
+        final = s * (1 - _link_density(el, len(flat_text(el))))
         if final > best_score:
             best, best_score = el, final
     if best is None or best is container:
@@ -168,8 +164,8 @@ def cut_tail(container: HtmlElement) -> None:
     threshold = max(10.0, 0.2 * best_score)
     members = [s for s in parent
                if isinstance(s.tag, str) and (s is best or _sibling_belongs(s, best, threshold, scores))]
-    total = len(_text(container))
-    if not total or sum(len(_text(m)) for m in members) < 0.5 * total:
+    total = len(flat_text(container))
+    if not total or sum(len(flat_text(m)) for m in members) < 0.5 * total:
         return
     for el in _following(members[-1], container):
         if el.getparent() is None:
@@ -185,4 +181,4 @@ def _goes_on(x: HtmlElement, best: HtmlElement, scores: dict[HtmlElement, float]
              best_score: float) -> bool:
     """Whether a candidate after the run scores as a run of its own (see cut_tail)."""
     need = threshold if best.get("class") and x.get("class") == best.get("class") else 0.5 * best_score
-    return scores[x] >= need and scores[x] * (1 - _link_density(x, len(_text(x)))) >= need
+    return scores[x] >= need and scores[x] * (1 - _link_density(x, len(flat_text(x)))) >= need

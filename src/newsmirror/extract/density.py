@@ -24,6 +24,8 @@ from .blocks import Block, _signature, _size, _starts_with_link, blocks_of, is_p
 from .paragraphs import split_paragraphs
 from .prune import drop_junk, prune_unlikely
 from .trim import (
+    LINK_LIST_SHARE,
+    LINK_LIST_TAGS,
     PHOTO_CREDIT,
     clean_container,
     cut_promo_lines,
@@ -94,11 +96,12 @@ def recover_lead(best: HtmlElement, root: HtmlElement, blocks: dict[HtmlElement,
         if seen >= LEAD_LOOKBACK:
             break
         seen += 1
-        if not found and (_captions_a_picture(el) or PHOTO_CREDIT.search(b.text)):
+        caption = _captions_a_picture(el)
+        if not found and (caption or PHOTO_CREDIT.search(b.text)):
             continue  # a picture's caption between the lead and the body, its credit a link
         if b.link_chars > 0.3 * b.chars:
             break
-        if is_prose(b) and el.tag not in _NO_LEAD_TAGS and not _captions_a_picture(el):
+        if is_prose(b) and el.tag not in _NO_LEAD_TAGS and not caption:
             found.append(el)
         elif found:
             break
@@ -138,7 +141,7 @@ def _preceding_blocks(best: HtmlElement, blocks: dict[HtmlElement, Block]) -> li
     return out
 
 
-_LINK_LIST_TAGS = frozenset({"ul", "ol", "dl", "table", "div", "section", "nav"})
+_LINK_LIST_TAGS = LINK_LIST_TAGS | {"nav"}  # (and a navigation block the lenient pass kept)
 
 
 def _net_after_cleaning(root: HtmlElement, blocks: dict[HtmlElement, Block]) -> dict[HtmlElement, float]:
@@ -158,7 +161,7 @@ def _net_after_cleaning(root: HtmlElement, blocks: dict[HtmlElement, Block]) -> 
             c += chars.get(child, 0)
             n += links.get(child, 0)
         chars[el], links[el] = c, n
-        totals[el] = 0.0 if el.tag in _LINK_LIST_TAGS and c and n > 0.6 * c and el is not root else total
+        totals[el] = 0.0 if el.tag in _LINK_LIST_TAGS and c and n > LINK_LIST_SHARE * c and el is not root else total
     return totals
 
 

@@ -18,6 +18,7 @@ from .blocks import (
     _size,
     _starts_with_link,
     _words,
+    flat_text,
     is_prose,
 )
 
@@ -149,8 +150,13 @@ def _prose_text(text: str, el: HtmlElement) -> bool:
     return is_prose(Block(el, text, len(dense), min(links, len(dense)), 0.0))
 
 
+# a list, table or box whose text is mostly links is a link list, which cleaning drops
+LINK_LIST_TAGS = frozenset({"ul", "ol", "dl", "div", "section", "table"})
+LINK_LIST_SHARE = 0.6
+
+
 def _is_boiler_block(el: HtmlElement, blocks: dict[HtmlElement, Block]) -> bool:
-    text = WS.sub(" ", el.text_content()).strip()
+    text = flat_text(el)
     if not text:
         return el.tag not in ("img", "figure", "br", "hr", "table") and el.find(".//img") is None
     # "免责声明：…", "分享到", "相关阅读" — but not a paragraph that merely starts with such a word
@@ -159,7 +165,7 @@ def _is_boiler_block(el: HtmlElement, blocks: dict[HtmlElement, Block]) -> bool:
         return True
     links = sum(len(WS.sub("", a.text_content())) for a in el.iter("a"))
     chars = len(text.replace(" ", ""))
-    if el.tag in ("ul", "ol", "dl", "div", "section", "table") and chars and links / chars > 0.6:
+    if el.tag in LINK_LIST_TAGS and chars and links / chars > LINK_LIST_SHARE:
         return True
     # a teaser set in the article: a short label and a headline link ("Lea también: …", "Czytaj też: …",
     # "Lesen Sie hier: …"), in whatever language
@@ -175,7 +181,7 @@ def clean_container(container: HtmlElement, blocks: dict[HtmlElement, Block]) ->
     for i, child in enumerate(kids):
         if child.getparent() is None:
             continue
-        text = WS.sub(" ", child.text_content()).strip()
+        text = flat_text(child)
         if child.tag in ("h2", "h3", "h4", "h5", "h6", "p", "div", "strong") and text and len(text) <= 30 and \
                 COMMENT_HEAD.match(text) and child.find(".//a") is None:
             for later in [child, *kids[i + 1:]]:  # the comments, their form and avatars follow it to the end
@@ -403,7 +409,7 @@ def trim_edges(container: HtmlElement, blocks: dict[HtmlElement, Block], title: 
             (a for a in el.iterancestors() if a.tag in HEADINGS and _inside(a, container)), None)
         if heading is None or el.find(".//img") is not None:
             break
-        if _prose_text(WS.sub(" ", heading.text_content()).strip(), heading) and len(blocks[el].text) >= 60:
+        if _prose_text(flat_text(heading), heading) and len(blocks[el].text) >= 60:
             break  # sentences set as a heading (a closing statement in bold type), not a section's title
         heading.drop_tree()
 
@@ -431,7 +437,7 @@ def drop_datelines(container: HtmlElement, blocks: dict[HtmlElement, Block]) -> 
         seen += 1
         if seen > DATELINE_LOOK:
             return
-        whole = WS.sub(" ", el.text_content()).strip()  # a block's own text may be a line of a larger wrapper
+        whole = flat_text(el)  # a block's own text may be a line of a larger wrapper
         if len(whole) <= DATELINE_CHARS and not is_prose(b) and el.tag not in HEADINGS and \
                 el.find(".//img") is None and DATE_TEXT.search(whole) and not CREDIT.search(whole):
             el.drop_tree()
@@ -454,7 +460,7 @@ def drop_photo_credits(container: HtmlElement, blocks: dict[HtmlElement, Block])
         b = blocks.get(el)
         if b is None or el is container or el.getparent() is None or b.chars > CREDIT_CHARS:
             continue
-        whole = WS.sub(" ", el.text_content()).strip()
+        whole = flat_text(el)
         if len(whole) <= CREDIT_CHARS and PHOTO_CREDIT.search(whole) and not CREDIT.search(whole) and \
                 el.tag not in HEADINGS:
             el.drop_tree()
