@@ -32,7 +32,7 @@ def _records(path: Path) -> list[tuple[str, str]]:
 def test_a_run_with_worker_processes_archives_each_page_in_its_workers_own_file(tmp_path, monkeypatch):
     from benchmarks.mirror import Server, write_config
 
-    server = Server(PAGES)
+    server = Server(PAGES, pictures=False)  # (text mode: the pictures are never fetched)
     try:
         cfg = write_config(tmp_path, server.base, PAGES, "rules-text")
         res = cli_run(cfg, "-q", "run")
