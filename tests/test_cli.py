@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 
+import pytest
 from aiohttp import web
 from click.testing import CliRunner
 
@@ -118,8 +119,11 @@ def test_the_hot_list_says_no_views_counted_yet_when_the_counter_has_no_finished
 
 # -- Ctrl-C --------------------------------------------------------------------------------------------------
 
-def test_ctrl_c_says_what_was_kept_exits_130_and_the_next_run_finishes(tmp_path):
-    """Ctrl-C in a terminal reaches the whole process group (the run, its workers, git): one line, exit 130."""
+@pytest.mark.parametrize("grace", [None, 0], ids=["unwound", "ended-where-it-stood"])
+def test_ctrl_c_says_what_was_kept_exits_130_and_the_next_run_finishes(tmp_path, grace):
+    """Ctrl-C in a terminal reaches the whole process group (the run, its workers, git): one line, exit 130.
+    With no grace the run is ended where it stands, as one that does not unwind in time (a loaded machine, an
+    interrupt that Python swallowed): the articles it saved are still kept, and the line still counts them."""
     hold = threading.Event()
     asked = threading.Event()
     n_articles = 6
@@ -153,7 +157,9 @@ def test_ctrl_c_says_what_was_kept_exits_130_and_the_next_run_finishes(tmp_path)
             total_timeout = 600
             """)
         env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMIRROR")}
-        proc = subprocess.Popen([sys.executable, "-m", "newsmirror", "--config", str(path), "run"],
+        cmd = ["-m", "newsmirror"] if grace is None else ["-c", "import newsmirror.console as c; "
+                                                          f"c.INTERRUPT_GRACE = {grace}; import newsmirror.__main__"]
+        proc = subprocess.Popen([sys.executable, *cmd, "--config", str(path), "run"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                                 start_new_session=True)
         err_lines: list[str] = []

@@ -91,6 +91,38 @@ def test_a_group_ended_by_an_error_keeps_its_finished_blocks(tmp_path):
     assert Store(tmp_path / "s.db").article("a1") is not None
 
 
+def test_commit_now_commits_a_group_between_blocks_and_makes_every_later_block_commit(tmp_path):
+    """Ctrl-C's commit: a run then ended where it stands keeps what it saved (another reader sees it)."""
+    s = Store(tmp_path / "s.db")
+    before = s.committed_article_count()
+    with s.grouped(every=100):
+        with s.tx():
+            s.save_article(art("a1", "https://x.example/a1.html"), "h1", pick=False)
+        assert s.committed_article_count() == before == 0  # the group holds it
+        with s.tx():  # mid-block: nothing half-done is committed; the block's end commits it
+            s.save_article(art("a2", "https://x.example/a2.html"), "h2", pick=False)
+            s.commit_now()
+            assert s.committed_article_count() == 0
+        assert s.committed_article_count() == 2
+        s.commit_now()  # between blocks: at once (nothing left to commit here, and no error)
+        with s.tx():
+            s.save_article(art("a3", "https://x.example/a3.html"), "h3", pick=False)
+        assert s.committed_article_count() == 3 and s.db.in_transaction  # each later block commits as it ends
+    s.commit_now()  # outside a group: nothing to do
+    assert s.committed_article_count() == 3
+
+
+def test_commit_now_between_blocks_commits_at_once(tmp_path):
+    s = Store(tmp_path / "s.db")
+    with s.grouped(every=100):
+        for i in range(3):
+            with s.tx():
+                s.save_article(art(f"a{i}", f"https://x.example/a{i}.html"), f"h{i}", pick=False)
+        assert s.committed_article_count() == 0
+        s.commit_now()
+        assert s.committed_article_count() == 3  # a kill now loses nothing
+
+
 def test_links_table_finds_pages_that_link_to_a_url(tmp_path):
     s = Store(tmp_path / "s.db")
     s.set_links("a1", {"https://x.example/b.html", "https://x.example/c.html"})

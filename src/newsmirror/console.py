@@ -139,12 +139,14 @@ INTERRUPT_GRACE = 1.5  # seconds a run has to unwind after Ctrl-C before it is e
 class _Interrupt:
     """Ctrl-C, for the whole command: one line saying what was kept, exit 130, within INTERRUPT_GRACE seconds.
 
-    In a run (`ctrl_c`), SIGINT raises KeyboardInterrupt where the run stands (asyncio's own handler would wait
-    for the next await), so it unwinds through its `finally` blocks and commits what the store holds; a run that
-    takes longer than the grace (a worker busy with a page, git at work) or a second Ctrl-C is ended at once. That
-    is as safe as a kill, which a run survives by design (temp files renamed into place, the store's transactions,
-    the next run's repairs). Outside a run there is nothing to keep: the command ends at once. Worker processes
-    ignore SIGINT (see workers.py) and die with the run."""
+    In a run (`ctrl_c`), SIGINT first commits the articles the store holds in its open group (Store.commit_now),
+    then raises KeyboardInterrupt where the run stands (asyncio's own handler would wait for the next await), so it
+    unwinds through its `finally` blocks; a run that takes longer than the grace (a worker busy with a page, git at
+    work, an interrupt that landed where Python swallows it) or a second Ctrl-C is ended at once, its line counting
+    what another reader of the store sees committed. That is as safe as a kill, which a run survives by design
+    (temp files renamed into place, the store's transactions, the next run's repairs). Outside a run there is
+    nothing to keep: the command ends at once. Worker processes ignore SIGINT (see workers.py) and die with the
+    run."""
 
     def __init__(self) -> None:
         self.mirror: Mirror | None = None
@@ -165,16 +167,25 @@ class _Interrupt:
 
     def on_sigint(self, _sig: int, _frame: object) -> None:
         if self.fired or not self.in_run:
-            os.write(2, (self.line(None) + "\n").encode())
-            os._exit(INTERRUPTED)
+            self.end_now()
         self.fired = True
+        if self.mirror is not None:  # what the store holds is committed now, whatever the unwind does next
+            self.mirror.store.commit_now()
         threading.Thread(target=self.hard_exit, daemon=True).start()
         raise KeyboardInterrupt
 
     def hard_exit(self) -> None:
         if not self.handled.wait(INTERRUPT_GRACE):
-            os.write(2, (self.line(None) + "\n").encode())
-            os._exit(INTERRUPTED)
+            self.end_now()
+
+    def end_now(self) -> None:
+        """End the process where it stands, saying what the store has committed (any thread may call it)."""
+        saved = None
+        if self.in_run and self.mirror is not None and self.before is not None:
+            committed = self.mirror.store.committed_article_count()
+            saved = None if committed is None else committed - self.before
+        os.write(2, (self.line(saved) + "\n").encode())
+        os._exit(INTERRUPTED)
 
     def line(self, saved: int | None) -> str:
         if not self.in_run:

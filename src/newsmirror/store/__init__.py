@@ -57,6 +57,7 @@ class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
             path.parent.mkdir(parents=True, exist_ok=True)
             self._group: list[int] | None = None  # see grouped()
             self._group_until = 0.0  # (monotonic) when grouped() commits at the latest
+            self._committing = False  # grouped() is committing (see commit_now)
             self._bumped = False  # this transaction has changed articles_version already (see _bump_version)
             self._linked: set[str] = set()  # see mark_linking_dirty
             self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
@@ -107,6 +108,20 @@ class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
 
     def article_count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+
+    def committed_article_count(self, timeout: float = 0.5) -> int | None:
+        """The articles committed, as another reader sees them: from a connection of its own, so any thread may ask
+        while the store's own is busy (Ctrl-C's last word on a run that did not unwind in time); None if the file
+        cannot be read within `timeout` seconds."""
+        try:
+            con = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout,
+                                  check_same_thread=False)
+            try:
+                return con.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+            finally:
+                con.close()
+        except sqlite3.Error:
+            return None
 
     def adopt_added(self, configured: Container[str]) -> None:
         """Once: articles that older versions filed under "picks" for `newsmirror add` move to ADDED_SOURCE, unless
@@ -206,11 +221,35 @@ class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
             self._group[2] -= 1
         self._group[0] += weight
         if self._group[2] == 0 and (self._group[0] >= self._group[1] or time.monotonic() >= self._group_until):
+            self._commit_group()
+
+    def _commit_group(self) -> None:
+        """Commit the group's work so far and go on with a new transaction."""
+        assert self._group is not None
+        self._committing = True
+        try:
             self._before_commit()
             self._commit()
             self.db.execute("BEGIN IMMEDIATE")
             self._group[0] = 0
             self._group_until = time.monotonic() + GROUP_SECONDS
+        finally:
+            self._committing = False
+
+    def commit_now(self) -> None:
+        """Ctrl-C's call (from the signal handler, on the thread that uses the store): what the group has done so
+        far is committed at once when the store stands between two blocks, and every later block commits as it
+        ends, so a run that is then ended where it stands (a slow unwind, a second Ctrl-C) keeps every article it
+        saved. Mid-block it only asks for the latter: the block's own end commits it. Never raises."""
+        if self._group is None:
+            return
+        self._group[1] = 1
+        if self._group[2] or self._committing or not self.db.in_transaction:
+            return
+        try:
+            self._commit_group()
+        except sqlite3.Error:  # the handler ran inside one of the connection's own calls: the block's end commits
+            pass
 
     def _before_commit(self) -> None:
         """What is due in the transaction before it commits: the pages linking to the articles it saved."""
@@ -246,8 +285,12 @@ class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
         finally:
             self._group = None
             if self.db.in_transaction:
-                self._before_commit()
-                self._commit()
+                self._committing = True
+                try:
+                    self._before_commit()
+                    self._commit()
+                finally:
+                    self._committing = False
 
     def mark_linking_dirty(self, urls: Iterable[str]) -> None:
         """The articles whose bodies link to any of these URLs are due (mark_dirty): in this transaction, before it
