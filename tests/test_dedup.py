@@ -95,3 +95,26 @@ def test_fingerprints_within_the_distance_share_a_band():
             b ^= 1 << bit
         assert any(x == y for x, y in zip(bands(a), bands(b), strict=True))
     assert bands(0xFFFF_0000_1234_ABCD) == (0xABCD, 0x1234, 0, 0xFFFF)
+
+
+def textbook_simhash(text: str) -> int:
+    """SimHash as Charikar defines it, one shingle and one bit at a time: what simhash() must equal."""
+    import hashlib
+
+    norm = " ".join(text.split())
+    shingles = {norm[i:i + 4] for i in range(max(1, len(norm) - 3))}
+    votes = [0] * 64
+    for s in shingles:
+        h = int.from_bytes(hashlib.blake2b(s.encode("utf-8"), digest_size=8).digest(), "big")
+        for bit in range(64):
+            votes[bit] += h >> bit & 1
+    return sum(1 << bit for bit in range(64) if 2 * votes[bit] > len(shingles))
+
+
+def test_the_fingerprint_is_the_textbook_simhash_and_stays_what_stores_hold():
+    texts = ["", "a", "abcd", "ab  cd\nef", *PARAS, *OTHER, "".join(PARAS) * 3, " ".join(OTHER) * 5]
+    assert [simhash(t) for t in texts] == [textbook_simhash(t) for t in texts]
+    # fingerprints are kept in the store: a new version computes the very same ones, or old articles go unmatched
+    assert simhash("国家主席习近平对法国进行国事访问。The same article served twice with a character of "
+                   "difference.") == 0xAF9032851AA92F4E
+    assert simhash("") == 0xE4A6A0577479B2B4

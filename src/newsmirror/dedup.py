@@ -24,25 +24,25 @@ MAX_DISTANCE = 3
 MIN_CHARS = 200
 
 
-# one 64-bit hash spread over 64 counters of LANE bits each, in one integer: a shingle's hash adds 1 to the counter
-# of each bit it has set with 8 table look-ups (a byte at a time) and one addition, not a loop over 64 bits
-LANE = 32
-_SPREAD = [[sum(1 << (LANE * (8 * k + b)) for b in range(8) if v >> b & 1) for v in range(256)] for k in range(8)]
-
-
 def simhash(text: str) -> int:
     """The 64-bit SimHash of a text's 4-character shingles (whitespace folded first): bit b is set when more than
     half of the distinct shingles' blake2b hashes have it."""
     norm = " ".join(text.split())
     shingles = {norm[i:i + SHINGLE] for i in range(max(1, len(norm) - SHINGLE + 1))}
-    t0, t1, t2, t3, t4, t5, t6, t7 = _SPREAD
-    total = 0
     blake2b = hashlib.blake2b
-    for s in shingles:
-        d = blake2b(s.encode("utf-8"), digest_size=8).digest()  # big-endian: d[7] holds bits 0-7
-        total += t0[d[7]] + t1[d[6]] + t2[d[5]] + t3[d[4]] + t4[d[3]] + t5[d[2]] + t6[d[1]] + t7[d[0]]
-    half, mask = len(shingles), (1 << LANE) - 1
-    return sum(1 << bit for bit in range(BITS) if 2 * (total >> (LANE * bit) & mask) > half)
+    digests = b"".join([blake2b(s.encode("utf-8"), digest_size=8).digest() for s in shingles])
+    # the votes are counted a column at a time, not a shingle at a time: byte j of every digest (big-endian, so
+    # bits 56-8j to 63-8j) read as one integer, ANDed with a mask holding bit b of each byte, has as many bits set
+    # as there are shingles with that bit: 64 operations on long integers, whatever the number of shingles
+    n = len(shingles)
+    masks = [int.from_bytes(bytes((1 << b,)) * n) for b in range(8)]
+    fp = 0
+    for j in range(8):
+        column = int.from_bytes(digests[j::8])
+        for b, mask in enumerate(masks):
+            if 2 * (column & mask).bit_count() > n:
+                fp |= 1 << (BITS - 8 - 8 * j + b)
+    return fp
 
 
 _NOT_WORD = re.compile(r"[\W_]+")
