@@ -201,3 +201,13 @@ def test_ctrl_c_says_what_was_kept_exits_130_and_the_next_run_finishes(tmp_path,
     tracked = subprocess.run(["git", "-C", str(tmp_path / "mirror"), "ls-files", "pages"], capture_output=True,
                              text=True).stdout.split()
     assert len([p for p in tracked if p.endswith(".md")]) == n_articles
+
+
+def test_the_command_line_starts_without_the_pipeline():
+    """`newsmirror --help`, `verify`, `keygen` and `counter serve` need none of the pipeline: loading the command
+    line loads neither it nor lxml, aiohttp or pydantic (a reader checking a copy; a counter its service manager
+    restarts), and the commands that run it import it themselves."""
+    heavy = ("import sys, newsmirror.cli; print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('lxml', 'aiohttp', 'pydantic', 'nh3') or m.startswith(('newsmirror.pipeline', 'newsmirror.config')))))")
+    res = subprocess.run([sys.executable, "-c", heavy], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and res.stdout.strip() == "", res.stdout + res.stderr

@@ -10,6 +10,7 @@ import asyncio
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -27,9 +28,10 @@ from .console import (
     with_mirror,
 )
 from .models import RunReport
-from .pipeline import Mirror, RunLocked
-from .render import DISPLAY_TZ
 from .textsafe import printable
+
+if TYPE_CHECKING:  # (imported by the commands that run it: see console.py)
+    from .pipeline import Mirror
 
 PKG = Path(__file__).parent
 
@@ -150,6 +152,7 @@ def digest(ctx: click.Context, since: str | None, from_: str | None, to: str | N
     from .digest import DigestError, day_range, make_digest, parse_day, parse_since, select, since_range
     from .digest.select import check_categories
     from .fsutil import atomic_write
+    from .render import DISPLAY_TZ
     from .store import now
     from .transform.script import VARIANTS
 
@@ -236,6 +239,7 @@ def demo(directory: Path, port: int, day: int) -> None:
     """Serve the bundled demo news site on 127.0.0.1 and mirror it into --dir."""
     from .config import parse_config
     from .demo.server import DAY2_ROUTES, SiteServer
+    from .pipeline import Mirror, RunLocked
 
     try:
         server = SiteServer(port=port)

@@ -12,18 +12,19 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .config import Config, ConfigError, load_config
-from .errors import ClusterLost
 from .models import RunReport
-from .pipeline import Mirror, Progress, RunLocked
-from .publish.git import GitError
-from .store import StoreError
 from .textsafe import printable
-from .workers import EngineUnavailable
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .pipeline import Mirror, Progress
+
+# The pipeline (and the config model, the fetcher, lxml) is imported by the commands that run it, not here: a
+# command that needs none of it (counter serve, verify, keygen, --help) starts in half the time
 
 log = logging.getLogger("newsmirror")
 
@@ -54,29 +55,34 @@ def setup_logging(verbose: int, quiet: int) -> None:
     root.propagate = False
 
 
-class _RichProgress(Progress):
-    def __init__(self) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
-        from rich.progress import Progress as RP
-
-        self._p = RP(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                     transient=True)
-        self._task: Any = None
-
-    def start(self, label: str, total: int) -> None:
-        self._p.start()
-        self._task = self._p.add_task(label, total=total)
-
-    def advance(self, n: int = 1) -> None:
-        if self._task is not None:
-            self._p.advance(self._task, n)
-
-    def stop(self) -> None:
-        self._p.stop()
-
-
 def progress_bars() -> Progress:
-    return _RichProgress() if sys.stdout.isatty() else Progress()
+    """The run's progress: Rich's bars on a terminal, nothing otherwise."""
+    from .pipeline import Progress
+
+    if not sys.stdout.isatty():
+        return Progress()
+
+    class RichProgress(Progress):
+        def __init__(self) -> None:
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress as RP
+
+            self._p = RP(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                         transient=True)
+            self._task: Any = None
+
+        def start(self, label: str, total: int) -> None:
+            self._p.start()
+            self._task = self._p.add_task(label, total=total)
+
+        def advance(self, n: int = 1) -> None:
+            if self._task is not None:
+                self._p.advance(self._task, n)
+
+        def stop(self) -> None:
+            self._p.stop()
+
+    return RichProgress()
 
 
 CONFIG_ENV = "NEWSMIRROR_CONFIG"
@@ -125,6 +131,8 @@ def fail(msg: str, code: int = 2) -> None:
 
 
 def _config(ctx: click.Context) -> Config:
+    from .config import ConfigError, load_config
+
     try:
         return load_config(ctx.obj["config"])
     except ConfigError as exc:
@@ -227,6 +235,13 @@ def ctrl_c(mirror: Mirror) -> Iterator[None]:
 
 
 def with_mirror(ctx: click.Context, fn: Callable[[Mirror], int], lock: bool = True) -> None:
+    from .config import ConfigError
+    from .errors import ClusterLost
+    from .pipeline import Mirror, RunLocked
+    from .publish.git import GitError
+    from .store import StoreError
+    from .workers import EngineUnavailable
+
     cfg = _config(ctx)
     try:
         mirror = Mirror(cfg, progress_bars())
