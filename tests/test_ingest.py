@@ -109,3 +109,34 @@ def test_a_batch_that_fails_stores_none_of_its_pages(tmp_path):
     with store.grouped(), pytest.raises(OSError):
         store_pages(ctx, batch, RunReport())
     assert store.article_count() == 0 and store.db.execute("SELECT COUNT(*) FROM urls").fetchone()[0] == 0
+
+
+def test_pages_linking_to_a_url_are_due_whatever_it_turns_out_to_be(tmp_path):
+    """A page links to three URLs; each is then stored as a new article, found a duplicate of another, or fails:
+    the linking page is marked due (dirty) in the transaction that records each outcome, as its link now leads to
+    our copy (or no longer does), with no lookup after the fetch."""
+    cfg = minimal_config(tmp_path, "http://127.0.0.1:1")
+    assert cfg.site.link_policy == "mirror"
+    store = Store(tmp_path / "s.db")
+    ctx = Context(cfg, store, [], "")
+    targets = {"new": "https://x.example/n1.html", "duplicate": "https://x.example/copy.html",
+               "failed": "https://x.example/gone.html"}
+    hub = store_page(ctx, *page("https://x.example/hub.html", "hub", title="汇总页面的标题",
+                                links=tuple(targets.values())), lambda: None, RunReport())
+    store_page(ctx, *page("https://x.example/orig.html", "same", title="原文"), lambda: None, RunReport())
+    for outcome, url in targets.items():
+        with store.tx():
+            store.mark_clean()
+        assert store.dirty_ids() == set()
+        report = RunReport()
+        if outcome == "failed":
+            from newsmirror.pipeline.ingest import fail
+
+            with store.tx():
+                fail(ctx, Candidate(url=url, source="ntd-intl", category="intl"), "HTTP 404", report)
+        else:
+            store_page(ctx, *page(url, "same" if outcome == "duplicate" else "n1", title="新的文章"), lambda: None,
+                       report)
+        assert report.duplicates == (outcome == "duplicate") and report.failed == (outcome == "failed")
+        assert hub in store.dirty_ids(), outcome
+    store.close()

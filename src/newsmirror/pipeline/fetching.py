@@ -14,7 +14,6 @@ from ..errors import ClusterLost, PageRejected
 from ..fetch import Fetcher, FetchError
 from ..fetch.warc import WarcWriter
 from ..models import Candidate, RunReport, WarcRef
-from ..store import batched
 from .analyse import HTML_TYPES, Analysis
 from .context import Context
 from .images import WORKER_DIED
@@ -39,17 +38,10 @@ def obey(ctx: Context, source_name: str) -> bool | None:
         return None
 
 
-def due(ctx: Context, ids: set[str]) -> set[str]:
-    """Pages that must be rendered again, remembered in the store before the build does it: a run killed
-    first leaves them to the next, which knows nothing of what this one found."""
-    SEAMS.after_fetch(ids)
-    with ctx.store.tx():
-        ctx.store.mark_dirty(ids)
-    return ids
-
-
 async def fetch_and_analyse(ctx: Context, todo: list[Candidate], fetcher: Fetcher, report: RunReport) -> set[str]:
-    """Fetch, analyse and store every URL of `todo`; the ids of the articles whose pages must be made."""
+    """Fetch, analyse and store every URL of `todo`; the ids of the articles whose pages must be made. The pages
+    that link to what was stored (and so now point at our copy) are marked due in the transactions that stored
+    it (ingest.store_pages), so they are not looked up again here, and a run killed after it leaves them due."""
     changed: set[str] = set()
     if not todo:
         return changed
@@ -57,15 +49,7 @@ async def fetch_and_analyse(ctx: Context, todo: list[Candidate], fetcher: Fetche
     with ctx.workers(len(todo)), ctx.store.grouped():
         await _fetch_each(ctx, todo, fetcher, report, changed)
     ctx.progress.stop()
-    # pages that link to an article we just got now point at our copy (looked up 500 articles or URLs at a time:
-    # what is held for it does not grow with the run)
-    if ctx.cfg.site.link_policy == "mirror" and changed:
-        linking: set[str] = set()
-        for ids in batched(sorted(changed), 500):
-            linking |= ctx.store.linking_to(ctx.store.urls_of(ids))
-        for i in range(0, len(todo), 500):
-            linking |= ctx.store.linking_to(c.url for c in todo[i:i + 500])
-        changed |= due(ctx, linking)
+    SEAMS.after_fetch(changed)
     return changed
 
 

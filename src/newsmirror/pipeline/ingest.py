@@ -24,6 +24,8 @@ def fail(ctx: Context, c: Candidate, reason: str, report: RunReport) -> None:
     """A page that yields no article this time: a failed attempt (tried again next run, up to max_attempts)."""
     log.error("failed %s: %s", c.url, reason)
     ctx.store.mark_url(c.url, c.source, "failed", reason=reason, failed=True)
+    if ctx.cfg.site.link_policy == "mirror":  # (a URL that led to an article may lead nowhere now)
+        ctx.store.mark_linking_dirty([c.url])
     report.failed += 1
     report.failures.append((c.url, reason))
 
@@ -96,6 +98,9 @@ def store_pages(ctx: Context, pages: list[tuple[Candidate, Analysis, Archive]], 
 def _store_one(ctx: Context, known: Known, c: Candidate, a: Analysis, archive: Archive, report: RunReport,
                saved: list[tuple[str, str, str]]) -> str | None:
     art = a.article
+    if ctx.cfg.site.link_policy == "mirror":  # whatever becomes of this URL (an article, a duplicate of one, an
+        # alias, a failure), the pages that link to it are due with it, in the transaction that records it
+        ctx.store.mark_linking_dirty([c.url])
     try:
         existing = _existing(known, c, a)
     except PageRejected as exc:
@@ -116,6 +121,8 @@ def _store_one(ctx: Context, known: Known, c: Candidate, a: Analysis, archive: A
         if existing.canonical_url != art.canonical_url and known.article_by_url(art.canonical_url) is None:
             art.canonical_url = existing.canonical_url
         art.category = existing.category if c.source != ADDED_SOURCE else c.category
+        if art.category != existing.category and ctx.cfg.site.link_policy == "mirror":  # its page moves: the
+            ctx.store.mark_linking_dirty(ctx.store.urls_of([existing.id]))  # links to any of its URLs change
         if _unchanged(c, a, existing):
             ctx.store.touch_article(existing.id)
             ctx.store.mark_url(c.url, c.source, "ok", article_id=existing.id, reason=note)
