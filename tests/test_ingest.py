@@ -9,7 +9,7 @@ import pytest
 from newsmirror.models import Article, Candidate, RunReport, WarcRef
 from newsmirror.pipeline.analyse import Analysis
 from newsmirror.pipeline.context import Context
-from newsmirror.pipeline.ingest import store_page, store_pages
+from newsmirror.pipeline.ingest import fail, store_page, store_pages
 from newsmirror.store import Store
 
 from .conftest import minimal_config
@@ -130,8 +130,6 @@ def test_pages_linking_to_a_url_are_due_whatever_it_turns_out_to_be(tmp_path):
         assert store.dirty_ids() == set()
         report = RunReport()
         if outcome == "failed":
-            from newsmirror.pipeline.ingest import fail
-
             with store.tx():
                 fail(ctx, Candidate(url=url, source="ntd-intl", category="intl"), "HTTP 404", report)
         else:

@@ -6,7 +6,7 @@ sees those before it as if it had been stored alone."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from ..dedup import MAX_DISTANCE
 from ..errors import DuplicateOf, PageRejected
@@ -20,12 +20,19 @@ from .context import Context
 log = logging.getLogger("newsmirror")
 
 
+def links_due(ctx: Context, urls: Iterable[str]) -> None:
+    """The pages that link to these URLs are due (their links now lead to our copy, or no longer do): marked in the
+    transaction that records what became of the URLs, before it commits, so a run killed after the commit leaves
+    them dirty (the next run does not fetch those pages again); looked up for many pages at once."""
+    if ctx.cfg.site.link_policy == "mirror":
+        ctx.store.mark_linking_dirty(urls)
+
+
 def fail(ctx: Context, c: Candidate, reason: str, report: RunReport) -> None:
     """A page that yields no article this time: a failed attempt (tried again next run, up to max_attempts)."""
     log.error("failed %s: %s", c.url, reason)
     ctx.store.mark_url(c.url, c.source, "failed", reason=reason, failed=True)
-    if ctx.cfg.site.link_policy == "mirror":  # (a URL that led to an article may lead nowhere now)
-        ctx.store.mark_linking_dirty([c.url])
+    links_due(ctx, [c.url])  # (a URL that led to an article may lead nowhere now)
     report.failed += 1
     report.failures.append((c.url, reason))
 
@@ -98,9 +105,7 @@ def store_pages(ctx: Context, pages: list[tuple[Candidate, Analysis, Archive]], 
 def _store_one(ctx: Context, known: Known, c: Candidate, a: Analysis, archive: Archive, report: RunReport,
                saved: list[tuple[str, str, str]]) -> str | None:
     art = a.article
-    if ctx.cfg.site.link_policy == "mirror":  # whatever becomes of this URL (an article, a duplicate of one, an
-        # alias, a failure), the pages that link to it are due with it, in the transaction that records it
-        ctx.store.mark_linking_dirty([c.url])
+    links_due(ctx, [c.url])  # whatever becomes of it: an article, a duplicate of one, an alias, a failure
     try:
         existing = _existing(known, c, a)
     except PageRejected as exc:
@@ -121,8 +126,9 @@ def _store_one(ctx: Context, known: Known, c: Candidate, a: Analysis, archive: A
         if existing.canonical_url != art.canonical_url and known.article_by_url(art.canonical_url) is None:
             art.canonical_url = existing.canonical_url
         art.category = existing.category if c.source != ADDED_SOURCE else c.category
-        if art.category != existing.category and ctx.cfg.site.link_policy == "mirror":  # its page moves: the
-            ctx.store.mark_linking_dirty(ctx.store.urls_of([existing.id]))  # links to any of its URLs change
+        if art.category != existing.category:  # its page moves: links to any of its URLs change (asked of the
+            ctx.store.flush_writes()  # store itself, the batch's writes made first, as Known does)
+            links_due(ctx, ctx.store.urls_of([existing.id]))
         if _unchanged(c, a, existing):
             ctx.store.touch_article(existing.id)
             ctx.store.mark_url(c.url, c.source, "ok", article_id=existing.id, reason=note)
@@ -148,7 +154,4 @@ def _save(ctx: Context, c: Candidate, a: Analysis, ref: WarcRef | None, new: boo
     ctx.store.mark_url(c.url, c.source, "ok", article_id=art.id, reason=note)
     if art.canonical_url != c.url:
         ctx.store.mark_url(art.canonical_url, c.source, "ok", article_id=art.id)
-    if ctx.cfg.site.link_policy == "mirror":  # the pages that link to it, due with it (marked in the transaction
-        # that saves it, before it commits: a kill after the commit leaves them dirty, and the next run does not
-        # fetch this article again); looked up for many articles at once
-        ctx.store.mark_linking_dirty({c.url, art.url, art.canonical_url})
+    links_due(ctx, {art.url, art.canonical_url})  # (and c.url: _store_one)

@@ -30,7 +30,7 @@ class Seams:
     discover: Callable[..., Any] = discover_source  # (source, fetcher, root, ...) -> Discovery
     clock: Callable[[], float] = time.monotonic  # what fetch.max_run_seconds is measured with
     # lifecycle hooks, called with no arguments (or the ids named)
-    after_fetch: Callable[[set[str]], None] = _nothing  # the articles saved, before the pages linking to them
+    after_fetch: Callable[[set[str]], None] = _nothing  # the articles saved (the pages linking to them due)
     before_build: Callable[[], None] = _nothing  # everything fetched is stored; nothing is written yet
     on_listing: Callable[[], None] = _nothing  # the build reads the whole article list (not a no-op run)
     before_sign: Callable[[], None] = _nothing  # the pages and indexes are written; manifest and commit next
