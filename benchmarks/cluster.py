@@ -13,7 +13,8 @@ of one run, not runs):
   the floor for any coordinator that fetches.
 - *local*: `newsmirror run` with `[workers] engine = "local"` (its forked process pool).
 - *dask k*: the same with `engine = "dask"` and the scheduler of a cluster started beside it from the command line
-  (`dask scheduler`, `dask worker --nworkers k --nthreads 1`, its profiler off as the README says), all on
+  (`dask scheduler`, `dask worker --nworkers k --nthreads 1 --preload newsmirror.pipeline.analyse`, its profiler
+  off, as the README says), all on
   127.0.0.1.
 
 Each mirror run is one process (`--coord`) that runs `newsmirror -q run` in process and stops it when the fetch
@@ -56,6 +57,7 @@ RESULTS = HERE / "results"
 TICK = os.sysconf("SC_CLK_TCK")
 CONCURRENCY = 32
 WORKER_ENV = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}  # as the README starts `dask worker`
+PRELOAD = ("--preload", "newsmirror.pipeline.analyse")  # as it says too: the extractor imported as a worker starts
 
 
 def proc_cpu_s(pid: int) -> float:
@@ -130,7 +132,7 @@ class _Stop(BaseException):
     """Raised at the end of the fetch phase: the build is not measured."""
 
 
-def coord(cfg: str, worker_pids: list[int], prof: str | None, count_bytes: bool) -> None:
+def coord(cfg: str, worker_pids: list[int], prof: str | None, count_bytes: bool, scheduler_pid: int = 0) -> None:
     """`--coord CONFIG`: `newsmirror -q run` in process, measured over its fetch phase; JSON on stdout."""
     import cProfile
     import pickle
@@ -168,6 +170,7 @@ def coord(cfg: str, worker_pids: list[int], prof: str | None, count_bytes: bool)
             ctx.cluster.client.run(lambda: __import__("newsmirror.pipeline.analyse"))
         profiler = cProfile.Profile(time.process_time) if prof else None  # CPU, not waits
         w0 = sum(proc_cpu_s(p) for p in worker_pids)
+        d0 = proc_cpu_s(scheduler_pid) if scheduler_pid else 0.0
         c0, k0, t0, r0 = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN), time.perf_counter(), rss_mb()
         if profiler:
             profiler.enable()
@@ -179,6 +182,7 @@ def coord(cfg: str, worker_pids: list[int], prof: str | None, count_bytes: bool)
                 profiler.dump_stats(prof)
             out.update(wall_s=time.perf_counter() - t0, coord_cpu_s=cpu(resource.RUSAGE_SELF) - c0,
                        workers_cpu_s=cpu(resource.RUSAGE_CHILDREN) - k0 + sum(proc_cpu_s(p) for p in worker_pids) - w0,
+                       scheduler_cpu_s=proc_cpu_s(scheduler_pid) - d0 if scheduler_pid else 0.0,
                        rss_phase_start_mb=r0, rss_phase_end_mb=rss_mb(), todo=len(todo), new=report.new,
                        failed=report.failed, duplicates=report.duplicates)
 
@@ -229,7 +233,7 @@ class Cluster:
             time.sleep(0.2)
         self.address = json.loads(sched_file.read_text())["address"]
         self.procs.append(subprocess.Popen([dask, "worker", self.address, "--nworkers", str(k), "--nthreads", "1",
-                                            "--no-dashboard", "--host", "127.0.0.1"],
+                                            "--no-dashboard", "--host", "127.0.0.1", *PRELOAD],
                                            stdout=self.log, stderr=subprocess.STDOUT, cwd=folder,
                                            env={**os.environ, **WORKER_ENV}))
         from distributed import Client
@@ -260,7 +264,8 @@ def mirror_run(server: site.Server, n: int, engine: str, k: int, keep: Path | No
     try:
         cfg = config(folder, server.base, n, engine, cluster.address if cluster else None)
         cmd = [sys.executable, __file__, "--coord", str(cfg), "--worker-pids",
-               ",".join(map(str, cluster.workers if cluster else []))]
+               ",".join(map(str, cluster.workers if cluster else [])),
+               "--scheduler-pid", str(cluster.procs[0].pid if cluster else 0)]
         if prof:
             cmd += ["--prof", str(folder / "coord.prof")]
         if count_bytes:
@@ -311,19 +316,21 @@ def ms(x: float, n: int) -> float:
 def table(n: int, bare_r: dict, rows: list[dict], shipped: dict | None) -> tuple[str, list[str]]:
     b = ms(bare_r["cpu_s"], bare_r["pages"])
     lines = ["| run | articles | seconds | articles/s | coordinator CPU ms/article | × bare client | "
-             "workers' CPU ms/article | server CPU ms/article | coordinator peak RSS MB | "
-             "RSS growth over the phase MB |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+             "workers' CPU ms/article | Dask scheduler CPU ms/article | server CPU ms/article | "
+             "coordinator peak RSS MB | RSS growth over the phase MB |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
              f"| bare aiohttp client | {bare_r['pages']:,} | {bare_r['wall_s']:.2f} | "
-             f"{bare_r['pages'] / bare_r['wall_s']:.0f} | {b:.3f} | 1.0 | – | "
+             f"{bare_r['pages'] / bare_r['wall_s']:.0f} | {b:.3f} | 1.0 | – | – | "
              f"{ms(bare_r['server_cpu_s'], bare_r['pages']):.3f} | – | – |"]
     notes = []
     local = next((r for r in rows if r["label"] == "local"), None)
     for r in rows:
         a = r["new"]
         c = ms(r["coord_cpu_s"], a)
+        sched = f"{ms(r['scheduler_cpu_s'], a):.3f}" if r["engine"] == "dask" else "–"
         lines.append(f"| {r['label']} | {a:,} | {r['wall_s']:.2f} | {a / r['wall_s']:.0f} | {c:.3f} | {c / b:.1f} | "
-                     f"{ms(r['workers_cpu_s'], a):.3f} | {ms(r['server_cpu_s'], a):.3f} | {r['peak_rss_mb']:.0f} | "
+                     f"{ms(r['workers_cpu_s'], a):.3f} | {sched} | "
+                     f"{ms(r['server_cpu_s'], a):.3f} | {r['peak_rss_mb']:.0f} | "
                      f"{r['rss_phase_end_mb'] - r['rss_phase_start_mb']:.1f} |")
         if r.get("failed") or r.get("duplicates") or a != n:
             notes.append(f"{r['label']} N={n}: {a} new, {r.get('failed')} failed, {r.get('duplicates')} duplicates")
@@ -353,16 +360,18 @@ def model(n: int, bare_r: dict, rows: list[dict], cores: int) -> str:
     for k in (1, 2, 4, 16, 64):
         p = min(1000 / c, k * 1000 / w)
         lines.append(f"| {k} | {p:.0f} | {'the coordinator' if 1000 / c < k * 1000 / w else 'the workers'} |")
-    lines += ["", f"Checked on this machine ({cores} cores shared by the coordinator, the workers and the site server,"
-              f" s = server CPU ms/article): predicted min(1000/c, k·1000/w, {cores}·1000/(c + w + s)) against "
-              "measured:", "", "| run | predicted articles/s | measured articles/s | measured / predicted |",
+    lines += ["", f"Checked on this machine ({cores} cores shared by the coordinator, the workers, the Dask scheduler "
+              f"and the site server; d = the scheduler's CPU ms/article, s = the server's): predicted min(1000/c, "
+              f"k·1000/w, {cores}·1000/(c + w + d + s)) against measured:", "",
+              "| run | predicted articles/s | measured articles/s | measured / predicted |",
               "| --- | ---: | ---: | ---: |"]
     for r in rows:
         if r["engine"] != "dask":
             continue
         a = r["new"]
         c1, w1, s1 = ms(r["coord_cpu_s"], a), ms(r["workers_cpu_s"], a), ms(r["server_cpu_s"], a)
-        p = min(1000 / c1, r["k"] * 1000 / w1, cores * 1000 / (c1 + w1 + s1))
+        d1 = ms(r["scheduler_cpu_s"], a)
+        p = min(1000 / c1, r["k"] * 1000 / w1, cores * 1000 / (c1 + w1 + d1 + s1))
         got = a / r["wall_s"]
         lines.append(f"| {r['label']} | {p:.0f} | {got:.0f} | {got / p:.2f} |")
     return "\n".join(lines)
@@ -396,6 +405,7 @@ def main() -> None:
     ap.add_argument("--bare", help=argparse.SUPPRESS)
     ap.add_argument("--coord", help=argparse.SUPPRESS)
     ap.add_argument("--worker-pids", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--scheduler-pid", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--prof", help=argparse.SUPPRESS)
     ap.add_argument("--count-bytes", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -403,7 +413,8 @@ def main() -> None:
         bare(args.bare)
         return
     if args.coord:
-        coord(args.coord, [int(p) for p in args.worker_pids.split(",") if p], args.prof, args.count_bytes)
+        coord(args.coord, [int(p) for p in args.worker_pids.split(",") if p], args.prof, args.count_bytes,
+              args.scheduler_pid)
         return
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     ks = [int(k) for k in args.workers.split(",") if k.strip()]

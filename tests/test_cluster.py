@@ -104,6 +104,36 @@ def test_calls_go_to_the_cluster_in_batches_and_come_back_each_to_its_caller(cli
     assert calls.tasks == 2
 
 
+class Tattle:
+    """An argument that leaves, in `folder`, the id of every process that unpickles it."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        Path(self.folder, str(os.getpid())).touch()
+
+
+def pid_of(_: Tattle) -> int:
+    return os.getpid()
+
+
+@pytest.mark.cluster
+@on_the_shared_cluster
+def test_the_scheduler_passes_the_pages_on_without_unpickling_them(cli_workers, tmp_path):
+    """The scheduler reads every task it is sent: a task's pages, as objects, would be unpickled there (a third of
+    its CPU per page, as much as the run's own), and pickled again for the worker. They go as one bytes object."""
+    pool = DaskPool(cli_workers.address)
+    try:
+        worker = pool.submit(pid_of, Tattle(str(tmp_path))).result(timeout=60)
+    finally:
+        pool.shutdown()
+    unpickled_by = {int(p.name) for p in tmp_path.iterdir()}
+    assert worker in unpickled_by  # (the worker did, to run it)
+    assert cli_workers.scheduler.pid not in unpickled_by
+
+
 @on_the_shared_cluster
 def test_the_tests_on_the_shared_cluster_are_sent_to_one_pytest_worker(request: pytest.FixtureRequest) -> None:
     """pytest-xdist marks a grouped test's id with its group, and sends the group to one worker; where it does not
@@ -169,7 +199,8 @@ def cli_cluster(faults: Path, n_workers: int = 2, allowed_failures: int = 1) -> 
     try:
         for _ in range(n_workers):
             procs.append(subprocess.Popen([*dask, "worker", address, "--host", "127.0.0.1", "--nthreads", "1",
-                                           "--no-dashboard", "--preload", "tests.cluster_faults"], env=env,
+                                           "--no-dashboard", "--preload", "newsmirror.pipeline.analyse",  # (README)
+                                           "--preload", "tests.cluster_faults"], env=env,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         cluster = CliCluster(address, procs[0], faults)
         wait_for_workers(cluster, n_workers)

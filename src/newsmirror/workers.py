@@ -91,6 +91,13 @@ def _run_batch(calls: list[tuple[Callable[..., Any], tuple]]) -> list[tuple[bool
     return out
 
 
+def _run_pickled(blob: bytes) -> Any:
+    """On a Dask worker: the call DaskPool.submit pickled (fn, args), run. The scheduler hands a task's arguments on
+    as it got them, and unpickles them first: as one bytes object they cost it a copy, not the pages' objects."""
+    fn, args = pickle.loads(blob)
+    return fn(*args)
+
+
 def portable(exc: Exception) -> Exception:
     """`exc` if it survives the trip back from a worker, else a RuntimeError that says what it was. One that
     does not pickle would fail its whole batch; one that pickles but cannot be rebuilt would break the pool."""
@@ -259,7 +266,10 @@ class DaskPool:
             return out
         with self._guard:
             self._waiting.add(out)
-        task = self.client.submit(fn, *args, pure=False)  # pure=False: never merged with an equal-looking task
+        import cloudpickle  # (what Dask pickles with: by reference where it can, by value where it must)
+
+        blob = cloudpickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
+        task = self.client.submit(_run_pickled, blob, pure=False)  # pure=False: never merged with an equal one
 
         def settle(task: Any) -> None:  # in the client's thread
             try:
