@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import os
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -119,6 +120,10 @@ class Context:
         if self.cfg.workers.engine == "dask" and not writes_tree and n_items:
             if self.cluster is None:
                 self.cluster = DaskPool(self.cfg.workers.scheduler)
+            # what the run holds now (modules, config, store, Dask's client) lives as long as it: kept out of every
+            # later garbage collection, as the local pool does (workers.worker_pool), so each scans only what the
+            # phase makes
+            gc.freeze()
             self.calls = Calls(self.cluster, batch=PAGE_BATCH, delay=PAGE_DELAY)
             try:
                 yield
