@@ -209,6 +209,7 @@ class DaskPool:
 
     def __init__(self, scheduler: str | None) -> None:
         check_engine("dask")
+        import cloudpickle  # (what Dask pickles with: by reference where it can, by value where it must)
         import dask
         from distributed import Client, LocalCluster
 
@@ -223,6 +224,7 @@ class DaskPool:
                          # CPU on a page. Off for the cluster on this machine; `dask worker` is told in its own
                          # config (README: DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False)
                          "distributed.worker.profile.enabled": False})
+        self._dumps = cloudpickle.dumps  # a task's calls, as the one bytes object the scheduler passes on (submit)
         self._cluster = None
         self.scheduler = scheduler
         self.lost: ClusterLost | None = None  # once the cluster is gone, every later task fails at once with it
@@ -266,9 +268,7 @@ class DaskPool:
             return out
         with self._guard:
             self._waiting.add(out)
-        import cloudpickle  # (what Dask pickles with: by reference where it can, by value where it must)
-
-        blob = cloudpickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
+        blob = self._dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
         task = self.client.submit(_run_pickled, blob, pure=False)  # pure=False: never merged with an equal one
 
         def settle(task: Any) -> None:  # in the client's thread
