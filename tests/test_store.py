@@ -364,3 +364,16 @@ def test_deferred_writes_are_made_in_order_per_table_when_the_block_ends_or_a_wr
     except RuntimeError:
         pass
     assert s.url_states(["https://x.example/a2.html"]) == {}
+
+
+def test_mark_dirty_leaves_an_article_already_due_unwritten(tmp_path):
+    # SQLite writes an updated row again whole (body and all) even when nothing in it changes: an article due
+    # already, as every one a fetch has just stored is, must not cost that
+    s = Store(tmp_path / "s.db")
+    s.save_article(art("a1", "https://x.example/a1.html", body_html="<p>" + "長" * 5000 + "</p>"), "h1", pick=False)
+    s.save_article(art("a2", "https://x.example/a2.html"), "h2", pick=False)
+    s.mark_clean({"a2"})
+    before = s.db.total_changes
+    s.mark_dirty({"a1", "a2"})
+    assert s.db.total_changes - before == 1  # a2's row alone
+    assert s.dirty_ids() == {"a1", "a2"}

@@ -186,7 +186,9 @@ class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
         self.db.executemany("UPDATE articles SET in_tree=? WHERE id=?", [(int(in_tree), i) for i in ids])
 
     def mark_dirty(self, ids: set[str]) -> None:
-        self.db.executemany("UPDATE articles SET dirty=1 WHERE id=?", [(i,) for i in ids])
+        # (an article due already is left alone: SQLite writes a row it updates again whole, body and all, even
+        # with the same values, and most articles a fetch finds linked to are ones it has just stored)
+        self.db.executemany("UPDATE articles SET dirty=1 WHERE id=? AND dirty != 1", [(i,) for i in ids])
 
     def mark_all_dirty(self) -> None:
         self.db.execute("UPDATE articles SET dirty=1")
