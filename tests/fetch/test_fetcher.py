@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
@@ -18,7 +19,8 @@ from aiohttp.test_utils import TestServer
 
 from newsmirror.config import Fetch
 from newsmirror.fetch import Fetcher, FetchError
-from newsmirror.fetch.fetcher import parse_retry_after
+from newsmirror.fetch.fetcher import _netloc, parse_retry_after
+from newsmirror.ids import origin_of
 from tests.conftest import serve_app
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -612,3 +614,10 @@ def test_a_redirect_to_a_host_that_is_not_a_host_fails_that_url_alone():
     bad, fine = asyncio.run(go())
     assert isinstance(bad, FetchError) and "not a URL that can be fetched" in bad.reason and not bad.retry
     assert fine.text == "<p>/fine</p>"
+
+
+def test_the_per_host_limits_are_keyed_by_the_netloc_urlsplit_reads():
+    for url in ["https://News.Example/a.html", "http://user:pw@x.example:8080/p?q=1#f", "http://x.example?q",
+                "http://x.example#top", "https://[::1]:8443/", "http://x.example", "http://a\tb.example/x",
+                "http://127.0.0.1:5000/a/b/c?d=/e"]:
+        assert _netloc(origin_of(url)) == urlsplit(url).netloc.lower(), url

@@ -70,6 +70,13 @@ def _host_problem(origin: str, allowed: frozenset[str] | None) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _netloc(origin: str) -> str:
+    """urlsplit(url).netloc.lower(), given ids.origin_of(url): what the per-host limits are keyed by, worked out once
+    a site, not once a request."""
+    return urlsplit(origin).netloc.lower()
+
+
 def brief(text: object, limit: int = 200) -> str:
     """Text that may quote what a server sent (a reason phrase, a Location, a parser error showing the
     bytes it choked on) as one line of at most `limit` characters, fit for the log and `status`."""
@@ -146,7 +153,7 @@ class Fetcher:
             await self._session.close()
 
     def _host_sem(self, url: str) -> asyncio.Semaphore:
-        host = urlsplit(url).netloc.lower()
+        host = _netloc(origin_of(url))
         sem = self._hosts.get(host)
         if sem is None:
             sem = self._hosts[host] = asyncio.Semaphore(self.cfg.per_host)
@@ -156,7 +163,7 @@ class Fetcher:
         """Space requests to one host at least `delay` seconds apart."""
         if delay <= 0:
             return
-        host = urlsplit(url).netloc.lower()
+        host = _netloc(origin_of(url))
         lock = self._pace.setdefault(host, asyncio.Lock())
         async with lock:
             now = time.monotonic()
