@@ -10,7 +10,10 @@ of one run, not runs):
 
 - *bare client*: a plain aiohttp client fetching the same article pages from the same server, as many at once as
   the mirror (32), keeping each body as received (gzip-coded, as the mirror does): its process's CPU per page is
-  the floor for any coordinator that fetches.
+  the floor for any coordinator that fetches. It varies by a third from one run to the next here, so it runs
+  before every mirror run and once after them, and its median run is the one compared with. Measured alone, and
+  also beside as many busy processes as the local pool has workers (*beside the load*), as the coordinator runs
+  beside its workers: a process that shares the cores with others spends more CPU on the same work.
 - *local*: `newsmirror run` with `[workers] engine = "local"` (its forked process pool).
 - *dask k*: the same with `engine = "dask"` and the scheduler of a cluster started beside it from the command line
   (`dask scheduler`, `dask worker --nworkers k --nthreads 1 --preload newsmirror.pipeline.analyse`, its profiler
@@ -296,9 +299,11 @@ def mirror_run(server: site.Server, n: int, engine: str, k: int, keep: Path | No
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def bare_run(server: site.Server, n: int) -> dict:
+def bare_run(server: site.Server, n: int, busy: int = 0) -> dict:
+    """The bare client over the N pages; `busy`: with that many processes spinning beside it."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
         f.write("\n".join(server.base + site.article_path(i) for i in range(n)))
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(busy)]
     try:
         s0 = server.cpu_s()
         proc = subprocess.run([sys.executable, __file__, "--bare", f.name], capture_output=True, text=True)
@@ -306,22 +311,40 @@ def bare_run(server: site.Server, n: int) -> dict:
         r["server_cpu_s"] = server.cpu_s() - s0
         return r
     finally:
+        for p in spinners:
+            p.kill()
+            p.wait()
         os.unlink(f.name)
+
+
+def report_run(rows: list[dict], r: dict) -> None:
+    rows.append(r)
+    print(f"{r['label']} N={r['n']}: {r['new'] / r['wall_s']:.0f} articles/s, coordinator "
+          f"{ms(r['coord_cpu_s'], r['new']):.3f} ms/article, workers {ms(r['workers_cpu_s'], r['new']):.3f}, "
+          f"peak RSS {r['peak_rss_mb']:.0f} MB", file=sys.stderr)
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run of median CPU per page (the lower of the two middle ones for an even count)."""
+    return sorted(runs, key=lambda r: r["cpu_s"] / max(1, r["pages"]))[(len(runs) - 1) // 2]
 
 
 def ms(x: float, n: int) -> float:
     return 1000 * x / max(1, n)
 
 
-def table(n: int, bare_r: dict, rows: list[dict], shipped: dict | None) -> tuple[str, list[str]]:
+def table(n: int, bare_r: dict, bare_busy: dict, rows: list[dict], shipped: dict | None) -> tuple[str, list[str]]:
     b = ms(bare_r["cpu_s"], bare_r["pages"])
+    bb = ms(bare_busy["cpu_s"], bare_busy["pages"])
     lines = ["| run | articles | seconds | articles/s | coordinator CPU ms/article | × bare client | "
-             "workers' CPU ms/article | Dask scheduler CPU ms/article | server CPU ms/article | "
-             "coordinator peak RSS MB | RSS growth over the phase MB |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-             f"| bare aiohttp client | {bare_r['pages']:,} | {bare_r['wall_s']:.2f} | "
-             f"{bare_r['pages'] / bare_r['wall_s']:.0f} | {b:.3f} | 1.0 | – | – | "
-             f"{ms(bare_r['server_cpu_s'], bare_r['pages']):.3f} | – | – |"]
+             "× bare client beside the load | workers' CPU ms/article | Dask scheduler CPU ms/article | "
+             "server CPU ms/article | coordinator peak RSS MB | RSS growth over the phase MB |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for label, r in (("bare aiohttp client", bare_r),
+                     (f"bare aiohttp client beside {bare_busy['busy']} busy processes", bare_busy)):
+        c = ms(r["cpu_s"], r["pages"])
+        lines.append(f"| {label} | {r['pages']:,} | {r['wall_s']:.2f} | {r['pages'] / r['wall_s']:.0f} | {c:.3f} | "
+                     f"{c / b:.1f} | {c / bb:.1f} | – | – | {ms(r['server_cpu_s'], r['pages']):.3f} | – | – |")
     notes = []
     local = next((r for r in rows if r["label"] == "local"), None)
     for r in rows:
@@ -329,6 +352,7 @@ def table(n: int, bare_r: dict, rows: list[dict], shipped: dict | None) -> tuple
         c = ms(r["coord_cpu_s"], a)
         sched = f"{ms(r['scheduler_cpu_s'], a):.3f}" if r["engine"] == "dask" else "–"
         lines.append(f"| {r['label']} | {a:,} | {r['wall_s']:.2f} | {a / r['wall_s']:.0f} | {c:.3f} | {c / b:.1f} | "
+                     f"{c / bb:.1f} | "
                      f"{ms(r['workers_cpu_s'], a):.3f} | {sched} | "
                      f"{ms(r['server_cpu_s'], a):.3f} | {r['peak_rss_mb']:.0f} | "
                      f"{r['rss_phase_end_mb'] - r['rss_phase_start_mb']:.1f} |")
@@ -429,29 +453,31 @@ def main() -> None:
         server = site.Server(n)
         try:
             load, calib = float(Path("/proc/loadavg").read_text().split()[0]), site.calibrate()
-            bare_r = bare_run(server, n)
-            print(f"bare N={n}: {ms(bare_r['cpu_s'], bare_r['pages']):.3f} ms/page", file=sys.stderr)
+            busy = min(os.cpu_count() or 1, 8)  # (workers.pool_size(): the local pool's workers)
+            # the bare client varies by a third from one run to the next on a shared machine: measured before every
+            # mirror run and once after them (alone), and around them beside the load; the median run is the one
+            # compared with
+            bares, bares_busy = [bare_run(server, n)], [bare_run(server, n, busy)]
             rows = []
+
             if args.before and (n == sizes[0] or n <= args.dask_up_to):
-                r = mirror_run(server, n, "local", 0, keep, src=args.before.resolve())
-                rows.append(r)
-                print(f"{r['label']} N={n}: coordinator {ms(r['coord_cpu_s'], r['new']):.3f} ms/article",
-                      file=sys.stderr)
+                report_run(rows, mirror_run(server, n, "local", 0, keep, src=args.before.resolve()))
             for engine in engines:
                 if engine == "dask" and args.dask_up_to and n > args.dask_up_to:
                     continue
                 for k in (ks if engine == "dask" else [0]):
-                    r = mirror_run(server, n, engine, k, keep, prof=args.profile)
-                    rows.append(r)
-                    print(f"{r['label']} N={n}: {r['new'] / r['wall_s']:.0f} articles/s, coordinator "
-                          f"{ms(r['coord_cpu_s'], r['new']):.3f} ms/article, workers "
-                          f"{ms(r['workers_cpu_s'], r['new']):.3f}, peak RSS {r['peak_rss_mb']:.0f} MB",
-                          file=sys.stderr)
+                    bares.append(bare_run(server, n))
+                    report_run(rows, mirror_run(server, n, engine, k, keep, prof=args.profile))
             shipped = mirror_run(server, min(n, 1000), "local", 0, None, count_bytes=True) if n == sizes[0] else None
-            bare_after = bare_run(server, n)  # the machine may have changed meanwhile: the bare client again
-            t, notes = table(n, bare_r, rows, shipped)
-            t += (f"\n\nThe bare client again after the mirror runs: {ms(bare_after['cpu_s'], bare_after['pages']):.3f}"
-                  f" ms/page. Machine at the start: load {load:.2f}, calibration {calib:.0f} ms.")
+            bares.append(bare_run(server, n))
+            bares_busy.append(bare_run(server, n, busy))
+            bare_r, bare_busy = median_run(bares), {**median_run(bares_busy), "busy": busy}
+            t, notes = table(n, bare_r, bare_busy, rows, shipped)
+            spread = ", ".join(f"{ms(b['cpu_s'], b['pages']):.3f}" for b in bares)
+            spread_busy = ", ".join(f"{ms(b['cpu_s'], b['pages']):.3f}" for b in bares_busy)
+            t += (f"\n\nThe bare client's runs (ms/page), alone: {spread}; beside the load: {spread_busy} (the rows "
+                  f"above are their medians). Machine at the start: load {load:.2f}, calibration {calib:.0f} ms.")
+            print(f"bare N={n}: {spread}; beside the load {spread_busy}", file=sys.stderr)
             sections.append((n, t, notes, model(n, bare_r, rows, os.cpu_count() or 1) if any(
                 r["engine"] == "dask" for r in rows) else ""))
             memory.extend((n, r) for r in rows if r["label"] == "local")
