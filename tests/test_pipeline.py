@@ -877,3 +877,25 @@ def test_a_late_article_turns_old_links_into_mirror_links_even_after_a_run_kille
     monkeypatch.undo()
     assert cli_run(cfg, "run").exit_code == 0
     assert "](../intl/a103612902.md)" in page.read_text(encoding="utf-8")
+
+
+def test_the_fetch_phase_collects_its_garbage_less_often_and_the_run_as_before_after_it(ntd_server, tmp_path,
+                                                                                        monkeypatch):
+    import gc
+
+    from newsmirror.workers import YOUNG_OBJECTS
+
+    cfg = minimal_config(tmp_path, ntd_server.base, extra=FAST_FETCH)
+    seen: list[int] = []
+    real = SEAMS.analyse_page
+
+    def analyse_page(*args: object) -> object:  # (a page or two: analysed here, in the run's process)
+        seen.append(gc.get_threshold()[0])
+        return real(*args)
+
+    monkeypatch.setattr(SEAMS, "analyse_page", analyse_page)
+    before = gc.get_threshold()
+    res = cli_run(cfg.path, "run")
+    assert res.exit_code == 0, res.output
+    assert seen and set(seen) == {max(before[0], YOUNG_OBJECTS)}
+    assert gc.get_threshold() == before

@@ -58,6 +58,23 @@ def worker_pool(n_items: int) -> Iterator[ProcessPoolExecutor | None]:
         pool.shutdown(cancel_futures=True)
 
 
+# while workers are at work, the run's young garbage is collected every YOUNG_OBJECTS new container objects, not
+# Python's 700: a page's fetch leaves a few dozen behind (futures, tasks, a response), so at 700 the run collected
+# every 15 pages (274 collections for 4,000 pages, 7% of its CPU); what cyclic garbage waits meanwhile is a few MB
+YOUNG_OBJECTS = 20_000
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """The block runs with the young generation's threshold at YOUNG_OBJECTS (or Python's, if higher)."""
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], YOUNG_OBJECTS), *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
 LOCK_FDS: list[int] = []  # the run lock's descriptor: workers must not keep it (nor outlive the run)
 
 

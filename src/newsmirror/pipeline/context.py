@@ -19,7 +19,7 @@ from ..ids import host_of
 from ..publish.git import git_folder
 from ..render import Renderer
 from ..store import Store
-from ..workers import Calls, DaskPool, worker_pool
+from ..workers import Calls, DaskPool, fewer_collections, worker_pool
 from .seams import SEAMS
 
 # the pages' calls a task carries, at most, and the seconds its first call waits for more, on either engine: a task
@@ -116,7 +116,12 @@ class Context:
     def workers(self, n_items: int, writes_tree: bool = False) -> Iterator[None]:
         """Workers that `self.calls` hands work to, for a phase: the Dask cluster with [workers] engine = "dask",
         else worker processes here when `n_items` is worth them. Work that writes into the tree (`writes_tree`:
-        the pictures) stays on this machine's processes whatever the engine, as a remote worker has no tree."""
+        the pictures) stays on this machine's processes whatever the engine, as a remote worker has no tree.
+        The phase collects its garbage less often (workers.fewer_collections)."""
+        with fewer_collections():
+            yield from self._workers(n_items, writes_tree)
+
+    def _workers(self, n_items: int, writes_tree: bool) -> Iterator[None]:
         if self.cfg.workers.engine == "dask" and not writes_tree and n_items:
             if self.cluster is None:
                 self.cluster = DaskPool(self.cfg.workers.scheduler)
