@@ -1,7 +1,7 @@
 """What one coordinator costs per article, and how far it scales: the local pool against a Dask cluster.
 
     python benchmarks/cluster.py [--sizes 1000,10000] [--workers 1,2] [--dask-up-to N] [--before SRC] [--no-write]
-                                 [--profile]
+                                 [--repeat R] [--profile]
 
 The site server of `benchmarks/mirror.py` (N synthetic Chinese articles, gzip, on 127.0.0.1) serves the pages;
 the mirror runs in rules mode with `[images] download = false`, so the phase measured is the pages' own:
@@ -46,6 +46,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -317,11 +318,21 @@ def bare_run(server: site.Server, n: int, busy: int = 0) -> dict:
         os.unlink(f.name)
 
 
-def report_run(rows: list[dict], r: dict) -> None:
-    rows.append(r)
+def report_run(runs: dict[str, list[dict]], r: dict) -> None:
+    runs.setdefault(r["label"], []).append(r)
     print(f"{r['label']} N={r['n']}: {r['new'] / r['wall_s']:.0f} articles/s, coordinator "
           f"{ms(r['coord_cpu_s'], r['new']):.3f} ms/article, workers {ms(r['workers_cpu_s'], r['new']):.3f}, "
           f"peak RSS {r['peak_rss_mb']:.0f} MB", file=sys.stderr)
+
+
+def median_of(runs: list[dict]) -> dict:
+    """One row for the runs of one engine: each figure their median (a run's figures stay together only with one)."""
+    out = dict(runs[0])
+    for key, value in runs[0].items():
+        if isinstance(value, float):  # (times, CPU, memory; not counts)
+            out[key] = statistics.median(r[key] for r in runs)
+    out["runs"] = len(runs)
+    return out
 
 
 def median_run(runs: list[dict]) -> dict:
@@ -422,6 +433,9 @@ def main() -> None:
                                                              "measure the local engine alone: its memory)")
     ap.add_argument("--keep", type=Path, help="keep each run's folder here")
     ap.add_argument("--no-write", action="store_true", help="print the tables only")
+    ap.add_argument("--repeat", type=int, default=1, help="run each engine this many times (interleaved) at the "
+                                                           "sizes up to --repeat-up-to; each figure is their median")
+    ap.add_argument("--repeat-up-to", type=int, default=10_000)
     ap.add_argument("--profile", action="store_true", help="print the coordinator's cProfile of each run's phase")
     ap.add_argument("--before", type=Path, help="also run the local engine at the first size (and those up to "
                                                  "--dask-up-to) with the package at this src folder (a checkout of "
@@ -458,16 +472,18 @@ def main() -> None:
             # mirror run and once after them (alone), and around them beside the load; the median run is the one
             # compared with
             bares, bares_busy = [bare_run(server, n)], [bare_run(server, n, busy)]
-            rows = []
-
-            if args.before and (n == sizes[0] or n <= args.dask_up_to):
-                report_run(rows, mirror_run(server, n, "local", 0, keep, src=args.before.resolve()))
-            for engine in engines:
-                if engine == "dask" and args.dask_up_to and n > args.dask_up_to:
-                    continue
-                for k in (ks if engine == "dask" else [0]):
-                    bares.append(bare_run(server, n))
-                    report_run(rows, mirror_run(server, n, engine, k, keep, prof=args.profile))
+            runs: dict[str, list[dict]] = {}  # label → its runs, in order
+            reps = args.repeat if n <= args.repeat_up_to else 1
+            for _rep in range(reps):  # (the runs of one repetition together, then the next: interleaved)
+                if args.before and (n == sizes[0] or n <= args.dask_up_to):
+                    report_run(runs, mirror_run(server, n, "local", 0, keep, src=args.before.resolve()))
+                for engine in engines:
+                    if engine == "dask" and args.dask_up_to and n > args.dask_up_to:
+                        continue
+                    for k in (ks if engine == "dask" else [0]):
+                        bares.append(bare_run(server, n))
+                        report_run(runs, mirror_run(server, n, engine, k, keep, prof=args.profile))
+            rows = [median_of(rs) for rs in runs.values()]
             shipped = mirror_run(server, min(n, 1000), "local", 0, None, count_bytes=True) if n == sizes[0] else None
             bares.append(bare_run(server, n))
             bares_busy.append(bare_run(server, n, busy))
@@ -475,6 +491,8 @@ def main() -> None:
             t, notes = table(n, bare_r, bare_busy, rows, shipped)
             spread = ", ".join(f"{ms(b['cpu_s'], b['pages']):.3f}" for b in bares)
             spread_busy = ", ".join(f"{ms(b['cpu_s'], b['pages']):.3f}" for b in bares_busy)
+            if reps > 1:
+                t += f"\n\nEach mirror row: the median of {reps} runs of it, interleaved with the others'."
             t += (f"\n\nThe bare client's runs (ms/page), alone: {spread}; beside the load: {spread_busy} (the rows "
                   f"above are their medians). Machine at the start: load {load:.2f}, calibration {calib:.0f} ms.")
             print(f"bare N={n}: {spread}; beside the load {spread_busy}", file=sys.stderr)
