@@ -460,6 +460,8 @@ def main() -> None:
     keep = args.keep.resolve() if args.keep else None
     if keep:
         keep.mkdir(parents=True, exist_ok=True)
+    from newsmirror.workers import pool_size
+
     started = time.strftime("%Y-%m-%d %H:%M")
     sections = []
     memory: list[tuple[int, dict]] = []  # (N, the local run at N)
@@ -467,7 +469,7 @@ def main() -> None:
         server = site.Server(n)
         try:
             load, calib = float(Path("/proc/loadavg").read_text().split()[0]), site.calibrate()
-            busy = min(os.cpu_count() or 1, 8)  # (workers.pool_size(): the local pool's workers)
+            busy = pool_size()  # the local pool's workers
             # the bare client varies by a third from one run to the next on a shared machine: measured before every
             # mirror run and once after them (alone), and around them beside the load; the median run is the one
             # compared with
