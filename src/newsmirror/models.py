@@ -6,14 +6,36 @@ StoredArticle rows back from the store.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 # The source that `newsmirror add` files its articles under: not a valid source name in a config (see
 # config_check.key_name), so it can never be mixed up with a configured source. Pages show the site's picks label.
 ADDED_SOURCE = "(add)"
+
+
+class Shipped:
+    """A dataclass that travels to and from worker processes: pickled as its class and its fields' values in order,
+    rebuilt by its constructor. (Pickle's own way with an instance looks up __getnewargs_ex__, __getnewargs__ and
+    __setstate__ on it, each an AttributeError raised and dropped: a dozen for each page a run mirrors.)"""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple[type, tuple]:
+        return type(self), _values_of(type(self))(self)
+
+
+@functools.cache
+def _values_of(cls: type) -> Callable[[Any], tuple]:
+    """The values of the fields of a `cls` instance, in order, as a tuple."""
+    get = operator.attrgetter(*(f.name for f in dataclasses.fields(cls)))
+    return get if len(dataclasses.fields(cls)) > 1 else lambda obj: (get(obj),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +52,7 @@ class Candidate:
 
 
 @dataclass
-class Response:
+class Response(Shipped):
     """The bytes and headers of one fetched URL, decoded to text."""
 
     url: str  # the URL asked for
@@ -52,7 +74,7 @@ class Response:
 
 
 @dataclass
-class Article:
+class Article(Shipped):
     """What extraction makes of one page."""
 
     url: str
@@ -120,7 +142,7 @@ class StoredArticle:
 
 
 @dataclass(frozen=True)
-class WarcRef:
+class WarcRef(Shipped):
     """Where a response is archived: the WARC file (name within the WARC folder), the record's offset, its id
     and payload digest."""
 

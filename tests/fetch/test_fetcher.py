@@ -621,3 +621,19 @@ def test_the_per_host_limits_are_keyed_by_the_netloc_urlsplit_reads():
                 "http://x.example#top", "https://[::1]:8443/", "http://x.example", "http://a\tb.example/x",
                 "http://127.0.0.1:5000/a/b/c?d=/e"]:
         assert _netloc(origin_of(url)) == urlsplit(url).netloc.lower(), url
+
+
+@pytest.mark.parametrize("at", [1_767_225_600.0, 1_767_225_600.25, 1_767_225_601.5, 951_782_400.125])
+def test_a_response_is_dated_as_warcio_dates_it(monkeypatch, at):
+    """warc_date() writes the date and time once a second and the microseconds each time: as warcio writes them."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from warcio.timeutils import datetime_to_iso_date
+
+    from newsmirror.fetch import warc
+
+    monkeypatch.setattr(warc, "time", SimpleNamespace(time=lambda: at, strftime=time.strftime, gmtime=time.gmtime))
+    expected = datetime_to_iso_date(datetime.fromtimestamp(at, UTC).replace(tzinfo=None), use_micros=True)
+    assert warc.warc_date() == expected
+    assert warc.warc_date(datetime.fromtimestamp(at, UTC)) == expected

@@ -43,14 +43,15 @@ REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 REDIRECT_BODY_CAP = 1 << 16  # bytes of a redirect's own page kept for the WARC file
 
 
-def _check_target(url: str, current: str, allowed: frozenset[str] | None = None) -> None:
+def _check_target(url: str, current: str, allowed: frozenset[str] | None = None, origin: str | None = None) -> None:
     """Raise FetchError unless `current` (`url`, or where it redirected) is an http(s) URL with a real host,
-    and (with `allowed`, see netguard) an address written in it is one newsmirror may fetch from."""
+    and (with `allowed`, see netguard) an address written in it is one newsmirror may fetch from. `origin`:
+    ids.origin_of(current), when the caller has it."""
     scheme = current.split(":", 1)[0].lower() if ":" in current else ""
     if scheme not in ("http", "https"):
         raise FetchError(url, f"redirected to a {brief(scheme, 20) or 'relative'}: URL ({brief(current)}); "
                               "only http(s) is followed")
-    why = _host_problem(origin_of(current), allowed)
+    why = _host_problem(origin_of(current) if origin is None else origin, allowed)
     if why is not None:
         where = "" if current == url else f"redirected to {brief(current)}: "
         raise FetchError(url, where + why)
@@ -152,18 +153,19 @@ class Fetcher:
         if self._session:
             await self._session.close()
 
-    def _host_sem(self, url: str) -> asyncio.Semaphore:
-        host = _netloc(origin_of(url))
+    def _host_sem(self, origin: str) -> asyncio.Semaphore:
+        """The per-host limit of the URLs of `origin` (ids.origin_of(url))."""
+        host = _netloc(origin)
         sem = self._hosts.get(host)
         if sem is None:
             sem = self._hosts[host] = asyncio.Semaphore(self.cfg.per_host)
         return sem
 
-    async def _wait_turn(self, url: str, delay: float) -> None:
-        """Space requests to one host at least `delay` seconds apart."""
+    async def _wait_turn(self, origin: str, delay: float) -> None:
+        """Space requests to one host (of `origin`, ids.origin_of(url)) at least `delay` seconds apart."""
         if delay <= 0:
             return
-        host = _netloc(origin_of(url))
+        host = _netloc(origin)
         lock = self._pace.setdefault(host, asyncio.Lock())
         async with lock:
             now = time.monotonic()
@@ -193,9 +195,10 @@ class Fetcher:
         current = url
         hops: list[Response] = []  # the redirects followed, kept for the WARC file
         for _hop in range(self.cfg.max_redirects + 1):
-            _check_target(url, current, self.allowed)
-            delay = await self._permitted(url, current, obey)
-            resp = await self._retrying(url, current, conditional, delay, as_text, max_bytes, decoded)
+            origin = origin_of(current)  # (what the checks and limits below depend on: worked out once a hop)
+            _check_target(url, current, self.allowed, origin)
+            delay = await self._permitted(url, current, obey, origin)
+            resp = await self._retrying(url, current, origin, conditional, delay, as_text, max_bytes, decoded)
             if resp.status == 304 and not conditional:  # "not modified" since nothing: no page at all
                 raise FetchError(url, "HTTP 304 Not Modified to a request that asked for no comparison (a broken "
                                       "server or cache); tried again next run", status=304)
@@ -205,12 +208,12 @@ class Fetcher:
             current = resp.final_url
         raise FetchError(url, f"more than {self.cfg.max_redirects} redirects (fetch.max_redirects)")
 
-    async def _permitted(self, url: str, current: str, obey: bool) -> float:
-        """Raise FetchError when robots.txt disallows `current` (`url`, or where it redirected); else the
-        seconds to leave between requests to its host."""
+    async def _permitted(self, url: str, current: str, obey: bool, origin: str) -> float:
+        """Raise FetchError when robots.txt disallows `current` (`url`, or where it redirected; `origin`: its
+        ids.origin_of); else the seconds to leave between requests to its host."""
         delay = self.cfg.rate_limit
         if obey:
-            rules = await self.robots.rules_for(current)
+            rules = await self.robots.rules_for(current, origin)
             if rules is not None:
                 if not rules.can_fetch(current, self.cfg.user_agent):
                     where = "" if current == url else f"redirected to {brief(current)}: "
@@ -227,14 +230,15 @@ class Fetcher:
                     delay = max(delay, min(float(crawl_delay), self.cfg.max_crawl_delay))
         return delay
 
-    async def _retrying(self, url: str, current: str, conditional: dict[str, str], delay: float, as_text: bool,
-                        max_bytes: int | None, decoded: bool) -> Response:
-        """One request for `current` (a hop of `url`), in turn with its host, retried when worth it."""
+    async def _retrying(self, url: str, current: str, origin: str, conditional: dict[str, str], delay: float,
+                        as_text: bool, max_bytes: int | None, decoded: bool) -> Response:
+        """One request for `current` (a hop of `url`; `origin`: its ids.origin_of), in turn with its host, retried
+        when worth it."""
         attempt = 0
         while True:
             try:
-                async with self._host_sem(current), self._all:
-                    await self._wait_turn(current, delay)
+                async with self._host_sem(origin), self._all:
+                    await self._wait_turn(origin, delay)
                     return await self._once(url, conditional, as_text, max_bytes, decoded, at=current, follow=False)
             except FetchError as exc:
                 if not exc.retry or attempt >= self.cfg.retries:
@@ -251,7 +255,7 @@ class Fetcher:
         """One request for `url` (robots.txt: not retried in this run, redirects followed) once its host and the
         run have a connection free for it, as `_retrying` does: fetch.min_speed then measures the server, not a
         wait for a connection behind slow responses from other hosts."""
-        async with self._host_sem(url), self._all:
+        async with self._host_sem(origin_of(url)), self._all:
             return await self._once(url)
 
     async def _once(self, url: str, extra_headers: dict[str, str] | None = None, as_text: bool = True,

@@ -38,9 +38,10 @@ class RobotsCache:
     def robots_url(url: str) -> str:
         return _robots_url(origin_of(url))
 
-    async def rules_for(self, url: str) -> Protego | None:
-        """The parsed robots.txt of url's host, or None when there is none (everything allowed)."""
-        key = self.robots_url(url)
+    async def rules_for(self, url: str, origin: str | None = None) -> Protego | None:
+        """The parsed robots.txt of url's host, or None when there is none (everything allowed). `origin`:
+        ids.origin_of(url), when the caller has it."""
+        key = _robots_url(origin_of(url) if origin is None else origin)
         if key in self._rules:
             return self._rules[key]
         lock = self._locks.setdefault(key, asyncio.Lock())

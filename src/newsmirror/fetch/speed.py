@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import itertools
 from collections import deque
-from collections.abc import AsyncIterator
+from types import TracebackType
 
 import aiohttp
 
@@ -23,7 +23,8 @@ class SpeedFloor:
         self.window = window
         self.tripped = False
         self._before = 0  # bytes of the responses before the current one (the hops of a redirect)
-        self._head = 0
+        self._head = 0  # the current response's status line and headers (-1: not counted yet)
+        self._resp: aiohttp.ClientResponse | None = None
         self._body: aiohttp.StreamReader | None = None
 
     def reason(self) -> str:
@@ -32,14 +33,19 @@ class SpeedFloor:
 
     def received(self) -> int:
         """Bytes of the request's responses so far, as they reached the connection (not as they were read)."""
+        if self._head < 0:  # the current response's status line and headers, counted the first time it is asked
+            resp = self._resp
+            assert resp is not None
+            headers = resp.raw_headers
+            self._head = len(resp.reason or "") + 15 + sum(map(len, itertools.chain.from_iterable(headers))) + 4 * len(
+                headers)
         return self._before + self._head + (self._body.total_bytes if self._body is not None else 0)
 
     def response(self, resp: aiohttp.ClientResponse) -> None:
-        """Count `resp` (its headers have arrived; its body is counting) from now on."""
+        """Count `resp` (its headers have arrived; its body is counting) from now on: its headers are counted when
+        the bytes are first asked for (most requests are over before a check asks)."""
         self._before = self.received()
-        headers = resp.raw_headers
-        self._head = len(resp.reason or "") + 15 + sum(map(len, itertools.chain.from_iterable(headers))) + 4 * len(
-            headers)
+        self._resp, self._head = resp, -1
         self._body = resp.content
 
     def start(self, now: float, limit: asyncio.Timeout) -> None:
@@ -69,22 +75,14 @@ class SpeedFloors:
         self._floors: set[SpeedFloor] = set()
         self._timer: asyncio.TimerHandle | None = None
 
-    @contextlib.asynccontextmanager
-    async def watch(self, floor: SpeedFloor) -> AsyncIterator[None]:
+    def watch(self, floor: SpeedFloor) -> contextlib.AbstractAsyncContextManager[None]:
         """Run the request in this block: `floor` cuts it (TimeoutError out of the block, `floor.tripped` set)."""
-        if floor.min_speed <= 0:
-            yield
-            return
-        loop = asyncio.get_running_loop()
-        async with asyncio.timeout(None) as limit:
-            floor.start(loop.time(), limit)
-            self._floors.add(floor)
-            if self._timer is None:
-                self._timer = loop.call_later(self.step, self._check, loop)
-            try:
-                yield
-            finally:
-                self._floors.discard(floor)
+        return _Watch(self, floor) if floor.min_speed > 0 else contextlib.nullcontext()
+
+    def _add(self, floor: SpeedFloor, loop: asyncio.AbstractEventLoop) -> None:
+        self._floors.add(floor)
+        if self._timer is None:
+            self._timer = loop.call_later(self.step, self._check, loop)
 
     def _check(self, loop: asyncio.AbstractEventLoop) -> None:
         now = loop.time()
@@ -92,3 +90,25 @@ class SpeedFloors:
             if not floor.tripped:
                 floor.check(now)
         self._timer = loop.call_later(self.step, self._check, loop) if self._floors else None
+
+
+class _Watch:
+    """SpeedFloors.watch(floor)'s block (a class, not a generator: it is entered once a request): inside
+    asyncio.timeout(None), which the floor's check reschedules to now when the request is too slow."""
+
+    __slots__ = ("floors", "floor", "limit")
+
+    def __init__(self, floors: SpeedFloors, floor: SpeedFloor) -> None:
+        self.floors, self.floor = floors, floor
+        self.limit = asyncio.timeout(None)
+
+    async def __aenter__(self) -> None:
+        await self.limit.__aenter__()
+        loop = asyncio.get_running_loop()
+        self.floor.start(loop.time(), self.limit)
+        self.floors._add(self.floor, loop)
+
+    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
+                        tb: TracebackType | None) -> bool | None:
+        self.floors._floors.discard(self.floor)
+        return await self.limit.__aexit__(et, e, tb)

@@ -16,10 +16,11 @@ from __future__ import annotations
 import io
 import os
 import struct
+import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
@@ -30,7 +31,7 @@ from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
 from .. import __version__
-from ..models import Response, WarcRef
+from ..models import Response, Shipped, WarcRef
 from .decode import decode
 
 # a body we hand over de-chunked must not claim to be chunked
@@ -38,7 +39,7 @@ _RENAMED = {"transfer-encoding": "X-Newsmirror-Orig-Transfer-Encoding"}
 
 
 @dataclass(frozen=True)
-class WarcRecords:
+class WarcRecords(Shipped):
     """One fetch as WARC bytes: for each redirect that led to it, then for the response, the response record and
     the request record, each its own gzip member."""
 
@@ -54,7 +55,17 @@ class WarcRecords:
 
 def warc_date(when: datetime | None = None) -> str:
     """A WARC-Date (UTC, to the microsecond, as WARC 1.1 allows) for a response received `when` (now)."""
-    return datetime_to_iso_date((when or datetime.now(UTC)).replace(tzinfo=None), use_micros=True)
+    if when is not None:
+        return datetime_to_iso_date(when.replace(tzinfo=None), use_micros=True)
+    now = time.time()  # (every response is dated: the date and time written once a second)
+    second = int(now)
+    if _SECOND[0] != second:
+        _SECOND[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))]
+    micros = int((now - second) * 1_000_000)
+    return f"{_SECOND[1]}.{micros:06d}Z" if micros else f"{_SECOND[1]}Z"  # (as warcio's: none at a whole second)
+
+
+_SECOND: list = [None, ""]  # (the second warc_date last dated, as text)
 
 
 def _gzip_member(data: bytes) -> bytes:
