@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from newsmirror.errors import PageRejected
 from newsmirror.models import Article, Candidate, RunReport, WarcRef
 from newsmirror.pipeline.analyse import Analysis
 from newsmirror.pipeline.context import Context
@@ -138,3 +139,54 @@ def test_pages_linking_to_a_url_are_due_whatever_it_turns_out_to_be(tmp_path):
         assert report.duplicates == (outcome == "duplicate") and report.failed == (outcome == "failed")
         assert hub in store.dirty_ids(), outcome
     store.close()
+
+
+def test_a_body_that_comes_back_as_utf8_bytes_is_stored_as_the_same_text(tmp_path):
+    """A worker sends the body back as UTF-8 bytes (Analysis.packed): stored as text, byte for byte the body."""
+    cfg = minimal_config(tmp_path, "http://127.0.0.1:1")
+    store = Store(tmp_path / "s.db")
+    ctx = Context(cfg, store, [], "")
+    c, a = page("https://x.example/a1.html", "h1")
+    body = "<p>城南老旧小区改造完成, “引号” 与 emoji 🎉</p>"
+    a.article.body_html = body
+    a = a.packed()
+    assert a.article.body_html == "" and a.body == body.encode("utf-8")
+    with store.grouped():
+        (aid,) = store_pages(ctx, [(c, a, lambda: None)], RunReport())
+    row = store.db.execute("SELECT typeof(body_html), body_html FROM articles WHERE id=?", (aid,)).fetchone()
+    assert tuple(row) == ("text", body)
+    assert store.article(aid).body_html == body
+
+
+def test_a_body_that_is_not_text_is_a_rejected_page_not_a_failed_batch():
+    _, a = page("https://x.example/a1.html", "h1")
+    a.article.body_html = "<p>half a pair \ud800</p>"  # (a lone surrogate: no UTF-8 for it)
+    with pytest.raises(PageRejected, match="not valid text"):
+        a.packed()
+
+
+def test_what_travels_to_and_from_the_workers_comes_back_equal():
+    import pickle
+
+    from newsmirror.fetch.warc import WarcRecords
+    from newsmirror.models import Response
+
+    _, a = page("https://x.example/a1.html", "h1", links=("https://x.example/b.html",), fp=FP)
+    a.ref = WarcRef("newsmirror-x.warc.gz", 12, "<urn:uuid:1>", "sha1:AB")
+    hop = Response("https://x.example/a", "https://x.example/a", 301, {}, b"", "", "", raw_body=b"moved")
+    resp = Response("https://x.example/a", "https://x.example/b", 200, {"content-type": "text/html"}, b"", "", "",
+                    raw_body=b"\x1f\x8b...", raw_headers=[("Content-Type", "text/html")], hops=[hop])
+    for obj in (a, a.packed(), resp, WarcRecords(b"WARC/1.1", "<urn:uuid:2>", "sha1:CD", 3, 8, 100)):
+        back = pickle.loads(pickle.dumps(obj, pickle.HIGHEST_PROTOCOL))
+        assert back == obj and type(back) is type(obj)
+        assert type(obj).__reduce__(obj)[0] is type(obj)  # rebuilt by its constructor
+
+
+def test_a_source_is_looked_up_by_name_and_follows_the_config(tmp_path):
+    cfg = minimal_config(tmp_path, "http://127.0.0.1:1")
+    ctx = Context(cfg, Store(tmp_path / "s.db"), [], "")
+    first = cfg.sources[0]
+    assert ctx.source(first.name) is first and ctx.source("(add)") is None
+    other = first.model_copy(update={"name": "other"})
+    cfg.sources = [other]  # (a config changed since: the lookup follows it)
+    assert ctx.source("other") is other and ctx.source(first.name) is None

@@ -14,8 +14,6 @@ from __future__ import annotations
 import hashlib
 import re
 
-import lxml.html
-
 BITS = 64
 SHINGLE = 4
 # at most 3 of 64 bits apart: the threshold Manku et al. found right for near-duplicate web pages
@@ -70,6 +68,8 @@ def distance(a: int, b: int) -> int:
 
 def fingerprint(title: str, body_html: str) -> int | None:
     """The fingerprint of an article (title and body text), or None when it is too short to compare."""
+    import lxml.html  # (here: the store looks fingerprints up without it)
+
     return text_fingerprint(title, lxml.html.fragment_fromstring(body_html or "<p></p>",
                                                                  create_parent="div").text_content())
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
+from ..config import Config, Source
 from ..fetch.warc import WarcTarget, WarcWriter
 from ..ids import host_of
 from ..publish.git import git_folder
@@ -66,9 +66,22 @@ class Context:
     cluster: DaskPool | None = None  # [workers] engine = "dask": opened at the first phase that needs it
     _warc_target: WarcTarget | None = None
 
+    _sources: tuple[list[Source], int, dict[str, Source]] | None = None  # (cfg.sources, its length, by name)
+
     @property
     def out(self) -> Path:
         return self.cfg.output_dir
+
+    def source(self, name: str) -> Source | None:
+        """The configured source of this name, or None (an article `add`ed by hand, a source since removed): asked
+        twice a page, and a config may list hundreds, so looked up by name (again when the list is another)."""
+        sources = self.cfg.sources
+        if self._sources is None or self._sources[0] is not sources or self._sources[1] != len(sources):
+            by_name: dict[str, Source] = {}
+            for src in sources:
+                by_name.setdefault(src.name, src)  # (the first of a name, as Config.source)
+            self._sources = (sources, len(sources), by_name)
+        return self._sources[2].get(name)
 
     @functools.cached_property
     def tmp_dir(self) -> Path:

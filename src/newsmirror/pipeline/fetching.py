@@ -25,17 +25,13 @@ KILLED_WORKERS = "the Dask workers died while working on it (distributed.schedul
 
 
 def rules_of(ctx: Context, source_name: str) -> Rules | None:
-    try:
-        return ctx.cfg.source(source_name).rules
-    except KeyError:
-        return None
+    src = ctx.source(source_name)
+    return src.rules if src is not None else None
 
 
 def obey(ctx: Context, source_name: str) -> bool | None:
-    try:
-        return ctx.cfg.source(source_name).obey_robots
-    except KeyError:
-        return None
+    src = ctx.source(source_name)
+    return src.obey_robots if src is not None else None
 
 
 async def fetch_and_analyse(ctx: Context, todo: list[Candidate], fetcher: Fetcher, report: RunReport) -> set[str]:

@@ -148,7 +148,7 @@ def _store_one(ctx: Context, known: Known, c: Candidate, a: Analysis, archive: A
 
 def _save(ctx: Context, c: Candidate, a: Analysis, ref: WarcRef | None, new: bool, note: str | None) -> None:
     art = a.article
-    ctx.store.save_article(art, a.content_hash, c.pick, ref, simhash=a.simhash)
+    ctx.store.save_article(art, a.content_hash, c.pick, ref, simhash=a.simhash, body=a.body)
     ctx.store.set_links(art.id, a.links, new=new)
     ctx.store.set_article_images(art.id, a.images, new=new)
     ctx.store.mark_url(c.url, c.source, "ok", article_id=art.id, reason=note)

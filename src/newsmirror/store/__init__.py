@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from ..dedup import MAX_DISTANCE, bands, distance, from_signed, same_title, to_signed
 from ..models import ADDED_SOURCE, Article, Listed, RunState, StoredArticle, WarcRef
 from .batch import Known, KnownStore
 from .media import ImagesAndLinks
@@ -379,8 +380,6 @@ class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
                 for r in self._rows_in("SELECT id, fetched_at, last_seen FROM articles WHERE id IN ({})", ids)}
 
     def set_simhash(self, article_id: str, fp: int | None) -> None:
-        from ..dedup import to_signed
-
         self.db.execute("UPDATE articles SET simhash=? WHERE id=?",
                         (to_signed(fp) if fp is not None else None, article_id))
 
@@ -388,8 +387,6 @@ class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
         """The stored article of the same title whose fingerprint is nearest `fp`, within `max_distance` bits (the
         first saved of equals); None if none is. Up to MAX_DISTANCE bits, only the articles that share one of its
         four 16-bit bands are read (indexed): any fingerprint that near shares one."""
-        from ..dedup import MAX_DISTANCE, bands, distance, from_signed, same_title
-
         if max_distance <= MAX_DISTANCE:
             rows = self.db.execute(" UNION ".join(
                 f"SELECT rowid, id, simhash, title FROM articles WHERE {expr}=? AND simhash IS NOT NULL"
@@ -432,16 +429,17 @@ class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
         return out
 
     def save_article(self, a: Article, content_hash: str, pick: bool, warc: WarcRef | None = None,
-                     simhash: int | None = None) -> None:
+                     simhash: int | None = None, body: bytes | None = None) -> None:
         """Insert or update an article, in one statement; `warc`: where its response is archived (file, offset,
-        record id, payload digest), kept from before when None; `simhash`: its dedup.fingerprint (None: too short)."""
-        from ..dedup import to_signed
-
+        record id, payload digest), kept from before when None; `simhash`: its dedup.fingerprint (None: too short);
+        `body`: its body_html as UTF-8, when it came so (pipeline.analyse.Analysis.packed), stored as it is."""
         t = self._now()
         w = (warc.file, warc.offset, warc.record_id, warc.payload_digest) if warc else (None, None, None, None)
         own = list(_ARTICLE_VALUES(a))
         for k in _ARTICLE_DATES:
             own[k] = ts(own[k])
+        if body is not None:
+            own[_ARTICLE_BODY] = body
         self._write("articles", _SAVE_ARTICLE, [(*own, content_hash, int(pick), t, t, t, *w,
                                                  to_signed(simhash) if simhash is not None else None)])
         self._bump_version()
@@ -456,9 +454,12 @@ class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
 
 _ARTICLE_VALUES = operator.attrgetter(*ARTICLE_FIELDS)
 _ARTICLE_DATES = [k for k, f in enumerate(ARTICLE_FIELDS) if f in DATE_FIELDS]  # (kept as ISO 8601 text)
+_ARTICLE_BODY = ARTICLE_FIELDS.index("body_html")
 _SAVED_COLUMNS = [*ARTICLE_FIELDS, "content_hash", "pick", "first_seen", "last_seen", "fetched_at", "warc_file",
                   "warc_offset", "warc_record_id", "warc_digest", "simhash"]
-_SAVE_ARTICLE = f"""INSERT INTO articles({", ".join(_SAVED_COLUMNS)}) VALUES({", ".join("?" * len(_SAVED_COLUMNS))})
+# (the body may come as UTF-8 bytes: stored as the text they are, not as a blob)
+_SAVE_ARTICLE = f"""INSERT INTO articles({", ".join(_SAVED_COLUMNS)}) VALUES({", ".join(
+    "CAST(? AS TEXT)" if c == "body_html" else "?" for c in _SAVED_COLUMNS)})
                ON CONFLICT(id) DO UPDATE SET {", ".join(f"{f}=excluded.{f}" for f in ARTICLE_FIELDS if f != "id")},
                  content_hash=excluded.content_hash, pick=MAX(articles.pick, excluded.pick),
                  last_seen=excluded.last_seen, fetched_at=excluded.fetched_at, dirty=1,

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from ..dedup import MAX_DISTANCE, bands, from_signed, same_title
 from .schema import SIMHASH_BANDS, batched, stamp
 
 if TYPE_CHECKING:
@@ -108,8 +109,6 @@ class Known:
         if content_hash:
             self._hashes.add(content_hash)
         if fp is not None:
-            from ..dedup import bands
-
             for band in enumerate(bands(fp)):
                 self._written_fps.setdefault(band, []).append((fp, title))
 
@@ -135,13 +134,12 @@ class Known:
         return self._live().article_by_hash(content_hash)
 
     def near_twin(self, fp: int, max_distance: int, title: str) -> StoredArticle | None:
-        from ..dedup import MAX_DISTANCE, bands, same_title
-
-        near_written = (w for band in enumerate(bands(fp)) for w in self._written_fps.get(band, ()))
+        fp_bands = tuple(enumerate(bands(fp)))
+        near_written = (w for band in fp_bands for w in self._written_fps.get(band, ()))
         if fp in self._fps and max_distance <= MAX_DISTANCE and not any(
                 (fp ^ f).bit_count() <= max_distance and same_title(title, t) for f, t in near_written):
             best: tuple[int, str] | None = None
-            rows = sorted({r for k, b in enumerate(bands(fp)) for r in self._near.get((k, b), ())})
+            rows = sorted({r for band in fp_bands for r in self._near.get(band, ())})
             for _, aid, other, other_title in rows:  # (by rowid: the first saved of equals)
                 d = (fp ^ other).bit_count()  # (dedup.distance)
                 if d <= max_distance and (best is None or d < best[0]) and same_title(title, other_title):
@@ -174,8 +172,6 @@ class KnownStore(Deferred):
         """What the store holds for these URLs (as article_by_url finds them), content hashes, fingerprints (the
         articles sharing one of their bands) and ids (the canonical URLs of the articles holding each, without
         case), in four statements (more past 500 keys); writes gathered so far are made first."""
-        from ..dedup import bands, from_signed
-
         self.flush_writes()
         urls, hashes, fps, ids = set(urls), set(hashes), set(fps), {i.lower() for i in ids}
         by_url: dict[str, StoredArticle | None] = dict.fromkeys(urls)
@@ -193,8 +189,9 @@ class KnownStore(Deferred):
             if by_hash[r["content_hash"]] is None:
                 by_hash[r["content_hash"]] = self._article(r)
         near: dict[tuple[int, int], list[tuple[int, str, int, str]]] = {}
+        fp_bands = [bands(fp) for fp in fps]
         for k, expr in enumerate(SIMHASH_BANDS):
-            values = sorted({bands(fp)[k] for fp in fps})  # (each band's own values: no more rows than asked)
+            values = sorted({b[k] for b in fp_bands})  # (each band's own values: no more rows than asked)
             if values:
                 for r in self._rows_in(f"SELECT rowid, id, simhash, title, {expr} FROM articles WHERE {expr} IN "
                                        "({}) AND simhash IS NOT NULL", values):
