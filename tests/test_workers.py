@@ -1,15 +1,20 @@
-"""Calls to worker processes: gathered into batches, each answer (or error) back to its own caller."""
+"""Calls to worker processes: gathered into batches, each answer (or error) back to its own caller; the same from
+concurrent.futures' executor and from the LoopPool whose answers the event loop reads (`in_loop`)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 
 import pytest
 
+from newsmirror.loop_pool import LoopPool
 from newsmirror.workers import Calls, worker_pool
+
+IN_LOOP = pytest.mark.parametrize("in_loop", [False, True], ids=["executor", "loop-pool"])
 
 
 def square_in(x: int) -> tuple[int, int]:
@@ -22,8 +27,9 @@ async def call_all(calls: Calls, xs: list[int]) -> list:
     return await asyncio.gather(*(calls(square_in, x) for x in xs), return_exceptions=True)
 
 
-def test_calls_made_together_travel_in_batches_and_each_gets_its_own_answer():
-    with worker_pool(1000) as pool:
+@IN_LOOP
+def test_calls_made_together_travel_in_batches_and_each_gets_its_own_answer(in_loop):
+    with worker_pool(1000, in_loop) as pool:
         assert pool is not None
         calls = Calls(pool, batch=8)
         out = asyncio.run(call_all(calls, list(range(20, 60))))
@@ -32,20 +38,22 @@ def test_calls_made_together_travel_in_batches_and_each_gets_its_own_answer():
     assert calls.tasks == 5  # 40 calls, 8 to a task
 
 
-def test_an_error_reaches_only_the_call_that_raised_it():
-    with worker_pool(1000) as pool:
+@IN_LOOP
+def test_an_error_reaches_only_the_call_that_raised_it(in_loop):
+    with worker_pool(1000, in_loop) as pool:
         out = asyncio.run(call_all(Calls(pool, batch=8), [11, 12, 13, 14]))
     assert [r[0] for r in out if not isinstance(r, Exception)] == [121, 144, 196]
     assert isinstance(out[2], ValueError) and "thirteen" in str(out[2])
 
 
-def test_a_part_batch_goes_after_the_delay():
+@IN_LOOP
+def test_a_part_batch_goes_after_the_delay(in_loop):
     async def go(calls: Calls) -> list:
         first = await call_all(calls, [1, 2, 3])  # fewer than a batch: nothing else comes
         second = await call_all(calls, [4])
         return first + second
 
-    with worker_pool(1000) as pool:
+    with worker_pool(1000, in_loop) as pool:
         calls = Calls(pool, batch=8, delay=0.01)
         out = asyncio.run(asyncio.wait_for(go(calls), 30))
     assert [r[0] for r in out] == [1, 4, 9, 16]
@@ -60,8 +68,9 @@ def test_without_a_pool_a_call_runs_in_place():
     assert calls.tasks == 0
 
 
-def test_a_pool_that_is_shut_down_fails_its_callers_instead_of_leaving_them_waiting():
-    with worker_pool(1000) as pool:
+@IN_LOOP
+def test_a_pool_that_is_shut_down_fails_its_callers_instead_of_leaving_them_waiting(in_loop):
+    with worker_pool(1000, in_loop) as pool:
         pass
     with pytest.raises(RuntimeError):
         asyncio.run(asyncio.wait_for(Calls(pool, batch=1)(square_in, 2), 30))
@@ -92,8 +101,9 @@ async def call_odd(calls: Calls, xs: list[int]) -> list:
     return await asyncio.gather(*(calls(raise_odd, x) for x in xs), return_exceptions=True)
 
 
-def test_an_error_that_cannot_make_the_trip_back_fails_only_its_call_and_not_the_pool():
-    with worker_pool(1000) as pool:
+@IN_LOOP
+def test_an_error_that_cannot_make_the_trip_back_fails_only_its_call_and_not_the_pool(in_loop):
+    with worker_pool(1000, in_loop) as pool:
         calls = Calls(pool, batch=8)
         out = asyncio.run(call_odd(calls, [0, 1, 2, 3]))
         again = asyncio.run(call_odd(calls, [4, 5]))  # the pool still works
@@ -113,3 +123,65 @@ def test_a_worker_whose_run_died_before_it_asked_to_die_with_it_stops_at_once():
     assert gone.returncode != 0 and gone.stdout == ""
     ours = subprocess.run([sys.executable, "-c", code, str(os.getpid())], capture_output=True, text=True)
     assert ours.returncode == 0 and ours.stdout == "working\n"  # started by the run it names: it works
+
+
+def pid_then_wait(x: float) -> int:
+    import time
+
+    time.sleep(x)
+    return os.getpid()
+
+
+def test_the_loop_pool_answers_without_a_thread_beside_the_event_loop():
+    import threading
+
+    async def go(calls: Calls) -> tuple[list, int]:
+        running = asyncio.ensure_future(call_all(calls, list(range(30))))
+        while not calls.tasks:  # (until a batch is sent)
+            await asyncio.sleep(0)
+        threads = threading.active_count()
+        return await running, threads
+
+    before = threading.active_count()  # (the test process's own, whatever earlier tests left)
+    with worker_pool(1000, in_loop=True) as pool:
+        assert isinstance(pool, LoopPool)
+        out, threads = asyncio.run(asyncio.wait_for(go(Calls(pool, batch=4)), 30))
+    assert [r[0] for r in out if not isinstance(r, Exception)] == [x * x for x in range(30) if x != 13]
+    assert threads == before  # none started for the pool
+    with worker_pool(1000) as executor:  # (where concurrent.futures' executor starts two)
+        _, threads = asyncio.run(asyncio.wait_for(go(Calls(executor, batch=4)), 30))
+    assert threads > before
+
+
+def test_a_loop_pool_worker_killed_mid_task_fails_its_calls_and_every_later_one():
+    from concurrent.futures.process import BrokenProcessPool
+
+    async def go(calls: Calls) -> tuple[list, BaseException | None]:
+        first = asyncio.gather(*(calls(pid_then_wait, 0.05) for _ in range(4)))
+        pids = await first
+        slow = asyncio.ensure_future(calls(pid_then_wait, 30))
+        await asyncio.sleep(0.3)  # (it is being worked on: the kill below lands mid-task)
+        for p in set(pids):
+            os.kill(p, signal.SIGKILL)
+        try:
+            await asyncio.wait_for(slow, 20)
+        except BrokenProcessPool as exc:
+            err = exc
+        else:
+            err = None
+        later = await asyncio.gather(calls(pid_then_wait, 0), return_exceptions=True)
+        return later, err
+
+    with worker_pool(1000, in_loop=True) as pool:
+        later, err = asyncio.run(go(Calls(pool, batch=1, delay=0)))
+    assert isinstance(err, BrokenProcessPool)
+    assert isinstance(later[0], BrokenProcessPool)
+
+
+def test_a_loop_pool_shut_down_leaves_no_worker_behind():
+    with worker_pool(1000, in_loop=True) as pool:
+        out = asyncio.run(asyncio.wait_for(call_all(Calls(pool, batch=2), [2, 3]), 30))
+        procs = [w.process for w in pool._workers]
+        assert {r[1] for r in out} <= {p.pid for p in procs}
+        assert all(p.is_alive() for p in procs)
+    assert not any(p.is_alive() for p in procs)

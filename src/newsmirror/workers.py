@@ -1,6 +1,7 @@
 """Worker processes for the CPU-bound work of a run (analysing pages, images, rendering).
 
-- `worker_pool(n)`: a forked process pool when there is enough work to pay for it, else None.
+- `worker_pool(n)`: a forked process pool when there is enough work to pay for it, else None; for the fetch
+  phases a LoopPool (loop_pool: its answers read by the event loop, no threads), for the build the executor.
 - `Calls`: how the fetch stages hand work to the pool. Each page or image is one call, but the
   calls that arrive together travel as one task: a process pool task costs the run about half a
   millisecond of its one busy process (pickling, pipes, a thread hand-off each way), more than
@@ -25,6 +26,7 @@ from typing import Any
 
 from .config_check import ConfigError
 from .errors import ClusterLost
+from .loop_pool import LoopPool
 from .memory import release_free_memory
 
 PARALLEL_FROM = 200  # pages or articles: below this, a worker pool costs more than it saves
@@ -35,23 +37,28 @@ def pool_size() -> int:
 
 
 @contextmanager
-def worker_pool(n_items: int) -> Iterator[ProcessPoolExecutor | None]:
+def worker_pool(n_items: int, in_loop: bool = False) -> Iterator[ProcessPoolExecutor | LoopPool | None]:
     """Worker processes for CPU-bound work (extraction; Markdown and QR codes) when there is much of it.
 
-    Forked, so nothing is imported again; None (work inline) for small jobs or where fork is missing.
+    Forked, so nothing is imported again; None (work inline) for small jobs or where fork is missing. `in_loop`:
+    a LoopPool, whose answers the caller's event loop reads (the fetch phases, through Calls); else concurrent.futures'
+    executor (its `map` for the build).
     """
     workers = pool_size()
     if n_items < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         yield None
         return
     release_free_memory()  # what the last phase freed is not copied into every worker
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init,
-                               initargs=(LOCK_FDS.copy(), os.getpid()))
     # what the run holds now is shared with the workers it forks: kept out of their garbage collections, which
     # would otherwise write to every object and so give each worker its own copy of the pages they live on.
     # It stays frozen after the pool: most of it (modules, config, store) lives as long as the run, and each
     # later collection, automatic or before the next pool, then scans only what was made since
     gc.freeze()
+    initargs = (LOCK_FDS.copy(), os.getpid())
+    pool: ProcessPoolExecutor | LoopPool = (
+        LoopPool(workers, _worker_init, initargs) if in_loop else
+        ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init,
+                            initargs=initargs))
     try:
         yield pool
     finally:
@@ -132,7 +139,8 @@ class Calls:
     `delay` seconds after its first call, whichever comes first. `fn` and its arguments must pickle.
     """
 
-    def __init__(self, pool: ProcessPoolExecutor | DaskPool | None, batch: int = 8, delay: float = 0.002) -> None:
+    def __init__(self, pool: ProcessPoolExecutor | LoopPool | DaskPool | None, batch: int = 8,
+                 delay: float = 0.002) -> None:
         self.pool = pool
         self.batch = batch
         self.delay = delay
@@ -178,12 +186,16 @@ class Calls:
             return
         self.tasks += 1
 
-        def done(task: Future) -> None:
-            exc = task.exception()
+        def done(task: Future | asyncio.Future) -> None:
+            exc = asyncio.CancelledError() if task.cancelled() else task.exception()
             results = [(False, exc)] * len(futures) if exc is not None else task.result()
             for f, (ok, value) in zip(futures, results, strict=True):
                 if not f.done():  # a caller cancelled meanwhile
                     f.set_result(value) if ok else f.set_exception(value)
+
+        if isinstance(task, asyncio.Future):  # answered in this event loop (LoopPool)
+            task.add_done_callback(done)
+            return
 
         def back(task: Future) -> None:  # in the pool's thread: the results are handed to the event loop
             try:

@@ -16,6 +16,7 @@ from typing import Any
 from ..config import Config, Source
 from ..fetch.warc import WarcTarget, WarcWriter
 from ..ids import host_of
+from ..loop_pool import LoopPool
 from ..publish.git import git_folder
 from ..render import Renderer
 from ..store import Store
@@ -105,7 +106,7 @@ class Context:
         (the records come back without the body, and the run appends them)."""
         if self.warc is None:
             return False
-        if isinstance(self.calls.pool, ProcessPoolExecutor):
+        if isinstance(self.calls.pool, ProcessPoolExecutor | LoopPool):
             if self._warc_target is None or self._warc_target.run_id != self.warc.run_id:
                 self._warc_target = WarcTarget(self.warc_dir, self.warc.run_id)  # (warc_dir resolves paths)
             return self._warc_target
@@ -148,7 +149,7 @@ class Context:
             finally:
                 self.calls = Calls(None)
             return
-        with worker_pool(n_items) as pool:
+        with worker_pool(n_items, in_loop=True) as pool:
             self.calls = Calls(pool) if writes_tree else Calls(pool, batch=PAGE_BATCH, delay=PAGE_DELAY)
             try:
                 yield
