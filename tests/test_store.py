@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import sqlite3
+
 from newsmirror.models import Article, WarcRef
 from newsmirror.store import Store, StoreError
 
@@ -377,3 +379,13 @@ def test_mark_dirty_leaves_an_article_already_due_unwritten(tmp_path):
     s.mark_dirty({"a1", "a2"})
     assert s.db.total_changes - before == 1  # a2's row alone
     assert s.dirty_ids() == {"a1", "a2"}
+
+
+def test_none_and_bytes_are_bound_as_null_and_blob(tmp_path):
+    """The store registers None and bytes as adapting to themselves (skipping sqlite3's search for an adapter):
+    binding them is unchanged."""
+    store = Store(tmp_path / "s.db")
+    row = store.db.execute("SELECT typeof(?), typeof(?), ?, typeof(CAST(? AS TEXT))", (None, b"\x00\xff", b"ab",
+                                                                                      "é".encode())).fetchone()
+    assert tuple(row) == ("null", "blob", b"ab", "text")
+    assert sqlite3.adapters[(type(None), sqlite3.PrepareProtocol)](None) is None

@@ -44,6 +44,13 @@ from .summary import RevisitCounts, RunSummary, SourceStatus, Summaries, UrlProb
 from .urls import UrlsAndSources
 
 GROUP_SECONDS = 5.0  # grouped(): the longest a group's work waits for its commit
+
+# Python's sqlite3 binds a parameter that is not an int, float, str or bytearray only after looking for an adapter:
+# in its registry, then as attributes of its protocol and of the value (__adapt__, __conform__), each an
+# AttributeError raised and dropped. None and bytes, a few of each in every row a run writes, are found in the
+# registry first, as themselves (binding them is unchanged: NULL and a blob).
+for _kind in (type(None), bytes):
+    sqlite3.register_adapter(_kind, lambda value: value)
 WAL_PAGES = 10_000  # 40 MB of the WAL (4 KB pages) between two checkpoints
 
 
