@@ -297,6 +297,21 @@ def test_a_timeout_is_not_retried_in_the_run(path):
     assert hits[path] == 1  # one slow server must not hold the run for (retries + 1) timeouts
 
 
+@pytest.mark.parametrize("path", ["/stall-body", "/stall-headers"])
+def test_read_timeout_holds_with_the_speed_floor_off(path):
+    """fetch.read_timeout is checked by the speed floors' timer (not aiohttp's sock_read): with min_speed = 0 too."""
+    t0 = time.monotonic()
+    err, hits, _ = fetch(fast(retries=0, read_timeout=0.3, min_speed=0), path)
+    assert isinstance(err, FetchError) and err.reason == "timed out: nothing arrived for 0.3 s (fetch.read_timeout)"
+    assert hits[path] == 1 and time.monotonic() - t0 < 5
+
+
+def test_a_body_that_arrives_slowly_but_never_stops_for_read_timeout_is_not_cut_by_it():
+    resp, hits, _ = fetch(fast(retries=0, read_timeout=0.3, min_speed=0), "/drip-body?n=20")  # a byte every 0.05 s
+    assert not isinstance(resp, FetchError), resp
+    assert resp.body == b"d" * 20 and hits["/drip-body"] == 1
+
+
 # -- the speed floor (fetch.min_speed over fetch.min_speed_time), like curl's --speed-limit/--speed-time
 
 

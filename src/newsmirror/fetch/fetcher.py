@@ -116,14 +116,11 @@ class Fetcher:
         self._next_at: dict[str, float] = {}
         self.robots = RobotsCache(self._in_turn)  # robots.txt is fetched in turn, as any page of its host
         self._crawl_delays: dict[int, float | None] = {}  # id(robots rules) → its Crawl-delay for our agent
-        self._floors = SpeedFloors(min(cfg.min_speed_time / 10, 1.0))
+        self._floors = SpeedFloors(min(cfg.min_speed_time / 10, cfg.read_timeout / 4, 1.0))
 
     async def __aenter__(self) -> Fetcher:
-        timeout = aiohttp.ClientTimeout(
-            total=self.cfg.total_timeout,
-            sock_connect=self.cfg.connect_timeout,
-            sock_read=self.cfg.read_timeout,
-        )
+        # (no sock_read: fetch.read_timeout is the speed floors', see SpeedFloor)
+        timeout = aiohttp.ClientTimeout(total=self.cfg.total_timeout, sock_connect=self.cfg.connect_timeout)
         proxy = self.cfg.proxy
         if proxy and proxy.startswith("socks"):
             from aiohttp_socks import ProxyConnector
@@ -265,7 +262,7 @@ class Fetcher:
         answering one with a Response of its status whose final_url is where it leads. Raises FetchError.
         The first URL is the caller's to check (`_check_target`); the redirects it follows are checked here.
         Cut when slower than fetch.min_speed, headers and all: a failure not retried in this run."""
-        floor = SpeedFloor(self.cfg.min_speed, self.cfg.min_speed_time)
+        floor = SpeedFloor(self.cfg.min_speed, self.cfg.min_speed_time, self.cfg.read_timeout)
         try:
             async with self._floors.watch(floor):
                 return await self._request(url, floor, extra_headers, as_text, max_bytes, decoded, at, follow)

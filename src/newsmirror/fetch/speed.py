@@ -16,18 +16,26 @@ class SpeedFloor:
     """curl's --speed-limit/--speed-time for one request: cut it (TimeoutError out of SpeedFloors.watch(), `tripped`
     set) when fewer than `min_speed` bytes a second arrived on average over the last `window` seconds, counted from
     the start. The status line and headers count nothing until they have all arrived, so a server that drips
-    them is cut too: aiohttp's sock_read timeout starts again with every byte, and never trips on a drip."""
+    them is cut too: aiohttp's sock_read timeout starts again with every byte, and never trips on a drip.
 
-    def __init__(self, min_speed: int, window: float) -> None:
+    And fetch.read_timeout (`stall`): cut it when nothing more has arrived for that long. (aiohttp's sock_read does
+    it by moving a timer of the event loop at every piece of a response that arrives, a thirtieth of the run's CPU
+    a page; here the floors' one timer looks.)"""
+
+    def __init__(self, min_speed: int, window: float, stall: float = 0.0) -> None:
         self.min_speed = min_speed
         self.window = window
+        self.stall = stall
         self.tripped = False
+        self.stalled = False
         self._before = 0  # bytes of the responses before the current one (the hops of a redirect)
         self._head = 0  # the current response's status line and headers (-1: not counted yet)
         self._resp: aiohttp.ClientResponse | None = None
         self._body: aiohttp.StreamReader | None = None
 
     def reason(self) -> str:
+        if self.stalled:
+            return f"timed out: nothing arrived for {self.stall:g} s (fetch.read_timeout)"
         return (f"too slow: under {self.min_speed} bytes/s for {self.window:g} s "
                 "(fetch.min_speed / fetch.min_speed_time)")
 
@@ -51,11 +59,23 @@ class SpeedFloor:
     def start(self, now: float, limit: asyncio.Timeout) -> None:
         """The request starts `now`, in the block of `limit` (which check() makes it leave)."""
         self._samples: deque[tuple[float, int]] = deque([(now, 0)])  # (when, bytes so far), just over one window
+        self._moved = (now, 0)  # when the bytes so far last changed, and to what
         self._limit = limit
 
     def check(self, now: float) -> None:
-        """Cut the request (its `limit` ends now: a TimeoutError where it waits) when too slow; else a sample."""
-        samples, got = self._samples, self.received()
+        """Cut the request (its `limit` ends now: a TimeoutError where it waits) when too slow or stalled; else a
+        sample."""
+        got = self.received()
+        if self.stall > 0:
+            if got != self._moved[1]:
+                self._moved = (now, got)
+            elif now - self._moved[0] >= self.stall:
+                self.tripped = self.stalled = True
+                self._limit.reschedule(now)
+                return
+        if self.min_speed <= 0:
+            return
+        samples = self._samples
         while len(samples) > 1 and samples[1][0] <= now - self.window:
             samples.popleft()
         since, then = samples[0]
@@ -67,8 +87,9 @@ class SpeedFloor:
 
 
 class SpeedFloors:
-    """The speed floors of a fetcher's requests under way, all checked by one timer every tenth of the window (at
-    most a second), not one timer a request (which the event loop keeps in its heap for a second each)."""
+    """The speed floors of a fetcher's requests under way, all checked by one timer every `step` seconds (a tenth of
+    the window, a quarter of the read timeout, at most a second), not one timer a request (which the event loop
+    keeps in its heap for a second each, and moves with every piece of the response)."""
 
     def __init__(self, step: float) -> None:
         self.step = step
@@ -77,7 +98,7 @@ class SpeedFloors:
 
     def watch(self, floor: SpeedFloor) -> contextlib.AbstractAsyncContextManager[None]:
         """Run the request in this block: `floor` cuts it (TimeoutError out of the block, `floor.tripped` set)."""
-        return _Watch(self, floor) if floor.min_speed > 0 else contextlib.nullcontext()
+        return _Watch(self, floor) if floor.min_speed > 0 or floor.stall > 0 else contextlib.nullcontext()
 
     def _add(self, floor: SpeedFloor, loop: asyncio.AbstractEventLoop) -> None:
         self._floors.add(floor)
