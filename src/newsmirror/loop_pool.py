@@ -25,6 +25,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+START_METHOD = "fork"  # how workers start: forked (nothing imported again); "spawn" for a tool that must not trace them
 STOP = b""  # what tells a worker to exit once it is done with its task
 SHUTDOWN_SECONDS = 60  # how long a worker may take to finish its task when the pool shuts down, before it is killed
 BROKEN = ("A process in the process pool was terminated abruptly while the future was running or pending.")
@@ -68,7 +69,8 @@ class LoopPool:
     initializer(*initargs)); the answers are read by the event loop of the caller."""
 
     def __init__(self, workers: int, initializer: Callable[..., None], initargs: tuple = ()) -> None:
-        ctx = multiprocessing.get_context("fork")
+        ctx = multiprocessing.get_context(START_METHOD)
+        forked = START_METHOD == "fork"
         self._workers: list[_Worker] = []
         self._idle: deque[_Worker] = deque()
         self._queue: deque[tuple[bytes, asyncio.Future]] = deque()  # tasks waiting for a worker
@@ -78,8 +80,8 @@ class LoopPool:
         for _ in range(workers):
             mine, theirs = ctx.Pipe()
             proc = ctx.Process(target=_serve, daemon=True,
-                               args=(theirs, [w.conn.fileno() for w in self._workers] + [mine.fileno()], initializer,
-                                     initargs))
+                               args=(theirs, [w.conn.fileno() for w in self._workers] + [mine.fileno()] if forked
+                                     else [], initializer, initargs))
             proc.start()
             theirs.close()
             worker = _Worker(proc, mine)

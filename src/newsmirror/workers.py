@@ -24,6 +24,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+from . import loop_pool
 from .config_check import ConfigError
 from .errors import ClusterLost
 from .loop_pool import LoopPool
@@ -54,7 +55,8 @@ def worker_pool(n_items: int, in_loop: bool = False) -> Iterator[ProcessPoolExec
     # It stays frozen after the pool: most of it (modules, config, store) lives as long as the run, and each
     # later collection, automatic or before the next pool, then scans only what was made since
     gc.freeze()
-    initargs = (LOCK_FDS.copy(), os.getpid())
+    # (a spawned worker has none of the run's descriptors: numbers to close would be others')
+    initargs = (LOCK_FDS.copy() if not in_loop or loop_pool.START_METHOD == "fork" else [], os.getpid())
     pool: ProcessPoolExecutor | LoopPool = (
         LoopPool(workers, _worker_init, initargs) if in_loop else
         ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_init,

@@ -78,6 +78,12 @@ def _netloc(origin: str) -> str:
     return urlsplit(origin).netloc.lower()
 
 
+def _request_lines(resp: aiohttp.ClientResponse) -> list[tuple[str, str]]:
+    """The header lines of the request `resp` answers, as plain strings (aiohttp's names are multidict's istr, which
+    pickle by a reduce of their own: half the cost of sending a page to a worker)."""
+    return [(str(k), str(v)) for k, v in resp.request_info.headers.items()]
+
+
 def brief(text: object, limit: int = 200) -> str:
     """Text that may quote what a server sent (a reason phrase, a Location, a parser error showing the
     bytes it choked on) as one line of at most `limit` characters, fit for the log and `status`."""
@@ -312,7 +318,7 @@ class Fetcher:
                     received = Response(
                         url=url, final_url=str(resp.url), status=resp.status, headers=headers, body=b"",
                         text="", encoding="", raw_body=raw, raw_headers=raw_headers,
-                        request_headers=list(resp.request_info.headers.items()),
+                        request_headers=_request_lines(resp),
                         http_version=f"{resp.version.major}.{resp.version.minor}" if resp.version else "1.1",
                         reason=resp.reason or "", ip=ip, date=date, hops=hops,
                     )
@@ -364,7 +370,7 @@ class Fetcher:
         return Response(url=current, final_url=current, status=resp.status, headers={}, body=b"", text="",
                         encoding="", raw_body=raw,
                         raw_headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.raw_headers],
-                        request_headers=list(resp.request_info.headers.items()),
+                        request_headers=_request_lines(resp),
                         http_version=f"{resp.version.major}.{resp.version.minor}" if resp.version else "1.1",
                         reason=resp.reason or "", ip=ip, date=date)
 
