@@ -1,7 +1,7 @@
 """What one coordinator costs per article, and how far it scales: the local pool against a Dask cluster.
 
     python benchmarks/cluster.py [--sizes 1000,10000] [--workers 1,2] [--dask-up-to N] [--before SRC] [--no-write]
-                                 [--repeat R] [--profile]
+                                 [--repeat R] [--profile] [--instructions N]
 
 The site server of `benchmarks/mirror.py` (N synthetic Chinese articles, gzip, on 127.0.0.1) serves the pages;
 the mirror runs in rules mode with `[images] download = false`, so the phase measured is the pages' own:
@@ -58,6 +58,9 @@ sys.path.insert(0, str(HERE))
 import mirror as site  # noqa: E402 (the synthetic site, its server and its config)
 
 RESULTS = HERE / "results"
+# --instructions: the measured phase lies between a call to getpgid and one to getsid (which nothing else of a run
+# calls), where callgrind is told to start and stop counting
+PHASE_BEGINS, PHASE_ENDS = os.getpgid, os.getsid
 TICK = os.sysconf("SC_CLK_TCK")
 CONCURRENCY = 32
 WORKER_ENV = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}  # as the README starts `dask worker`
@@ -118,7 +121,9 @@ def bare(urls_file: str) -> None:
                         got[0] += resp.status == 200
                         got[1] += len(body)
 
+            PHASE_BEGINS(0)
             await asyncio.gather(*(lane() for _ in range(CONCURRENCY)))
+            PHASE_ENDS(0)
         return got[0], got[1]
 
     ru0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
@@ -179,7 +184,11 @@ def coord(cfg: str, worker_pids: list[int], prof: str | None, count_bytes: bool,
         if profiler:
             profiler.enable()
         try:
-            return await inner(ctx, todo, fetcher, report)
+            PHASE_BEGINS(0)
+            try:
+                return await inner(ctx, todo, fetcher, report)
+            finally:
+                PHASE_ENDS(0)
         finally:
             if profiler:
                 profiler.disable()
@@ -191,6 +200,16 @@ def coord(cfg: str, worker_pids: list[int], prof: str | None, count_bytes: bool,
                        failed=report.failed, duplicates=report.duplicates)
 
     pm.fetch_and_analyse = measured
+    if os.environ.get("NM_BENCH_SPAWN"):  # --instructions: the workers exec'd, so that valgrind follows none of them
+        try:
+            from newsmirror import loop_pool
+
+            loop_pool.START_METHOD = "spawn"
+        except ImportError:  # the code before the LoopPool (--before): its executor's workers spawned instead
+            import multiprocessing
+
+            get = multiprocessing.get_context
+            multiprocessing.get_context = lambda method=None: get("spawn" if method == "fork" else method)
 
     def stop() -> None:
         raise _Stop
@@ -424,6 +443,58 @@ def memory_table(memory: list[tuple[int, dict]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def instructions(n: int, before: Path | None) -> str:
+    """`--instructions N`: The instructions per page of the bare client and of the coordinator (local engine, its
+    fetch phase), each counted by valgrind's callgrind over the phase alone. Unlike CPU time, which varies by a
+    third from one run to the next on a shared machine, the count varies by about 1% (how many pages each turn of
+    the event loop finds ready): what a change to the coordinator saves is seen at once. (valgrind slows a
+    process fifty-fold: N = 1,000 takes two minutes. The pool's workers are spawned for it, not forked, and run
+    at full speed untraced.)"""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    server = site.Server(n, pictures=False)
+    out: dict[str, float] = {}
+    try:
+        def counted(label: str, args: list[str], env: dict | None = None) -> dict:
+            folder = Path(tempfile.mkdtemp(prefix=f"nm-callgrind-{label}-"))
+            try:
+                if args[0] == "--coord":
+                    args[1] = str(config(folder, server.base, n, "local", None))
+                proc = subprocess.run(["valgrind", "--tool=callgrind", "--zero-before=getpgid", "--dump-before=getsid",
+                                       f"--callgrind-out-file={folder}/cg.%p.out", sys.executable, __file__, *args],
+                                      capture_output=True, text=True, cwd=folder, env={**os.environ, **(env or {})})
+                dumps = list(folder.glob("cg.*.out.1"))
+                if proc.returncode != 0 or len(dumps) != 1:
+                    raise SystemExit(f"{label}: the run under valgrind failed:\n{proc.stderr[-2000:]}")
+                ir = int(next(ln for ln in dumps[0].read_text().splitlines() if ln.startswith("summary:")).split()[1])
+                r = json.loads(proc.stdout.strip().splitlines()[-1])
+                return {"ir": ir, "pages": r.get("new", r.get("pages"))}
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+
+        urls = Path(tempfile.mkdtemp(prefix="nm-callgrind-urls-")) / "urls.txt"
+        urls.write_text("\n".join(f"{server.base}{site.article_path(i)}" for i in range(n)))
+        runs = [("bare aiohttp client", counted("bare", ["--bare", str(urls)])),
+                ("coordinator, local engine", counted("local", ["--coord", "", "--worker-pids", ""],
+                                                      {"NM_BENCH_SPAWN": "1"}))]
+        if before is not None:
+            runs.append(("coordinator, local engine (before)", counted("before", ["--coord", "", "--worker-pids", ""],
+                                                                       {"NM_BENCH_SPAWN": "1",
+                                                                        "PYTHONPATH": str(before)})))
+        shutil.rmtree(urls.parent, ignore_errors=True)
+    finally:
+        server.stop()
+    bare_ir = runs[0][1]["ir"] / runs[0][1]["pages"]
+    lines = ["| run | pages | instructions a page | × bare client |", "| --- | ---: | ---: | ---: |"]
+    for label, r in runs:
+        per = r["ir"] / r["pages"]
+        out[label] = per
+        lines.append(f"| {label} | {r['pages']:,} | {per / 1000:,.0f}k | {per / bare_ir:.2f} |")
+        print(f"{label} N={n}: {per / 1000:,.0f}k instructions a page, {per / bare_ir:.2f}× the bare client",
+              file=sys.stderr)
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1000,10000")
@@ -437,6 +508,9 @@ def main() -> None:
                                                            "sizes up to --repeat-up-to; each figure is their median")
     ap.add_argument("--repeat-up-to", type=int, default=10_000)
     ap.add_argument("--profile", action="store_true", help="print the coordinator's cProfile of each run's phase")
+    ap.add_argument("--instructions", type=int, default=0, metavar="N",
+                    help="also count the instructions a page of the bare client and the coordinator at N pages, "
+                         "under valgrind (1,000: two minutes); with --before, of the code before too")
     ap.add_argument("--before", type=Path, help="also run the local engine at the first size (and those up to "
                                                  "--dask-up-to) with the package at this src folder (a checkout of "
                                                  "an earlier commit): before/after")
@@ -521,6 +595,10 @@ def main() -> None:
             text += f"\n### Throughput model\n\n{m}\n"
     if len(memory) > 1:
         text += "\n## The coordinator's memory by the number of articles (local engine)\n\n" + memory_table(memory)
+    if args.instructions:
+        text += (f"\n## Instructions a page (valgrind callgrind), N = {args.instructions:,}\n\n"
+                 + instructions.__doc__.split(":", 1)[1].strip().replace("\n    ", " ") + "\n\n"
+                 + instructions(args.instructions, args.before.resolve() if args.before else None) + "\n")
     print(text)
     if not args.no_write:
         RESULTS.mkdir(exist_ok=True)
