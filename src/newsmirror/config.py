@@ -142,7 +142,8 @@ class Fetch(Model):
     concurrency: int = Field(default=8, ge=1, le=256)
     per_host: int = Field(default=2, ge=1, le=64)
     connect_timeout: float = Field(default=10, gt=0, le=300)
-    read_timeout: float = Field(default=30, gt=0, le=600)
+    read_timeout: float = Field(default=30, gt=0, le=600, description="seconds in which nothing of a response "
+                                "arrives (headers: until they are whole) before it is cut, tried again next run")
     total_timeout: float = Field(default=120, gt=0, le=3600)
     min_speed: int = Field(default=1000, ge=0, le=100_000_000,
                            description="bytes a second: a response slower than this on average over any "
