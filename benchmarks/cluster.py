@@ -446,8 +446,8 @@ def memory_table(memory: list[tuple[int, dict]]) -> str:
 def instructions(n: int, before: Path | None) -> str:
     """`--instructions N`: The instructions per page of the bare client and of the coordinator (local engine, its
     fetch phase), each counted by valgrind's callgrind over the phase alone. Unlike CPU time, which varies by a
-    third from one run to the next on a shared machine, the count varies by about 1% (how many pages each turn of
-    the event loop finds ready): what a change to the coordinator saves is seen at once. (valgrind slows a
+    third from one run to the next on a shared machine, the count varies by a few per cent (how many pages each turn
+    of the event loop finds ready): what a change to the coordinator saves is seen at once. (valgrind slows a
     process fifty-fold: N = 1,000 takes two minutes. The pool's workers are spawned for it, not forked, and run
     at full speed untraced.)"""
     if shutil.which("valgrind") is None:
