@@ -71,6 +71,15 @@ class Response(Shipped):
     ip: str = ""  # the address the response came from (WARC-IP-Address), "" when unknown (through a proxy)
     date: str = ""  # when it was received, as WARC-Date (ISO 8601, microseconds): its request's too
     hops: list[Response] = field(default_factory=list)  # the redirects that led here, in order, as received
+    # the header lines as received, not decoded yet (a page fetched for a worker, which decodes them: raw_headers
+    # is then empty until fetch.decode_response)
+    raw_header_bytes: tuple[tuple[bytes, bytes], ...] = ()
+
+    def header_lines(self) -> list[tuple[str, str]]:
+        """raw_headers, or raw_header_bytes decoded (latin-1: each byte a character, as received)."""
+        if self.raw_headers or not self.raw_header_bytes:
+            return self.raw_headers
+        return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.raw_header_bytes]
 
 
 @dataclass

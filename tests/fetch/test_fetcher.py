@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import email.utils
 import socket
 import time
@@ -183,6 +184,26 @@ def test_200_ok_decoded():
     assert resp.body == "<p>你好</p>".encode()
     assert resp.headers["content-type"].startswith("text/html")
     assert hits["/ok"] == 1
+
+
+def test_a_page_for_a_worker_keeps_its_header_lines_as_received_until_decoded():
+    """decoded=False: the header lines travel as the bytes that came (a worker decodes them: decode_response), then
+    read as raw_headers do, latin-1, a character a byte."""
+    from newsmirror.fetch import decode_response
+
+    async def go() -> tuple:
+        app = make_app()
+        async with serve_app(app) as server, Fetcher(fast()) as f:
+            return await f.get(url(server, "/ok"), decoded=False), await f.get(url(server, "/ok"))
+
+    raw, decoded = asyncio.run(go())
+    assert raw.raw_headers == [] and raw.text == "" and raw.headers["content-type"].startswith("text/html")
+    assert (b"Content-Type", b"text/html; charset=utf-8") in raw.raw_header_bytes
+    done = decode_response(raw, 10**6)
+    assert done.raw_header_bytes == () and ("Content-Type", "text/html; charset=utf-8") in done.raw_headers
+    assert [k for k, _ in done.raw_headers] == [k for k, _ in decoded.raw_headers] and done.text == decoded.text
+    odd = dataclasses.replace(raw, raw_header_bytes=((b"X-Name", "café".encode()),))
+    assert odd.header_lines() == [("X-Name", "cafÃ©")]  # (the bytes as they came, one character each)
 
 
 def test_redirects_followed_final_url():

@@ -314,10 +314,9 @@ class Fetcher:
                         raise FetchError(url, brief(f"HTTP {resp.status} {resp.reason or ''}"), status=resp.status,
                                          retry=retry, retry_after=parse_retry_after(resp.headers.get("Retry-After")))
                     raw = await self._read_capped(url, resp, cap)
-                    raw_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.raw_headers]
-                    received = Response(
-                        url=url, final_url=str(resp.url), status=resp.status, headers=headers, body=b"",
-                        text="", encoding="", raw_body=raw, raw_headers=raw_headers,
+                    received = Response(  # (its header lines as they came: decode_response decodes them, in a
+                        url=url, final_url=str(resp.url), status=resp.status, headers=headers, body=b"",  # worker)
+                        text="", encoding="", raw_body=raw, raw_header_bytes=resp.raw_headers,
                         request_headers=_request_lines(resp),
                         http_version=f"{resp.version.major}.{resp.version.minor}" if resp.version else "1.1",
                         reason=resp.reason or "", ip=ip, date=date, hops=hops,
@@ -369,7 +368,7 @@ class Fetcher:
             raw = b""
         return Response(url=current, final_url=current, status=resp.status, headers={}, body=b"", text="",
                         encoding="", raw_body=raw,
-                        raw_headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.raw_headers],
+                        raw_header_bytes=resp.raw_headers,
                         request_headers=_request_lines(resp),
                         http_version=f"{resp.version.major}.{resp.version.minor}" if resp.version else "1.1",
                         reason=resp.reason or "", ip=ip, date=date)
@@ -395,7 +394,8 @@ def decode_response(resp: Response, cap: int, as_text: bool = True) -> Response:
     `as_text`, turned to text by its charset. Pure, so a worker process can do it. Raises FetchError."""
     body = decompress(resp.raw_body, resp.headers.get("content-encoding"), cap, resp.url)
     text, enc = decode(body, resp.headers.get("content-type")) if as_text else ("", "")
-    return dataclasses.replace(resp, body=body, text=text, encoding=enc)
+    return dataclasses.replace(resp, body=body, text=text, encoding=enc, raw_headers=resp.header_lines(),
+                               raw_header_bytes=())
 
 
 def decompress(raw: bytes, encoding: str | None, cap: int, url: str = "") -> bytes:

@@ -113,7 +113,7 @@ def _pair(writer: WARCWriter, buf: io.BytesIO, resp: Response, body_apart: bool 
     payload digest, and (`body_apart`) where its body goes, left out, else -1. Both records carry the one time it
     was received, and the server's address when known."""
     url = resp.final_url or resp.url
-    headers = [(_RENAMED.get(k.lower(), k), v) for k, v in resp.raw_headers]
+    headers = [(_RENAMED.get(k.lower(), k), v) for k, v in resp.header_lines()]
     http = StatusAndHeaders(f"{resp.status} {resp.reason}".strip(), headers, protocol=f"HTTP/{resp.http_version}")
     record = writer.create_warc_record(url, "response", payload=io.BytesIO(resp.raw_body), http_headers=http,
                                        length=len(resp.raw_body))
