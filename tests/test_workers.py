@@ -185,3 +185,40 @@ def test_a_loop_pool_shut_down_leaves_no_worker_behind():
         assert {r[1] for r in out} <= {p.pid for p in procs}
         assert all(p.is_alive() for p in procs)
     assert not any(p.is_alive() for p in procs)
+
+
+def test_a_dask_task_is_pickled_by_name_unless_something_in_it_cannot_be(monkeypatch):
+    """task_blob: Python's pickle for what it can name (the pages of a task at half cloudpickle's cost), cloudpickle
+    for a lambda or a local function, and for anything named in __main__ (a worker's __main__ is not the run's)."""
+    import pickle
+
+    import cloudpickle
+
+    from newsmirror.workers import _run_batch, task_blob
+
+    used: list[str] = []
+
+    def by_value(obj: object, protocol: int) -> bytes:
+        used.append("cloudpickle")
+        return cloudpickle.dumps(obj, protocol=protocol)
+
+    named = task_blob(_run_batch, ([(square_in, (3,))],), by_value)
+    assert used == [] and named == pickle.dumps((_run_batch, ([(square_in, (3,))],)), pickle.HIGHEST_PROTOCOL)
+    fn, args = pickle.loads(named)
+    assert fn(*args)[0][1][0] == 9
+
+    def local(x: int) -> int:
+        return x + 1
+
+    for odd in (local, lambda x: x + 1):
+        fn, args = pickle.loads(task_blob(_run_batch, ([(odd, (1,))],), by_value))
+        assert fn(*args) == [(True, 2)]
+    assert used == ["cloudpickle", "cloudpickle"]
+    def helper(x: int) -> int:  # what a script's own function looks like to pickle: named in __main__
+        return x
+
+    helper.__module__, helper.__qualname__ = "__main__", "nm_test_helper"
+    monkeypatch.setattr(sys.modules["__main__"], "nm_test_helper", helper, raising=False)
+    assert b"__main__" in pickle.dumps(helper)  # (pickle itself would name it so)
+    task_blob(_run_batch, ([(helper, (1,))],), by_value)
+    assert used == ["cloudpickle"] * 3
