@@ -20,7 +20,7 @@ import pickle
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -36,7 +36,11 @@ class _Worker:
     process: BaseProcess
     conn: Connection
     task: asyncio.Future | None = None  # what it is working on, if anything
-    fds: list[int] = field(default_factory=list)  # the descriptors the loop watches for it
+
+    @property
+    def fds(self) -> tuple[int, int]:
+        """What the loop watches for it: its pipe (an answer) and its process (its end)."""
+        return self.conn.fileno(), self.process.sentinel
 
 
 def _serve(conn: Connection, others: list[int], initializer: Callable[..., None], initargs: tuple) -> None:
@@ -112,17 +116,15 @@ class LoopPool:
         self._unwatch()
         self._loop = loop
         for w in self._workers:
-            w.fds = [w.conn.fileno(), w.process.sentinel]
-            loop.add_reader(w.fds[0], self._answered, w)
-            loop.add_reader(w.fds[1], self._died, w)
+            answers, end = w.fds
+            loop.add_reader(answers, self._answered, w)
+            loop.add_reader(end, self._died, w)
 
     def _unwatch(self) -> None:
         if self._loop is not None and not self._loop.is_closed():
             for w in self._workers:
                 for fd in w.fds:
                     self._loop.remove_reader(fd)
-        for w in self._workers:
-            w.fds = []
         self._loop = None
 
     def _feed(self) -> None:
@@ -189,7 +191,6 @@ class LoopPool:
             w.conn.close()
             if w.task is not None:
                 _settle(w.task, _CANCEL)
-
 
 
 _CANCEL = object()

@@ -3,9 +3,9 @@
 - `worker_pool(n)`: a forked process pool when there is enough work to pay for it, else None; for the fetch
   phases a LoopPool (loop_pool: its answers read by the event loop, no threads), for the build the executor.
 - `Calls`: how the fetch stages hand work to the pool. Each page or image is one call, but the
-  calls that arrive together travel as one task: a process pool task costs the run about half a
-  millisecond of its one busy process (pickling, pipes, a thread hand-off each way), more than
-  some calls themselves. Without a pool, a call simply runs in place.
+  calls that arrive together travel as one task: a task costs the run's one busy process its pickling, a
+  pipe each way and a turn of the event loop (with concurrent.futures' executor, a thread hand-off each way
+  too), more than some calls themselves. Without a pool, a call simply runs in place.
 - `DaskPool`: the same batches on a Dask cluster ([workers] engine = "dask"), for `Calls` to hand work to
   as it does to the process pool: the task functions are the same; they get bytes and return results,
   and touch neither the store nor the tree, which stay with the run.
