@@ -57,7 +57,7 @@ def analyse_recorded(*args: object) -> object:
     folder = os.environ.get(PIDS_ENV)
     if folder:
         with open(Path(folder) / f"{os.getpid()}", "a", encoding="utf-8") as f:
-            f.write("page\n")
+            f.write(f"page {gc.get_freeze_count()}\n")  # (and how many objects its collections leave out)
     return analyse_page(*args)
 
 
@@ -98,11 +98,15 @@ def test_calls_go_to_the_cluster_in_batches_and_come_back_each_to_its_caller(cli
 
         out = asyncio.run(all_of())
         assert calls.width >= 1
+        # each worker, started with the README's --preload, froze what it held once it was ready (its collections
+        # then walk what each task makes, not all of Dask too): thousands of objects each
+        frozen = pool.client.run(gc.get_freeze_count)
     finally:
         pool.shutdown()
     assert [r[0] for r in out] == [x * x for x in range(16)]
     assert os.getpid() not in {r[1] for r in out}  # done by the cluster's worker processes
     assert calls.tasks == 2
+    assert len(frozen) == 2 and min(frozen.values()) > 10_000
 
 
 class Tattle:
@@ -174,6 +178,9 @@ def test_the_demo_on_a_local_dask_cluster_gives_the_local_engines_tree_byte_for_
 
     ran = {int(p.name) for p in pids.iterdir()}
     assert ran and os.getpid() not in ran  # every page was analysed on the cluster, none here
+    # its workers preloaded the extractor, as the README starts `dask worker`, and froze what they held then
+    # (analyse.dask_setup): their collections walk what each page makes, not all of Dask too
+    assert all(int(line.split()[1]) > 10_000 for p in pids.iterdir() for line in p.read_text().splitlines())
     made, expected = same_run(tree(tmp_path / "dask" / "out")), same_run(tree(tmp_path / "local" / "out"))
     assert len(expected) > 10
     assert sorted(made) == sorted(expected)

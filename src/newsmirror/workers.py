@@ -30,6 +30,9 @@ from .errors import ClusterLost
 from .loop_pool import LoopPool
 from .memory import release_free_memory
 
+# the module a Dask worker preloads (README: `dask worker --preload newsmirror.pipeline.analyse`): the extractor
+# imported once as it starts, and its dask_setup run
+PRELOAD = "newsmirror.pipeline.analyse"
 PARALLEL_FROM = 200  # pages or articles: below this, a worker pool costs more than it saves
 
 
@@ -280,7 +283,8 @@ class DaskPool:
                 # then warns on stderr)
                 self._cluster = LocalCluster(n_workers=pool_size(), threads_per_worker=1, processes=True,
                                              host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                                             worker_dashboard_address="127.0.0.1:0")
+                                             worker_dashboard_address="127.0.0.1:0",
+                                             preload=[PRELOAD])  # (as the README starts `dask worker`)
                 self.client = Client(self._cluster, timeout=CONNECT_SECONDS)
             else:
                 self.client = Client(scheduler, timeout=CONNECT_SECONDS)
