@@ -15,6 +15,9 @@ of one run, not runs):
   also beside as many busy processes as the local pool has workers (*beside the load*), as the coordinator runs
   beside its workers: a process that shares the cores with others spends more CPU on the same work.
 - *local*: `newsmirror run` with `[workers] engine = "local"` (its forked process pool).
+- *local without the store* (`--without-store`): the same, but every page is dropped once analysed instead of
+  stored (no SQLite statement, no commit): what is left of the coordinator's CPU is fetching, shipping to the
+  workers and back, and the event loop; the difference with *local* is what the store costs.
 - *dask k*: the same with `engine = "dask"` and the scheduler of a cluster started beside it from the command line
   (`dask scheduler`, `dask worker --nworkers k --nthreads 1 --preload newsmirror.pipeline.analyse`, its profiler
   off, as the README says), all on
@@ -141,7 +144,8 @@ class _Stop(BaseException):
     """Raised at the end of the fetch phase: the build is not measured."""
 
 
-def coord(cfg: str, worker_pids: list[int], prof: str | None, count_bytes: bool, scheduler_pid: int = 0) -> None:
+def coord(cfg: str, worker_pids: list[int], prof: str | None, count_bytes: bool, scheduler_pid: int = 0,
+          no_store: bool = False) -> None:
     """`--coord CONFIG`: `newsmirror -q run` in process, measured over its fetch phase; JSON on stdout."""
     import cProfile
     import pickle
@@ -155,6 +159,14 @@ def coord(cfg: str, worker_pids: list[int], prof: str | None, count_bytes: bool,
     inner = pm.fetch_and_analyse
     shipped = [0, 0, 0]  # bytes out, bytes back, calls
 
+    if no_store:  # --without-store: the pages analysed and dropped, none stored (its "new": the pages analysed)
+        from newsmirror.pipeline import fetching
+
+        def dropped(ctx, pages, report, flush=lambda: None):  # noqa: ANN001, ANN202
+            report.new += len(pages)
+            return [None] * len(pages)
+
+        fetching.store_pages = dropped
     if count_bytes:
         orig_call = Calls.__call__
 
@@ -278,8 +290,10 @@ class Cluster:
 
 
 def mirror_run(server: site.Server, n: int, engine: str, k: int, keep: Path | None, *, prof: bool = False,
-               count_bytes: bool = False, src: Path | None = None) -> dict:
+               count_bytes: bool = False, src: Path | None = None, no_store: bool = False) -> dict:
     label = f"{engine}-{k}" if engine == "dask" else engine
+    if no_store:
+        label += " without the store"
     if src is not None:
         label += " (before)"
     folder = Path(tempfile.mkdtemp(prefix=f"nm-cluster-{label}-{n}-"))
@@ -293,6 +307,8 @@ def mirror_run(server: site.Server, n: int, engine: str, k: int, keep: Path | No
             cmd += ["--prof", str(folder / "coord.prof")]
         if count_bytes:
             cmd += ["--count-bytes"]
+        if no_store:
+            cmd += ["--no-store"]
         s0, busy0 = server.cpu_s(), site.machine_busy_s()
         env = {**os.environ, "PYTHONPATH": str(src)} if src is not None else None  # that code, not this one
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=folder, env=env)
@@ -388,6 +404,12 @@ def table(n: int, bare_r: dict, bare_busy: dict, rows: list[dict], shipped: dict
                      f"{r['rss_phase_end_mb'] - r['rss_phase_start_mb']:.1f} |")
         if r.get("failed") or r.get("duplicates") or a != n:
             notes.append(f"{r['label']} N={n}: {a} new, {r.get('failed')} failed, {r.get('duplicates')} duplicates")
+    bare_of = next((r for r in rows if r["label"] == "local without the store"), None)
+    if local and bare_of:
+        c, c0 = ms(local["coord_cpu_s"], local["new"]), ms(bare_of["coord_cpu_s"], bare_of["new"])
+        notes.append(f"N={n:,}: the store's share of the coordinator's CPU: {c:.3f} − {c0:.3f} (without it) = "
+                     f"{c - c0:.3f} ms/article, {100 * (c - c0) / c:.0f}%; without it the coordinator spends "
+                     f"{c0 / b:.1f}× the bare client's CPU")
     dask2 = next((r for r in rows if r["engine"] == "dask" and r["k"] == 2), None)
     if local and dask2:
         notes.append(f"N={n:,}: dask (2 workers) / local articles/s = "
@@ -514,19 +536,22 @@ def main() -> None:
     ap.add_argument("--before", type=Path, help="also run the local engine at the first size (and those up to "
                                                  "--dask-up-to) with the package at this src folder (a checkout of "
                                                  "an earlier commit): before/after")
+    ap.add_argument("--without-store", action="store_true", help="also run the local engine with the pages dropped "
+                                                                  "once analysed, not stored: what the store costs")
     ap.add_argument("--bare", help=argparse.SUPPRESS)
     ap.add_argument("--coord", help=argparse.SUPPRESS)
     ap.add_argument("--worker-pids", default="", help=argparse.SUPPRESS)
     ap.add_argument("--scheduler-pid", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--prof", help=argparse.SUPPRESS)
     ap.add_argument("--count-bytes", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--no-store", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.bare:
         bare(args.bare)
         return
     if args.coord:
         coord(args.coord, [int(p) for p in args.worker_pids.split(",") if p], args.prof, args.count_bytes,
-              args.scheduler_pid)
+              args.scheduler_pid, args.no_store)
         return
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     ks = [int(k) for k in args.workers.split(",") if k.strip()]
@@ -559,6 +584,8 @@ def main() -> None:
                     for k in (ks if engine == "dask" else [0]):
                         bares.append(bare_run(server, n))
                         report_run(runs, mirror_run(server, n, engine, k, keep, prof=args.profile))
+                    if engine == "local" and args.without_store:
+                        report_run(runs, mirror_run(server, n, "local", 0, keep, no_store=True))
             rows = [median_of(rs) for rs in runs.values()]
             shipped = mirror_run(server, min(n, 1000), "local", 0, None, count_bytes=True) if n == sizes[0] else None
             bares.append(bare_run(server, n))
