@@ -404,9 +404,9 @@ def table(n: int, bare_r: dict, bare_busy: dict, rows: list[dict], shipped: dict
                      f"{r['rss_phase_end_mb'] - r['rss_phase_start_mb']:.1f} |")
         if r.get("failed") or r.get("duplicates") or a != n:
             notes.append(f"{r['label']} N={n}: {a} new, {r.get('failed')} failed, {r.get('duplicates')} duplicates")
-    bare_of = next((r for r in rows if r["label"] == "local without the store"), None)
-    if local and bare_of:
-        c, c0 = ms(local["coord_cpu_s"], local["new"]), ms(bare_of["coord_cpu_s"], bare_of["new"])
+    storeless = next((r for r in rows if r["label"] == "local without the store"), None)
+    if local and storeless:
+        c, c0 = ms(local["coord_cpu_s"], local["new"]), ms(storeless["coord_cpu_s"], storeless["new"])
         notes.append(f"N={n:,}: the store's share of the coordinator's CPU: {c:.3f} − {c0:.3f} (without it) = "
                      f"{c - c0:.3f} ms/article, {100 * (c - c0) / c:.0f}%; without it the coordinator spends "
                      f"{c0 / b:.1f}× the bare client's CPU")

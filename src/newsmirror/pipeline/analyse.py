@@ -138,7 +138,8 @@ def dask_setup(worker: object) -> None:
     """Run by a Dask worker started with `--preload newsmirror.pipeline.analyse` (README), once this module is
     imported: what the worker holds by then (Dask's and the extractor's modules, hundreds of thousands of objects
     that live as long as it) is kept out of its garbage collections, as the run's is for the local pool's workers
-    (workers.worker_pool). Each page leaves thousands of young objects; a full collection every so often walked
-    all of those too: measured (benchmarks/cluster.py's pages, a one-thread worker), 0.3 ms of its 4.6 ms a page."""
+    (workers.worker_pool). A page makes thousands of objects, and the full collections they set off every so often
+    walked all of that heap too: measured (benchmarks/cluster.py's pages, a one-thread worker), 0.3 ms of its
+    4.6 ms a page."""
     gc.collect()
     gc.freeze()
