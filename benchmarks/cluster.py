@@ -1,7 +1,7 @@
 """What one coordinator costs per article, and how far it scales: the local pool against a Dask cluster.
 
     python benchmarks/cluster.py [--sizes 1000,10000] [--workers 1,2] [--dask-up-to N] [--before SRC] [--no-write]
-                                 [--repeat R] [--profile] [--instructions N]
+                                 [--repeat R] [--profile] [--instructions N] [--without-store]
 
 The site server of `benchmarks/mirror.py` (N synthetic Chinese articles, gzip, on 127.0.0.1) serves the pages;
 the mirror runs in rules mode with `[images] download = false`, so the phase measured is the pages' own:
@@ -11,7 +11,8 @@ of one run, not runs):
 - *bare client*: a plain aiohttp client fetching the same article pages from the same server, as many at once as
   the mirror (32), keeping each body as received (gzip-coded, as the mirror does): its process's CPU per page is
   the floor for any coordinator that fetches. It varies by a third from one run to the next here, so it runs
-  before every mirror run and once after them, and its median run is the one compared with. Measured alone, and
+  before every local and Dask run (not before the *before* and *without the store* runs, which sit beside one)
+  and once after them all, and its median run is the one compared with. Measured alone, and
   also beside as many busy processes as the local pool has workers (*beside the load*), as the coordinator runs
   beside its workers: a process that shares the cores with others spends more CPU on the same work.
 - *local*: `newsmirror run` with `[workers] engine = "local"` (its forked process pool).
@@ -570,8 +571,8 @@ def main() -> None:
             load, calib = float(Path("/proc/loadavg").read_text().split()[0]), site.calibrate()
             busy = pool_size()  # the local pool's workers
             # the bare client varies by a third from one run to the next on a shared machine: measured before every
-            # mirror run and once after them (alone), and around them beside the load; the median run is the one
-            # compared with
+            # local and Dask run and once after them all (alone), and around them beside the load; the median run is
+            # the one compared with
             bares, bares_busy = [bare_run(server, n)], [bare_run(server, n, busy)]
             runs: dict[str, list[dict]] = {}  # label → its runs, in order
             reps = args.repeat if n <= args.repeat_up_to else 1
