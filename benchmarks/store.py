@@ -10,11 +10,10 @@ minute, not in the quarter of an hour of a run of 100,000 pages.
 
 The pages are those of benchmarks/mirror.py's site (synthetic Chinese articles, median 4.4 KB of text, half of them
 linking to an older one, a lead picture and some inline ones), made into analyses without extraction: the body its
-paragraphs, its links and pictures, its content hash as a worker makes it (of its own words: its id
-before its text). The first 1,000 pages' bodies serve
-all the others (making each costs 2 ms, more than storing it); their titles, URLs and ids are each their own, and
-each fingerprint is drawn at random (those of unrelated texts are as far apart as random ones: no page is taken
-for a copy of another).
+paragraphs, its links and pictures, its content hash as a worker makes it (of its own words: its id before its
+text). The first 1,000 pages' bodies serve all the others (making each costs 2 ms, more than storing it); their
+titles, URLs and ids are each their own, and each fingerprint is drawn at random (those of unrelated texts are as
+far apart as random ones: no page is taken for a copy of another).
 
 Each segment of N/segments articles is measured (the process's CPU, user + system, over store_pages alone) and set
 beside its baseline, measured in the same run right after it: the same rows, bodies included, inserted in the same
