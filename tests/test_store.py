@@ -284,20 +284,42 @@ def test_near_twin_reads_only_articles_that_share_a_band_and_an_older_store_gets
         s.save_article(art("a1", "https://x.example/a1.html", title="城南老旧小区改造完成"), "h1", False, simhash=near)
         s.save_article(art("a2", "https://x.example/a2.html", title="城南老旧小区改造完成"), "h2", False, simhash=far)
         s.save_article(art("a3", "https://x.example/a3.html", title="另一篇文章的标题在此"), "h3", False, simhash=fp)
-    # an older version's store: the fingerprints without the band indexes
+    # an older version's store: the fingerprints without the band indexes, or with the band alone in them
     for k in range(4):
-        s.db.execute(f"DROP INDEX articles_simhash{k}")
+        s.db.execute(f"DROP INDEX articles_band{k}")
+    s.db.execute("CREATE INDEX articles_simhash1 ON articles(((simhash >> 16) & 65535)) WHERE simhash IS NOT NULL")
     s.close()
     s = Store(path)
     names = {r[0] for r in s.db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-    assert {f"articles_simhash{k}" for k in range(4)} <= names
+    assert {f"articles_band{k}" for k in range(4)} <= names and not any(n.startswith("articles_simhash") for n in names)
+    # the fingerprints sharing a band are found and compared from the index alone, without reading their rows
     plan = " ".join(str(r[3]) for r in s.db.execute(
-        "EXPLAIN QUERY PLAN SELECT id FROM articles WHERE ((simhash >> 32) & 65535)=? AND simhash IS NOT NULL", (1,)))
-    assert "articles_simhash2" in plan and "SCAN" not in plan
+        "EXPLAIN QUERY PLAN SELECT rowid, simhash FROM articles WHERE ((simhash >> 32) & 65535)=? AND simhash IS NOT "
+        "NULL", (1,)))
+    assert "COVERING INDEX articles_band2" in plan and "SCAN" not in plan
     twin = s.near_twin(fp, 3, "城南老旧小区改造完成")
     assert twin is not None and twin.id == "a1"  # a2 is too far, a3 another title
     assert s.near_twin(fp ^ (1 << 63) ^ (1 << 47) ^ (1 << 31) ^ (1 << 15), 3, "城南老旧小区改造完成") is None
     assert s.near_twin(fp, 4, "城南老旧小区改造完成").id == "a1"  # past the bands' reach: every article read
+
+
+def test_a_batch_finds_the_near_twin_the_store_finds_from_the_band_indexes_alone(tmp_path):
+    s = Store(tmp_path / "s.db")
+    fp = 0x0123_4567_89AB_CDEF
+    title, other_title = "城南老旧小区改造完成", "另一篇文章的标题在此"
+    saved = {"a1": fp ^ 0b111 << 20, "a2": fp ^ 0b1111, "a3": fp ^ 1 << 40, "a4": fp ^ 0b11 << 50}
+    with s.tx():  # a2 shares three bands and is 4 bits away; a3 is nearest but of another title
+        for aid, other in saved.items():
+            s.save_article(art(aid, f"https://x.example/{aid}.html", title=other_title if aid == "a3" else title),
+                           f"h{aid}", False, simhash=other)
+    asked = [fp, fp ^ 0xFFFF, fp ^ 0xFFFF_FFFF_FFFF_FFFF]  # the last shares no band with any
+    known = s.known([], [], asked, [])
+    for each in asked:
+        for reach in (0, 1, 3):
+            twin, batch_twin = s.near_twin(each, reach, title), known.near_twin(each, reach, title)
+            assert (twin and twin.id) == (batch_twin and batch_twin.id)
+    assert known.near_twin(fp, 3, title).id == "a4" and s.near_twin(fp, 3, title).id == "a4"  # a1 is 3 bits, a4 2
+    assert known.near_twin(fp ^ 0xFFFF, 3, title) is None
 
 
 def test_articles_version_changes_once_a_transaction_and_with_every_commit(tmp_path):

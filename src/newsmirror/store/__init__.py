@@ -93,9 +93,12 @@ class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
                 self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
         # the pages due: a partial index, so that a no-op run finds none without reading every article
         self.db.execute("CREATE INDEX IF NOT EXISTS articles_dirty ON articles(dirty) WHERE dirty=1")
-        # near_twin's look-up: the four 16-bit bands of each fingerprint (made once for an older store's articles)
+        # near_twin's look-up: the four 16-bit bands of each fingerprint, each with the fingerprint itself, so that
+        # the articles sharing a band are compared without reading their rows (the fingerprint is the row's last
+        # column, past the body's overflow pages); made once for an older store, whose band-only indexes go
         for k, expr in enumerate(SIMHASH_BANDS):
-            self.db.execute(f"CREATE INDEX IF NOT EXISTS articles_simhash{k} ON articles({expr}) "
+            self.db.execute(f"DROP INDEX IF EXISTS articles_simhash{k}")
+            self.db.execute(f"CREATE INDEX IF NOT EXISTS articles_band{k} ON articles({expr}, simhash) "
                             "WHERE simhash IS NOT NULL")
         if self.get_meta("ids_mended") is None:
             self._mend_ids()
@@ -394,10 +397,12 @@ class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
         """The stored article of the same title whose fingerprint is nearest `fp`, within `max_distance` bits (the
         first saved of equals); None if none is. Up to MAX_DISTANCE bits, only the articles that share one of its
         four 16-bit bands are read (indexed): any fingerprint that near shares one."""
-        if max_distance <= MAX_DISTANCE:
-            rows = self.db.execute(" UNION ".join(
-                f"SELECT rowid, id, simhash, title FROM articles WHERE {expr}=? AND simhash IS NOT NULL"
-                for expr in SIMHASH_BANDS) + " ORDER BY rowid", bands(fp))
+        if max_distance <= MAX_DISTANCE:  # (from the band indexes alone; the rows of the near ones only)
+            near = sorted(r[0] for r in self.db.execute(" UNION ".join(
+                f"SELECT rowid, simhash FROM articles WHERE {expr}=? AND simhash IS NOT NULL"
+                for expr in SIMHASH_BANDS), bands(fp)) if distance(fp, from_signed(r[1])) <= max_distance)
+            rows = self._rows_in("SELECT rowid, id, simhash, title FROM articles WHERE rowid IN ({}) ORDER BY rowid",
+                                 near)
         else:
             rows = self.db.execute("SELECT rowid, id, simhash, title FROM articles WHERE simhash IS NOT NULL "
                                    "ORDER BY rowid")

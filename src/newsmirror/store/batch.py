@@ -92,7 +92,8 @@ class Known:
                  by_hash: dict[str, StoredArticle | None], near: dict[tuple[int, int], list[tuple[int, str, int, str]]],
                  ids: dict[str, list[str]], fps: set[int]) -> None:
         """Each dict holds every key asked (None: nothing there); `near`: for each band (its number, its value) of
-        `fps`, the (rowid, id, fingerprint, title) of the articles that share it."""
+        `fps`, the (rowid, id, fingerprint, title) of the articles that share it and are within MAX_DISTANCE of one
+        of `fps` (no other can be a near twin)."""
         self.store = store
         self._by_url, self._by_hash, self._near, self._ids, self._fps = by_url, by_hash, near, ids, fps
         self._urls: set[str] = set()  # written by the batch so far: asked of the store itself
@@ -188,14 +189,22 @@ class KnownStore(Deferred):
         for r in self._rows_in("SELECT * FROM articles WHERE content_hash IN ({}) ORDER BY rowid", hashes):
             if by_hash[r["content_hash"]] is None:
                 by_hash[r["content_hash"]] = self._article(r)
-        near: dict[tuple[int, int], list[tuple[int, str, int, str]]] = {}
-        fp_bands = [bands(fp) for fp in fps]
+        # the fingerprints sharing a band with one of `fps`, from the band indexes alone; then the id and title of
+        # those within MAX_DISTANCE of it (few: the rows of the others, read for nothing, grew with the store)
+        sharing: dict[tuple[int, int], list[tuple[int, int]]] = {}  # band → (rowid, fingerprint)
+        fp_bands = {fp: tuple(enumerate(bands(fp))) for fp in fps}
         for k, expr in enumerate(SIMHASH_BANDS):
-            values = sorted({b[k] for b in fp_bands})  # (each band's own values: no more rows than asked)
-            if values:
-                for r in self._rows_in(f"SELECT rowid, id, simhash, title, {expr} FROM articles WHERE {expr} IN "
-                                       "({}) AND simhash IS NOT NULL", values):
-                    near.setdefault((k, r[4]), []).append((r[0], r[1], from_signed(r[2]), r[3]))
+            values = sorted({b[k][1] for b in fp_bands.values()})  # (each band's own values: no more rows than asked)
+            for r in self._rows_in(f"SELECT rowid, simhash, {expr} FROM articles WHERE {expr} IN ({{}}) AND "
+                                   "simhash IS NOT NULL", values):
+                sharing.setdefault((k, r[2]), []).append((r[0], from_signed(r[1])))
+        close = {rowid for fp, fb in fp_bands.items() for band in fb for rowid, other in sharing.get(band, ())
+                 if (fp ^ other).bit_count() <= MAX_DISTANCE}
+        named = {r[0]: (r[1], r[2]) for r in self._rows_in("SELECT rowid, id, title FROM articles WHERE rowid IN ({})",
+                                                            close)}  # rowid → (id, title)
+        near: dict[tuple[int, int], list[tuple[int, str, int, str]]] = {
+            band: [(rowid, named[rowid][0], other, named[rowid][1]) for rowid, other in rows if rowid in named]
+            for band, rows in sharing.items()}
         taken: dict[str, list[str]] = {i: [] for i in ids}
         if ids:
             for r in self._rows_in("SELECT id, canonical_url FROM articles WHERE id COLLATE NOCASE IN ({})", ids):
