@@ -54,8 +54,9 @@ for _kind in (type(None), bytes):
 WAL_PAGES = 10_000  # 40 MB of the WAL (4 KB pages) between two checkpoints
 # SQLite's page cache (its default: 2 MB): a group's commit of 1,000 articles changes a page of each index for most
 # of them (the content hash's and the fingerprint bands' keys are random), 2,500 pages at 100,000 articles, which 2 MB
-# cannot hold: each was read again from the WAL as the next batch changed it (22 reads of 4 KB an article there)
-CACHE_KB = 16_384
+# cannot hold: each was read again as the next batch changed it (22 reads of 4 KB an article there, 14 with 8 MB, 11
+# with 16 MB; the cache is the run's memory, whose peak was 132 MB at 100,000 pages with 2 MB)
+CACHE_KB = 8_192
 
 
 class StoreError(Exception):
