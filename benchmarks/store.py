@@ -18,7 +18,9 @@ far apart as random ones: no page is taken for a copy of another).
 Each segment of N/segments articles is measured (the process's CPU, user + system, over store_pages alone) and set
 beside its baseline, measured in the same run right after it: the same rows, bodies included, inserted in the same
 batches and commits into a table of another SQLite file (the store's journal and sync settings) that has no index at
-all: what writing the bytes alone costs. A flat store has the same ratio to it in every segment.
+all: what writing the bytes alone costs. A flat store has the same ratio to it in every segment. Beside the CPU, the
+read and write system calls made (Linux's /proc/self/io): most of the store's system time is theirs, and their
+number, unlike CPU time on a shared machine, is the same from one run to the next.
 Writes benchmarks/results/store.md. Run by hand.
 """
 
@@ -112,6 +114,16 @@ def cpu() -> tuple[float, float]:
     return r.ru_utime + r.ru_stime, r.ru_stime
 
 
+def io_calls() -> int | None:
+    """The read and write system calls the process has made so far (Linux's /proc/self/io; None elsewhere): unlike
+    CPU time, the same from one run to the next on a busy machine."""
+    try:
+        counts = dict(line.split(": ") for line in Path("/proc/self/io").read_text().splitlines())
+    except OSError:
+        return None
+    return int(counts["syscr"]) + int(counts["syscw"])
+
+
 class Plain:
     """The baseline: the same rows into one table without an index, in the same batches and commits."""
 
@@ -160,19 +172,22 @@ def measure(n: int, segments: int) -> list[dict]:
                     batches.append([page(i, tpl) for i in range(first, min(first + PAGE_BATCH, (s + 1) * size))])
                 # discovered before they are fetched (not measured: discovery's, not the fetch's)
                 store.add_pending(c for batch in batches for c, _ in batch)
-                c0, s0 = cpu()
+                c0, s0, i0 = *cpu(), io_calls()
                 for batch in batches:
                     store_pages(ctx, [(c, a, (lambda a=a: a.ref)) for c, a in batch], report)
-                c1, s1 = cpu()
+                c1, s1, i1 = *cpu(), io_calls()
                 for batch in batches:
                     plain.store(batch)
-                c2, s2 = cpu()
+                c2, s2, i2 = *cpu(), io_calls()
                 k = sum(map(len, batches))
                 r = {"upto": (s + 1) * size, "store_ms": (c1 - c0) * 1000 / k, "store_sys_ms": (s1 - s0) * 1000 / k,
-                     "plain_ms": (c2 - c1) * 1000 / k, "plain_sys_ms": (s2 - s1) * 1000 / k}
+                     "plain_ms": (c2 - c1) * 1000 / k, "plain_sys_ms": (s2 - s1) * 1000 / k,
+                     "store_io": (i1 - i0) / k if i0 is not None else None,
+                     "plain_io": (i2 - i1) / k if i1 is not None else None}
                 rows.append(r)
                 print(f"{r['upto']:>9,} articles: store {r['store_ms']:.3f} ms/article (system "
-                      f"{r['store_sys_ms']:.3f}), no index {r['plain_ms']:.3f} ({r['plain_sys_ms']:.3f}): "
+                      f"{r['store_sys_ms']:.3f}; {calls(r['store_io'])} reads and writes), no index "
+                      f"{r['plain_ms']:.3f} ({r['plain_sys_ms']:.3f}; {calls(r['plain_io'])}): "
                       f"{r['store_ms'] / r['plain_ms']:.1f}×", file=sys.stderr, flush=True)
         if report.new != size * segments:  # (a page taken for another's copy would not measure a new article)
             raise RuntimeError(f"stored {report.new} new articles of {size * segments}")
@@ -184,6 +199,10 @@ def measure(n: int, segments: int) -> list[dict]:
     return rows
 
 
+def calls(per_article: float | None) -> str:
+    return "–" if per_article is None else f"{per_article:.1f}"
+
+
 def table(rows: list[dict], n: int, segments: int, started: str) -> str:
     first = rows[0]["store_ms"]
     lines = [
@@ -193,13 +212,15 @@ def table(rows: list[dict], n: int, segments: int, started: str) -> str:
         f"{platform.python_version()}, {os.cpu_count()} cores (shared with other work: compare rows of one run). "
         "How the pages are made and what the baseline is: the script's docstring.",
         "",
-        "| articles stored | store CPU ms/article (of it system) | baseline: no index, ms/article (system) "
-        "| × baseline | × the first segment |",
-        "| ---: | ---: | ---: | ---: | ---: |",
+        "| articles stored | store CPU ms/article (of it system) | its reads and writes (system calls) an article "
+        "| baseline: no index, ms/article (system) | its reads and writes an article | × baseline "
+        "| × the first segment |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
-        lines.append(f"| {r['upto']:,} | {r['store_ms']:.3f} ({r['store_sys_ms']:.3f}) | {r['plain_ms']:.3f} "
-                     f"({r['plain_sys_ms']:.3f}) | {r['store_ms'] / r['plain_ms']:.1f} | {r['store_ms'] / first:.2f} |")
+        lines.append(f"| {r['upto']:,} | {r['store_ms']:.3f} ({r['store_sys_ms']:.3f}) | {calls(r['store_io'])} | "
+                     f"{r['plain_ms']:.3f} ({r['plain_sys_ms']:.3f}) | {calls(r['plain_io'])} | "
+                     f"{r['store_ms'] / r['plain_ms']:.1f} | {r['store_ms'] / first:.2f} |")
     lines += ["", f"The store's files at the end: {rows[-1]['store_mb']:.0f} MB.", ""]
     return "\n".join(lines)
 

@@ -14,5 +14,6 @@ def test_the_store_benchmark_stores_every_page_as_a_new_article_and_measures_eac
     rows = bench.measure(1000, 2)  # (raises unless all 1,000 were stored as new articles)
     assert [r["upto"] for r in rows] == [500, 1000]
     assert all(r["store_ms"] > 0 and r["plain_ms"] > 0 for r in rows) and rows[-1]["store_mb"] > 1
+    assert all(r["store_io"] > 0 and r["plain_io"] > 0 for r in rows)  # (the commits write: Linux counts them)
     table = bench.table(rows, 1000, 2, "now")
     assert table.count("\n| 500 |") == 1 and "| 1,000 |" in table
