@@ -83,7 +83,7 @@ class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
             self.db.execute(f"PRAGMA cache_size=-{CACHE_KB}")
             # a transaction's savepoint (tx() in a group: a batch of pages) journals each page it changes first, so
             # that the batch alone can be rolled back: in memory (a batch's: about a megabyte), not in a temporary
-            # file past 64 KB (two writes of each page, 20 system calls an article)
+            # file past 64 KB (two writes of each page: 20 system calls an article at 100,000 articles)
             self.db.execute("PRAGMA temp_store=MEMORY")
             self.db.executescript(SCHEMA)
             self._migrate()
