@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from ..dedup import MAX_DISTANCE, bands, distance, from_signed, same_title, to_signed
+from ..dedup import MAX_DISTANCE, distance, from_signed, same_title, to_signed
 from ..models import ADDED_SOURCE, Article, Listed, RunState, StoredArticle, WarcRef
 from .batch import Known, KnownStore
 from .media import ImagesAndLinks
@@ -406,16 +406,11 @@ class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
     def near_twin(self, fp: int, max_distance: int, title: str) -> StoredArticle | None:
         """The stored article of the same title whose fingerprint is nearest `fp`, within `max_distance` bits (the
         first saved of equals); None if none is. Up to MAX_DISTANCE bits, only the articles that share one of its
-        four 16-bit bands are read (indexed): any fingerprint that near shares one."""
-        if max_distance <= MAX_DISTANCE:  # (from the band indexes alone; the rows of the near ones only)
-            near = sorted(r[0] for r in self.db.execute(" UNION ".join(
-                f"SELECT rowid, simhash FROM articles WHERE {expr}=? AND simhash IS NOT NULL"
-                for expr in SIMHASH_BANDS), bands(fp)) if distance(fp, from_signed(r[1])) <= max_distance)
-            rows = self._rows_in("SELECT rowid, id, simhash, title FROM articles WHERE rowid IN ({}) ORDER BY rowid",
-                                 near)
-        else:
-            rows = self.db.execute("SELECT rowid, id, simhash, title FROM articles WHERE simhash IS NOT NULL "
-                                   "ORDER BY rowid")
+        four 16-bit bands are read (indexed): any fingerprint that near shares one, as known() reads them."""
+        if max_distance <= MAX_DISTANCE:
+            return self.known((), (), (fp,), ()).near_twin(fp, max_distance, title)
+        rows = self.db.execute("SELECT rowid, id, simhash, title FROM articles WHERE simhash IS NOT NULL "
+                               "ORDER BY rowid")
         best: tuple[int, str] | None = None
         for r in rows:
             d = distance(fp, from_signed(r[2]))
