@@ -10,10 +10,10 @@ minute, not in the quarter of an hour of a run of 100,000 pages.
 
 The pages are those of benchmarks/mirror.py's site (synthetic Chinese articles, median 4.4 KB of text, half of them
 linking to an older one, a lead picture and some inline ones), made into analyses without extraction: the body its
-paragraphs, its links and pictures, its content hash as a worker makes it (of its own words: its id before its
-text). The first 1,000 pages' bodies serve all the others (making each costs 2 ms, more than storing it); their
-titles, URLs and ids are each their own, and each fingerprint is drawn at random (those of unrelated texts are as
-far apart as random ones: no page is taken for a copy of another).
+paragraphs (compressed, as a worker sends it), its links and pictures, its content hash as a worker makes it (of its
+own words: its id before its text). The first 1,000 pages' bodies serve all the others (making each costs 2 ms, more
+than storing it); their titles, URLs and ids are each their own, and each fingerprint is drawn at random (those of
+unrelated texts are as far apart as random ones: no page is taken for a copy of another).
 
 Each segment of N/segments articles is measured (the process's CPU, user + system, over store_pages alone) and set
 beside its baseline, measured in the same run right after it: the same rows, bodies included, inserted in the same
@@ -56,6 +56,7 @@ from newsmirror.pipeline.analyse import Analysis, content_hash  # noqa: E402
 from newsmirror.pipeline.context import PAGE_BATCH  # noqa: E402
 from newsmirror.pipeline.ingest import store_pages  # noqa: E402
 from newsmirror.store import Store  # noqa: E402
+from newsmirror.store.schema import pack_body  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "store.md"
 BASE = "http://127.0.0.1:8000"  # (never fetched)
@@ -104,7 +105,7 @@ def page(i: int, tpl: list[tuple[str, str, int | None, int]]) -> tuple[Candidate
                         {BASE + site.article_path(i + link_to)} if link_to else set(),
                         [lead, *(f"{BASE}/images/{when:%Y/%m}/{aid}-{k}.jpg" for k in range(inline))],
                         simhash=random.Random(i).getrandbits(64), own_id=url_id(url) or "",
-                        body=body.encode("utf-8"))
+                        body=pack_body(body))
     return Candidate(url, source, category, title, when), analysis
 
 
@@ -138,7 +139,7 @@ class Plain:
 
     def store(self, batch: list[tuple[Candidate, Analysis]]) -> None:
         seen = datetime.now(UTC).isoformat()
-        self.db.executemany("INSERT INTO pages VALUES (?, ?, CAST(? AS TEXT), ?, ?, ?, ?, ?)", [
+        self.db.executemany("INSERT INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
             (c.url, a.article.title, a.body, a.content_hash, to_signed(a.simhash), " ".join(sorted(a.links)),
              " ".join(a.images), seen) for c, a in batch])
         self.since += len(batch)

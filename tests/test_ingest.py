@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import zlib
 
 import pytest
 
@@ -141,21 +142,36 @@ def test_pages_linking_to_a_url_are_due_whatever_it_turns_out_to_be(tmp_path):
     store.close()
 
 
-def test_a_body_that_comes_back_as_utf8_bytes_is_stored_as_the_same_text(tmp_path):
-    """A worker sends the body back as UTF-8 bytes (Analysis.packed): stored as text, byte for byte the body."""
+def test_a_body_comes_back_compressed_and_is_stored_so_and_read_back_as_the_same_text(tmp_path):
+    """A worker sends the body back as the store keeps it (Analysis.packed: zlib of its UTF-8), which the store
+    writes as it comes (a blob, smaller than the text) and gives back as the same text."""
     cfg = minimal_config(tmp_path, "http://127.0.0.1:1")
     store = Store(tmp_path / "s.db")
     ctx = Context(cfg, store, [], "")
     c, a = page("https://x.example/a1.html", "h1")
-    body = "<p>城南老旧小区改造完成, “引号” 与 emoji 🎉</p>"
+    body = "<p>城南老旧小区改造完成, “引号” 与 emoji 🎉</p>" * 20
     a.article.body_html = body
     a = a.packed()
-    assert a.article.body_html == "" and a.body == body.encode("utf-8")
+    assert a.article.body_html == "" and zlib.decompress(a.body) == body.encode("utf-8")
     with store.grouped():
         (aid,) = store_pages(ctx, [(c, a, lambda: None)], RunReport())
-    row = store.db.execute("SELECT typeof(body_html), body_html FROM articles WHERE id=?", (aid,)).fetchone()
-    assert tuple(row) == ("text", body)
+    kind, size = store.db.execute("SELECT typeof(body_html), length(body_html) FROM articles WHERE id=?",
+                                  (aid,)).fetchone()
+    assert kind == "blob" and size < len(body.encode("utf-8")) / 4
     assert store.article(aid).body_html == body
+    assert store.articles_by_id([aid])[0].body_html == body
+
+
+def test_a_body_an_older_version_stored_as_text_reads_as_it_was(tmp_path):
+    store = Store(tmp_path / "s.db")
+    art = Article(url="https://x.example/a1.html", canonical_url="https://x.example/a1.html", title="旧的",
+                  body_html="<p>旧版本存的正文</p>", id="a1")
+    store.save_article(art, "h1", False)
+    assert store.db.execute("SELECT typeof(body_html) FROM articles").fetchone()[0] == "blob"  # (what it writes now)
+    store.db.execute("UPDATE articles SET body_html=? WHERE id='a1'", (art.body_html,))  # (what older ones wrote)
+    assert store.db.execute("SELECT typeof(body_html) FROM articles").fetchone()[0] == "text"
+    assert store.article("a1").body_html == "<p>旧版本存的正文</p>"
+    assert [a.body_html for a in store.articles()] == ["<p>旧版本存的正文</p>"]
 
 
 def test_a_body_that_is_not_text_is_a_rejected_page_not_a_failed_batch():

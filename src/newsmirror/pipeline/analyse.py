@@ -19,6 +19,7 @@ from ..fetch.fetcher import brief
 from ..fetch.warc import WarcRecords, WarcTarget, WarcWriter, warc_records
 from ..ids import url_id
 from ..models import Article, Response, Shipped, WarcRef
+from ..store.schema import pack_body
 from ..transform import link_targets, sanitize
 from ..transform.images import image_urls
 
@@ -42,15 +43,17 @@ class Analysis(Shipped):
     # the id the article's canonical URL carries (ids.url_id), made in the worker too: "" when it carries none,
     # None when not made
     own_id: str | None = None
-    # the article's body_html as UTF-8, when it travels so (packed(): article.body_html is then empty)
+    # the article's body_html as the store keeps it (store.schema.pack_body), when it travels so (packed():
+    # article.body_html is then empty)
     body: bytes | None = None
 
     def packed(self) -> Analysis:
-        """This analysis as a worker sends it back to be stored: the body as UTF-8 bytes (`body`), which the store
-        writes as they are (SQLite's text is UTF-8), instead of text that pickling encodes, the run decodes and
-        SQLite encodes again (a tenth of the run's CPU a page). Raises PageRejected for a body that is not text."""
+        """This analysis as a worker sends it back to be stored: the body as the store keeps it (`body`: compressed
+        UTF-8, store.schema.pack_body), which it writes as it comes, instead of text that pickling encodes, the run
+        decodes and SQLite encodes again (a tenth of the run's CPU a page), and that the run would compress. Raises
+        PageRejected for a body that is not text."""
         try:
-            self.body = self.article.body_html.encode("utf-8")
+            self.body = pack_body(self.article.body_html)
         except UnicodeEncodeError as exc:
             raise PageRejected(f"the article is not valid text ({brief(exc)})") from None
         self.article.body_html = ""

@@ -38,7 +38,9 @@ from .schema import (
     batched,
     dt,
     now,
+    pack_body,
     ts,
+    unpack_body,
 )
 from .summary import RevisitCounts, RunSummary, SourceStatus, Summaries, UrlProblem
 from .urls import UrlsAndSources
@@ -354,6 +356,7 @@ class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
     def _article(self, r: sqlite3.Row) -> StoredArticle:
         values = {f: dt(r[f]) if f in DATE_FIELDS else r[f] for f in STORED_FIELDS}
         values["pick"] = bool(values["pick"])
+        values["body_html"] = unpack_body(values["body_html"])
         return StoredArticle(**values)
 
     def article(self, article_id: str) -> StoredArticle | None:
@@ -449,14 +452,14 @@ class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
                      simhash: int | None = None, body: bytes | None = None) -> None:
         """Insert or update an article, in one statement; `warc`: where its response is archived (file, offset,
         record id, payload digest), kept from before when None; `simhash`: its dedup.fingerprint (None: too short);
-        `body`: its body_html as UTF-8, when it came so (pipeline.analyse.Analysis.packed), stored as it is."""
+        `body`: its body_html as schema.pack_body made it, when it came so (pipeline.analyse.Analysis.packed),
+        stored as it is."""
         t = self._now()
         w = (warc.file, warc.offset, warc.record_id, warc.payload_digest) if warc else (None, None, None, None)
         own = list(_ARTICLE_VALUES(a))
         for k in _ARTICLE_DATES:
             own[k] = ts(own[k])
-        if body is not None:
-            own[_ARTICLE_BODY] = body
+        own[_ARTICLE_BODY] = body if body is not None else pack_body(a.body_html)
         self._write("articles", _SAVE_ARTICLE, [(*own, content_hash, int(pick), t, t, t, *w,
                                                  to_signed(simhash) if simhash is not None else None)])
         self._bump_version()
@@ -474,9 +477,7 @@ _ARTICLE_DATES = [k for k, f in enumerate(ARTICLE_FIELDS) if f in DATE_FIELDS]  
 _ARTICLE_BODY = ARTICLE_FIELDS.index("body_html")
 _SAVED_COLUMNS = [*ARTICLE_FIELDS, "content_hash", "pick", "first_seen", "last_seen", "fetched_at", "warc_file",
                   "warc_offset", "warc_record_id", "warc_digest", "simhash"]
-# (the body may come as UTF-8 bytes: stored as the text they are, not as a blob)
-_SAVE_ARTICLE = f"""INSERT INTO articles({", ".join(_SAVED_COLUMNS)}) VALUES({", ".join(
-    "CAST(? AS TEXT)" if c == "body_html" else "?" for c in _SAVED_COLUMNS)})
+_SAVE_ARTICLE = f"""INSERT INTO articles({", ".join(_SAVED_COLUMNS)}) VALUES({", ".join("?" * len(_SAVED_COLUMNS))})
                ON CONFLICT(id) DO UPDATE SET {", ".join(f"{f}=excluded.{f}" for f in ARTICLE_FIELDS if f != "id")},
                  content_hash=excluded.content_hash, pick=MAX(articles.pick, excluded.pick),
                  last_seen=excluded.last_seen, fetched_at=excluded.fetched_at, dirty=1,
