@@ -1,7 +1,7 @@
 """What one coordinator costs per article, and how far it scales: the local pool against a Dask cluster.
 
     python benchmarks/cluster.py [--sizes 1000,10000] [--workers 1,2] [--dask-up-to N] [--before SRC] [--no-write]
-                                 [--repeat R] [--profile] [--instructions N] [--without-store]
+                                 [--repeat R] [--profile] [--instructions N] [--without-store] [--saturated]
 
 The site server of `benchmarks/mirror.py` (N synthetic Chinese articles, gzip, on 127.0.0.1) serves the pages;
 the mirror runs in rules mode with `[images] download = false`, so the phase measured is the pages' own:
@@ -19,6 +19,15 @@ of one run, not runs):
 - *local without the store* (`--without-store`): the same, but every page is dropped once analysed instead of
   stored (no SQLite statement, no commit): what is left of the coordinator's CPU is fetching, shipping to the
   workers and back, and the event loop; the difference with *local* is what the store costs.
+- *local, workers replaying* (`--saturated`): the coordinator as the bottleneck. A first run (not measured) has its
+  workers record each page's analysis; in this one they answer each page from that record (a tenth of a
+  millisecond, not 2.5), so the coordinator fetches, ships and stores as fast as it can: its CPU per page at its
+  own top rate, the c that says how many workers one coordinator can feed. Compared with the bare client at its
+  top rate. And, beside the plain *local* run, the bare client *at the local run's pace* (its i-th page asked for
+  no sooner than i/rate seconds in): a process that handles a page every 1.5 ms wakes for each (an epoll wait, a
+  send that wakes the server, buffers one page deep) where one at 15,000 pages a second handles dozens a wake-up,
+  so the same client spends three to four times the CPU per page at the pace the workers set; either comparison
+  holds the rate equal.
 - *dask k*: the same with `engine = "dask"` and the scheduler of a cluster started beside it from the command line
   (`dask scheduler`, `dask worker --nworkers k --nthreads 1 --preload newsmirror.pipeline.analyse`, its profiler
   off, as the README says), all on
@@ -47,15 +56,18 @@ import argparse
 import asyncio
 import json
 import os
+import pickle
 import platform
 import resource
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -107,19 +119,27 @@ def rss_mb() -> float:
 # the bare client
 
 
-def bare(urls_file: str) -> None:
-    """`--bare FILE`: fetch every URL of FILE, CONCURRENCY at once; JSON (cpu_s, wall_s, pages, bytes) on stdout."""
+def bare(urls_file: str, rate: float = 0.0) -> None:
+    """`--bare FILE`: fetch every URL of FILE, CONCURRENCY at once; JSON (cpu_s, wall_s, pages, bytes) on stdout.
+    `rate` (pages a second): no faster, the i-th page asked for no sooner than i/rate seconds after the first."""
     import aiohttp
 
     urls = Path(urls_file).read_text().split()
 
     async def main() -> tuple[int, int]:
-        got = [0, 0]
+        got = [0, 0, 0]  # pages, bytes, pages begun
         it = iter(urls)
         conn = aiohttp.TCPConnector(limit=CONCURRENCY)
         async with aiohttp.ClientSession(connector=conn, auto_decompress=False) as session:
+            start = time.perf_counter()
+
             async def lane() -> None:
                 for url in it:
+                    if rate:
+                        got[2] += 1
+                        wait = start + got[2] / rate - time.perf_counter()
+                        if wait > 0:
+                            await asyncio.sleep(wait)
                     async with session.get(url, headers={"Accept-Encoding": "gzip"}) as resp:
                         body = await resp.read()
                         got[0] += resp.status == 200
@@ -141,15 +161,53 @@ def bare(urls_file: str) -> None:
 # one mirror run, in process, stopped after the fetch phase
 
 
+# --saturated: a run whose workers record each page's analysis, then runs whose workers answer from the record
+_TAPE_DIR: list[str] = []  # the record's folder (set in the run's process before its workers are forked)
+_TAPE: list = []  # this worker process's (process id, its recording connection or its replay connections)
+
+
+def _tape_key(resp) -> str:  # noqa: ANN001
+    return urlsplit(resp.url).path  # (the page's path: its server's port differs from one server to the next)
+
+
+def recorded(resp, rules, warc, cap, *rest):  # noqa: ANN001, ANN201
+    """SEAMS.analyse_page, its result also kept in a file of this worker process (in _TAPE_DIR)."""
+    from newsmirror.pipeline.analyse import analyse_page
+
+    result = analyse_page(resp, rules, warc, cap, *rest)
+    if not _TAPE or _TAPE[0] != os.getpid():
+        con = sqlite3.connect(Path(_TAPE_DIR[0]) / f"{os.getpid()}.sqlite", isolation_level=None)
+        con.execute("PRAGMA journal_mode=OFF")
+        con.execute("CREATE TABLE IF NOT EXISTS tape (path TEXT PRIMARY KEY, result BLOB)")
+        _TAPE[:] = [os.getpid(), con]
+    _TAPE[1].execute("INSERT OR REPLACE INTO tape VALUES (?, ?)", (_tape_key(resp),
+                                                                   pickle.dumps(result, pickle.HIGHEST_PROTOCOL)))
+    return result
+
+
+def replayed(resp, rules, warc, cap, *rest):  # noqa: ANN001, ANN201
+    """SEAMS.analyse_page answered from what `recorded` kept (a page it did not keep is analysed)."""
+    if not _TAPE or _TAPE[0] != os.getpid():
+        _TAPE[:] = [os.getpid(), [sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
+                                  for p in sorted(Path(_TAPE_DIR[0]).glob("*.sqlite"))]]
+    for con in _TAPE[1]:
+        row = con.execute("SELECT result FROM tape WHERE path=?", (_tape_key(resp),)).fetchone()
+        if row:
+            return pickle.loads(row[0])
+    from newsmirror.pipeline.analyse import analyse_page
+
+    return analyse_page(resp, rules, warc, cap, *rest)
+
+
 class _Stop(BaseException):
     """Raised at the end of the fetch phase: the build is not measured."""
 
 
 def coord(cfg: str, worker_pids: list[int], prof: str | None, count_bytes: bool, scheduler_pid: int = 0,
-          no_store: bool = False) -> None:
-    """`--coord CONFIG`: `newsmirror -q run` in process, measured over its fetch phase; JSON on stdout."""
+          no_store: bool = False, tape: str | None = None, replay: bool = False) -> None:
+    """`--coord CONFIG`: `newsmirror -q run` in process, measured over its fetch phase; JSON on stdout. `tape`: the
+    workers record each analysis there (`replay`: answer from it instead)."""
     import cProfile
-    import pickle
 
     from newsmirror.cli import main as nm_main
     from newsmirror.pipeline import mirror as pm
@@ -228,6 +286,9 @@ def coord(cfg: str, worker_pids: list[int], prof: str | None, count_bytes: bool,
         raise _Stop
 
     SEAMS.before_build = stop
+    if tape:  # (before the pool's workers are forked: they answer so)
+        _TAPE_DIR[:] = [tape]
+        SEAMS.analyse_page = replayed if replay else recorded
     sys.argv = ["newsmirror", "--config", cfg, "-q", "run"]
     try:
         nm_main()
@@ -291,10 +352,14 @@ class Cluster:
 
 
 def mirror_run(server: site.Server, n: int, engine: str, k: int, keep: Path | None, *, prof: bool = False,
-               count_bytes: bool = False, src: Path | None = None, no_store: bool = False) -> dict:
+               count_bytes: bool = False, src: Path | None = None, no_store: bool = False, tape: Path | None = None,
+               replay: bool = False) -> dict:
+    """One run of the mirror; `tape`: its workers record each page's analysis there (`replay`: answer from it)."""
     label = f"{engine}-{k}" if engine == "dask" else engine
     if no_store:
         label += " without the store"
+    if tape is not None:
+        label += ", workers replaying" if replay else " (recording)"
     if src is not None:
         label += " (before)"
     folder = Path(tempfile.mkdtemp(prefix=f"nm-cluster-{label}-{n}-"))
@@ -310,6 +375,8 @@ def mirror_run(server: site.Server, n: int, engine: str, k: int, keep: Path | No
             cmd += ["--count-bytes"]
         if no_store:
             cmd += ["--no-store"]
+        if tape is not None:
+            cmd += ["--tape", str(tape), *(["--replay"] if replay else [])]
         s0, busy0 = server.cpu_s(), site.machine_busy_s()
         env = {**os.environ, "PYTHONPATH": str(src)} if src is not None else None  # that code, not this one
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=folder, env=env)
@@ -336,14 +403,16 @@ def mirror_run(server: site.Server, n: int, engine: str, k: int, keep: Path | No
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def bare_run(server: site.Server, n: int, busy: int = 0) -> dict:
-    """The bare client over the N pages; `busy`: with that many processes spinning beside it."""
+def bare_run(server: site.Server, n: int, busy: int = 0, rate: float = 0.0) -> dict:
+    """The bare client over the N pages; `busy`: with that many processes spinning beside it; `rate`: at most that
+    many pages a second."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
         f.write("\n".join(server.base + site.article_path(i) for i in range(n)))
     spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(busy)]
     try:
         s0 = server.cpu_s()
-        proc = subprocess.run([sys.executable, __file__, "--bare", f.name], capture_output=True, text=True)
+        proc = subprocess.run([sys.executable, __file__, "--bare", f.name, "--rate", str(rate)], capture_output=True,
+                              text=True)
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         r["server_cpu_s"] = server.cpu_s() - s0
         return r
@@ -380,15 +449,19 @@ def ms(x: float, n: int) -> float:
     return 1000 * x / max(1, n)
 
 
-def table(n: int, bare_r: dict, bare_busy: dict, rows: list[dict], shipped: dict | None) -> tuple[str, list[str]]:
+def table(n: int, bare_r: dict, bare_busy: dict, rows: list[dict], shipped: dict | None,
+          paced: dict | None = None) -> tuple[str, list[str]]:
     b = ms(bare_r["cpu_s"], bare_r["pages"])
     bb = ms(bare_busy["cpu_s"], bare_busy["pages"])
     lines = ["| run | articles | seconds | articles/s | coordinator CPU ms/article | × bare client | "
              "× bare client beside the load | workers' CPU ms/article | Dask scheduler CPU ms/article | "
              "server CPU ms/article | coordinator peak RSS MB | RSS growth over the phase MB |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for label, r in (("bare aiohttp client", bare_r),
-                     (f"bare aiohttp client beside {bare_busy['busy']} busy processes", bare_busy)):
+    bares = [("bare aiohttp client", bare_r),
+             (f"bare aiohttp client beside {bare_busy['busy']} busy processes", bare_busy)]
+    if paced:
+        bares.append((f"bare aiohttp client at the local run's pace ({paced['rate']:.0f}/s)", paced))
+    for label, r in bares:
         c = ms(r["cpu_s"], r["pages"])
         lines.append(f"| {label} | {r['pages']:,} | {r['wall_s']:.2f} | {r['pages'] / r['wall_s']:.0f} | {c:.3f} | "
                      f"{c / b:.1f} | {c / bb:.1f} | – | – | {ms(r['server_cpu_s'], r['pages']):.3f} | – | – |")
@@ -411,6 +484,19 @@ def table(n: int, bare_r: dict, bare_busy: dict, rows: list[dict], shipped: dict
         notes.append(f"N={n:,}: the store's share of the coordinator's CPU: {c:.3f} − {c0:.3f} (without it) = "
                      f"{c - c0:.3f} ms/article, {100 * (c - c0) / c:.0f}%; without it the coordinator spends "
                      f"{c0 / b:.1f}× the bare client's CPU")
+    replaying = next((r for r in rows if r["label"] == "local, workers replaying"), None)
+    if replaying:
+        c = ms(replaying["coord_cpu_s"], replaying["new"])
+        notes.append(f"N={n:,}: the coordinator as the bottleneck (workers replaying, "
+                     f"{replaying['new'] / replaying['wall_s']:.0f} articles/s): {c:.3f} ms/article, {c / b:.1f}× the "
+                     f"bare client at its own top rate ({bare_r['pages'] / bare_r['wall_s']:.0f}/s)" + (
+                         f"; with the local run's workers (w = {ms(local['workers_cpu_s'], local['new']):.3f} "
+                         f"ms/article) it saturates at k = w/c = {ms(local['workers_cpu_s'], local['new']) / c:.0f} "
+                         f"workers ({1000 / c:.0f} articles/s)" if local else ""))
+    if local and paced:
+        c, cp = ms(local["coord_cpu_s"], local["new"]), ms(paced["cpu_s"], paced["pages"])
+        notes.append(f"N={n:,}: at the pace the workers set ({paced['rate']:.0f} articles/s), the coordinator "
+                     f"{c:.3f} ms/article against the bare client's {cp:.3f} at that pace: {c / cp:.1f}×")
     dask2 = next((r for r in rows if r["engine"] == "dask" and r["k"] == 2), None)
     if local and dask2:
         notes.append(f"N={n:,}: dask (2 workers) / local articles/s = "
@@ -539,7 +625,13 @@ def main() -> None:
                                                  "an earlier commit): before/after")
     ap.add_argument("--without-store", action="store_true", help="also run the local engine with the pages dropped "
                                                                   "once analysed, not stored: what the store costs")
+    ap.add_argument("--saturated", action="store_true",
+                    help="also run the local engine with its workers answering from a record of a first run's "
+                         "analyses: the coordinator at its own top rate; and the bare client at the local run's pace")
     ap.add_argument("--bare", help=argparse.SUPPRESS)
+    ap.add_argument("--rate", type=float, default=0.0, help=argparse.SUPPRESS)
+    ap.add_argument("--tape", help=argparse.SUPPRESS)
+    ap.add_argument("--replay", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--coord", help=argparse.SUPPRESS)
     ap.add_argument("--worker-pids", default="", help=argparse.SUPPRESS)
     ap.add_argument("--scheduler-pid", type=int, default=0, help=argparse.SUPPRESS)
@@ -548,11 +640,11 @@ def main() -> None:
     ap.add_argument("--no-store", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.bare:
-        bare(args.bare)
+        bare(args.bare, args.rate)
         return
     if args.coord:
         coord(args.coord, [int(p) for p in args.worker_pids.split(",") if p], args.prof, args.count_bytes,
-              args.scheduler_pid, args.no_store)
+              args.scheduler_pid, args.no_store, args.tape, args.replay)
         return
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     ks = [int(k) for k in args.workers.split(",") if k.strip()]
@@ -576,6 +668,10 @@ def main() -> None:
             bares, bares_busy = [bare_run(server, n)], [bare_run(server, n, busy)]
             runs: dict[str, list[dict]] = {}  # label → its runs, in order
             reps = args.repeat if n <= args.repeat_up_to else 1
+            tape = None
+            if args.saturated and "local" in engines:  # (recording costs the workers: a run of its own, not measured)
+                tape = Path(tempfile.mkdtemp(prefix=f"nm-cluster-tape-{n}-"))
+                mirror_run(server, n, "local", 0, None, tape=tape)
             for _rep in range(reps):  # (the runs of one repetition together, then the next: interleaved)
                 if args.before and (n == sizes[0] or n <= args.dask_up_to):
                     report_run(runs, mirror_run(server, n, "local", 0, keep, src=args.before.resolve()))
@@ -587,12 +683,22 @@ def main() -> None:
                         report_run(runs, mirror_run(server, n, engine, k, keep, prof=args.profile))
                     if engine == "local" and args.without_store:
                         report_run(runs, mirror_run(server, n, "local", 0, keep, no_store=True))
+                    if engine == "local" and tape is not None:
+                        bares.append(bare_run(server, n))
+                        report_run(runs, mirror_run(server, n, "local", 0, keep, tape=tape, replay=True))
+            if tape is not None:
+                shutil.rmtree(tape, ignore_errors=True)
             rows = [median_of(rs) for rs in runs.values()]
+            local = next((r for r in rows if r["label"] == "local"), None)
+            paced = None
+            if args.saturated and local:  # the bare client at the pace the workers set the local run
+                paced = {**bare_run(server, n, rate=local["new"] / local["wall_s"]),
+                         "rate": local["new"] / local["wall_s"]}
             shipped = mirror_run(server, min(n, 1000), "local", 0, None, count_bytes=True) if n == sizes[0] else None
             bares.append(bare_run(server, n))
             bares_busy.append(bare_run(server, n, busy))
             bare_r, bare_busy = median_run(bares), {**median_run(bares_busy), "busy": busy}
-            t, notes = table(n, bare_r, bare_busy, rows, shipped)
+            t, notes = table(n, bare_r, bare_busy, rows, shipped, paced)
             spread = ", ".join(f"{ms(b['cpu_s'], b['pages']):.3f}" for b in bares)
             spread_busy = ", ".join(f"{ms(b['cpu_s'], b['pages']):.3f}" for b in bares_busy)
             if reps > 1:
