@@ -306,6 +306,31 @@ def test_near_twin_reads_only_articles_that_share_a_band_and_an_older_store_gets
     assert s.near_twin(fp, 4, "城南老旧小区改造完成").id == "a1"  # past the bands' reach: every article read
 
 
+def test_exact_copies_are_found_by_the_hash_key_index_and_hashes_that_share_a_key_are_told_apart(tmp_path):
+    path = tmp_path / "s.db"
+    s = Store(path)
+    first, second, third = "ab12cd34" + "0" * 56, "ab12cd34" + "f" * 56, "ab12cd34" + "e" * 56  # one key
+    with s.tx():
+        s.save_article(art("a1", "https://x.example/a1.html"), first, False)
+        s.save_article(art("a2", "https://x.example/a2.html"), second, False)
+        s.save_article(art("a3", "https://x.example/a3.html"), second, False)  # (the same words as a2)
+    # an older version's store: an index of the whole hash
+    s.db.execute("DROP INDEX articles_hash")
+    s.db.execute("CREATE INDEX articles_hash ON articles(content_hash)")
+    s.close()
+    s = Store(path)
+    (sql,) = s.db.execute("SELECT sql FROM sqlite_master WHERE name='articles_hash'").fetchone()
+    assert "substr(content_hash, 1, 8)" in sql
+    for query in ("SELECT * FROM articles WHERE substr(content_hash, 1, 8)=? ORDER BY rowid",
+                  "SELECT * FROM articles WHERE substr(content_hash, 1, 8) IN (?, ?) ORDER BY rowid"):
+        plan = " ".join(str(r[3]) for r in s.db.execute(f"EXPLAIN QUERY PLAN {query}", ("k",) * query.count("?")))
+        assert "INDEX articles_hash" in plan and "SCAN" not in plan
+    assert s.article_by_hash(first).id == "a1" and s.article_by_hash(second).id == "a2"  # (the first saved)
+    assert s.article_by_hash(third) is None and s.article_by_hash("ab12") is None
+    known = s.known([], [first, second, third, "h"], [], [])
+    assert [(a and a.id) for a in map(known.article_by_hash, [first, second, third, "h"])] == ["a1", "a2", None, None]
+
+
 def test_a_batch_finds_the_near_twin_the_store_finds_from_the_band_indexes_alone(tmp_path):
     s = Store(tmp_path / "s.db")
     fp = 0x0123_4567_89AB_CDEF

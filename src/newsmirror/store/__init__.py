@@ -30,6 +30,7 @@ from .revisits import Revisits
 from .schema import (
     ARTICLE_FIELDS,
     DATE_FIELDS,
+    HASH_KEY,
     LITE_COLUMNS,
     MIGRATIONS,
     SCHEMA,
@@ -103,6 +104,12 @@ class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
             have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
             if column not in have:
                 self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+        # exact copies' look-up: by the content hash's first characters (HASH_KEY), a fifth of an index of the whole
+        # hash; made once for an older store, whose index of the whole hash goes
+        if self.db.execute("SELECT 1 FROM sqlite_master WHERE name='articles_hash' AND sql NOT LIKE '%substr%'"
+                           ).fetchone():
+            self.db.execute("DROP INDEX articles_hash")
+        self.db.execute(f"CREATE INDEX IF NOT EXISTS articles_hash ON articles({HASH_KEY})")
         # the pages due: a partial index, so that a no-op run finds none without reading every article
         self.db.execute("CREATE INDEX IF NOT EXISTS articles_dirty ON articles(dirty) WHERE dirty=1")
         # near_twin's look-up: the four 16-bit bands of each fingerprint, each with the fingerprint itself, so that
@@ -422,7 +429,9 @@ class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
         return self.article(best[1]) if best is not None else None
 
     def article_by_hash(self, content_hash: str) -> StoredArticle | None:
-        r = self.db.execute("SELECT * FROM articles WHERE content_hash=?", (content_hash,)).fetchone()
+        rows = self.db.execute(f"SELECT * FROM articles WHERE {HASH_KEY}=? ORDER BY rowid", (content_hash[:8],))
+        r = next((r for r in rows if r["content_hash"] == content_hash), None)  # (SQLite's planner, told the whole
+        # hash too, reads every row)
         return self._article(r) if r else None
 
     def id_taken(self, article_id: str, canonical_url: str) -> bool:

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from ..dedup import MAX_DISTANCE, bands, from_signed, same_title
-from .schema import SIMHASH_BANDS, batched, stamp
+from .schema import HASH_KEY, SIMHASH_BANDS, batched, stamp
 
 if TYPE_CHECKING:
     from ..models import StoredArticle
@@ -186,8 +186,9 @@ class KnownStore(Deferred):
                 if by_url[r["asked"]] is None:  # the most preferred
                     by_url[r["asked"]] = self._article(r)
         by_hash: dict[str, StoredArticle | None] = dict.fromkeys(hashes)
-        for r in self._rows_in("SELECT * FROM articles WHERE content_hash IN ({}) ORDER BY rowid", hashes):
-            if by_hash[r["content_hash"]] is None:
+        keys = {h[:8] for h in hashes}  # (HASH_KEY: a few articles may share a key, not the hash)
+        for r in self._rows_in(f"SELECT * FROM articles WHERE {HASH_KEY} IN ({{}}) ORDER BY rowid", keys):
+            if r["content_hash"] in by_hash and by_hash[r["content_hash"]] is None:
                 by_hash[r["content_hash"]] = self._article(r)
         # the fingerprints sharing a band with one of `fps`, from the band indexes alone; then the id and title of
         # those within MAX_DISTANCE of it (few: the rows of the others, read for nothing, grew with the store)
