@@ -211,3 +211,21 @@ def test_the_command_line_starts_without_the_pipeline():
              "('lxml', 'aiohttp', 'pydantic', 'nh3') or m.startswith(('newsmirror.pipeline', 'newsmirror.config')))))")
     res = subprocess.run([sys.executable, "-c", heavy], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0 and res.stdout.strip() == "", res.stdout + res.stderr
+
+
+# -- a damaged store mid-build ---------------------------------------------------------------------------------
+
+def test_build_over_a_store_with_a_damaged_body_ends_with_one_line_naming_it(tmp_path):
+    from newsmirror.models import Article
+
+    cfg = minimal_config(tmp_path, "http://127.0.0.1:9")
+    store = Store(cfg.store_path)
+    store.save_article(Article(url="http://127.0.0.1:9/a1.html", canonical_url="http://127.0.0.1:9/a1.html",
+                               title="标题", id="a1", body_html="<p>正文</p>", category="intl", source="ntd-intl"),
+                       "h1", False)
+    store.db.execute("UPDATE articles SET body_html=? WHERE id='a1'", (b"x\x9c not zlib",))
+    store.close()
+    res = CliRunner().invoke(cli, ["--config", str(cfg.path), "build"])
+    assert res.exit_code == 1, res.output
+    assert "the body of article a1 cannot be read" in res.output and "restore it from a backup" in res.output
+    assert "Traceback" not in res.output and res.output.strip().count("\n") == 0

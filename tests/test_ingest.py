@@ -12,7 +12,7 @@ from newsmirror.models import Article, Candidate, RunReport, WarcRef
 from newsmirror.pipeline.analyse import Analysis
 from newsmirror.pipeline.context import Context
 from newsmirror.pipeline.ingest import fail, store_page, store_pages
-from newsmirror.store import Store
+from newsmirror.store import Store, StoreError
 
 from .conftest import minimal_config
 
@@ -172,6 +172,16 @@ def test_a_body_an_older_version_stored_as_text_reads_as_it_was(tmp_path):
     assert store.db.execute("SELECT typeof(body_html) FROM articles").fetchone()[0] == "text"
     assert store.article("a1").body_html == "<p>旧版本存的正文</p>"
     assert [a.body_html for a in store.articles()] == ["<p>旧版本存的正文</p>"]
+
+
+def test_a_body_that_cannot_be_unpacked_is_a_clear_error_naming_the_article_and_the_store(tmp_path):
+    store = Store(tmp_path / "s.db")
+    art = Article(url="https://x.example/a1.html", canonical_url="https://x.example/a1.html", title="标题", id="a1",
+                  body_html="<p>正文</p>")
+    store.save_article(art, "h1", False)
+    store.db.execute("UPDATE articles SET body_html=? WHERE id='a1'", (b"x\x9c not zlib",))  # (damaged on disk)
+    with pytest.raises(StoreError, match=r"s\.db: the body of article a1 cannot be read .*restore it from a backup"):
+        store.article("a1")
 
 
 def test_a_body_that_is_not_text_is_a_rejected_page_not_a_failed_batch():

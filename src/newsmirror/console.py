@@ -256,6 +256,8 @@ def with_mirror(ctx: click.Context, fn: Callable[[Mirror], int], lock: bool = Tr
             code = fn(mirror)
     except (RunLocked, EngineUnavailable) as exc:  # EngineUnavailable: a scheduler that does not answer
         fail(str(exc))
+    except StoreError as exc:  # a row of the store that cannot be read (what was done before it is kept)
+        fail(str(exc), 1)
     except ClusterLost as exc:  # the Dask scheduler gone mid-run, or a page that killed its workers
         fail(str(exc), 1)
     except BrokenProcessPool:

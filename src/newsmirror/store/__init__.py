@@ -17,6 +17,7 @@ from __future__ import annotations
 import operator
 import sqlite3
 import time
+import zlib
 from collections.abc import Container, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -32,10 +33,9 @@ from .schema import (
     DATE_FIELDS,
     HASH_KEY,
     LITE_COLUMNS,
-    MIGRATIONS,
     SCHEMA,
-    SIMHASH_BANDS,
     STORED_FIELDS,
+    add_columns_and_indexes,
     batched,
     dt,
     now,
@@ -99,26 +99,7 @@ class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
             ) from None
 
     def _migrate(self) -> None:
-        added = [("articles", name, "TEXT") for name in ARTICLE_FIELDS]  # (those not there yet)
-        for table, column, decl in [*MIGRATIONS, *added]:
-            have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
-            if column not in have:
-                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
-        # exact copies' look-up: by the content hash's first characters (HASH_KEY), a fifth of an index of the whole
-        # hash; made once for an older store, whose index of the whole hash goes
-        if self.db.execute("SELECT 1 FROM sqlite_master WHERE name='articles_hash' AND sql NOT LIKE '%substr%'"
-                           ).fetchone():
-            self.db.execute("DROP INDEX articles_hash")
-        self.db.execute(f"CREATE INDEX IF NOT EXISTS articles_hash ON articles({HASH_KEY})")
-        # the pages due: a partial index, so that a no-op run finds none without reading every article
-        self.db.execute("CREATE INDEX IF NOT EXISTS articles_dirty ON articles(dirty) WHERE dirty=1")
-        # near_twin's look-up: the four 16-bit bands of each fingerprint, each with the fingerprint itself, so that
-        # the articles sharing a band are compared without reading their rows (the fingerprint is the row's last
-        # column, past the body's overflow pages); made once for an older store, whose band-only indexes go
-        for k, expr in enumerate(SIMHASH_BANDS):
-            self.db.execute(f"DROP INDEX IF EXISTS articles_simhash{k}")
-            self.db.execute(f"CREATE INDEX IF NOT EXISTS articles_band{k} ON articles({expr}, simhash) "
-                            "WHERE simhash IS NOT NULL")
+        add_columns_and_indexes(self.db)
         if self.get_meta("ids_mended") is None:
             self._mend_ids()
         if self.get_meta("image_order") is None:
@@ -363,7 +344,11 @@ class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
     def _article(self, r: sqlite3.Row) -> StoredArticle:
         values = {f: dt(r[f]) if f in DATE_FIELDS else r[f] for f in STORED_FIELDS}
         values["pick"] = bool(values["pick"])
-        values["body_html"] = unpack_body(values["body_html"])
+        try:
+            values["body_html"] = unpack_body(values["body_html"])
+        except (zlib.error, UnicodeDecodeError) as exc:  # (a blob no version of newsmirror wrote)
+            raise StoreError(f"{self.path}: the body of article {values['id']} cannot be read ({exc}); the store is "
+                             "damaged: restore it from a backup") from None
         return StoredArticle(**values)
 
     def article(self, article_id: str) -> StoredArticle | None:
@@ -373,7 +358,9 @@ class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
     def _rows_in(self, query: str, values: Iterable[str]) -> Iterator[sqlite3.Row]:
         """The rows of `query` ("… IN ({})") for all `values`, bound 500 at a time (what one statement may hold)."""
         for chunk in batched(list(values), 500):
-            yield from self.db.execute(query.format(",".join("?" * len(chunk))), chunk)
+            # (not `yield from`, which closes the cursor when the generator is dropped: an error once the store is)
+            for row in self.db.execute(query.format(",".join("?" * len(chunk))), chunk):  # noqa: UP028
+                yield row
 
     def articles_by_id(self, ids: list[str]) -> list[StoredArticle]:
         """These articles, in this order (those not in the store left out), in a few statements."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sqlite3
 import time
 import zlib
 from collections.abc import Iterator
@@ -182,6 +183,30 @@ def unpack_body(value: str | bytes | None) -> str:
     if value is None or isinstance(value, str):
         return value or ""
     return zlib.decompress(value).decode("utf-8")
+
+
+def add_columns_and_indexes(db: sqlite3.Connection) -> None:
+    """What an older store lacks: the columns added since (MIGRATIONS, and a field added to Article), and the indexes
+    made or changed since (each once: those it replaces go)."""
+    added = [("articles", name, "TEXT") for name in ARTICLE_FIELDS]  # (those not there yet)
+    for table, column, decl in [*MIGRATIONS, *added]:
+        have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+    # exact copies' look-up: by the content hash's first characters (HASH_KEY), a fifth of an index of the whole
+    # hash; made once for an older store, whose index of the whole hash goes
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name='articles_hash' AND sql NOT LIKE '%substr%'").fetchone():
+        db.execute("DROP INDEX articles_hash")
+    db.execute(f"CREATE INDEX IF NOT EXISTS articles_hash ON articles({HASH_KEY})")
+    # the pages due: a partial index, so that a no-op run finds none without reading every article
+    db.execute("CREATE INDEX IF NOT EXISTS articles_dirty ON articles(dirty) WHERE dirty=1")
+    # near_twin's look-up: the four 16-bit bands of each fingerprint, each with the fingerprint itself, so that
+    # the articles sharing a band are compared without reading their rows (the fingerprint is the row's last
+    # column, past the body's overflow pages); made once for an older store, whose band-only indexes go
+    for k, expr in enumerate(SIMHASH_BANDS):
+        db.execute(f"DROP INDEX IF EXISTS articles_simhash{k}")
+        db.execute(f"CREATE INDEX IF NOT EXISTS articles_band{k} ON articles({expr}, simhash) "
+                   "WHERE simhash IS NOT NULL")
 
 
 def now() -> datetime:
