@@ -277,7 +277,7 @@ def test_the_status_summary_is_plain_values_per_configured_source_then_the_added
     assert [x.name for x in s.summary(["s"]).sources] == ["s", ADDED_SOURCE]
 
 
-def test_near_twin_reads_only_articles_that_share_a_band_and_an_older_store_gets_the_indexes(tmp_path):
+def test_near_twin_is_found_from_the_fingerprint_log_and_an_older_store_gets_the_log(tmp_path):
     path = tmp_path / "s.db"
     s = Store(path)
     fp = 0x0123_4567_89AB_CDEF
@@ -287,23 +287,55 @@ def test_near_twin_reads_only_articles_that_share_a_band_and_an_older_store_gets
         s.save_article(art("a1", "https://x.example/a1.html", title="城南老旧小区改造完成"), "h1", False, simhash=near)
         s.save_article(art("a2", "https://x.example/a2.html", title="城南老旧小区改造完成"), "h2", False, simhash=far)
         s.save_article(art("a3", "https://x.example/a3.html", title="另一篇文章的标题在此"), "h3", False, simhash=fp)
-    # an older version's store: the fingerprints without the band indexes, or with the band alone in them
+    # an older version's store: no log (nor its triggers), and the band indexes it looked up by
+    s.db.execute("DROP TRIGGER articles_fingerprint_new")
+    s.db.execute("DROP TRIGGER articles_fingerprint_changed")
+    s.db.execute("DELETE FROM fingerprints")
     for k in range(4):
-        s.db.execute(f"DROP INDEX articles_band{k}")
+        s.db.execute(f"CREATE INDEX articles_band{k} ON articles(((simhash >> {16 * k}) & 65535), simhash) "
+                     "WHERE simhash IS NOT NULL")
     s.db.execute("CREATE INDEX articles_simhash1 ON articles(((simhash >> 16) & 65535)) WHERE simhash IS NOT NULL")
     s.close()
     s = Store(path)
     names = {r[0] for r in s.db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-    assert {f"articles_band{k}" for k in range(4)} <= names and not any(n.startswith("articles_simhash") for n in names)
-    # the fingerprints sharing a band are found and compared from the index alone, without reading their rows
-    plan = " ".join(str(r[3]) for r in s.db.execute(
-        "EXPLAIN QUERY PLAN SELECT rowid, simhash FROM articles WHERE ((simhash >> 32) & 65535)=? AND simhash IS NOT "
-        "NULL", (1,)))
-    assert "COVERING INDEX articles_band2" in plan and "SCAN" not in plan
+    assert not any(n.startswith(("articles_band", "articles_simhash")) for n in names)
+    assert [tuple(r) for r in s.db.execute("SELECT article, simhash FROM fingerprints ORDER BY n")] == [
+        (1, near), (2, far), (3, fp)]
     twin = s.near_twin(fp, 3, "城南老旧小区改造完成")
     assert twin is not None and twin.id == "a1"  # a2 is too far, a3 another title
     assert s.near_twin(fp ^ (1 << 63) ^ (1 << 47) ^ (1 << 31) ^ (1 << 15), 3, "城南老旧小区改造完成") is None
     assert s.near_twin(fp, 4, "城南老旧小区改造完成").id == "a1"  # past the bands' reach: every article read
+    # what is saved from now on is logged by the triggers, whatever saves it
+    s.save_article(art("a4", "https://x.example/a4.html", title="城南老旧小区改造完成"), "h4", False, simhash=fp ^ 1)
+    assert s.near_twin(fp, 3, "城南老旧小区改造完成").id == "a4"  # 1 bit away: nearer than a1
+
+
+def test_the_band_index_sees_other_processes_articles_edits_and_rollbacks(tmp_path):
+    path = tmp_path / "s.db"
+    title = "城南老旧小区改造完成"
+    fp, other_fp = 0x0123_4567_89AB_CDEF, 0x7654_3210_FEDC_BA98
+    s = Store(path)
+    s.save_article(art("a1", "https://x.example/a1.html", title=title), "h1", False, simhash=fp)
+    assert s.near_twin(fp ^ 0b11, 3, title).id == "a1"  # (the index is read now)
+    elsewhere = Store(path)  # another process saves one
+    elsewhere.save_article(art("a2", "https://x.example/a2.html", title=title), "h2", False, simhash=other_fp)
+    elsewhere.close()
+    assert s.near_twin(other_fp ^ 1, 3, title).id == "a2"
+    # an edit: the article is found by its new fingerprint, no longer by its old one
+    s.save_article(art("a1", "https://x.example/a1.html", title=title), "h1b", False, simhash=fp ^ 0xFFFF_0000)
+    assert s.near_twin(fp, 3, title) is None
+    assert s.near_twin(fp ^ 0xFFFF_0001, 3, title).id == "a1"
+    # a rolled-back save leaves nothing behind, and the next one, logged under the same number, is found
+    try:
+        with s.tx():
+            s.save_article(art("a3", "https://x.example/a3.html", title=title), "h3", False, simhash=0x1111)
+            assert s.near_twin(0x1111, 3, title).id == "a3"  # (read into the index inside the transaction)
+            raise RuntimeError("the batch fails")
+    except RuntimeError:
+        pass
+    assert s.near_twin(0x1111, 3, title) is None
+    s.save_article(art("a4", "https://x.example/a4.html", title=title), "h4", False, simhash=0x2222_0000)
+    assert s.near_twin(0x2222_0001, 3, title).id == "a4"
 
 
 def test_exact_copies_are_found_by_the_hash_key_index_and_hashes_that_share_a_key_are_told_apart(tmp_path):

@@ -277,6 +277,7 @@ class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
     def _rollback(self, how: str) -> None:
         self.db.execute(how)
         self._bumped = False  # (a savepoint's rollback may have undone the bump)
+        self._bands = None  # (it may hold log entries undone; their numbers are given again)
 
     @contextmanager
     def grouped(self, every: int = 1000) -> Iterator[None]:

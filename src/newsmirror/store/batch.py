@@ -20,7 +20,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from ..dedup import MAX_DISTANCE, bands, from_signed, same_title
-from .schema import HASH_KEY, SIMHASH_BANDS, batched, stamp
+from .bands import BandIndex
+from .schema import HASH_KEY, batched, stamp
 
 if TYPE_CHECKING:
     from ..models import StoredArticle
@@ -92,8 +93,8 @@ class Known:
                  by_hash: dict[str, StoredArticle | None], near: dict[tuple[int, int], list[tuple[int, str, int, str]]],
                  ids: dict[str, list[str]], fps: set[int]) -> None:
         """Each dict holds every key asked (None: nothing there); `near`: for each band (its number, its value) of
-        `fps`, the (rowid, id, fingerprint, title) of the articles that share it and are within MAX_DISTANCE of one
-        of `fps` (no other can be a near twin)."""
+        `fps`, the (rowid, id, fingerprint, title) of the articles that share it, among them all those within
+        MAX_DISTANCE of one of `fps` (no other can be a near twin)."""
         self.store = store
         self._by_url, self._by_hash, self._near, self._ids, self._fps = by_url, by_hash, near, ids, fps
         self._urls: set[str] = set()  # written by the batch so far: asked of the store itself
@@ -169,6 +170,15 @@ class KnownStore(Deferred):
     _article: Callable[[sqlite3.Row], StoredArticle]
     _rows_in: Callable[[str, Iterable], Iterator[sqlite3.Row]]
 
+    _bands: BandIndex | None = None  # read from the log when first needed (None again after a rollback)
+
+    def _band_index(self) -> BandIndex:
+        """The band index, with the log entries appended since it was last asked for (made first if need be)."""
+        if self._bands is None:
+            self._bands = BandIndex()
+        self._bands.catch_up(self.db)
+        return self._bands
+
     def known(self, urls: Iterable[str], hashes: Iterable[str], fps: Iterable[int], ids: Iterable[str]) -> Known:
         """What the store holds for these URLs (as article_by_url finds them), content hashes, fingerprints (the
         articles sharing one of their bands) and ids (the canonical URLs of the articles holding each, without
@@ -190,22 +200,19 @@ class KnownStore(Deferred):
         for r in self._rows_in(f"SELECT * FROM articles WHERE {HASH_KEY} IN ({{}}) ORDER BY rowid", keys):
             if r["content_hash"] in by_hash and by_hash[r["content_hash"]] is None:
                 by_hash[r["content_hash"]] = self._article(r)
-        # the fingerprints sharing a band with one of `fps`, from the band indexes alone; then the id and title of
-        # those within MAX_DISTANCE of it (few: the rows of the others, read for nothing, grew with the store)
-        sharing: dict[tuple[int, int], list[tuple[int, int]]] = {}  # band → (rowid, fingerprint)
-        fp_bands = {fp: tuple(enumerate(bands(fp))) for fp in fps}
-        for k, expr in enumerate(SIMHASH_BANDS):
-            values = sorted({b[k][1] for b in fp_bands.values()})  # (each band's own values: no more rows than asked)
-            for r in self._rows_in(f"SELECT rowid, simhash, {expr} FROM articles WHERE {expr} IN ({{}}) AND "
-                                   "simhash IS NOT NULL", values):
-                sharing.setdefault((k, r[2]), []).append((r[0], from_signed(r[1])))
-        close = {rowid for fp, fb in fp_bands.items() for band in fb for rowid, other in sharing.get(band, ())
-                 if (fp ^ other).bit_count() <= MAX_DISTANCE}
-        named = {r[0]: (r[1], r[2]) for r in self._rows_in("SELECT rowid, id, title FROM articles WHERE rowid IN ({})",
-                                                            close)}  # rowid → (id, title)
-        near: dict[tuple[int, int], list[tuple[int, str, int, str]]] = {
-            band: [(rowid, named[rowid][0], other, named[rowid][1]) for rowid, other in rows if rowid in named]
-            for band, rows in sharing.items()}
+        # the articles whose fingerprint may be within MAX_DISTANCE of one of `fps`, from the band index (its log
+        # read up to now); then their rows, whose fingerprint is the one that counts (a log entry outlives an edit)
+        near: dict[tuple[int, int], list[tuple[int, str, int, str]]] = {}
+        if fps:
+            index = self._band_index()
+            close = set().union(*(index.near(fp, MAX_DISTANCE) for fp in fps))
+            asked = {band for fp in fps for band in enumerate(bands(fp))}
+            for rowid, aid, value, title in self._rows_in("SELECT rowid, id, simhash, title FROM articles WHERE "
+                                                          "rowid IN ({}) AND simhash IS NOT NULL", sorted(close)):
+                other = from_signed(value)
+                for band in enumerate(bands(other)):
+                    if band in asked:
+                        near.setdefault(band, []).append((rowid, aid, other, title))
         taken: dict[str, list[str]] = {i: [] for i in ids}
         if ids:
             for r in self._rows_in("SELECT id, canonical_url FROM articles WHERE id COLLATE NOCASE IN ({})", ids):

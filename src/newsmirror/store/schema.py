@@ -127,6 +127,11 @@ CREATE TABLE IF NOT EXISTS revisit_events (
     detail TEXT
 );
 CREATE INDEX IF NOT EXISTS revisit_events_article ON revisit_events(article_id);
+CREATE TABLE IF NOT EXISTS fingerprints (  -- the log the near-copy look-up reads (store.bands), appended by triggers
+    n INTEGER PRIMARY KEY,
+    article INTEGER NOT NULL,         -- the article's rowid
+    simhash INTEGER NOT NULL          -- its fingerprint from then on
+);
 """
 
 # columns added after the first release: (table, column, SQL type and default)
@@ -149,8 +154,6 @@ MIGRATIONS = [
 # index the whole 64 would make; the few articles that share a key are told apart by the hash itself
 HASH_KEY = "substr(content_hash, 1, 8)"
 
-# the four 16-bit bands of articles.simhash (dedup.bands, as SQLite's signed integer gives them), each indexed
-SIMHASH_BANDS = tuple(f"((simhash >> {16 * k}) & 65535)" for k in range(4))
 
 # The articles table holds every field of Article as extraction made it, but these: a field added to Article
 # and StoredArticle is stored with no change here (its column is added to older stores, NULL for their articles)
@@ -200,13 +203,27 @@ def add_columns_and_indexes(db: sqlite3.Connection) -> None:
     db.execute(f"CREATE INDEX IF NOT EXISTS articles_hash ON articles({HASH_KEY})")
     # the pages due: a partial index, so that a no-op run finds none without reading every article
     db.execute("CREATE INDEX IF NOT EXISTS articles_dirty ON articles(dirty) WHERE dirty=1")
-    # near_twin's look-up: the four 16-bit bands of each fingerprint, each with the fingerprint itself, so that
-    # the articles sharing a band are compared without reading their rows (the fingerprint is the row's last
-    # column, past the body's overflow pages); made once for an older store, whose band-only indexes go
-    for k, expr in enumerate(SIMHASH_BANDS):
-        db.execute(f"DROP INDEX IF EXISTS articles_simhash{k}")
-        db.execute(f"CREATE INDEX IF NOT EXISTS articles_band{k} ON articles({expr}, simhash) "
-                   "WHERE simhash IS NOT NULL")
+    # near_twin's look-up: a log of the fingerprints each article was saved with (store.bands), appended by triggers
+    # whatever saves it; once for an older store, its articles' fingerprints first, and its band indexes go
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE type='trigger' AND name='articles_fingerprint_new'"
+                      ).fetchone():
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("DELETE FROM fingerprints")
+            db.execute("INSERT INTO fingerprints(article, simhash) SELECT rowid, simhash FROM articles WHERE simhash "
+                       "IS NOT NULL ORDER BY rowid")
+            for name, when in (("new", "AFTER INSERT ON articles WHEN new.simhash IS NOT NULL"),
+                               ("changed", "AFTER UPDATE OF simhash ON articles WHEN new.simhash IS NOT NULL AND "
+                                           "new.simhash IS NOT old.simhash")):
+                db.execute(f"CREATE TRIGGER articles_fingerprint_{name} {when} BEGIN INSERT INTO fingerprints(article, "
+                           "simhash) VALUES (new.rowid, new.simhash); END")
+            for k in range(4):
+                db.execute(f"DROP INDEX IF EXISTS articles_simhash{k}")
+                db.execute(f"DROP INDEX IF EXISTS articles_band{k}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
 
 def now() -> datetime:
