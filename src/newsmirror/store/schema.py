@@ -204,26 +204,28 @@ def add_columns_and_indexes(db: sqlite3.Connection) -> None:
     # the pages due: a partial index, so that a no-op run finds none without reading every article
     db.execute("CREATE INDEX IF NOT EXISTS articles_dirty ON articles(dirty) WHERE dirty=1")
     # near_twin's look-up: a log of the fingerprints each article was saved with (store.bands), appended by triggers
-    # whatever saves it; once for an older store, its articles' fingerprints first, and its band indexes go
-    if not db.execute("SELECT 1 FROM sqlite_master WHERE type='trigger' AND name='articles_fingerprint_new'"
-                      ).fetchone():
+    # whatever saves it; once for an older store, its articles' fingerprints first (in the transaction that makes the
+    # triggers: a process that opens the store meanwhile waits, then finds them made)
+    trigger = "SELECT 1 FROM sqlite_master WHERE type='trigger' AND name='articles_fingerprint_new'"
+    if not db.execute(trigger).fetchone():
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.execute("DELETE FROM fingerprints")
-            db.execute("INSERT INTO fingerprints(article, simhash) SELECT rowid, simhash FROM articles WHERE simhash "
-                       "IS NOT NULL ORDER BY rowid")
-            for name, when in (("new", "AFTER INSERT ON articles WHEN new.simhash IS NOT NULL"),
-                               ("changed", "AFTER UPDATE OF simhash ON articles WHEN new.simhash IS NOT NULL AND "
-                                           "new.simhash IS NOT old.simhash")):
-                db.execute(f"CREATE TRIGGER articles_fingerprint_{name} {when} BEGIN INSERT INTO fingerprints(article, "
-                           "simhash) VALUES (new.rowid, new.simhash); END")
-            for k in range(4):
-                db.execute(f"DROP INDEX IF EXISTS articles_simhash{k}")
-                db.execute(f"DROP INDEX IF EXISTS articles_band{k}")
+            if not db.execute(trigger).fetchone():
+                db.execute("DELETE FROM fingerprints")
+                db.execute("INSERT INTO fingerprints(article, simhash) SELECT rowid, simhash FROM articles WHERE "
+                           "simhash IS NOT NULL ORDER BY rowid")
+                for name, when in (("new", "AFTER INSERT ON articles WHEN new.simhash IS NOT NULL"),
+                                   ("changed", "AFTER UPDATE OF simhash ON articles WHEN new.simhash IS NOT NULL AND "
+                                               "new.simhash IS NOT old.simhash")):
+                    db.execute(f"CREATE TRIGGER articles_fingerprint_{name} {when} BEGIN INSERT INTO fingerprints("
+                               "article, simhash) VALUES (new.rowid, new.simhash); END")
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+    for k in range(4):  # the indexes older versions looked near copies up by (made again by one that opened it since)
+        db.execute(f"DROP INDEX IF EXISTS articles_simhash{k}")
+        db.execute(f"DROP INDEX IF EXISTS articles_band{k}")
 
 
 def now() -> datetime:
