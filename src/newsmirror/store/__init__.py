@@ -7,7 +7,8 @@ link policy), meta (key/value, e.g. the fingerprint of the last render),
 images (mirrored and failed images), remotes (the last push to each remote),
 versions (every version of an article a revisit found), revisits (when each
 article is next due, and whether the source deleted it), revisit_events (its
-history: edited, deleted, back). The schema is in store.schema; the calls of
+history: edited, deleted, back), fingerprints (a log of the fingerprint each article was saved with, which the
+near-copy look-up reads into memory: store.bands). The schema is in store.schema; the calls of
 the urls, http_cache, sources and remotes tables in store.urls, of the images
 and links tables in store.media, of the revisit tables in store.revisits.
 """
