@@ -32,6 +32,7 @@ from .revisits import Revisits
 from .schema import (
     ARTICLE_FIELDS,
     DATE_FIELDS,
+    FINGERPRINT_LOG,
     HASH_KEY,
     LITE_COLUMNS,
     SCHEMA,
@@ -39,6 +40,7 @@ from .schema import (
     add_columns_and_indexes,
     batched,
     dt,
+    log_fingerprints,
     now,
     pack_body,
     ts,
@@ -56,10 +58,11 @@ GROUP_SECONDS = 5.0  # grouped(): the longest a group's work waits for its commi
 for _kind in (type(None), bytes):
     sqlite3.register_adapter(_kind, lambda value: value)
 WAL_PAGES = 10_000  # 40 MB of the WAL (4 KB pages) between two checkpoints
-# SQLite's page cache (its default: 2 MB): a group's commit of 1,000 articles changes a page of each index for most
+# SQLite's page cache (its default: 2 MB): a group's commit of 1,000 articles changed a page of each index for most
 # of them (the content hash's and the fingerprint bands' keys are random), 2,500 pages at 100,000 articles, which 2 MB
-# cannot hold: each was read again as the next batch changed it (22 reads of 4 KB an article there, 14 with 8 MB, 11
-# with 16 MB; the cache is the run's memory, whose peak was 132 MB at 100,000 pages with 2 MB)
+# could not hold: each was read again as the next batch changed it (22 reads of 4 KB an article there, 14 with 8 MB,
+# 11 with 16 MB; the cache is the run's memory, whose peak was 132 MB at 100,000 pages with 2 MB). (Measured before
+# the hash index was cut to a fifth and the band indexes left SQLite for store.bands.)
 CACHE_KB = 8_192
 
 
@@ -101,6 +104,9 @@ class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
 
     def _migrate(self) -> None:
         add_columns_and_indexes(self.db)
+        if not self.db.execute(FINGERPRINT_LOG).fetchone():  # (asked first: no write lock taken at every open)
+            with self.tx():
+                log_fingerprints(self.db)
         if self.get_meta("ids_mended") is None:
             self._mend_ids()
         if self.get_meta("image_order") is None:
@@ -405,7 +411,8 @@ class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
     def near_twin(self, fp: int, max_distance: int, title: str) -> StoredArticle | None:
         """The stored article of the same title whose fingerprint is nearest `fp`, within `max_distance` bits (the
         first saved of equals); None if none is. Up to MAX_DISTANCE bits, only the articles that share one of its
-        four 16-bit bands are read (indexed): any fingerprint that near shares one, as known() reads them."""
+        four 16-bit bands are read (found in store.bands): any fingerprint that near shares one, as known() reads
+        them."""
         if max_distance <= MAX_DISTANCE:
             return self.known((), (), (fp,), ()).near_twin(fp, max_distance, title)
         rows = self.db.execute("SELECT rowid, id, simhash, title FROM articles WHERE simhash IS NOT NULL "

@@ -36,9 +36,6 @@ class BandIndex:
         self._heads = [array("i", [NONE]) * 65536 for _ in range(4)]
         self._nexts: list[array] = [array("i") for _ in range(4)]
 
-    def __len__(self) -> int:
-        return len(self._rows)
-
     def catch_up(self, db: sqlite3.Connection) -> None:
         """Read the log entries appended since the last read."""
         for n, rowid, fp in db.execute("SELECT n, article, simhash FROM fingerprints WHERE n > ? ORDER BY n",

@@ -182,7 +182,8 @@ class KnownStore(Deferred):
     def known(self, urls: Iterable[str], hashes: Iterable[str], fps: Iterable[int], ids: Iterable[str]) -> Known:
         """What the store holds for these URLs (as article_by_url finds them), content hashes, fingerprints (the
         articles sharing one of their bands) and ids (the canonical URLs of the articles holding each, without
-        case), in four statements (more past 500 keys); writes gathered so far are made first."""
+        case), in four statements (more past 500 keys) and the fingerprint log's new entries; writes gathered so far
+        are made first."""
         self.flush_writes()
         urls, hashes, fps, ids = set(urls), set(hashes), set(fps), {i.lower() for i in ids}
         by_url: dict[str, StoredArticle | None] = dict.fromkeys(urls)

@@ -172,7 +172,7 @@ LITE_COLUMNS = ", ".join("'' AS body_html" if f == "body_html" else f for f in S
 # so (the store's file too), and storing it writes half the pages: 6 fewer system calls an article, a fifth less of
 # the run's CPU in the store (benchmarks/store.py). Rows that older versions wrote hold the text itself, as do the
 # versions table's (an edit a revisit found: few); unpack_body() reads either.
-BODY_LEVEL = 6  # zlib's default: level 1 makes 4% more bytes and saves a hundredth of the worker's time a page
+BODY_LEVEL = 6  # zlib's default: level 1 makes 4% more bytes and saves under a hundredth of the worker's time a page
 
 
 def pack_body(html: str) -> bytes:
@@ -203,29 +203,28 @@ def add_columns_and_indexes(db: sqlite3.Connection) -> None:
     db.execute(f"CREATE INDEX IF NOT EXISTS articles_hash ON articles({HASH_KEY})")
     # the pages due: a partial index, so that a no-op run finds none without reading every article
     db.execute("CREATE INDEX IF NOT EXISTS articles_dirty ON articles(dirty) WHERE dirty=1")
-    # near_twin's look-up: a log of the fingerprints each article was saved with (store.bands), appended by triggers
-    # whatever saves it; once for an older store, its articles' fingerprints first (in the transaction that makes the
-    # triggers: a process that opens the store meanwhile waits, then finds them made)
-    trigger = "SELECT 1 FROM sqlite_master WHERE type='trigger' AND name='articles_fingerprint_new'"
-    if not db.execute(trigger).fetchone():
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            if not db.execute(trigger).fetchone():
-                db.execute("DELETE FROM fingerprints")
-                db.execute("INSERT INTO fingerprints(article, simhash) SELECT rowid, simhash FROM articles WHERE "
-                           "simhash IS NOT NULL ORDER BY rowid")
-                for name, when in (("new", "AFTER INSERT ON articles WHEN new.simhash IS NOT NULL"),
-                                   ("changed", "AFTER UPDATE OF simhash ON articles WHEN new.simhash IS NOT NULL AND "
-                                               "new.simhash IS NOT old.simhash")):
-                    db.execute(f"CREATE TRIGGER articles_fingerprint_{name} {when} BEGIN INSERT INTO fingerprints("
-                               "article, simhash) VALUES (new.rowid, new.simhash); END")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
     for k in range(4):  # the indexes older versions looked near copies up by (made again by one that opened it since)
         db.execute(f"DROP INDEX IF EXISTS articles_simhash{k}")
         db.execute(f"DROP INDEX IF EXISTS articles_band{k}")
+
+
+FINGERPRINT_LOG = "SELECT 1 FROM sqlite_master WHERE type='trigger' AND name='articles_fingerprint_new'"
+
+
+def log_fingerprints(db: sqlite3.Connection) -> None:
+    """near_twin's look-up reads a log of the fingerprints each article was saved with (store.bands), which triggers
+    append to whatever saves it: made once, in a transaction of the caller's, an older store's articles' fingerprints
+    first (a process that opened the store meanwhile has waited for the transaction, and finds it made)."""
+    if db.execute(FINGERPRINT_LOG).fetchone():
+        return
+    db.execute("DELETE FROM fingerprints")
+    db.execute("INSERT INTO fingerprints(article, simhash) SELECT rowid, simhash FROM articles WHERE simhash IS NOT "
+               "NULL ORDER BY rowid")
+    for name, when in (("new", "AFTER INSERT ON articles WHEN new.simhash IS NOT NULL"),
+                       ("changed", "AFTER UPDATE OF simhash ON articles WHEN new.simhash IS NOT NULL AND "
+                                   "new.simhash IS NOT old.simhash")):
+        db.execute(f"CREATE TRIGGER articles_fingerprint_{name} {when} BEGIN INSERT INTO fingerprints(article, "
+                   "simhash) VALUES (new.rowid, new.simhash); END")
 
 
 def now() -> datetime:
