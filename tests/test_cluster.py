@@ -109,6 +109,36 @@ def test_calls_go_to_the_cluster_in_batches_and_come_back_each_to_its_caller(cli
     assert len(frozen) == 2 and min(frozen.values()) > 10_000
 
 
+@pytest.mark.cluster
+@on_the_shared_cluster
+def test_a_run_sends_the_cluster_big_batches_and_one_more_than_its_workers_take(cli_workers, tmp_path, monkeypatch):
+    """A Dask task costs its scheduler and its worker milliseconds beside the pages' own work: a run's pages go to
+    the cluster up to DASK_PAGE_BATCH a task, with a batch more waiting than the workers run; a run of few pages
+    still gives every worker some."""
+    from newsmirror.pipeline.context import DASK_PAGE_BATCH, Context
+    from newsmirror.store import Store
+
+    from .conftest import minimal_config
+
+    cfg = minimal_config(tmp_path, "http://127.0.0.1:1",
+                         extra=f'[workers]\nengine = "dask"\nscheduler = "{cli_workers.address}"\n')
+    ctx = Context(cfg, Store(tmp_path / "s.db"), [], "")
+    seen = []
+    try:
+        for n in (10_000, 10):
+            with ctx.workers(n):
+                seen.append((ctx.calls.batch, ctx.calls.width, ctx.calls.window, ctx.inflight()._value))
+        with ctx.workers(10, writes_tree=True):  # pictures: on this machine's processes, a few at a time
+            pictures = ctx.inflight()._value
+    finally:
+        ctx.close_cluster()
+        ctx.store.close()
+    concurrency = ctx.cfg.fetch.concurrency
+    assert seen == [(DASK_PAGE_BATCH, 2, DASK_PAGE_BATCH * 3, concurrency + DASK_PAGE_BATCH * 3),
+                    (5, 2, 15, concurrency + 15)]
+    assert pictures == concurrency + 8
+
+
 class Tattle:
     """An argument that leaves, in `folder`, the id of every process that unpickles it."""
 

@@ -153,14 +153,16 @@ class Calls:
     """`await calls(fn, *args)`: fn(*args) in a worker process of `pool`, or here when `pool` is None.
 
     Calls made while others wait are gathered: a batch goes to the pool once it holds `batch` calls, or
-    `delay` seconds after its first call, whichever comes first. `fn` and its arguments must pickle.
+    `delay` seconds after its first call, whichever comes first. `fn` and its arguments must pickle. `ahead`:
+    batches the caller keeps waiting beyond one for each worker (`window`).
     """
 
     def __init__(self, pool: ProcessPoolExecutor | LoopPool | DaskPool | None, batch: int = 8,
-                 delay: float = 0.002) -> None:
+                 delay: float = 0.002, ahead: int = 0) -> None:
         self.pool = pool
         self.batch = batch
         self.delay = delay
+        self.ahead = ahead
         self.tasks = 0  # batches sent to the pool
         self._waiting: list[tuple[Callable[..., Any], tuple, asyncio.Future]] = []
         self._timer: asyncio.TimerHandle | None = None
@@ -171,6 +173,11 @@ class Calls:
         if self.pool is None:
             return 0
         return self.pool.width if isinstance(self.pool, DaskPool) else pool_size()
+
+    @property
+    def window(self) -> int:
+        """Calls worth keeping waiting for the pool at once: a batch for each worker, and `ahead` batches more."""
+        return self.batch * (self.width + self.ahead)
 
     async def __call__(self, fn: Callable[..., Any], *args: Any) -> Any:
         if self.pool is None:

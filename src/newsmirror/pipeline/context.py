@@ -28,6 +28,12 @@ from .seams import SEAMS
 # transaction (ingest.store_pages), so the more a batch holds, the less each page costs the run; the pictures,
 # up to images.max_bytes each, go 8 at a time (Calls' default)
 PAGE_BATCH, PAGE_DELAY = 32, 0.02
+# on a Dask cluster, at most DASK_PAGE_BATCH pages a task, and a batch more than the workers kept waiting: a task
+# costs its scheduler and its worker about 3 ms of CPU each beside the pages' own work, and a worker that finishes
+# finds the next task queued at the scheduler instead of waiting while a batch is fetched (benchmarks/cluster.py,
+# 2 workers, 10,000 pages: articles/s 0.78 of the local pool's with 32 a task and none ahead, 0.96 with these).
+# A run of few pages spreads them over all the workers (fewer a task)
+DASK_PAGE_BATCH, DASK_AHEAD = 128, 1
 
 
 class RunLocked(Exception):
@@ -66,6 +72,7 @@ class Context:
     warc: WarcWriter | None = None
     cluster: DaskPool | None = None  # [workers] engine = "dask": opened at the first phase that needs it
     _warc_target: WarcTarget | None = None
+    _pages: bool = False  # `calls` takes pages in batches (Context.workers)
 
     _sources: tuple[list[Source], int, dict[str, Source]] | None = None  # (cfg.sources, its length, by name)
 
@@ -121,10 +128,9 @@ class Context:
 
     def inflight(self) -> asyncio.Semaphore:
         """Bounded memory: a page or picture fetched waits for its worker holding its bytes (a picture up to
-        images.max_bytes), so only a few more than are fetched at once may wait (8; for pages in batches, a batch
-        for each worker); the lanes are more than that."""
-        waiting = self.calls.batch * self.calls.width if self.calls.batch >= PAGE_BATCH else 8
-        return asyncio.Semaphore(self.cfg.fetch.concurrency + waiting)
+        images.max_bytes), so only a few more than are fetched at once may wait (8; for pages in batches, the
+        calls' window: a batch for each worker, on Dask one more); the lanes are more than that."""
+        return asyncio.Semaphore(self.cfg.fetch.concurrency + (self.calls.window if self._pages else 8))
 
     @contextmanager
     def workers(self, n_items: int, writes_tree: bool = False) -> Iterator[None]:
@@ -143,18 +149,21 @@ class Context:
             # later garbage collection, as the local pool does (workers.worker_pool), so each scans only what the
             # phase makes
             gc.freeze()
-            self.calls = Calls(self.cluster, batch=PAGE_BATCH, delay=PAGE_DELAY)
+            batch = max(1, min(DASK_PAGE_BATCH, -(-n_items // self.cluster.width)))
+            self.calls = Calls(self.cluster, batch=batch, delay=PAGE_DELAY, ahead=DASK_AHEAD)
+            self._pages = True
             try:
                 yield
             finally:
-                self.calls = Calls(None)
+                self.calls, self._pages = Calls(None), False
             return
         with worker_pool(n_items, in_loop=True) as pool:
             self.calls = Calls(pool) if writes_tree else Calls(pool, batch=PAGE_BATCH, delay=PAGE_DELAY)
+            self._pages = not writes_tree
             try:
                 yield
             finally:
-                self.calls = Calls(None)
+                self.calls, self._pages = Calls(None), False
 
     def close_cluster(self) -> None:
         if self.cluster is not None:
@@ -174,5 +183,5 @@ class Context:
             for item in queue:
                 await one(item)
 
-        lanes = self.cfg.fetch.per_host + self.calls.batch * self.calls.width + 2
+        lanes = self.cfg.fetch.per_host + self.calls.window + 2
         await asyncio.gather(*(drain(q) for group in by_host.values() for q in [iter(group)] * min(len(group), lanes)))
