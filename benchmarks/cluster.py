@@ -238,6 +238,15 @@ def coord(cfg: str, worker_pids: list[int], prof: str | None, count_bytes: bool,
 
         Calls.__call__ = counted  # type: ignore[method-assign]
 
+    sent = Calls._send  # the batches sent to the workers
+
+    def counted_send(self) -> None:  # noqa: ANN001
+        before = self.tasks
+        sent(self)
+        out["tasks"] = out.get("tasks", 0) + self.tasks - before
+
+    Calls._send = counted_send  # type: ignore[method-assign]
+
     def cpu(who: int) -> float:
         ru = resource.getrusage(who)
         return ru.ru_utime + ru.ru_stime
@@ -499,8 +508,13 @@ def table(n: int, bare_r: dict, bare_busy: dict, rows: list[dict], shipped: dict
                      f"{c:.3f} ms/article against the bare client's {cp:.3f} at that pace: {c / cp:.1f}×")
     dask2 = next((r for r in rows if r["engine"] == "dask" and r["k"] == 2), None)
     if local and dask2:
+        from newsmirror.pipeline.context import DASK_PAGE_BATCH, PAGE_BATCH, PAGE_DELAY
+
         notes.append(f"N={n:,}: dask (2 workers) / local articles/s = "
-                     f"{(dask2['new'] / dask2['wall_s']) / (local['new'] / local['wall_s']):.2f} (aim ≥ 0.85)")
+                     f"{(dask2['new'] / dask2['wall_s']) / (local['new'] / local['wall_s']):.2f} (aim ≥ 0.85); "
+                     f"pages a task: {local['new'] / max(local.get('tasks', 0), 1):.0f} local, "
+                     f"{dask2['new'] / max(dask2.get('tasks', 0), 1):.0f} Dask (up to {PAGE_BATCH} and "
+                     f"{DASK_PAGE_BATCH}, sent when full or {PAGE_DELAY * 1000:.0f} ms after their first page)")
     if shipped:
         out, back, calls = shipped["shipped"]
         a = shipped["new"]
