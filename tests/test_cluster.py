@@ -25,10 +25,13 @@ import pytest
 
 import newsmirror
 from newsmirror.pipeline.analyse import analyse_page
+from newsmirror.pipeline.context import DASK_PAGE_BATCH, Context
 from newsmirror.pipeline.seams import SEAMS
+from newsmirror.store import Store
 from newsmirror.workers import Calls, DaskPool
 
 from .cluster_faults import FAULTS_ENV
+from .conftest import minimal_config
 from .test_pipeline import cli_run, demo_config
 from .test_reproducible import EPOCH, tree
 
@@ -111,15 +114,10 @@ def test_calls_go_to_the_cluster_in_batches_and_come_back_each_to_its_caller(cli
 
 @pytest.mark.cluster
 @on_the_shared_cluster
-def test_a_run_sends_the_cluster_big_batches_and_one_more_than_its_workers_take(cli_workers, tmp_path, monkeypatch):
+def test_a_run_sends_the_cluster_big_batches_and_one_more_than_its_workers_take(cli_workers, tmp_path):
     """A Dask task costs its scheduler and its worker milliseconds beside the pages' own work: a run's pages go to
     the cluster up to DASK_PAGE_BATCH a task, with a batch more waiting than the workers run; a run of few pages
     still gives every worker some."""
-    from newsmirror.pipeline.context import DASK_PAGE_BATCH, Context
-    from newsmirror.store import Store
-
-    from .conftest import minimal_config
-
     cfg = minimal_config(tmp_path, "http://127.0.0.1:1",
                          extra=f'[workers]\nengine = "dask"\nscheduler = "{cli_workers.address}"\n')
     ctx = Context(cfg, Store(tmp_path / "s.db"), [], "")
