@@ -369,6 +369,34 @@ def test_exact_copies_are_found_by_the_hash_key_index_and_hashes_that_share_a_ke
     assert [(a and a.id) for a in map(known.article_by_hash, [first, second, third, "h"])] == ["a1", "a2", None, None]
 
 
+def test_an_article_is_found_by_the_url_it_was_fetched_from_through_an_index_of_those_not_canonical(tmp_path):
+    path = tmp_path / "s.db"
+    s = Store(path)
+    with s.tx():
+        s.save_article(art("a1", "https://x.example/a1.html"), "h1", False)  # fetched from its canonical URL
+        s.save_article(art("a2", "https://x.example/a2.html?p=1", canonical_url="https://x.example/a2.html"), "h2",
+                       False)
+    # an older version's store: an index of every article's URL
+    s.db.execute("DROP INDEX articles_url")
+    s.db.execute("CREATE INDEX articles_url ON articles(url)")
+    s.close()
+    s = Store(path)
+    (sql,) = s.db.execute("SELECT sql FROM sqlite_master WHERE name='articles_url'").fetchone()
+    assert "WHERE url != canonical_url" in sql
+    assert s.db.execute("SELECT count(*) FROM articles INDEXED BY articles_url WHERE url != canonical_url"
+                        ).fetchone()[0] == 1  # a2's alone
+    for query in ("SELECT url, id FROM articles WHERE url IN (?, ?) AND url != canonical_url",
+                  "SELECT * FROM articles WHERE url=? AND url != canonical_url"):
+        plan = " ".join(str(r[3]) for r in s.db.execute(f"EXPLAIN QUERY PLAN {query}", ("k",) * query.count("?")))
+        assert "INDEX articles_url" in plan and "SCAN" not in plan
+    urls = ["https://x.example/a1.html", "https://x.example/a2.html?p=1", "https://x.example/a2.html",
+            "https://x.example/a3.html"]
+    assert [(a and a.id) for a in map(s.article_by_url, urls)] == ["a1", "a2", "a2", None]
+    assert s.articles_at(urls) == {urls[0]: "a1", urls[1]: "a2", urls[2]: "a2"}
+    known = s.known(urls, [], [], [])
+    assert [(a and a.id) for a in map(known.article_by_url, urls)] == ["a1", "a2", "a2", None]
+
+
 def test_a_batch_finds_the_near_twin_the_store_finds_from_the_band_indexes_alone(tmp_path):
     s = Store(tmp_path / "s.db")
     fp = 0x0123_4567_89AB_CDEF

@@ -35,6 +35,7 @@ from .schema import (
     FINGERPRINT_LOG,
     HASH_KEY,
     LITE_COLUMNS,
+    OWN_URL,
     SCHEMA,
     STORED_FIELDS,
     add_columns_and_indexes,
@@ -381,7 +382,7 @@ class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
         """The article at this URL: its canonical URL, the URL it was fetched from, or a URL that led to it."""
         r = self.db.execute(  # three indexed lookups in one statement, in this order of preference
             "SELECT * FROM (SELECT 1 AS pref, * FROM articles WHERE canonical_url=:u "
-            "UNION ALL SELECT 2, * FROM articles WHERE url=:u "
+            f"UNION ALL SELECT 2, * FROM articles WHERE url=:u AND {OWN_URL} "
             "UNION ALL SELECT 3, a.* FROM urls u JOIN articles a ON a.id=u.article_id WHERE u.url=:u "
             "AND u.status IN ('ok', 'duplicate')) ORDER BY pref LIMIT 1", {"u": url}).fetchone()
         return self._article(r) if r else None
@@ -394,7 +395,7 @@ class Store(KnownStore, UrlsAndSources, ImagesAndLinks, Revisits, Summaries):
         for query in (  # the least preferred first: a more preferred match overwrites it
                 "SELECT u.url, a.id FROM urls u JOIN articles a ON a.id=u.article_id WHERE u.url IN ({}) "
                 "AND u.status IN ('ok', 'duplicate')",
-                "SELECT url, id FROM articles WHERE url IN ({})",
+                f"SELECT url, id FROM articles WHERE url IN ({{}}) AND {OWN_URL}",
                 "SELECT canonical_url, id FROM articles WHERE canonical_url IN ({})"):
             found.update((r[0], r[1]) for r in self._rows_in(query, urls))
         return found

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from ..dedup import MAX_DISTANCE, bands, from_signed, same_title
 from .bands import BandIndex
-from .schema import HASH_KEY, batched, stamp
+from .schema import HASH_KEY, OWN_URL, batched, stamp
 
 if TYPE_CHECKING:
     from ..models import StoredArticle
@@ -191,8 +191,9 @@ class KnownStore(Deferred):
             marks = ",".join("?" * len(chunk))
             for r in self.db.execute(
                     f"SELECT * FROM (SELECT 1 AS pref, canonical_url AS asked, * FROM articles WHERE canonical_url IN "
-                    f"({marks}) UNION ALL SELECT 2, url, * FROM articles WHERE url IN ({marks}) UNION ALL SELECT 3, "
-                    f"u.url, a.* FROM urls u JOIN articles a ON a.id=u.article_id WHERE u.url IN ({marks}) AND "
+                    f"({marks}) UNION ALL SELECT 2, url, * FROM articles WHERE url IN ({marks}) AND {OWN_URL} "
+                    f"UNION ALL SELECT 3, u.url, a.* FROM urls u JOIN articles a ON a.id=u.article_id WHERE u.url IN "
+                    f"({marks}) AND "
                     f"u.status IN ('ok', 'duplicate')) ORDER BY pref", chunk * 3):
                 if by_url[r["asked"]] is None:  # the most preferred
                     by_url[r["asked"]] = self._article(r)

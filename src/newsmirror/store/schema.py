@@ -53,7 +53,6 @@ CREATE TABLE IF NOT EXISTS articles (
     last_seen TEXT NOT NULL,
     fetched_at TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS articles_url ON articles(url);
 CREATE INDEX IF NOT EXISTS articles_cat ON articles(category, published);
 CREATE INDEX IF NOT EXISTS articles_id_nocase ON articles(id COLLATE NOCASE);  -- ids that differ only in case
 CREATE TABLE IF NOT EXISTS links (
@@ -154,6 +153,9 @@ MIGRATIONS = [
 # index the whole 64 would make; the few articles that share a key are told apart by the hash itself
 HASH_KEY = "substr(content_hash, 1, 8)"
 
+# the articles whose URL is not their canonical URL (articles_url, a partial index: a query by url names this too)
+OWN_URL = "url != canonical_url"
+
 
 # The articles table holds every field of Article as extraction made it, but these: a field added to Article
 # and StoredArticle is stored with no change here (its column is added to older stores, NULL for their articles)
@@ -201,6 +203,12 @@ def add_columns_and_indexes(db: sqlite3.Connection) -> None:
     if db.execute("SELECT 1 FROM sqlite_master WHERE name='articles_hash' AND sql NOT LIKE '%substr%'").fetchone():
         db.execute("DROP INDEX articles_hash")
     db.execute(f"CREATE INDEX IF NOT EXISTS articles_hash ON articles({HASH_KEY})")
+    # the URL an article was fetched from, where it is not its canonical URL (which has an index of its own,
+    # canonical_url UNIQUE): most articles' two are the same, and their page of a second index of random URLs was
+    # written again by every commit; made once for an older store, whose index of every article's URL goes
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name='articles_url' AND sql NOT LIKE '%WHERE%'").fetchone():
+        db.execute("DROP INDEX articles_url")
+    db.execute(f"CREATE INDEX IF NOT EXISTS articles_url ON articles(url) WHERE {OWN_URL}")
     # the pages due: a partial index, so that a no-op run finds none without reading every article
     db.execute("CREATE INDEX IF NOT EXISTS articles_dirty ON articles(dirty) WHERE dirty=1")
     for k in range(4):  # the indexes older versions looked near copies up by (made again by one that opened it since)
