@@ -385,16 +385,23 @@ def test_an_article_is_found_by_the_url_it_was_fetched_from_through_an_index_of_
     assert "WHERE url != canonical_url" in sql
     assert s.db.execute("SELECT count(*) FROM articles INDEXED BY articles_url WHERE url != canonical_url"
                         ).fetchone()[0] == 1  # a2's alone
-    for query in ("SELECT url, id FROM articles WHERE url IN (?, ?) AND url != canonical_url",
-                  "SELECT * FROM articles WHERE url=? AND url != canonical_url"):
-        plan = " ".join(str(r[3]) for r in s.db.execute(f"EXPLAIN QUERY PLAN {query}", ("k",) * query.count("?")))
-        assert "INDEX articles_url" in plan and "SCAN" not in plan
     urls = ["https://x.example/a1.html", "https://x.example/a2.html?p=1", "https://x.example/a2.html",
             "https://x.example/a3.html"]
+    asked: list[str] = []
+    s.db.set_trace_callback(asked.append)
     assert [(a and a.id) for a in map(s.article_by_url, urls)] == ["a1", "a2", "a2", None]
     assert s.articles_at(urls) == {urls[0]: "a1", urls[1]: "a2", urls[2]: "a2"}
     known = s.known(urls, [], [], [])
     assert [(a and a.id) for a in map(known.article_by_url, urls)] == ["a1", "a2", "a2", None]
+    with s.tx():
+        s.set_links("a1", urls[1:3])
+    assert {t: r.id for t, r in s.page_links(["a1"])["a1"].items()} == {urls[1]: "a2", urls[2]: "a2"}
+    s.db.set_trace_callback(None)
+    lookups = [q for q in asked if q.startswith("SELECT") and "url" in q]
+    assert len(lookups) >= 4
+    for query in lookups:  # each by an index, not a reading of every article
+        plan = " ".join(str(r[3]) for r in s.db.execute(f"EXPLAIN QUERY PLAN {query}"))
+        assert "SCAN articles" not in plan and "SCAN a " not in plan, (query, plan)
 
 
 def test_a_batch_finds_the_near_twin_the_store_finds_from_the_band_indexes_alone(tmp_path):

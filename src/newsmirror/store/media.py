@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 
 from ..models import ArticleRef
-from .schema import now, ts
+from .schema import OWN_URL, now, ts
 
 
 class ImagesAndLinks:
@@ -101,8 +101,8 @@ class ImagesAndLinks:
 
     def _holder(self, url: str) -> ArticleRef | None:
         # an article's own or canonical URL (the last saved wins), else a URL that led to one
-        r = self.db.execute("SELECT id, category FROM articles WHERE canonical_url=:u OR url=:u ORDER BY rowid DESC "
-                            "LIMIT 1", {"u": url}).fetchone()
+        r = self.db.execute(f"SELECT id, category FROM articles WHERE canonical_url=:u OR (url=:u AND {OWN_URL}) "
+                            "ORDER BY rowid DESC LIMIT 1", {"u": url}).fetchone()
         if r is None:
             r = self.db.execute("SELECT a.id, a.category FROM urls u JOIN articles a ON a.id=u.article_id "
                                 "WHERE u.url=? AND u.status IN ('ok', 'duplicate')", (url,)).fetchone()
