@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 from newsmirror.models import Article, WarcRef
@@ -402,6 +403,32 @@ def test_an_article_is_found_by_the_url_it_was_fetched_from_through_an_index_of_
     for query in lookups:  # each by an index, not a reading of every article
         plan = " ".join(str(r[3]) for r in s.db.execute(f"EXPLAIN QUERY PLAN {query}"))
         assert "SCAN articles" not in plan and "SCAN a " not in plan, (query, plan)
+
+
+def test_a_category_is_read_by_an_index_of_categories_and_listed_newest_first(tmp_path):
+    path = tmp_path / "s.db"
+    s = Store(path)
+    days = [datetime(2024, 6, d, tzinfo=UTC) for d in (3, 1, 2)]  # published in no order
+    with s.tx():
+        for i, day in enumerate(days):
+            s.save_article(art(f"a{i}", f"https://x.example/a{i}.html", published=day), f"h{i}", False)
+        s.save_article(art("b", "https://x.example/b.html", category="china"), "hb", False)
+    # an older version's store: an index of categories and publication dates
+    s.db.execute("DROP INDEX articles_cat")
+    s.db.execute("CREATE INDEX articles_cat ON articles(category, published)")
+    s.close()
+    s = Store(path)
+    (sql,) = s.db.execute("SELECT sql FROM sqlite_master WHERE name='articles_cat'").fetchone()
+    assert sql == "CREATE INDEX articles_cat ON articles(category)"
+    asked: list[str] = []
+    s.db.set_trace_callback(asked.append)
+    assert [a.id for a in s.listing("intl")] == ["a0", "a2", "a1"] and [a.id for a in s.listing("china")] == ["b"]
+    assert [a.id for a in s.articles("intl", with_body=False)] == ["a0", "a2", "a1"]
+    s.db.set_trace_callback(None)
+    assert len(asked) == 3
+    for query in asked:
+        plan = " ".join(str(r[3]) for r in s.db.execute(f"EXPLAIN QUERY PLAN {query}"))
+        assert "INDEX articles_cat (category=?)" in plan, (query, plan)
 
 
 def test_a_batch_finds_the_near_twin_the_store_finds_from_the_band_indexes_alone(tmp_path):

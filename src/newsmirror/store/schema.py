@@ -53,7 +53,6 @@ CREATE TABLE IF NOT EXISTS articles (
     last_seen TEXT NOT NULL,
     fetched_at TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS articles_cat ON articles(category, published);
 CREATE INDEX IF NOT EXISTS articles_id_nocase ON articles(id COLLATE NOCASE);  -- ids that differ only in case
 CREATE TABLE IF NOT EXISTS links (
     article_id TEXT NOT NULL,
@@ -209,6 +208,12 @@ def add_columns_and_indexes(db: sqlite3.Connection) -> None:
     if db.execute("SELECT 1 FROM sqlite_master WHERE name='articles_url' AND sql NOT LIKE '%WHERE%'").fetchone():
         db.execute("DROP INDEX articles_url")
     db.execute(f"CREATE INDEX IF NOT EXISTS articles_url ON articles(url) WHERE {OWN_URL}")
+    # a category's articles (its indexes, its feed): by category alone, the newest row last, where a commit writes
+    # one page a category; not by its publication dates, which came in any order and were never read from it (the
+    # listing sorts what it reads); made once for an older store, whose index of both goes
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name='articles_cat' AND sql LIKE '%published%'").fetchone():
+        db.execute("DROP INDEX articles_cat")
+    db.execute("CREATE INDEX IF NOT EXISTS articles_cat ON articles(category)")
     # the pages due: a partial index, so that a no-op run finds none without reading every article
     db.execute("CREATE INDEX IF NOT EXISTS articles_dirty ON articles(dirty) WHERE dirty=1")
     for k in range(4):  # the indexes older versions looked near copies up by (made again by one that opened it since)
