@@ -345,6 +345,22 @@ def test_the_band_index_sees_other_processes_articles_edits_and_rollbacks(tmp_pa
     assert s.near_twin(0x2222_0001, 3, title).id == "a4"
 
 
+def reopened_with_old_index(s: Store, path: Path, name: str, columns: str) -> tuple[Store, str]:
+    """The store at `path` reopened after its index `name` was made as an older version made it (of `columns`):
+    the store, and that index's SQL as opening it left it."""
+    s.db.execute(f"DROP INDEX {name}")
+    s.db.execute(f"CREATE INDEX {name} ON articles({columns})")
+    s.close()
+    s = Store(path)
+    (sql,) = s.db.execute("SELECT sql FROM sqlite_master WHERE name=?", (name,)).fetchone()
+    return s, sql
+
+
+def query_plans(s: Store, queries: list[str]) -> list[tuple[str, str]]:
+    """(query, how SQLite makes it) for each of `queries` (as the trace callback gave them)."""
+    return [(q, " ".join(str(r[3]) for r in s.db.execute(f"EXPLAIN QUERY PLAN {q}"))) for q in queries]
+
+
 def test_exact_copies_are_found_by_the_hash_key_index_and_hashes_that_share_a_key_are_told_apart(tmp_path):
     path = tmp_path / "s.db"
     s = Store(path)
@@ -353,12 +369,7 @@ def test_exact_copies_are_found_by_the_hash_key_index_and_hashes_that_share_a_ke
         s.save_article(art("a1", "https://x.example/a1.html"), first, False)
         s.save_article(art("a2", "https://x.example/a2.html"), second, False)
         s.save_article(art("a3", "https://x.example/a3.html"), second, False)  # (the same words as a2)
-    # an older version's store: an index of the whole hash
-    s.db.execute("DROP INDEX articles_hash")
-    s.db.execute("CREATE INDEX articles_hash ON articles(content_hash)")
-    s.close()
-    s = Store(path)
-    (sql,) = s.db.execute("SELECT sql FROM sqlite_master WHERE name='articles_hash'").fetchone()
+    s, sql = reopened_with_old_index(s, path, "articles_hash", "content_hash")  # an older version's: the whole hash
     assert "substr(content_hash, 1, 8)" in sql
     for query in ("SELECT * FROM articles WHERE substr(content_hash, 1, 8)=? ORDER BY rowid",
                   "SELECT * FROM articles WHERE substr(content_hash, 1, 8) IN (?, ?) ORDER BY rowid"):
@@ -377,12 +388,7 @@ def test_an_article_is_found_by_the_url_it_was_fetched_from_through_an_index_of_
         s.save_article(art("a1", "https://x.example/a1.html"), "h1", False)  # fetched from its canonical URL
         s.save_article(art("a2", "https://x.example/a2.html?p=1", canonical_url="https://x.example/a2.html"), "h2",
                        False)
-    # an older version's store: an index of every article's URL
-    s.db.execute("DROP INDEX articles_url")
-    s.db.execute("CREATE INDEX articles_url ON articles(url)")
-    s.close()
-    s = Store(path)
-    (sql,) = s.db.execute("SELECT sql FROM sqlite_master WHERE name='articles_url'").fetchone()
+    s, sql = reopened_with_old_index(s, path, "articles_url", "url")  # an older version's: every article's URL
     assert "WHERE url != canonical_url" in sql
     assert s.db.execute("SELECT count(*) FROM articles INDEXED BY articles_url WHERE url != canonical_url"
                         ).fetchone()[0] == 1  # a2's alone
@@ -398,10 +404,9 @@ def test_an_article_is_found_by_the_url_it_was_fetched_from_through_an_index_of_
         s.set_links("a1", urls[1:3])
     assert {t: r.id for t, r in s.page_links(["a1"])["a1"].items()} == {urls[1]: "a2", urls[2]: "a2"}
     s.db.set_trace_callback(None)
-    lookups = [q for q in asked if q.startswith("SELECT") and "url" in q]
-    assert len(lookups) >= 4
-    for query in lookups:  # each by an index, not a reading of every article
-        plan = " ".join(str(r[3]) for r in s.db.execute(f"EXPLAIN QUERY PLAN {query}"))
+    plans = query_plans(s, [q for q in asked if q.startswith("SELECT") and "url" in q])
+    assert len(plans) >= 4
+    for query, plan in plans:  # each by an index, not a reading of every article
         assert "SCAN articles" not in plan and "SCAN a " not in plan, (query, plan)
 
 
@@ -413,12 +418,7 @@ def test_a_category_is_read_by_an_index_of_categories_and_listed_newest_first(tm
         for i, day in enumerate(days):
             s.save_article(art(f"a{i}", f"https://x.example/a{i}.html", published=day), f"h{i}", False)
         s.save_article(art("b", "https://x.example/b.html", category="china"), "hb", False)
-    # an older version's store: an index of categories and publication dates
-    s.db.execute("DROP INDEX articles_cat")
-    s.db.execute("CREATE INDEX articles_cat ON articles(category, published)")
-    s.close()
-    s = Store(path)
-    (sql,) = s.db.execute("SELECT sql FROM sqlite_master WHERE name='articles_cat'").fetchone()
+    s, sql = reopened_with_old_index(s, path, "articles_cat", "category, published")  # an older version's
     assert sql == "CREATE INDEX articles_cat ON articles(category)"
     asked: list[str] = []
     s.db.set_trace_callback(asked.append)
@@ -426,8 +426,7 @@ def test_a_category_is_read_by_an_index_of_categories_and_listed_newest_first(tm
     assert [a.id for a in s.articles("intl", with_body=False)] == ["a0", "a2", "a1"]
     s.db.set_trace_callback(None)
     assert len(asked) == 3
-    for query in asked:
-        plan = " ".join(str(r[3]) for r in s.db.execute(f"EXPLAIN QUERY PLAN {query}"))
+    for query, plan in query_plans(s, asked):
         assert "INDEX articles_cat (category=?)" in plan, (query, plan)
 
 
