@@ -60,7 +60,8 @@ def analyse_recorded(*args: object) -> object:
     folder = os.environ.get(PIDS_ENV)
     if folder:
         with open(Path(folder) / f"{os.getpid()}", "a", encoding="utf-8") as f:
-            f.write(f"page {gc.get_freeze_count()}\n")  # (and how many objects its collections leave out)
+            # (and how many objects its collections leave out, and whether the extractor was imported before it)
+            f.write(f"page {gc.get_freeze_count()} {int('newsmirror.extract' in sys.modules)}\n")
     return analyse_page(*args)
 
 
@@ -208,7 +209,9 @@ def test_the_demo_on_a_local_dask_cluster_gives_the_local_engines_tree_byte_for_
     assert ran and os.getpid() not in ran  # every page was analysed on the cluster, none here
     # its workers preloaded the extractor, as the README starts `dask worker`, and froze what they held then
     # (analyse.dask_setup): their collections walk what each page makes, not all of Dask too
-    assert all(int(line.split()[1]) > 10_000 for p in pids.iterdir() for line in p.read_text().splitlines())
+    lines = [line.split() for p in pids.iterdir() for line in p.read_text().splitlines()]
+    assert all(int(freeze) > 10_000 for _, freeze, _ in lines)
+    assert all(loaded == "1" for _, _, loaded in lines)  # before its first page too
     made, expected = same_run(tree(tmp_path / "dask" / "out")), same_run(tree(tmp_path / "local" / "out"))
     assert len(expected) > 10
     assert sorted(made) == sorted(expected)

@@ -139,10 +139,20 @@ def analyse_record(html: str, url: str, rules: Rules | None) -> Analysis:
 
 def dask_setup(worker: object) -> None:
     """Run by a Dask worker started with `--preload newsmirror.pipeline.analyse` (README), once this module is
-    imported: what the worker holds by then (Dask's and the extractor's modules, hundreds of thousands of objects
-    that live as long as it) is kept out of its garbage collections, as the run's is for the local pool's workers
-    (workers.worker_pool). A page makes thousands of objects, and the full collections they set off every so often
-    walked all of that heap too: measured (benchmarks/cluster.py's pages, a one-thread worker), 0.3 ms of its
-    4.6 ms a page."""
+    imported: the extractor is imported (load_extractor), and what the worker holds by then (Dask's and the
+    extractor's modules, hundreds of thousands of objects that live as long as it) is kept out of its garbage
+    collections, as the run's is for the local pool's workers (workers.worker_pool). A page makes thousands of
+    objects, and the full collections they set off every so often walked all of that heap too: measured
+    (benchmarks/cluster.py's pages, a one-thread worker), 0.3 ms of its 4.6 ms a page."""
+    load_extractor()
     gc.collect()
     gc.freeze()
+
+
+def load_extractor() -> None:
+    """Import what analyse() imports with a process's first page (so that a run with none never does): the extractor
+    and the CSS selectors of the sources' rules. Measured (benchmarks/cluster.py's pages), 23 ms of a fresh worker's
+    first page, whose modules its garbage collections then walked too."""
+    import lxml.cssselect  # noqa: F401
+
+    from .. import extract  # noqa: F401
