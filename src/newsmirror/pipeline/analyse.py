@@ -18,6 +18,7 @@ from ..fetch import FetchError, decode_response
 from ..fetch.fetcher import brief
 from ..fetch.warc import WarcRecords, WarcTarget, WarcWriter, warc_records
 from ..ids import url_id
+from ..memory import keep_heap_for_reuse
 from ..models import Article, Response, Shipped, WarcRef
 from ..store.schema import pack_body
 from ..transform import link_targets, sanitize
@@ -143,8 +144,10 @@ def dask_setup(worker: object) -> None:
     extractor's modules, hundreds of thousands of objects that live as long as it) is kept out of its garbage
     collections, as the run's is for the local pool's workers (workers.worker_pool). A page makes thousands of
     objects, and the full collections they set off every so often walked all of that heap too: measured
-    (benchmarks/cluster.py's pages, a one-thread worker), 0.3 ms of its 4.6 ms a page."""
+    (benchmarks/cluster.py's pages, a one-thread worker), 0.3 ms of its 4.6 ms a page. And the memory a page frees
+    is kept for the next (memory.keep_heap_for_reuse), not handed back as Dask's nannies set glibc to."""
     load_extractor()
+    keep_heap_for_reuse()
     gc.collect()
     gc.freeze()
 
