@@ -153,9 +153,7 @@ def dask_setup(worker: object) -> None:
 
 
 def load_extractor() -> None:
-    """Import what analyse() imports with a process's first page (so that a run with none never does): the extractor
-    and the CSS selectors of the sources' rules. Measured (benchmarks/cluster.py's pages), 23 ms of a fresh worker's
-    first page, whose modules its garbage collections then walked too."""
-    import lxml.cssselect  # noqa: F401
-
+    """Import what analyse() imports with a process's first page (so that a run with none never does): the extractor,
+    with what it imports (lxml's CSS selectors among them). Measured (benchmarks/cluster.py's pages), 23 ms of a fresh
+    worker's first page, whose modules its garbage collections then walked too."""
     from .. import extract  # noqa: F401
